@@ -1,0 +1,83 @@
+"""The contract between a specification and the checker.
+
+A specification hands the checker an object that satisfies :class:`Model`.  The
+checker never imports a protocol: it only calls these methods.  ``spec/``
+packages satisfy the protocol structurally (they do not import this module), so
+the dependency rule "``spec/`` imports nothing of ours" holds.
+
+Conventions a model must keep (the checker's verdicts rely on them):
+
+* States are immutable and hashable (tuples, NamedTuples, frozensets of ints).
+  Equal states must hash equally; no state may hold strings whose hash is
+  randomised per process if successor order is to be reproducible.
+* ``successors(s)`` yields ``(label, t)`` pairs in a fixed order.  A label is a
+  plain tuple ``(action_name, ((param, value), ...))`` and carries every
+  nondeterministic choice (the message received, too), so a trace can be
+  replayed step by step.  Self-loops (a step that changes nothing) may be
+  yielded; they count as enabled steps (for deadlock) and as generated states.
+* Invariants are functions of the state's identity (``view(s)`` when a view is
+  set); action properties are functions of one step ``(s, label, t)``;
+  reachability ("sometimes") properties are predicates that some reachable
+  state must satisfy.  None may depend on exploration history.
+* ``within_bounds(s)`` is the state constraint (TLC's CONSTRAINT): a state that
+  violates it is still checked against the invariants, but is neither counted
+  as a distinct state nor expanded.
+* ``canonicalize`` (when not ``None``) maps a state to the representative of its
+  orbit under the model's symmetry group; two states share an orbit exactly when
+  their canonical forms are equal.  It subsumes ``view``.
+* ``render(s)`` returns a JSON-friendly description for traces: a ``dict`` of
+  variable name to value, where values are ints, strings, bools, ``None``,
+  tuples (sequences), frozensets (sets), dicts (functions/maps) and
+  ``types.SimpleNamespace`` (records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+__all__ = [
+    "ActionProperty",
+    "Invariant",
+    "Label",
+    "Model",
+    "format_label",
+    "label_params",
+]
+
+S = TypeVar("S")
+
+#: ``(action_name, ((param_name, value), ...))``
+Label = tuple[str, tuple[tuple[str, Any], ...]]
+Invariant = Callable[[Any], bool]
+ActionProperty = Callable[[Any, Label, Any], bool]
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the checker needs from a specification (see the module docstring)."""
+
+    name: str
+    invariants: Mapping[str, Invariant]
+    action_properties: Mapping[str, ActionProperty]
+    reachability: Mapping[str, Invariant]
+    canonicalize: Callable[[Any], Hashable] | None
+    view: Callable[[Any], Hashable] | None
+
+    def initial_states(self) -> Iterable[Any]: ...
+
+    def successors(self, state: Any) -> Iterable[tuple[Label, Any]]: ...
+
+    def within_bounds(self, state: Any) -> bool: ...
+
+    def render(self, state: Any) -> dict[str, Any]: ...
+
+
+def format_label(label: Label) -> str:
+    """``('Phase2a', (('b', 1), ('v', 'v2')))`` -> ``Phase2a(b=1, v='v2')``."""
+    name, params = label
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in params)})"
+
+
+def label_params(label: Label) -> dict[str, Any]:
+    return dict(label[1])
