@@ -1,0 +1,3 @@
+from quorum.cli import main
+
+raise SystemExit(main())
