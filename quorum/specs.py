@@ -12,6 +12,7 @@ __all__ = ["SPECS", "load"]
 SPECS: dict[str, str] = {
     "paxos": "spec.paxos",
     "primary-backup": "spec.primary_backup",
+    "central": "spec.central",
 }
 
 
