@@ -15,6 +15,7 @@ Each property is a function of the state alone.  Names map onto Paxos.tla:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from spec.paxos.config import Config
@@ -136,7 +137,7 @@ _INVARIANTS: dict[str, Callable[[Config, PaxosState], bool]] = {
 
 
 def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
-    return {name: (lambda s, f=f: f(cfg, s)) for name, f in _INVARIANTS.items()}
+    return {name: functools.partial(f, cfg) for name, f in _INVARIANTS.items()}
 
 
 def reachability(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
