@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "check": "quorum.commands.check",
     "list": "quorum.commands.list_specs",
     "prove": "quorum.commands.prove",
+    "serve": "quorum.commands.serve",
+    "cluster": "quorum.commands.cluster",
+    "kv": "quorum.commands.kv",
 }
 
 
