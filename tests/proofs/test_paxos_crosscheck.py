@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import z3
 
+from model_checker.model import Label
 from model_checker.structure import compile_formula
 from model_checker.system import TransitionSystem
-from spec.paxos import spec as explicit
-from spec.paxos import symbolic
+from spec.paxos import PaxosModel, symbolic
 from spec.paxos.config import Config, acceptor_name, value_name
 
 TS = TransitionSystem.from_data(symbolic.system())
@@ -32,7 +32,7 @@ def ballot(b: int) -> str:
 
 
 def value(v: int) -> str:
-    return "none" if v < 0 else value_name(v)
+    return "none" if v < 0 else value_name(v)  # value_name(-1) is Paxos.tla's "None"
 
 
 def quorum(q: frozenset[int]) -> str:
@@ -57,36 +57,35 @@ def rigid(cfg: Config) -> dict[str, Any]:
     }
 
 
-def translate(cfg: Config, s: explicit.PaxosState) -> dict[str, Any]:
-    """The explicit state as an interpretation of the symbolic state symbols."""
-    acc = acceptor_name
-    by_type: dict[int, list[tuple[int, ...]]] = {t: [] for t in range(4)}
-    for m in s.msgs:
-        by_type[m[0]].append(m)
+def translate(model: PaxosModel, s: Any) -> dict[str, Any]:
+    """The explicit state, as Paxos.tla's records (``render``), as symbolic relations."""
+    r = model.render(s)
+    msgs: dict[str, list[Any]] = {"1a": [], "1b": [], "2a": [], "2b": []}
+    for m in r["msgs"]:
+        msgs[m.type].append(m)
     return {
-        "left": frozenset((acc(a), ballot(r)) for a in range(cfg.acceptors)
-                          for r in range(-1, s.maxBal[a])),
-        "msg1a": frozenset((ballot(m[1]),) for m in by_type[explicit.MSG_1A]),
-        "msg1b": frozenset((acc(m[1]), ballot(m[2])) for m in by_type[explicit.MSG_1B]),
-        "msg2a": frozenset((ballot(m[1]), value(m[2])) for m in by_type[explicit.MSG_2A]),
-        "msg2b": frozenset((acc(m[1]), ballot(m[2]), value(m[3]))
-                           for m in by_type[explicit.MSG_2B]),
+        "left": frozenset((a, ballot(x)) for a, top in r["maxBal"].items()
+                          for x in range(-1, top)),
+        "msg1a": frozenset((ballot(m.bal),) for m in msgs["1a"]),
+        "msg1b": frozenset((m.acc, ballot(m.bal)) for m in msgs["1b"]),
+        "msg2a": frozenset((ballot(m.bal), m.val) for m in msgs["2a"]),
+        "msg2b": frozenset((m.acc, ballot(m.bal), m.val) for m in msgs["2b"]),
     }
 
 
-def label_args(label: explicit.Label) -> dict[str, str]:
+def label_args(label: Label) -> dict[str, str]:
     """Label parameters as symbolic elements: acceptor and value names pass through."""
     return {k: ballot(v) if k == "b" else str(v) for k, v in label[1]}
 
 
-def reachable(cfg: Config) -> Iterator[tuple[explicit.PaxosState, list]]:
-    """Every reachable state (BFS over the spec's own successors) with its steps."""
-    start = explicit.initial_state(cfg)
-    seen, frontier = {start}, [start]
+def reachable(model: PaxosModel) -> Iterator[tuple[Any, list[Any]]]:
+    """Every reachable state (BFS over the model's own successors) with its steps."""
+    start = list(model.initial_states())
+    seen, frontier = set(start), start
     while frontier:
         nxt = []
         for s in frontier:
-            steps = list(explicit.successors(cfg, s))
+            steps = list(model.successors(s))
             yield s, steps
             for _, t in steps:
                 if t not in seen:
@@ -98,8 +97,8 @@ def reachable(cfg: Config) -> Iterator[tuple[explicit.PaxosState, list]]:
 class Checker:
     """The symbolic formulas compiled once over the instance's universes."""
 
-    def __init__(self, cfg: Config) -> None:
-        self.cfg, self.universe, self.rigid = cfg, universe(cfg), rigid(cfg)
+    def __init__(self, model: PaxosModel) -> None:
+        self.model, self.universe, self.rigid = model, universe(model.cfg), rigid(model.cfg)
         compile_ = self._compile
         self.invariant = {k: compile_(f) for k, f in TS.invariant.items()}
         self.safety = {k: compile_(f) for k, f in TS.safety.items()}
@@ -112,24 +111,24 @@ class Checker:
     def _compile(self, formula: z3.ExprRef) -> Callable[..., Any]:
         return compile_formula(formula, self.universe)
 
-    def broken_conjuncts(self, s: explicit.PaxosState) -> list[str]:
-        interp = {**self.rigid, **translate(self.cfg, s)}
+    def broken_conjuncts(self, s: Any) -> list[str]:
+        interp = {**self.rigid, **translate(self.model, s)}
         checks = {**self.invariant, **self.safety}
         return [k for k, f in checks.items() if not f(interp, ())]
 
-    def step_matches(self, s: explicit.PaxosState, label: explicit.Label,
-                     t: explicit.PaxosState) -> bool:
-        post = {k + "'": v for k, v in translate(self.cfg, t).items()}
-        interp = {**self.rigid, **translate(self.cfg, s), **post, **label_args(label)}
+    def step_matches(self, s: Any, label: Label, t: Any) -> bool:
+        post = {k + "'": v for k, v in translate(self.model, t).items()}
+        interp = {**self.rigid, **translate(self.model, s), **post, **label_args(label)}
         return bool(self.actions[label[0]](interp, ()))
 
 
 def crosscheck(cfg: Config) -> tuple[int, int, list[Any]]:
     """(states, steps, mismatches): the first few states or steps that do not match."""
-    checker = Checker(cfg)
+    model = PaxosModel(cfg)
+    checker = Checker(model)
     states = steps = 0
     bad: list[Any] = []
-    for s, succ in reachable(cfg):
+    for s, succ in reachable(model):
         states += 1
         broken = checker.broken_conjuncts(s)
         if broken:
