@@ -34,21 +34,22 @@ def reachable(model) -> set:
     return seen
 
 
-# flags -> (violated property or None, distinct states, depth, actions of the shortest trace)
+# flags -> (violated property or None, distinct states, depth, actions of the shortest trace);
+# the depth of a violation is the level of the bad state, the length of its trace
 VERDICTS = {
-    "async": ({"mode": "async"}, "NoLostWrite", 7, 2, [
+    "async": ({"mode": "async"}, "NoLostWrite", 7, 3, [
         "Init", "ClientWrite(p='n1', w='w1')", "Promote(b='n2')"]),
     "sync": ({"mode": "sync"}, None, 376, 9, []),
-    "sync-no-fencing": ({"mode": "sync", "fencing": False}, "NoSplitBrain", 102, 4, [
+    "sync-no-fencing": ({"mode": "sync", "fencing": False}, "NoSplitBrain", 102, 5, [
         "Init", "ClientWrite(p='n1', w='w1')", "DropBackup(p='n1', q='n2')", "Promote(b='n2')",
         "Replicate(p='n1', q='n3')"]),
     "sync-majority": ({"mode": "sync-majority"}, None, 362, 7, []),
     "sync-majority-local-reads": ({"mode": "sync-majority", "reads": "local"},
-                                  "ReadsSeeLatestAck", 197, 4, [
+                                  "ReadsSeeLatestAck", 197, 5, [
         "Init", "Promote(b='n2', joined=('n2', 'n3'))", "ClientWrite(p='n2', w='w1')",
         "Replicate(p='n2', q='n3')", "Read(p='n1', result=())"]),
     "sync-majority-no-fencing": ({"mode": "sync-majority", "fencing": False}, "NoSplitBrain",
-                                 22, 3, [
+                                 22, 4, [
         "Init", "ClientWrite(p='n1', w='w1')", "Promote(b='n2')", "Replicate(p='n1', q='n3')"]),
     "sync-local-reads": ({"mode": "sync", "reads": "local"}, None, 376, 9, []),
 }
@@ -233,9 +234,9 @@ def test_bad_values_are_config_errors(values, message):
         from_values(merged)
 
 
-def test_mutants_are_refused():
-    with pytest.raises(ConfigError, match="no mutant"):
-        SPEC.build(SPEC.defaults(), "ceil-quorum", False)
+def test_unknown_mutants_are_refused():
+    with pytest.raises(ConfigError, match="no mutant .x."):
+        SPEC.build(SPEC.defaults(), "x", False)
 
 
 def test_states_hold_only_ints():
@@ -245,3 +246,19 @@ def test_states_hold_only_ints():
         return type(x) is int
 
     assert all(ints(s) for s in reachable(build(mode="sync", fencing=False)))
+
+
+def test_ceil_majority_mutant_loses_a_write_with_four_nodes():
+    # The tutorial's ceil(n/2): {n1, n2} acknowledge w1, the disjoint {n3, n4} elect n3.
+    model = SPEC.build(SPEC.defaults("ceil-majority"), "ceil-majority", False)
+    result = check(model)
+    assert model.cfg.majority == 2 and (result.distinct_states, result.depth) == (141, 4)
+    assert result.violation.property == SPEC.mutants["ceil-majority"].expect == "NoLostWrite"
+    assert [s.action for s in result.violation.trace] == [
+        "Init", "ClientWrite(p='n1', w='w1')", "Replicate(p='n1', q='n2')",
+        "Promote(b='n3', joined=('n3', 'n4'))"]
+
+
+def test_floor_majority_with_four_nodes_is_safe():
+    result = check(build(nodes=4, mode="sync-majority"))
+    assert result.ok and result.distinct_states == 2580
