@@ -87,6 +87,7 @@ class _Replay:
         self.ents: list[Entry] = []
         self.next_index: int | None = None  # the index the next batch must not skip past
         self.meta: tuple[int, int] | None = None
+        self.gap: tuple[tuple[str, int], str] | None = None  # first unexplained hole
 
     def entries(self, batch: list[Entry], where: tuple[str, int]) -> None:
         batch = [e for e in batch if e.index > self.marker[0]]
@@ -94,7 +95,10 @@ class _Replay:
             return
         first = batch[0].index
         if self.next_index is not None and first > self.next_index:
-            raise CorruptionError(*where, f"entry {first} follows entry {self.next_index - 1}")
+            # Entries are missing: fine if a later snapshot marker covers them (the segments
+            # holding them were released after that snapshot), corruption otherwise.
+            self.gap = (where, f"entry {first} follows entry {self.next_index - 1}")
+            self.ents = []
         if self.ents and first >= self.ents[0].index:
             del self.ents[first - self.ents[0].index:]
         else:
@@ -106,6 +110,8 @@ class _Replay:
         if index < self.marker[0]:
             return  # an older marker repeated at a segment start
         self.marker = (index, term)
+        if self.gap is not None and (not self.ents or self.ents[0].index <= index + 1):
+            self.gap = None
         if replace_log or (self.ents and self.ents[-1].index <= index):
             self.ents = []
         else:
@@ -189,6 +195,8 @@ def recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
     if r.meta is None:  # a lone segment whose header a crash cut off: a fresh directory
         return None
     snap = _load_snapshot(disk, snap_dir, r.marker)
+    if r.gap is not None:
+        raise CorruptionError(*r.gap[0], r.gap[1] + ": segments are missing")
     if r.ents and r.ents[0].index != r.marker[0] + 1:
         raise CorruptionError(posixpath.join(wal_dir, named[0][2]), 0,
                               f"log starts at entry {r.ents[0].index}, but the snapshot "
