@@ -112,6 +112,7 @@ def test_every_reachable_safe_state_of_sync_majority_keeps_both_invariants():
 @pytest.mark.parametrize("flags,distinct", [
     ({"mode": "sync-majority", "failovers": 2, "writes": 3}, 9266),
     ({"mode": "sync", "failovers": 2, "writes": 3}, 12624),
+    ({"mode": "sync-majority", "nodes": 4, "failovers": 2}, 31605),
 ])
 def test_fenced_modes_stay_safe_with_more_failovers(flags, distinct):
     result = check(build(**flags))
