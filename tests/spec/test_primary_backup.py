@@ -34,8 +34,8 @@ def reachable(model) -> set:
     return seen
 
 
-# flags -> (violated property or None, distinct states, depth, actions of the shortest trace);
-# the depth of a violation is the level of the bad state, the length of its trace
+# flags -> (violated property or None, distinct states, depth (a violation: its trace length),
+#           actions of the shortest trace)
 VERDICTS = {
     "async": ({"mode": "async"}, "NoLostWrite", 7, 3, [
         "Init", "ClientWrite(p='n1', w='w1')", "Promote(b='n2')"]),
