@@ -17,6 +17,7 @@ from typing import Any
 from spec.common import ConfigError, Mutant, Param, SpecInfo
 from spec.primary_backup import properties
 from spec.primary_backup.config import (
+    ASYNC,
     DOWN,
     MODES,
     READS,
@@ -75,7 +76,7 @@ class PrimaryBackupModel:
             out["waits_for"] = {names[p]: frozenset(names[q] for q in cfg.all_nodes
                                                     if s.view[p] >> q & 1 and q != p)
                                 for p in primaries}
-        if cfg.mode != 0:
+        if cfg.mode != ASYNC:
             out["confirmed"] = {names[p]: {names[q]: s.match[p][q]
                                            for q in cfg.all_nodes if q != p}
                                 for p in primaries}
@@ -155,5 +156,3 @@ SPEC = SpecInfo(
     build=build,
     properties=properties.NAMES,
 )
-
-assert SYNC == MODES.index("sync")
