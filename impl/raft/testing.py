@@ -70,6 +70,7 @@ class Network:
         self.cut_links: set[tuple[int, int]] = set()
         self.drop: DropFilter | None = None
         self.delivered: list[Message] = []
+        self.dropped: list[Message] = []
         voters = tuple(sorted(ids))
         for i in voters:
             if bootstrap:
@@ -155,6 +156,7 @@ class Network:
         while self.queue and (limit is None or n < limit):
             m = self.queue.pop(0)
             if self._dropped(m):
+                self.dropped.append(m)
                 continue
             self.nodes[m.to].step(m)
             self.delivered.append(m)
