@@ -28,7 +28,7 @@ Conventions a model must keep (the checker's verdicts rely on them):
 * ``render(s)`` returns a JSON-friendly description for traces: a ``dict`` of
   variable name to value, where values are ints, strings, bools, ``None``,
   tuples (sequences), frozensets (sets), dicts (functions/maps) and
-  ``types.SimpleNamespace`` (records).
+  ``NamedTuple`` instances (records; hashable, so they can be set members).
 """
 
 from __future__ import annotations

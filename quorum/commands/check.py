@@ -1,0 +1,188 @@
+"""`quorum check SPEC ...`: exhaustive (or simulated) model checking of a spec.
+
+Each spec's parameters become flags of its own sub-parser, so `quorum check paxos
+--help` lists exactly what Paxos takes.  Output is deterministic; timings go to stderr
+(human output) or under their own keys (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from quorum.cli import EXIT_OK, EXIT_VIOLATION, UsageError
+from quorum.specs import SPECS, load
+from spec.common import Param, SpecInfo
+
+__all__ = ["add_parser", "run", "spec_values"]
+
+
+def _add_param(p: argparse.ArgumentParser, param: Param) -> None:
+    dest = param.name
+    if param.type is bool:
+        p.add_argument(param.flag, dest=dest, action=argparse.BooleanOptionalAction,
+                       default=None, help=f"{param.help} (default: {param.default})")
+    else:
+        p.add_argument(param.flag, dest=dest, type=param.type, default=None,
+                       choices=param.choices, metavar=None if param.choices else "N"
+                       if param.type is int else "TEXT",
+                       help=f"{param.help} (default: {param.default!r})")
+
+
+def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
+    p.add_argument("--symmetry", action="store_true", help="symmetry reduction (exact orbits)")
+    p.add_argument("--mutant", choices=sorted(info.mutants) or None, default=None,
+                   help="check a known-bug variant (its default bounds apply unless given)")
+    p.add_argument("--invariant", action="append", dest="properties", metavar="NAME",
+                   help="check only this property (repeatable)")
+    p.add_argument("--check-deadlock", action="store_true",
+                   help="report a state with no enabled action as a violation")
+    p.add_argument("--max-states", type=int, default=None, metavar="N",
+                   help="stop after N distinct states (the result is then incomplete)")
+    p.add_argument("--simulate", action="store_true", help="seeded random walks, not BFS")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="breadth-first search even for a mutant whose default is simulation")
+    p.add_argument("--depth", type=int, default=None, help="simulation: steps per run")
+    p.add_argument("--runs", type=int, default=None, help="simulation: number of runs")
+    p.add_argument("--seed", type=int, default=None, help="simulation: random seed")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--itf", type=Path, default=None, metavar="FILE",
+                   help="write a counterexample as ITF JSON (Apalache/Quint trace format)")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+
+
+def add_parser(sub: Any, name: str) -> None:
+    p = sub.add_parser(name, help="model-check a spec", description=__doc__.split("\n\n")[0])
+    specs = p.add_subparsers(dest="spec", metavar="SPEC", parser_class=type(p))
+    specs.required = True
+    for spec_name in SPECS:
+        info = load(spec_name)
+        sp = specs.add_parser(spec_name, help=info.doc, description=info.doc)
+        for param in info.params:
+            _add_param(sp, param)
+        _add_common(sp, info)
+    p.set_defaults(run=run)
+
+
+def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults (the mutant's, when one is given) overridden by the flags given."""
+    values = info.defaults(args.mutant)
+    for param in info.params:
+        given = getattr(args, param.name, None)
+        if given is not None:
+            values[param.name] = given
+    return values
+
+
+def _positive(args: argparse.Namespace) -> None:
+    for flag in ("depth", "runs", "max_states"):
+        x = getattr(args, flag)
+        if x is not None and x < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {x}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from model_checker.errors import CheckError
+    from spec.common import ConfigError
+
+    info = load(args.spec)
+    _positive(args)
+    values = spec_values(info, args)
+    try:
+        model = info.build(values, args.mutant, args.symmetry)
+        result = _run_check(model, info, values, args)
+    except (ConfigError, CheckError) as exc:
+        raise UsageError(str(exc)) from None
+    _report(model, result, values, args)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+def _simulating(info: SpecInfo, args: argparse.Namespace) -> bool:
+    if args.simulate:
+        return True
+    return bool(args.mutant and info.mutants[args.mutant].mode == "simulation"
+                and not args.exhaustive)
+
+
+def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
+               args: argparse.Namespace) -> Any:
+    from model_checker.progress import Progress
+
+    title = f"checking {model.name}"
+    with Progress(title, enabled=not (args.quiet or args.json)) as progress:
+        if _simulating(info, args):
+            from model_checker.simulate import simulate
+
+            sim = dict(info.mutants[args.mutant].simulation) if args.mutant else {}
+            depth = args.depth or sim.get("depth", 100)
+            runs = args.runs or sim.get("runs", 1000)
+            seed = args.seed if args.seed is not None else sim.get("seed", 0)
+            return simulate(model, depth=depth, runs=runs, seed=seed,
+                            properties=args.properties, progress=progress)
+        from model_checker.bfs import check
+
+        return check(model, properties=args.properties, check_deadlock=args.check_deadlock,
+                     max_states=args.max_states, progress=progress)
+
+
+def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.Namespace) -> None:
+    from model_checker.trace import result_json, to_itf
+
+    if args.itf is not None and result.violation is not None and result.violation.trace:
+        args.itf.write_text(json.dumps(to_itf(model, result.violation), indent=2) + "\n")
+    if args.json:
+        print(json.dumps(result_json(model, result, values), indent=2))
+        return
+    _print_human(model, result, values, args)
+
+
+def _print_human(model: Any, result: Any, values: Mapping[str, Any],
+                 args: argparse.Namespace) -> None:
+    from model_checker.trace import format_trace
+
+    shown = " ".join(f"{k}={v}" for k, v in values.items() if v != "")
+    print(f"quorum check {model.name}: {shown}"
+          f"{' (symmetry)' if result.symmetry else ''} [{result.mode}]")
+    print(f"properties: {', '.join(result.properties_checked) or '(none)'}")
+    v = result.violation
+    if v is None:
+        _print_ok(result)
+    elif v.kind == "unreached":
+        print(f"Error: reachability property {v.property} holds in no reachable state.")
+    else:
+        what = {"invariant": "invariant", "action-property": "action property",
+                "deadlock": "deadlock check"}[v.kind]
+        print(f"Error: {what} {v.property} is violated.")
+        how = "a shortest" if result.mode == "exhaustive" else "a shrunk"
+        print(f"{how.capitalize()} behaviour that violates it ({v.length} states):")
+        print(format_trace(model, v.trace))
+        if v.provenance:
+            print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))
+    _print_stats(result)
+    print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
+          f"states/s).", file=sys.stderr)
+
+
+def _print_ok(result: Any) -> None:
+    if result.mode == "simulation":
+        print("No violation found by simulation. This was NOT an exhaustive search: "
+              "it says nothing about behaviours that no run happened to take.")
+    elif not result.complete:
+        print("No violation found before the state limit; the search is INCOMPLETE.")
+    else:
+        print("Model checking completed. No error has been found.")
+
+
+def _print_stats(result: Any) -> None:
+    print(f"{result.generated_states:,} states generated, {result.distinct_states:,} distinct "
+          f"states found, depth {result.depth}.")
+    for key, value in result.extra.items():
+        print(f"{key.replace('_', ' ')}: {value}")
+    if result.coverage:
+        print("coverage (action: generated / new distinct):")
+        for name, c in sorted(result.coverage.items()):
+            print(f"  {name}: {c.generated:,} / {c.distinct:,}")

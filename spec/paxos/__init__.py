@@ -1,0 +1,142 @@
+"""Single-decree Paxos after Lamport's Paxos.tla, with its known-bug mutants.
+
+``SPEC.build(values, mutant, symmetry)`` returns a :class:`PaxosModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from spec.common import ConfigError, Mutant, Param, SpecInfo
+from spec.paxos import properties, spec, symmetry
+from spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
+
+__all__ = ["SPEC", "Config", "PaxosModel"]
+
+
+class PaxosModel:
+    """A Paxos configuration, as the checker sees it (model_checker.model.Model)."""
+
+    def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
+        if use_symmetry and not cfg.symmetric():
+            raise ConfigError(
+                "--symmetry refused: the explicit quorums are not preserved by permuting "
+                "acceptors, so states that differ by a permutation may behave differently"
+            )
+        self.cfg = cfg
+        self.name = "paxos" + (f"[{cfg.mutant}]" if cfg.mutant else "")
+        self.invariants = properties.invariants(cfg)
+        self.action_properties: dict[str, Any] = {}
+        self.reachability = properties.reachability(cfg)
+        self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
+        self.view = None
+        self._layout = spec.layout(cfg)
+        self._next = spec.successor_function(cfg)
+
+    def initial_states(self) -> Iterator[spec.PaxosState]:
+        yield spec.initial_state(self.cfg)
+
+    def successors(self, state: spec.PaxosState) -> Iterator[tuple[spec.Label, spec.PaxosState]]:
+        return self._next(state)
+
+    def within_bounds(self, state: spec.PaxosState) -> bool:
+        return True  # ballots are bounded by the actions themselves (0..max_ballot)
+
+    def render(self, state: spec.PaxosState) -> dict[str, Any]:
+        accs = [acceptor_name(a) for a in range(self.cfg.acceptors)]
+        return {
+            "maxBal": {a: x[spec.MAXBAL] for a, x in zip(accs, state[0], strict=True)},
+            "maxVBal": {a: x[spec.MAXVBAL] for a, x in zip(accs, state[0], strict=True)},
+            "maxVal": {a: value_name(x[spec.MAXVAL]) for a, x in zip(accs, state[0], strict=True)},
+            "msgs": frozenset(_messages(self._layout, state)),
+        }
+
+
+class Msg1a(NamedTuple):
+    type: str
+    bal: int
+
+
+class Msg1b(NamedTuple):
+    type: str
+    acc: str
+    bal: int
+    mbal: int
+    mval: str
+
+
+class Msg2a(NamedTuple):
+    type: str
+    bal: int
+    val: str
+
+
+class Msg2b(NamedTuple):
+    type: str
+    acc: str
+    bal: int
+    val: str
+
+
+def _messages(lay: spec.Layout, s: spec.PaxosState) -> Iterator[NamedTuple]:
+    """Messages as records with Paxos.tla's field names."""
+    for b in lay.bits(s[1]):
+        yield Msg1a("1a", b)
+    for a, b, mbal, mval in lay.messages_1b(s):
+        yield Msg1b("1b", acceptor_name(a), b, mbal, value_name(mval))
+    for b, v in lay.proposals(s):
+        yield Msg2a("2a", b, value_name(v))
+    for a, b, v in lay.votes(s):
+        yield Msg2b("2b", acceptor_name(a), b, value_name(v))
+
+
+PARAMS = (
+    Param("acceptors", int, 3, "number of acceptors (a1..aN)"),
+    Param("values", int, 2, "number of values that may be proposed (v1..vM)"),
+    Param("max_ballot", int, 1, "ballots range over 0..MAX_BALLOT"),
+    Param("quorums", str, "", "explicit quorums, e.g. 'a1,a2;a2,a3;a1,a3' (default: majorities)"),
+)
+
+MUTANTS = {
+    "ceil-quorum": Mutant(
+        "ceil-quorum",
+        "quorums of ceil(n/2) acceptors (the tutorial's formula): with an even n two "
+        "quorums can be disjoint, and each chooses its own value",
+        defaults={"acceptors": 4, "values": 2, "max_ballot": 1},
+        expect="Agreement",
+    ),
+    "vote-below-promise": Mutant(
+        "vote-below-promise",
+        "an acceptor votes for a 2a proposal of a ballot below the one it promised, "
+        "breaking the promise that Phase2a's choice of value relies on",
+        defaults={"acceptors": 3, "values": 2, "max_ballot": 1},
+        expect="Agreement",
+    ),
+    "ignore-1b-votes": Mutant(
+        "ignore-1b-votes",
+        "a proposer ignores the votes reported in 1b messages and proposes any value",
+        defaults={"acceptors": 3, "values": 2, "max_ballot": 1},
+        expect="Agreement",
+    ),
+}
+
+
+def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> PaxosModel:
+    acceptors = int(values["acceptors"])
+    text = str(values.get("quorums") or "")
+    quorums = parse_quorums(text, acceptors) if text else None
+    cfg = Config(acceptors=acceptors, values=int(values["values"]),
+                 max_ballot=int(values["max_ballot"]), quorums=quorums, mutant=mutant)
+    return PaxosModel(cfg, use_symmetry)
+
+
+SPEC = SpecInfo(
+    name="paxos",
+    doc="single-decree Paxos (Lamport's Paxos.tla)",
+    params=PARAMS,
+    mutants=MUTANTS,
+    build=build,
+    properties=("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot",
+                "ValueChosen"),
+)

@@ -1,0 +1,111 @@
+"""Bounds and quorum system of a Paxos model (the MC file of Paxos.tla, in Python).
+
+Acceptors are numbered 0..n-1 and shown as a1..an; values 0..m-1 shown as v1..vm;
+ballots are 0..max_ballot.  ``-1`` stands for "none" (no ballot, no value), as in
+Paxos.tla, where ``maxVBal`` starts at -1 and ``maxVal`` at ``None``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from spec.common import ConfigError, majority
+
+__all__ = ["Config", "acceptor_name", "parse_quorums", "value_name"]
+
+MUTANTS = ("ceil-quorum", "vote-below-promise", "ignore-1b-votes")
+
+
+def acceptor_name(a: int) -> str:
+    return f"a{a + 1}"
+
+
+def value_name(v: int) -> str:
+    return "None" if v < 0 else f"v{v + 1}"
+
+
+@dataclass(frozen=True)
+class Config:
+    acceptors: int = 3
+    values: int = 2
+    max_ballot: int = 1
+    #: explicit quorums (sets of acceptor numbers); None means all majorities
+    quorums: tuple[frozenset[int], ...] | None = None
+    mutant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.acceptors < 1:
+            raise ConfigError(f"--acceptors must be at least 1, got {self.acceptors}")
+        if self.values < 1:
+            raise ConfigError(f"--values must be at least 1, got {self.values}")
+        if self.max_ballot < 0:
+            raise ConfigError(f"--max-ballot must be 0 or more, got {self.max_ballot}")
+        if self.mutant is not None and self.mutant not in MUTANTS:
+            raise ConfigError(f"unknown mutant {self.mutant!r} (paxos has: {', '.join(MUTANTS)})")
+        if self.quorums is not None:
+            self._validate_quorums(self.quorums)
+
+    def _validate_quorums(self, quorums: tuple[frozenset[int], ...]) -> None:
+        if self.mutant == "ceil-quorum":
+            raise ConfigError("--quorums and --mutant ceil-quorum both choose the quorums")
+        if not quorums:
+            raise ConfigError("--quorums names no quorum")
+        for q in quorums:
+            if not q:
+                raise ConfigError("--quorums contains an empty quorum")
+            if max(q) >= self.acceptors:
+                raise ConfigError(
+                    f"quorum {_names(q)} names an acceptor beyond a{self.acceptors}"
+                )
+        for q1, q2 in itertools.combinations(quorums, 2):
+            if not q1 & q2:
+                raise ConfigError(
+                    f"quorums {_names(q1)} and {_names(q2)} do not intersect: "
+                    "Paxos needs every two quorums to share an acceptor"
+                )
+
+    @property
+    def ballots(self) -> range:
+        return range(self.max_ballot + 1)
+
+    def quorum_sets(self) -> tuple[frozenset[int], ...]:
+        """The quorum system: explicit, or the minimal quorums of the size rule in force.
+
+        Only minimal quorums are listed: Paxos.tla's MCQuorum also admits supersets of
+        majorities, but a superset enables no Phase2a and chooses no value that one of
+        its majorities does not, so the state space is the same.
+        """
+        if self.quorums is not None:
+            return self.quorums
+        size = -(-self.acceptors // 2) if self.mutant == "ceil-quorum" else majority(self.acceptors)
+        return tuple(frozenset(c) for c in itertools.combinations(range(self.acceptors), size))
+
+    def symmetric(self) -> bool:
+        """Is the quorum system preserved by every permutation of the acceptors?"""
+        qs = set(self.quorum_sets())
+        sizes = {len(q) for q in qs}
+        return all(
+            sum(1 for q in qs if len(q) == k) == math.comb(self.acceptors, k) for k in sizes
+        )
+
+
+def _names(q: frozenset[int]) -> str:
+    return "{" + ",".join(acceptor_name(a) for a in sorted(q)) + "}"
+
+
+def parse_quorums(text: str, acceptors: int) -> tuple[frozenset[int], ...]:
+    """Parse ``'a1,a2;a2,a3'`` into quorums of acceptor numbers (ConfigError if malformed)."""
+    quorums = []
+    for part in text.split(";"):
+        names = [n.strip() for n in part.split(",") if n.strip()]
+        members = set()
+        for n in names:
+            if not (n.startswith("a") and n[1:].isdigit() and 1 <= int(n[1:]) <= acceptors):
+                raise ConfigError(
+                    f"--quorums: {n!r} is not an acceptor (expected a1..a{acceptors})"
+                )
+            members.add(int(n[1:]) - 1)
+        quorums.append(frozenset(members))
+    return tuple(quorums)

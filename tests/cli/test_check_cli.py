@@ -1,0 +1,83 @@
+"""The `quorum` command: output, JSON keys, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def quorum(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "quorum", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_check_paxos_json():
+    p = quorum("check", "paxos", "--acceptors", "3", "--values", "2", "--max-ballot", "1",
+               "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["ok"] is True and out["mode"] == "exhaustive" and out["violation"] is None
+    assert (out["distinct_states"], out["generated_states"], out["depth"]) == (3921, 22995, 17)
+    assert isinstance(out["seconds"], float)
+
+
+def test_check_paxos_symmetry_json():
+    out = json.loads(quorum("check", "paxos", "--symmetry", "--json").stdout)
+    assert (out["distinct_states"], out["depth"], out["symmetry"]) == (443, 17, True)
+
+
+def test_human_output_is_identical_from_run_to_run():
+    a, b = quorum("check", "paxos", "--mutant", "ceil-quorum"), quorum(
+        "check", "paxos", "--mutant", "ceil-quorum")
+    assert a.returncode == b.returncode == 1
+    assert a.stdout == b.stdout
+    assert "Error: invariant Agreement is violated." in a.stdout
+    assert "13: Phase2b(a='a4', b=0, v='v1')" in a.stdout
+
+
+def test_mutant_json_violation():
+    p = quorum("check", "paxos", "--mutant", "ignore-1b-votes", "--invariant", "Agreement",
+               "--json")
+    assert p.returncode == 1
+    v = json.loads(p.stdout)["violation"]
+    assert (v["kind"], v["property"], v["length"]) == ("invariant", "Agreement", 13)
+    assert v["trace"][9]["label"] == "Phase2a(b=1, v='v2')"
+    assert v["trace"][9]["params"] == {"b": 1, "v": "v2"}
+
+
+def test_itf_export(tmp_path):
+    path = tmp_path / "t.itf.json"
+    p = quorum("check", "paxos", "--mutant", "vote-below-promise", "--itf", str(path))
+    assert p.returncode == 1
+    itf = json.loads(path.read_text())
+    assert itf["vars"] == ["maxBal", "maxVBal", "maxVal", "msgs"]
+    assert len(itf["states"]) == 10
+    assert itf["states"][1]["msgs"] == {"#set": [{"type": "1a", "bal": 0}]}
+
+
+def test_list_shows_specs_and_mutants():
+    p = quorum("list")
+    assert p.returncode == 0
+    assert "paxos" in p.stdout and "ceil-quorum" in p.stdout and "--max-ballot" in p.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["check", "nospec"], "invalid choice: 'nospec'"),
+    (["check", "paxos", "--mutant", "nope"], "invalid choice: 'nope'"),
+    (["check", "paxos", "--acceptors", "0"], "--acceptors must be at least 1"),
+    (["check", "paxos", "--quorums", "a1;a2"], "do not intersect"),
+    (["check", "paxos", "--max-ballot", "-1"], "--max-ballot must be 0 or more"),
+    (["check", "paxos", "--acceptors", "x"], "invalid int value"),
+    (["check", "paxos", "--invariant", "Nope"], "no property 'Nope'"),
+    (["check", "paxos", "--quorums", "a1,a2;a1,a3", "--symmetry"], "symmetry refused"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_exit_2(args, message):
+    p = quorum(*args)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], p.stderr
