@@ -213,3 +213,12 @@ def _deposed_leader_writes(mutations: frozenset[str]) -> dict[int, list[bytes]]:
     net.propose(2, b"new")
     net.tick(n=2)
     return {i: list(net.commands(i)) for i in (1, 2, 3)}
+
+
+def test_an_acknowledgement_beyond_the_leaders_log_is_ignored() -> None:
+    """A peer's message never crashes the node: an impossible match index is dropped."""
+    net = Network([1, 2, 3])
+    net.campaign(1)
+    bogus = Message(MessageType.APPEND_RESP, to=1, frm=2, term=1, index=99)
+    net.nodes[1].step(bogus)
+    assert net.nodes[1].status().progress[2].match == 1
