@@ -37,7 +37,14 @@ from impl.storage.records import (
 )
 from impl.storage.snapfile import read_snapshot, snapshot_name
 
-__all__ = ["Recovered", "Segment", "parse_segment_name", "recover", "segment_name"]
+__all__ = [
+    "LogReplay",
+    "Recovered",
+    "Segment",
+    "parse_segment_name",
+    "recover",
+    "segment_name",
+]
 
 _SUFFIX = ".wal"
 
@@ -78,8 +85,9 @@ class Recovered:
     headless: bool  # the last segment has no intact METADATA record (crash while creating)
 
 
-class _Replay:
-    """The log as the records so far describe it."""
+class LogReplay:
+    """The log as the records so far describe it (also used by ``DiskStorage`` to follow
+    what its fsyncs have made durable)."""
 
     def __init__(self) -> None:
         self.hs = HardState()
@@ -145,7 +153,7 @@ def _segment_files(disk: Disk, wal_dir: str) -> list[tuple[int, int, str]]:
 
 
 def _replay_segment(disk: Disk, wal_dir: str, seq: int, first: int, name: str,
-                    last: bool, r: _Replay) -> tuple[Segment, Damage | None, bool]:
+                    last: bool, r: LogReplay) -> tuple[Segment, Damage | None, bool]:
     path = posixpath.join(wal_dir, name)
     records, damage = scan(disk.read_file(path))
     if damage is not None and not (last and damage.at_end):
@@ -169,7 +177,7 @@ def _replay_segment(disk: Disk, wal_dir: str, seq: int, first: int, name: str,
     return Segment(seq, first, name, records[-1].end, max_index), damage, False
 
 
-def _check_meta(kind: Kind, p: Any, seq: int, r: _Replay, where: tuple[str, int]) -> None:
+def _check_meta(kind: Kind, p: Any, seq: int, r: LogReplay, where: tuple[str, int]) -> None:
     if kind is not Kind.METADATA:
         raise CorruptionError(*where, "segment does not start with a metadata record")
     cluster_id, node_id, meta_seq, _ = decode_metadata(p)
@@ -185,7 +193,7 @@ def recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
     named = _segment_files(disk, wal_dir)
     if not named:
         return None
-    r = _Replay()
+    r = LogReplay()
     segments, torn, headless = [], None, False
     for i, (seq, first, name) in enumerate(named):
         seg, damage, headless = _replay_segment(disk, wal_dir, seq, first, name,
