@@ -187,6 +187,8 @@ class Transport:
             log.debug("peer connection from %s (node %x) closed", where, peer)
         except Exception:  # a bug in the handler must cost one connection, not the node
             log.exception("error handling a frame from node %x; connection dropped", peer)
+        except asyncio.CancelledError:
+            pass  # the transport is stopping; ending quietly keeps asyncio from logging it
         finally:
             self._inbound.discard(task)
             writer.close()
