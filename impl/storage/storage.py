@@ -214,6 +214,8 @@ class DiskStorage:
         ``entries`` may overwrite a suffix of the log, and may hold several runs (the
         entries of several Readies in order).  ``snapshot`` is one installed from a leader:
         it replaces the log up to its index."""
+        runs = _runs(entries)
+        self._check_runs(runs, snapshot)
         if self._size >= self.segment_bytes:
             self._rotate()
         records: list[bytes] = []
@@ -225,7 +227,7 @@ class DiskStorage:
             records.append(encode_snapshot_marker(*self.snapshot_marker, replace_log=True))
             ops.append(("snap", (snapshot, True)))
         max_index = 0
-        for run in _runs(entries):
+        for run in runs:
             records.append(encode_entries(run))
             ops.append(("entries", run))
             self.last_index = run[-1].index
@@ -246,6 +248,19 @@ class DiskStorage:
         if vote:
             records.append(vote_record)
         return self._commit(records, ops + vote, must_sync)
+
+    def _check_runs(self, runs: list[list[Entry]], snapshot: Snapshot | None) -> None:
+        """Refuse (before writing anything) entries that would leave a hole in the log or
+        rewrite what a snapshot covers: recovery would have to refuse to start."""
+        floor, last = self.snapshot_marker[0], self.last_index
+        if snapshot is not None and not snapshot.empty:
+            floor = last = snapshot.meta.index
+        for run in runs:
+            if not floor < run[0].index <= last + 1:
+                raise StorageError(
+                    f"entries from {run[0].index} would leave a hole or rewrite the snapshot: "
+                    f"the log holds {floor + 1}..{last}")
+            last = run[-1].index
 
     def _commit(self, records: list[bytes], ops: list[_Op], sync: bool) -> bool:
         if records:

@@ -145,6 +145,18 @@ def test_suffix_overwrite_survives_restart(tmp_path: Path) -> None:
     assert state.hard_state == HardState(2, 2, 3)
 
 
+def test_a_batch_that_would_leave_a_hole_is_refused_before_writing(tmp_path: Path) -> None:
+    s, _ = open_dir(tmp_path)
+    s.save(HardState(1, 1, 0), ents(1, 3))
+    with pytest.raises(StorageError, match="hole"):
+        s.save(None, ents(5, 6))
+    s.save_snapshot(Snapshot(SnapshotMeta(2, 1), b""))
+    with pytest.raises(StorageError, match="snapshot"):
+        s.save(None, ents(2, 4, term=2))
+    s.close()
+    assert open_dir(tmp_path)[1].entries == tuple(ents(3, 3))
+
+
 def test_segments_rotate_and_release_below_a_snapshot(tmp_path: Path) -> None:
     s, _ = open_dir(tmp_path, segment_bytes=512)
     for i in range(1, 101):
