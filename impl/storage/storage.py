@@ -81,7 +81,12 @@ def _runs(entries: tuple[Entry, ...] | list[Entry]) -> list[list[Entry]]:
 
 class DiskStorage:
     """A node's WAL and snapshots over a :class:`~impl.storage.disk.Disk`.  Open with
-    :meth:`open`; one owner at a time; every method may raise ``OSError`` from the disk."""
+    :meth:`open`; one owner at a time; every method may raise ``OSError`` from the disk.
+
+    ``hard_state``, ``last_index`` and ``snapshot_marker`` describe what has been
+    *written*, which may be ahead of what is durable (a commit-only hard state, or a vote
+    under the ``no-fsync-vote`` mutant); :meth:`durable` and :attr:`durable_hard_state`
+    describe what a crash now would leave."""
 
     def __init__(self, disk: Disk, directory: str, *, cluster_id: int, node_id: int,
                  segment_bytes: int, mutants: frozenset[str]) -> None:
@@ -199,6 +204,11 @@ class DiskStorage:
                 d.snapshot(snap.meta.index, snap.meta.term, replace_log)
                 self._durable_snapshot = snap
         self._pending.clear()
+
+    @property
+    def durable_hard_state(self) -> HardState:
+        """Term, vote and commit as a crash now would leave them (O(1))."""
+        return self._durable.hs
 
     def durable(self) -> State:
         """The state a crash now would leave (what :meth:`open` would then return): the

@@ -192,6 +192,7 @@ def test_durable_is_what_a_crash_would_recover(seed: int, mutants: frozenset[str
         step(rng, m, s)
         durable = open_mem(disk.durable_view(), mutants=mutants)[1]
         assert s.durable() == durable
+        assert s.durable_hard_state == durable.hard_state
         behind = (durable.hard_state.term, durable.hard_state.vote) != (m.hs.term, m.hs.vote)
         assert not behind or mutants  # term and vote are durable when save returns ...
         lagging += behind
