@@ -119,8 +119,14 @@ class DiskStorage:
             raise StorageError(f"unknown storage mutants {sorted(unknown)}")
         s = cls(disk, directory, cluster_id=cluster_id, node_id=node_id,
                 segment_bytes=segment_bytes, mutants=frozenset(mutants))
+        created = not disk.exists(s.wal_dir)
         disk.makedirs(s.wal_dir)
         disk.makedirs(s.snap_dir)
+        if created:  # make the new directories' own names durable too
+            disk.sync_dir(directory)
+            parent = posixpath.dirname(posixpath.normpath(directory))
+            if parent and disk.exists(parent):
+                disk.sync_dir(parent)
         rec = recover(disk, s.wal_dir, s.snap_dir)
         if rec is None:  # fresh, or a crash while creating the very first segment
             for name in disk.listdir(s.wal_dir):
