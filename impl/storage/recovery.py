@@ -19,7 +19,10 @@ it off.  The rules:
 
 from __future__ import annotations
 
+import gc
 import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,8 +191,26 @@ def _check_meta(kind: Kind, p: Any, seq: int, r: LogReplay, where: tuple[str, in
     r.meta = (cluster_id, node_id)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Replay allocates an object per entry, none of them cyclic: collections triggered
+    by the allocation count would only slow it down (by a third at 64 MiB of log)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
     """Replay the WAL in ``wal_dir``; None if it holds no segment (a fresh directory)."""
+    with _gc_paused():
+        return _recover(disk, wal_dir, snap_dir)
+
+
+def _recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
     named = _segment_files(disk, wal_dir)
     if not named:
         return None
