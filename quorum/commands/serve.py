@@ -10,6 +10,7 @@ Example (the first of three members)::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,5 +112,12 @@ def run(args: argparse.Namespace) -> int:
     if cfg.peer_secret is None:
         logging.getLogger("quorum.server").warning(
             "no --peer-secret-file: peers are not authenticated; accepting loopback peers only")
-    asyncio.run(serve(cfg))
+    profile = os.environ.get("QUORUM_PROFILE")  # a file to write cProfile stats to, at exit
+    if profile:
+        import cProfile
+
+        cProfile.runctx("asyncio.run(serve(cfg))", globals(), {"asyncio": asyncio,
+                        "serve": serve, "cfg": cfg}, filename=f"{profile}.{cfg.name}")
+    else:
+        asyncio.run(serve(cfg))
     return EXIT_OK
