@@ -74,7 +74,9 @@ class Node:
         self.disk: DiskStorage
         self.transport: Transport
         self.leader = 0
+        self.term = 0
         self.role = Role.FOLLOWER
+        self._proposals: list[Entry] = []  # submitted, not yet handed to the core
         self.stopped = asyncio.Event()
         self.removed = False
         self.leader_changed = asyncio.Event()
@@ -158,6 +160,26 @@ class Node:
     def wake(self) -> None:
         self._wake.set()
 
+    def submit(self, data: bytes) -> None:
+        """Queue a proposal.  The driver hands every queued proposal to the core in one
+        batch (one log append, one AppendEntries per follower); the client learns the
+        outcome from its request id, or times out if the proposal was dropped."""
+        self._proposals.append(Entry(term=0, index=0, data=data))
+        self._wake.set()
+
+    def _flush_proposals(self) -> None:
+        batch, self._proposals = self._proposals, []
+        if self.role is Role.LEADER:
+            # a leader's own PROPOSE message appends the whole batch at once
+            self.raw.step(Message(MessageType.PROPOSE, to=self.id, frm=self.id,
+                                  term=self.term, entries=tuple(batch)))
+            return
+        for entry in batch:  # a follower's core forwards each to the leader
+            try:
+                self.raw.propose(entry.data)
+            except ProposalDropped:
+                pass  # no leader: the waiting client gets 'no leader' or a timeout
+
     def _on_frame(self, peer: int, body: bytes) -> None:
         try:
             msg = codec.decode_message(body)
@@ -184,6 +206,8 @@ class Node:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._proposals:
+                self._flush_proposals()
             self._issue_read_index()
             while self.raw.has_ready():
                 rd = self.raw.ready()
@@ -194,6 +218,8 @@ class Node:
                     self.stopped.set()
                     return
                 self.raw.advance(rd)
+                if self._proposals:
+                    self._flush_proposals()
                 self._issue_read_index()
                 await self._maybe_snapshot()
 
@@ -203,6 +229,8 @@ class Node:
         self.stats["messages"] += len(rd.messages)
         if rd.soft_state is not None:
             self._on_soft_state(rd.soft_state.leader, rd.soft_state.role)
+        if rd.hard_state is not None:
+            self.term = rd.hard_state.term
         leading = self.role is Role.LEADER
         late = [m for m in rd.messages if not (leading and m.type in _EARLY)]
         if leading:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from impl.raft.errors import ProposalDropped
-
 from impl import kv
+from impl.raft.errors import ProposalDropped
 from impl.raft.types import ConfChange, ConfChangeType, Role
 from impl.server import errors
 from impl.server.config import ServerConfigError, member_id_of, parse_url
@@ -100,7 +100,7 @@ class Requests:
         """Replicate ``command`` and return its result once applied (see module doc)."""
         request_id = self._request_id()
         data = kv.encode(command, request_id)
-        outcome = await self._propose(request_id, lambda: self.node.raw.propose(data))
+        outcome = await self._propose(request_id, lambda: self.node.submit(data))
         assert outcome.result is not None
         return outcome.result
 
@@ -169,7 +169,7 @@ class Requests:
                 request_id = self._request_id()
                 data = encode_attributes(n.id, cfg.name, cfg.advertise_client_urls)
                 try:
-                    await self._propose(request_id, lambda d=data: n.raw.propose(d))
+                    await self._propose(request_id, partial(n.submit, data))
                 except ServerError:
                     pass
             await asyncio.sleep(cfg.tick_ms / 1000 * 5)
