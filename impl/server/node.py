@@ -139,6 +139,11 @@ class Node:
         """Run ``coro`` as a task that stops with the node."""
         self._tasks.append(asyncio.get_running_loop().create_task(coro))
 
+    @property
+    def snapshot_index(self) -> int:
+        """Index of the newest snapshot of the state machine this member holds."""
+        return self._snap_index
+
     def db_size(self) -> int:
         """Bytes of the newest snapshot of the state machine (etcd reports its db file)."""
         return len(self.mem.snapshot().data)
