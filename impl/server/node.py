@@ -31,6 +31,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -93,9 +94,10 @@ class Node:
         self._read_age = 0
         self._read_seq = random.getrandbits(32)
         self._index_waiters: list[tuple[int, asyncio.Future[int]]] = []
+        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
         # counters for profiling: Readies handled, fsync batches, entries saved, seconds
         self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
-                      "messages": 0}
+                      "messages": 0, "writes": 0, "write_s": 0.0}
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -165,6 +167,18 @@ class Node:
     def wake(self) -> None:
         self._wake.set()
 
+    def expire_at(self, timeout: float, fut: asyncio.Future[Any]) -> None:
+        """Fail ``fut`` with TimeoutError if it is not done within ``timeout`` seconds
+        (checked every tick; every caller uses the same timeout, so a FIFO suffices)."""
+        self._deadlines.append((asyncio.get_running_loop().time() + timeout, fut))
+
+    def _expire(self) -> None:
+        now, d = asyncio.get_running_loop().time(), self._deadlines
+        while d and (d[0][0] <= now or d[0][1].done()):
+            _, fut = d.popleft()
+            if not fut.done():
+                fut.set_exception(TimeoutError())
+
     def submit(self, data: bytes) -> None:
         """Queue a proposal.  The driver hands every queued proposal to the core in one
         batch (one log append, one AppendEntries per follower); the client learns the
@@ -200,6 +214,7 @@ class Node:
         while True:
             await asyncio.sleep(interval)
             self.raw.tick()
+            self._expire()
             self._read_age += 1
             if self._read_batch and self._read_age > self.cfg.election_ticks:
                 self.pending_reads[:0] = self._read_batch  # lost or dropped: ask again
