@@ -216,10 +216,11 @@ def check(model: Model, *, properties: Iterable[str] | None = None, check_deadlo
     violation = search.violation
     if violation is None and search.complete and search.pending_reach:
         violation = Violation("unreached", next(iter(search.pending_reach)))
+    depth = max(search.depth, violation.length if violation else 0)  # level of the bad state
     return Result(
         model=model.name, mode="exhaustive", violation=violation,
         distinct_states=len(search.keys), generated_states=search.generated,
-        depth=search.depth, seconds=seconds, coverage=search.coverage,
+        depth=depth, seconds=seconds, coverage=search.coverage,
         properties_checked=props.names, symmetry=model.canonicalize is not None,
         complete=search.complete,
     )

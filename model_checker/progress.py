@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
+from typing import Any
 
 __all__ = ["Progress"]
 
@@ -20,7 +21,7 @@ class Progress:
         self.enabled = enabled and sys.stderr.isatty()
         self.title, self.interval = title, interval
         self._start = self._last = time.perf_counter()
-        self._live = None
+        self._live: Any = None
 
     def __enter__(self) -> Progress:
         if self.enabled:

@@ -9,6 +9,7 @@ the number of BFS levels, the initial states being level 1.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ class Violation:
     #: how the trace was found, e.g. the simulation seed that replays it
     provenance: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @builtins.property  # the field `property` shadows the builtin in this class body
     def length(self) -> int:
         return len(self.trace)
 

@@ -25,6 +25,10 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 COMMANDS: dict[str, str] = {
     "check": "quorum.commands.check",
     "list": "quorum.commands.list_specs",
+    "prove": "quorum.commands.prove",
+    "serve": "quorum.commands.serve",
+    "cluster": "quorum.commands.cluster",
+    "kv": "quorum.commands.kv",
 }
 
 

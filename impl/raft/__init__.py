@@ -1,0 +1,13 @@
+"""The sans-IO Raft core: ``RawNode`` in, frozen ``Ready`` out (see ``rawnode.py``).
+
+Start reading at :mod:`impl.raft.rawnode` (the API and the driver loop), then
+:mod:`impl.raft.raft` (the state machine and its dispatch tables).
+"""
+
+from .config import MUTATIONS, RaftConfig
+from .errors import CodecError, ConfigError, NotLeader, ProposalDropped, RaftError
+from .rawnode import RawNode, Status
+from .storage import MemoryStorage
+
+__all__ = ["MUTATIONS", "CodecError", "ConfigError", "MemoryStorage", "NotLeader",
+           "ProposalDropped", "RaftConfig", "RaftError", "RawNode", "Status"]

@@ -1,0 +1,11 @@
+"""Peer transport of the runtime: length-prefixed msgpack frames over asyncio TCP, an
+HMAC-SHA256 challenge-response handshake (``handshake.py``), bounded send queues and
+reconnects (``transport.py``).  Protocol-neutral: it moves opaque frame bodies between
+authenticated node ids; the runtime encodes Raft messages into them."""
+
+from impl.net.frame import MAX_FRAME, PeerError
+from impl.net.handshake import Identity, check_insecure_peers, is_loopback
+from impl.net.transport import Transport
+
+__all__ = ["MAX_FRAME", "Identity", "PeerError", "Transport", "check_insecure_peers",
+           "is_loopback"]

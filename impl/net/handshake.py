@@ -1,0 +1,153 @@
+"""The peer handshake: cluster id, node ids, and mutual HMAC-SHA256 challenge-response.
+
+Theory of operation.  The side that dials (D) and the side that accepts (A) each pick a
+fresh 32-byte random nonce, and each proves knowledge of the shared cluster secret by an
+HMAC-SHA256 over *both* nonces and both identities::
+
+    D -> A  hello     {proto, cluster, node=D, to=A, nonce=Nd}
+    A -> D  challenge {node=A, nonce=Na, mac=HMAC(k, "accept", cluster, D, A, Nd, Na)}
+    D -> A  proof     {mac=HMAC(k, "dial", cluster, D, A, Nd, Na)}
+    A -> D  welcome   {ok=true}
+
+Because every MAC covers the other side's fresh nonce, a recorded handshake replayed on a
+new connection fails (the acceptor's new Na makes the recorded proof wrong, and the
+dialer's new Nd makes a recorded challenge wrong).  The role label keeps A's MAC from being
+reflected back as D's.  Without a secret (``secret=None``) the MACs are empty and the
+acceptor admits loopback peers only; the runtime warns and refuses non-loopback peer URLs
+in that mode (:func:`check_insecure_peers`).  Any failure raises :class:`PeerError`; the
+caller drops the connection and logs the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from impl.net.frame import PeerError, encode_frame, pack, read_frame, unpack
+
+__all__ = [
+    "HANDSHAKE_TIMEOUT",
+    "PROTOCOL",
+    "Identity",
+    "accept",
+    "check_insecure_peers",
+    "dial",
+    "is_loopback",
+]
+
+PROTOCOL = "quorum-peer/1"
+NONCE_BYTES = 32
+HANDSHAKE_TIMEOUT = 5.0  # seconds a peer gets to finish the handshake
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this node is: its cluster, its node id, and the shared secret (None: insecure)."""
+
+    cluster_id: int
+    node_id: int
+    secret: bytes | None = None
+
+
+def _mac(secret: bytes | None, role: str, cluster: int, dialer: int, acceptor: int,
+         dialer_nonce: bytes, acceptor_nonce: bytes) -> bytes:
+    if secret is None:
+        return b""
+    material = pack([PROTOCOL, role, cluster, dialer, acceptor, dialer_nonce, acceptor_nonce])
+    return hmac.new(secret, material, hashlib.sha256).digest()
+
+
+def _field(msg: Any, name: str, kind: type) -> Any:
+    """``msg[name]`` if msg is a dict and the value has type ``kind``, else PeerError."""
+    if not isinstance(msg, dict) or not isinstance(msg.get(name), kind):
+        raise PeerError(f"handshake message lacks a valid {name!r}")
+    value = msg[name]
+    if kind is int and isinstance(value, bool):
+        raise PeerError(f"handshake field {name!r} is not an integer")
+    return value
+
+
+async def _send(writer: asyncio.StreamWriter, obj: Any) -> None:
+    writer.write(encode_frame(pack(obj)))
+    await writer.drain()
+
+
+async def _recv(reader: asyncio.StreamReader) -> Any:
+    msg = unpack(await read_frame(reader, max_size=64 << 10))  # handshakes are tiny
+    if isinstance(msg, dict) and "error" in msg:
+        raise PeerError(f"peer refused the handshake: {msg['error']!r}")
+    return msg
+
+
+def _check_mac(got: bytes, want: bytes) -> None:
+    if not hmac.compare_digest(got, want):
+        raise PeerError("handshake authentication failed (wrong or missing peer secret?)")
+
+
+async def dial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+               me: Identity, peer_id: int) -> None:
+    """Run the dialer's side against the node we expect to be ``peer_id``."""
+    nd = os.urandom(NONCE_BYTES)
+    await _send(writer, {"proto": PROTOCOL, "cluster": me.cluster_id, "node": me.node_id,
+                         "to": peer_id, "nonce": nd})
+    challenge = await _recv(reader)
+    if _field(challenge, "node", int) != peer_id:
+        raise PeerError(f"dialed node {peer_id:x} but {challenge['node']:x} answered")
+    na = _field(challenge, "nonce", bytes)
+    want = _mac(me.secret, "accept", me.cluster_id, me.node_id, peer_id, nd, na)
+    _check_mac(_field(challenge, "mac", bytes), want)
+    proof = _mac(me.secret, "dial", me.cluster_id, me.node_id, peer_id, nd, na)
+    await _send(writer, {"mac": proof})
+    if _field(await _recv(reader), "ok", bool) is not True:
+        raise PeerError("peer did not welcome us")
+
+
+async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 me: Identity) -> int:
+    """Run the acceptor's side; return the authenticated peer's node id."""
+    hello = await _recv(reader)
+    if _field(hello, "proto", str) != PROTOCOL:
+        raise PeerError(f"unknown peer protocol {hello['proto']!r}")
+    try:
+        if _field(hello, "cluster", int) != me.cluster_id:
+            raise PeerError(f"peer belongs to cluster {hello['cluster']:x}, not ours")
+        if _field(hello, "to", int) != me.node_id:
+            raise PeerError(f"peer dialed node {hello['to']:x}, we are {me.node_id:x}")
+        if me.secret is None and not is_loopback(writer.get_extra_info("peername")):
+            raise PeerError("no peer secret configured: only loopback peers are accepted")
+    except PeerError as exc:
+        await _send(writer, {"error": str(exc)})
+        raise
+    dialer, nd = _field(hello, "node", int), _field(hello, "nonce", bytes)
+    na = os.urandom(NONCE_BYTES)
+    mac = _mac(me.secret, "accept", me.cluster_id, dialer, me.node_id, nd, na)
+    await _send(writer, {"node": me.node_id, "nonce": na, "mac": mac})
+    want = _mac(me.secret, "dial", me.cluster_id, dialer, me.node_id, nd, na)
+    _check_mac(_field(await _recv(reader), "mac", bytes), want)
+    await _send(writer, {"ok": True})
+    return int(dialer)
+
+
+def is_loopback(peername: Any) -> bool:
+    """True when a socket peer name (or a bare host string) is a loopback address."""
+    host = peername[0] if isinstance(peername, tuple) else peername
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(host)).is_loopback
+    except ValueError:
+        return False
+
+
+def check_insecure_peers(hosts: list[str]) -> None:
+    """Without a secret, every peer host must be loopback; raise ValueError naming one."""
+    for host in hosts:
+        if not is_loopback(host):
+            raise ValueError(
+                f"peer host {host} is not loopback: set --peer-secret-file to authenticate peers")
+

@@ -1,0 +1,78 @@
+"""Configuration of one Raft node (what etcd-raft calls ``Config``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+
+__all__ = ["MUTATIONS", "RaftConfig"]
+
+#: Test-only implementation mutants (issue 5's catalogue); never enable in production.
+MUTATIONS: dict[str, str] = {
+    "commit-old-term": "commit an entry of an earlier term by counting replicas (Figure 8)",
+    "no-truncate": "append without deleting conflicting entries (Figure 2, receiver rule 3)",
+    "stale-append": "accept AppendEntries from a leader of an older term (Figure 2, rule 1)",
+    "local-read": "a leader answers ReadIndex at once, without confirming leadership (6.4)",
+}
+
+
+@dataclass(frozen=True)
+class RaftConfig:
+    """Knobs of a node; every time is counted in ticks of the driver's logical clock.
+
+    * ``election_tick``: a follower that hears from no leader for a randomized timeout in
+      ``[election_tick, 2 * election_tick)`` ticks starts an election (section 5.2);
+      ``seed`` makes that choice deterministic (the same seed and id: the same timeouts).
+    * ``heartbeat_tick``: a leader sends heartbeats every this many ticks.
+    * ``pre_vote`` / ``check_quorum``: thesis section 9.6 / 6.2.
+    * ``max_msg_bytes`` / ``max_msg_entries``: batching limits of one AppendEntries
+      (payload bytes; a message always carries at least one entry when it has any).
+    * ``max_inflight_msgs`` / ``max_inflight_bytes``: the flow-control window of
+      pipelined AppendEntries per follower (0 bytes: no byte limit).
+    * ``max_apply_bytes``: limit of committed entries per ``Ready`` (None: no limit).
+    * ``snapshot_timeout_ticks``: a snapshot unacknowledged this long is assumed lost and
+      retried (0: three election timeouts).
+    * ``applied``: on restart, the index the application's state already reflects.
+    * ``mutations``: names from :data:`MUTATIONS`, for issue 5's mutant tests only.
+    """
+
+    id: int
+    election_tick: int = 10
+    heartbeat_tick: int = 1
+    seed: int = 0
+    pre_vote: bool = True
+    check_quorum: bool = True
+    max_msg_bytes: int = 1 << 20
+    max_msg_entries: int = 256
+    max_inflight_msgs: int = 256
+    max_inflight_bytes: int = 0
+    max_apply_bytes: int | None = None
+    snapshot_timeout_ticks: int = 0
+    applied: int = 0
+    mutations: frozenset[str] = field(default_factory=frozenset)
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first bad field."""
+        checks = [
+            (self.id > 0, f"id must be a positive integer, got {self.id}"),
+            (self.heartbeat_tick > 0, "heartbeat_tick must be positive"),
+            (self.election_tick > self.heartbeat_tick,
+             "election_tick must be greater than heartbeat_tick"),
+            (self.max_msg_bytes > 0, "max_msg_bytes must be positive"),
+            (self.max_msg_entries > 0, "max_msg_entries must be positive"),
+            (self.max_inflight_msgs > 0, "max_inflight_msgs must be positive"),
+            (self.max_inflight_bytes >= 0, "max_inflight_bytes must be >= 0"),
+            (self.snapshot_timeout_ticks >= 0, "snapshot_timeout_ticks must be >= 0"),
+            (self.applied >= 0, "applied must be >= 0"),
+            (not (set(self.mutations) - set(MUTATIONS)),
+             f"unknown mutations {sorted(set(self.mutations) - set(MUTATIONS))}; "
+             f"known: {sorted(MUTATIONS)}"),
+        ]
+        for ok, why in checks:
+            if not ok:
+                raise ConfigError(why)
+
+    @property
+    def snapshot_timeout(self) -> int:
+        return self.snapshot_timeout_ticks or 3 * self.election_tick
