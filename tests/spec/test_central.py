@@ -21,13 +21,13 @@ def build(**overrides: object):
 # flags, properties checked (None: all) -> violated property, distinct, depth, trace actions
 VERDICTS = {
     "alone": ({}, None, None, 42, 7, []),
-    "standby": ({"standby": True}, None, "OneCoordinator", 4, 1,
+    "standby": ({"standby": True}, None, "OneCoordinator", 4, 2,
                 ["Init", "Takeover(c='c2')"]),
     "standby-fencing": ({"standby": True, "fencing": True}, None, None, 747, 9, []),
-    "standby-loses-a-write": ({"standby": True}, ["NoLostWrite"], "NoLostWrite", 45, 3, [
+    "standby-loses-a-write": ({"standby": True}, ["NoLostWrite"], "NoLostWrite", 45, 4, [
         "Init", "Takeover(c='c2')", "Order(c='c1', w='w1')", "Order(c='c2', w='w2')"]),
     "standby-replicas-diverge": ({"standby": True}, ["ReplicasFollowLog"],
-                                 "ReplicasFollowLog", 110, 4, [
+                                 "ReplicasFollowLog", 110, 5, [
         "Init", "Takeover(c='c2')", "Order(c='c1', w='w1')", "Apply(c='c1', r='r1')",
         "Order(c='c2', w='w2')"]),
 }

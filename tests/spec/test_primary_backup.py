@@ -34,21 +34,22 @@ def reachable(model) -> set:
     return seen
 
 
-# flags -> (violated property or None, distinct states, depth, actions of the shortest trace)
+# flags -> (violated property or None, distinct states, depth (a violation: its trace length),
+#           actions of the shortest trace)
 VERDICTS = {
-    "async": ({"mode": "async"}, "NoLostWrite", 7, 2, [
+    "async": ({"mode": "async"}, "NoLostWrite", 7, 3, [
         "Init", "ClientWrite(p='n1', w='w1')", "Promote(b='n2')"]),
     "sync": ({"mode": "sync"}, None, 376, 9, []),
-    "sync-no-fencing": ({"mode": "sync", "fencing": False}, "NoSplitBrain", 102, 4, [
+    "sync-no-fencing": ({"mode": "sync", "fencing": False}, "NoSplitBrain", 102, 5, [
         "Init", "ClientWrite(p='n1', w='w1')", "DropBackup(p='n1', q='n2')", "Promote(b='n2')",
         "Replicate(p='n1', q='n3')"]),
     "sync-majority": ({"mode": "sync-majority"}, None, 362, 7, []),
     "sync-majority-local-reads": ({"mode": "sync-majority", "reads": "local"},
-                                  "ReadsSeeLatestAck", 197, 4, [
+                                  "ReadsSeeLatestAck", 197, 5, [
         "Init", "Promote(b='n2', joined=('n2', 'n3'))", "ClientWrite(p='n2', w='w1')",
         "Replicate(p='n2', q='n3')", "Read(p='n1', result=())"]),
     "sync-majority-no-fencing": ({"mode": "sync-majority", "fencing": False}, "NoSplitBrain",
-                                 22, 3, [
+                                 22, 4, [
         "Init", "ClientWrite(p='n1', w='w1')", "Promote(b='n2')", "Replicate(p='n1', q='n3')"]),
     "sync-local-reads": ({"mode": "sync", "reads": "local"}, None, 376, 9, []),
 }
