@@ -389,9 +389,10 @@ def _result(model: Model, props: Properties, coord: _Coordinator, stats: list[di
         "collision_probability_optimistic": float(f"{odds['optimistic']:.2e}"),
         "collision_probability_actual": float(f"{odds['actual']:.2e}"),
     }
+    depth = max(coord.depth, violation.length if violation else 0)  # level of the bad state
     return Result(
         model=model.name, mode="exhaustive", violation=violation, distinct_states=distinct,
-        generated_states=generated, depth=coord.depth, seconds=seconds,
+        generated_states=generated, depth=depth, seconds=seconds,
         coverage=dict(sorted(coverage.items())), properties_checked=props.names,
         symmetry=model.canonicalize is not None, complete=coord.complete, extra=extra,
     )
