@@ -206,8 +206,10 @@ def _print_ok(result: Any) -> None:
 def _print_stats(result: Any) -> None:
     print(f"{result.generated_states:,} states generated, {result.distinct_states:,} distinct "
           f"states found, depth {result.depth}.")
+    # How the run was made (workers, store, collision odds) depends on the machine: stderr,
+    # so that stdout is the same on every machine and every run.
     for key, value in result.extra.items():
-        print(f"{key.replace('_', ' ')}: {value}")
+        print(f"{key.replace('_', ' ')}: {value}", file=sys.stderr)
     if result.coverage:
         print("coverage (action: generated / new distinct):")
         for name, c in sorted(result.coverage.items()):
