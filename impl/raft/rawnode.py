@@ -181,8 +181,8 @@ class RawNode:
             messages=tuple(r.msgs),
             committed_entries=tuple(r.log.next_committed()),
             read_states=tuple(r.read_states),
-            must_sync=bool(entries) or (hard.term, hard.vote)
-            != (self._prev_hard.term, self._prev_hard.vote),
+            must_sync=bool(entries) or r.log.unstable.snapshot is not None
+            or (hard.term, hard.vote) != (self._prev_hard.term, self._prev_hard.vote),
         )
         r.msgs, r.read_states = [], []
         self._prev_soft, self._prev_hard = soft, hard
