@@ -188,8 +188,8 @@ def test_random_membership_changes_keep_safety(seed: int) -> None:
         net.tick()
         leaders = net.leaders()
         if len(leaders) == 1:
-            members = net.nodes[leaders[0]].raft.tracker.progress
-            if len({net.sms[i].applied_index for i in members}) == 1:
+            current = net.nodes[leaders[0]].raft.tracker.progress
+            if len({net.sms[i].applied_index for i in current}) == 1:
                 break
     (leader,) = net.leaders()
     members = sorted(net.nodes[leader].raft.tracker.progress)
