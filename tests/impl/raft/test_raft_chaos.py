@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from impl.raft.confchange import ConfChangeError
 from impl.raft.errors import ProposalDropped
 from impl.raft.testing import Network
-from impl.raft.types import Role
+from impl.raft.types import ConfChange, ConfChangeType, Role
 
 
 class SafetyViolation(AssertionError):
@@ -135,3 +136,63 @@ def test_no_truncate_mutant_is_caught_by_random_schedules(n: int) -> None:
     these schedules rarely produce (0 and 1 in 300 runs of 600 steps): the scenario tests
     in test_raft_replication.py show each of them breaking safety."""
     assert _first_violation("no-truncate", range(40), steps=600, n=n) is not None
+
+
+def run_with_membership(seed: int, steps: int) -> Network:
+    """Like :func:`run`, plus random single-server changes among nodes 1-5 (1-3 start as
+    the voters, 4 and 5 empty): adds, removals, learners, and re-adding removed nodes."""
+    rng = random.Random(seed)
+    net = Network([1, 2, 3], bootstrap=True, seed=seed, election_tick=4, max_msg_entries=2)
+    for i in (4, 5):
+        net.add_node(i)
+    ids = [1, 2, 3, 4, 5]
+    checker = Checker()
+    net.drop = lambda m: rng.random() < 0.1
+    kinds = list(ConfChangeType)
+    for step in range(steps):
+        action = rng.random()
+        if action < 0.4:
+            net.nodes[rng.choice(ids)].tick()
+        elif action < 0.75:
+            net.deliver(limit=rng.randint(1, 6))
+        elif action < 0.83:
+            try:
+                net.nodes[rng.choice(ids)].propose(b"s%d" % step)
+            except ProposalDropped:
+                pass
+        elif action < 0.88:
+            cc = ConfChange(rng.choice(kinds), rng.choice(ids))
+            try:
+                net.nodes[rng.choice(ids)].propose_conf_change(cc)
+            except (ProposalDropped, ConfChangeError):
+                pass
+        elif action < 0.94:
+            net.cut_links.clear()
+            if rng.random() < 0.6:
+                net.isolate(rng.choice(ids))
+        else:
+            net.restart(rng.choice(ids))
+        net.process_all()
+        checker.check(net)
+    return net
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_membership_changes_keep_safety(seed: int) -> None:
+    """Thesis 4.1: one change at a time keeps any two majorities overlapping, so Election
+    Safety and State Machine Safety hold while members come and go; afterwards the
+    members agree on the configuration and the commands."""
+    net = run_with_membership(seed, steps=600)
+    net.heal()
+    for _ in range(300):
+        net.tick()
+        leaders = net.leaders()
+        if len(leaders) == 1:
+            current = net.nodes[leaders[0]].raft.tracker.progress
+            if len({net.sms[i].applied_index for i in current}) == 1:
+                break
+    (leader,) = net.leaders()
+    members = sorted(net.nodes[leader].raft.tracker.progress)
+    assert {net.nodes[i].raft.tracker.voters for i in members} == {
+        net.nodes[leader].raft.tracker.voters}
+    assert all(net.commands(i) == net.commands(leader) for i in members)

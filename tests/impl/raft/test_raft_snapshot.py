@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from impl.raft.progress import ProgressState
 from impl.raft.testing import Network
 from impl.raft.types import Message, MessageType
@@ -11,7 +13,7 @@ def _snapshots(net: Network, to: int) -> list[Message]:
     return [m for m in net.delivered if m.type is MessageType.SNAPSHOT and m.to == to]
 
 
-def _lagging_follower(**cfg: object) -> Network:
+def _lagging_follower(**cfg: Any) -> Network:
     """3 misses ten writes; then the leader compacts its log past them."""
     net = Network([1, 2, 3], **cfg)
     net.campaign(1)
