@@ -43,6 +43,11 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                    help="report a state with no enabled action as a violation")
     p.add_argument("--max-states", type=int, default=None, metavar="N",
                    help="stop after N distinct states (the result is then incomplete)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes for the exhaustive search (default: all cores)")
+    p.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint",
+                   help="seen states as 64-bit fingerprints, 16 bytes each (default), or "
+                        "exact identities in a dict (one process)")
     p.add_argument("--simulate", action="store_true", help="seeded random walks, not BFS")
     p.add_argument("--exhaustive", action="store_true",
                    help="breadth-first search even for a mutant whose default is simulation")
@@ -79,7 +84,7 @@ def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _positive(args: argparse.Namespace) -> None:
-    for flag in ("depth", "runs", "max_states"):
+    for flag in ("depth", "runs", "max_states", "workers"):
         x = getattr(args, flag)
         if x is not None and x < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {x}")
@@ -123,10 +128,23 @@ def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
             seed = args.seed if args.seed is not None else sim.get("seed", 0)
             return simulate(model, depth=depth, runs=runs, seed=seed,
                             properties=args.properties, progress=progress)
+        return _exhaustive(model, args, progress)
+
+
+def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
+    """BFS with the store and the number of workers asked for."""
+    common = {"properties": args.properties, "check_deadlock": args.check_deadlock,
+              "max_states": args.max_states, "progress": progress}
+    if args.store == "exact":
+        if args.workers not in (None, 1):
+            raise UsageError("--store exact runs in one process; drop --workers or use "
+                             "--store fingerprint")
         from model_checker.bfs import check
 
-        return check(model, properties=args.properties, check_deadlock=args.check_deadlock,
-                     max_states=args.max_states, progress=progress)
+        return check(model, **common)
+    from model_checker.parallel import check_fingerprints, default_workers
+
+    return check_fingerprints(model, workers=args.workers or default_workers(), **common)
 
 
 def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.Namespace) -> None:
@@ -164,7 +182,15 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
             print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))
     _print_stats(result)
     print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
-          f"states/s).", file=sys.stderr)
+          f"states/s), peak RSS {_peak_rss_mib():,.0f} MiB.", file=sys.stderr)
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process or of its largest worker, in MiB."""
+    import resource
+
+    return max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _print_ok(result: Any) -> None:
