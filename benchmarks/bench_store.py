@@ -58,6 +58,8 @@ class Figures:
     ops_per_s: float
     p50_ms: float
     p99_ms: float
+    busiest_us: float = 0.0  # CPU microseconds per operation of the busiest server process
+    total_us: float = 0.0  # CPU microseconds per operation of all server processes
 
     @staticmethod
     def of(latencies: list[float], seconds: float) -> Figures:
@@ -65,6 +67,25 @@ class Figures:
         lat = sorted(latencies) or [0.0]
         pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
         return Figures(len(latencies) / seconds, pick(0.50), pick(0.99))
+
+
+def cpu_seconds(pids: list[int]) -> list[float]:
+    """user+system CPU seconds each process has used so far (Linux /proc)."""
+    out = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return out
+
+
+def with_cpu(run: Callable[[], Figures], pids: list[int], seconds: float) -> Figures:
+    """Run a load and charge the servers' CPU to its operations (warm-up included)."""
+    before = cpu_seconds(pids)
+    f = run()
+    used = [b - a for a, b in zip(before, cpu_seconds(pids), strict=True)]
+    ops = max(1.0, f.ops_per_s * seconds)
+    f.busiest_us, f.total_us = max(used) / ops * 1e6, sum(used) / ops * 1e6
+    return f
 
 
 def key(i: int) -> bytes:
@@ -338,12 +359,15 @@ def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: arg
     cluster = start(data, work)
     try:
         endpoint = cluster.leader_endpoint()
+        pids = [p.pid for p in cluster.procs]
+        span = args.warmup + args.duration
         for c in args.concurrency:
-            out[(name, "python", c)] = asyncio.run(
-                python_put_load(endpoint, c, args.warmup, args.duration))
+            out[(name, "python", c)] = with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
+                python_put_load(endpoint, c, args.warmup, args.duration)), pids, span)
             report(name, "python", c, out[(name, "python", c)])
             if go is not None:
-                out[(name, "go", c)] = go_load(go, endpoint, c, args.warmup, args.duration)
+                out[(name, "go", c)] = with_cpu(lambda c=c: go_load(  # type: ignore[misc]
+                    go, endpoint, c, args.warmup, args.duration), pids, span)
                 report(name, "go", c, out[(name, "go", c)])
     finally:
         cluster.stop()
@@ -357,8 +381,9 @@ def report(system: str, client: str, c: int, f: Figures) -> None:
         ops, p50, p99 = anchor
         note = f"   [issue's anchor: {ops:,} ops/s" + (f", p50 {p50} ms" if p50 else "") + (
             f", p99 {p99} ms" if p99 else "") + "]"
+    cpu = f"{f.busiest_us:>8.0f} {f.total_us:>8.0f}" if f.total_us else f"{'-':>8} {'-':>8}"
     print(f"{system:<10} {client:<7} {c:>5} {f.ops_per_s:>10,.0f} {f.p50_ms:>9.2f} "
-          f"{f.p99_ms:>9.2f}{note}", flush=True)
+          f"{f.p99_ms:>9.2f} {cpu}{note}", flush=True)
 
 
 def main() -> int:
@@ -373,15 +398,17 @@ def main() -> int:
     args = ap.parse_args()
     systems = args.systems.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-store-", dir=str(ROOT)))  # on disk, not tmpfs
-    print(f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9} "
+          f"{'cpu1 us':>8} {'cpu3 us':>8}   (CPU per op: busiest server process, all)")
     try:
         go = build_go_loadgen(work) if "go" in args.clients.split(",") else None
         if "echo" in systems:
             proc, endpoint = start_echo()
             try:
                 for c in args.concurrency:
-                    report("echo", "python", c, asyncio.run(
-                        python_put_load(endpoint, c, args.warmup, args.duration)))
+                    report("echo", "python", c, with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
+                        python_put_load(endpoint, c, args.warmup, args.duration)), [proc.pid],
+                        args.warmup + args.duration))
             finally:
                 proc.kill()
         if "quorum" in systems:
