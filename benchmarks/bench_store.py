@@ -289,7 +289,8 @@ from pysyncobj import SyncObj, SyncObjConf
 from pysyncobj.batteries import ReplDict
 me, others, role = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
 d = ReplDict()
-conf = SyncObjConf(appendEntriesUseBatch=True, dynamicMembershipChange=False)
+conf = SyncObjConf(appendEntriesUseBatch=True, dynamicMembershipChange=False,
+                   autoTickPeriod=0.002, appendEntriesPeriod=0.02)  # fast ticks: its best
 obj = SyncObj(me, others, consumers=[d], conf=conf)
 if role != "load":
     time.sleep(float(sys.argv[4]))
@@ -351,27 +352,55 @@ def pysyncobj_load(concurrency: int, warmup: float, duration: float) -> Figures 
 
 # --- the run --------------------------------------------------------------------------------
 
+Results = dict[tuple[str, str, int], list[Figures]]
+
+
 def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: argparse.Namespace,
-                    go: Path | None, work: Path) -> dict[tuple[str, str, int], Figures]:
-    out: dict[tuple[str, str, int], Figures] = {}
-    data = work / name
+                    go: Path | None, data: Path, results: Results) -> None:
     data.mkdir()
-    cluster = start(data, work)
+    cluster = start(data, data)
     try:
         endpoint = cluster.leader_endpoint()
         pids = [p.pid for p in cluster.procs]
         span = args.warmup + args.duration
         for c in args.concurrency:
-            out[(name, "python", c)] = with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
+            f = with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
                 python_put_load(endpoint, c, args.warmup, args.duration)), pids, span)
-            report(name, "python", c, out[(name, "python", c)])
+            record(results, (name, "python", c), f)
             if go is not None:
-                out[(name, "go", c)] = with_cpu(lambda c=c: go_load(  # type: ignore[misc]
+                f = with_cpu(lambda c=c: go_load(  # type: ignore[misc]
                     go, endpoint, c, args.warmup, args.duration), pids, span)
-                report(name, "go", c, out[(name, "go", c)])
+                record(results, (name, "go", c), f)
     finally:
         cluster.stop()
-    return out
+
+
+def record(results: Results, key: tuple[str, str, int], f: Figures) -> None:
+    results.setdefault(key, []).append(f)
+    report(*key, f)
+
+
+def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, work: Path,
+              results: Results) -> None:
+    if "echo" in systems:
+        proc, endpoint = start_echo()
+        try:
+            for c in args.concurrency:
+                record(results, ("echo", "python", c), with_cpu(
+                    lambda c=c: asyncio.run(  # type: ignore[misc]
+                        python_put_load(endpoint, c, args.warmup, args.duration)),
+                    [proc.pid], args.warmup + args.duration))
+        finally:
+            proc.kill()
+    if "quorum" in systems:
+        measure_cluster("quorum", start_quorum, args, go, work / "quorum", results)
+    if "etcd" in systems and shutil.which("etcd"):
+        measure_cluster("etcd", start_etcd, args, go, work / "etcd", results)
+    if "pysyncobj" in systems:
+        for c in args.concurrency:
+            f = pysyncobj_load(c, args.warmup, args.duration)
+            if f is not None:
+                record(results, ("pysyncobj", "inproc", c), f)
 
 
 def report(system: str, client: str, c: int, f: Figures) -> None:
@@ -394,32 +423,27 @@ def main() -> int:
                     type=lambda s: [int(x) for x in s.split(",")])
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds over all systems, interleaved; the median round is reported")
     ap.add_argument("--keep", action="store_true", help="keep the data and log directory")
     args = ap.parse_args()
     systems = args.systems.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-store-", dir=str(ROOT)))  # on disk, not tmpfs
-    print(f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9} "
-          f"{'cpu1 us':>8} {'cpu3 us':>8}   (CPU per op: busiest server process, all)")
+    header = (f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'p50 ms':>9} "
+              f"{'p99 ms':>9} {'cpu1 us':>8} {'cpu3 us':>8}   (CPU per op: busiest server "
+              "process, all)")
+    print(header)
+    results: Results = {}
     try:
         go = build_go_loadgen(work) if "go" in args.clients.split(",") else None
-        if "echo" in systems:
-            proc, endpoint = start_echo()
-            try:
-                for c in args.concurrency:
-                    report("echo", "python", c, with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
-                        python_put_load(endpoint, c, args.warmup, args.duration)), [proc.pid],
-                        args.warmup + args.duration))
-            finally:
-                proc.kill()
-        if "quorum" in systems:
-            measure_cluster("quorum", start_quorum, args, go, work)
-        if "etcd" in systems and shutil.which("etcd"):
-            measure_cluster("etcd", start_etcd, args, go, work)
-        if "pysyncobj" in systems:
-            for c in args.concurrency:
-                f = pysyncobj_load(c, args.warmup, args.duration)
-                if f is not None:
-                    report("pysyncobj", "inproc", c, f)
+        for r in range(args.repeat):
+            round_dir = work / f"round{r}"
+            round_dir.mkdir()
+            one_round(args, systems, go, round_dir, results)
+        if args.repeat > 1:
+            print(f"\nmedian of {args.repeat} rounds (by ops/s):\n{header}")
+            for key, runs in results.items():
+                report(*key, sorted(runs, key=lambda f: f.ops_per_s)[len(runs) // 2])
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
