@@ -30,10 +30,10 @@ from collections.abc import Callable, Hashable
 from operator import itemgetter
 from typing import Any
 
-from spec.paxos.config import Config
+from spec.paxos.config import Config, acceptor_name, value_name
 from spec.paxos.spec import MAXBAL, SENT2B, Acceptor, Layout, PaxosState, layout
 
-__all__ = ["chosen", "invariants", "reachability", "votes"]
+__all__ = ["chosen", "fairness", "invariants", "liveness", "reachability", "votes"]
 
 Vote = tuple[int, int, int]  # (acceptor, ballot, value)
 Votes = tuple[int, ...]  # per acceptor, its sent2b bit set
@@ -221,3 +221,38 @@ def reachability(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
     """"Sometimes" properties: a spec that can never choose a value is broken."""
     lay = layout(cfg)
     return {"ValueChosen": lambda s: _chosen_bits(lay, vote_vector(s)) != 0}
+
+
+def liveness(cfg: Config) -> dict[str, tuple[str, Callable[[PaxosState], bool]]]:
+    """MCPaxos's MCLiveness, ``<>(chosen # {})``: some value is eventually chosen."""
+    lay = layout(cfg)
+    return {"EventuallyChosen": ("eventually",
+                                 lambda s: _chosen_bits(lay, vote_vector(s)) != 0)}
+
+
+def fairness(cfg: Config) -> list[tuple[str, Callable[[Any], bool]]]:
+    """MCPaxos's MCLSpec: weak fairness of Phase1a and of each Phase2a of the highest
+    ballot, and of ``Phase1b(a) \\/ Phase2b(a)`` for each acceptor a of one quorum
+    (MCLSpec's {a1, a2}; here the first quorum of the configuration).
+
+    Each condition is a predicate on labels: the steps of that action instance."""
+    top = cfg.max_ballot
+    quorum = sorted(cfg.quorum_sets()[0])
+    out: list[tuple[str, Callable[[Any], bool]]] = [
+        (f"WF(Phase1a({top}))", lambda lab: lab == ("Phase1a", (("b", top),)))]
+    for v in range(cfg.values):
+        out.append((f"WF(Phase2a({top}, {value_name(v)}))",
+                    _is_label("Phase2a", (("b", top), ("v", value_name(v))))))
+    for a in quorum:
+        name = acceptor_name(a)
+        out.append((f"WF(Phase1b({name}) \\/ Phase2b({name}))", _acceptor_steps(name)))
+    return out
+
+
+def _is_label(action: str, params: tuple[tuple[str, object], ...]) -> Callable[[Any], bool]:
+    return lambda lab: bool(lab[0] == action and lab[1] == params)
+
+
+def _acceptor_steps(name: str) -> Callable[[Any], bool]:
+    """Phase1b(a) or Phase2b(a) steps of acceptor ``name``, whatever the message."""
+    return lambda lab: bool(lab[0] in ("Phase1b", "Phase2b") and lab[1][0] == ("a", name))
