@@ -64,6 +64,7 @@ class StateGraph:
         self.states: list[Any] = []
         self.index: dict[Hashable, int] = {}
         self.initial: list[int] = []
+        self.parent: list[int] = []  # the node whose step first reached it (-1: initial)
         self.generated = 0  # steps computed, self-loops included
         self.depth = 0  # BFS levels, the initial states being level 1
 
@@ -74,8 +75,16 @@ class StateGraph:
             return i, False
         i = self.index[state] = len(self.states)
         self.states.append(state)
+        self.parent.append(-1)
         self.graph.add_node(i)
         return i, True
+
+    def path_to(self, v: int) -> list[int]:
+        """The BFS path to node v: shortest, and the first one the search found."""
+        path = [v]
+        while self.parent[path[-1]] >= 0:
+            path.append(self.parent[path[-1]])
+        return path[::-1]
 
     def labels(self, u: int, v: int) -> list[Label]:
         labels: list[Label] = self.graph.edges[u, v]["labels"]
@@ -107,11 +116,12 @@ def state_graph(model: Model, max_states: int | None = None) -> StateGraph:
                 continue
             v, new = g.node(t)
             if new:
+                g.parent[v] = u
                 queue.append(v)
                 level.append(level[u] + 1)
                 if max_states is not None and len(g.states) > max_states:
-                    raise CheckError(f"the state graph exceeds --max-states {max_states}: "
-                                     "liveness needs the whole graph")
+                    raise CheckError(f"the state graph has more than {max_states:,} states "
+                                     "(--max-states); this needs the whole graph")
             if g.graph.has_edge(u, v):
                 g.labels(u, v).append(label)
             else:
