@@ -180,9 +180,9 @@ class Raft:
         if me is not None:
             me.match = self.persisted_index()
             me.become_replicate()
-        # No conf change before an entry of this term is committed and applied (2015 fix).
-        self.pending_conf_index = self.log.last_index()
         self.append_entries([Entry(term=0, index=0)])
+        # No conf change until this empty entry of our term is applied (the 2015 fix).
+        self.pending_conf_index = self.log.last_index()
 
     # -- inputs ----------------------------------------------------------------------------
     def tick(self) -> None:

@@ -97,8 +97,8 @@ def maybe_commit(r: Raft) -> bool:
 def handle_append_resp(r: Raft, m: Message) -> None:
     """A member answered AppendEntries (or InstallSnapshot)."""
     pr = r.tracker.progress.get(m.frm)
-    if pr is None:
-        return
+    if pr is None or m.index > r.log.last_index():
+        return  # not a member, or acknowledging entries we never sent (a lying peer)
     pr.recent_active = True
     if m.reject:
         _on_reject(r, m, pr)

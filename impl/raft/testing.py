@@ -11,7 +11,7 @@ snapshots and compact logs.  Nothing here is random or timed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import msgpack
@@ -20,7 +20,16 @@ from . import codec
 from .config import RaftConfig
 from .rawnode import RawNode
 from .storage import MemoryStorage
-from .types import ConfState, Entry, EntryType, Message, ReadState, Role, Snapshot
+from .types import (
+    ConfState,
+    Entry,
+    EntryType,
+    HardState,
+    Message,
+    ReadState,
+    Role,
+    Snapshot,
+)
 
 __all__ = ["Network", "StateMachine"]
 
@@ -61,6 +70,7 @@ class Network:
         self.cut_links: set[tuple[int, int]] = set()
         self.drop: DropFilter | None = None
         self.delivered: list[Message] = []
+        self.dropped: list[Message] = []
         voters = tuple(sorted(ids))
         for i in voters:
             if bootstrap:
@@ -68,6 +78,23 @@ class Network:
                 self.nodes[i].bootstrap(voters)
             else:
                 self.add_node(i, MemoryStorage(ConfState(voters=voters)))
+
+    @classmethod
+    def with_logs(cls, logs: Mapping[int, Sequence[int]], term: int, **cfg: object) -> Network:
+        """A cluster whose members start with the given logs (a term per index, from 1).
+
+        Entry data reads ``b"<index>@<term>"``; every member's current term is ``term``
+        and its commit index 0.  Handy to set up the Raft paper's Figures 7 and 8.
+        """
+        net = cls(logs, **cfg)  # type: ignore[arg-type]
+        voters = tuple(sorted(logs))
+        for i, terms in logs.items():
+            st = MemoryStorage(ConfState(voters=voters))
+            st.append([Entry(term=t, index=k + 1, data=f"{k + 1}@{t}".encode())
+                       for k, t in enumerate(terms)])
+            st.set_hard_state(HardState(term=term))
+            net.add_node(i, st)
+        return net
 
     # -- membership of the harness ---------------------------------------------------------
     def add_node(self, i: int, storage: MemoryStorage | None = None, **cfg: object) -> RawNode:
@@ -129,6 +156,7 @@ class Network:
         while self.queue and (limit is None or n < limit):
             m = self.queue.pop(0)
             if self._dropped(m):
+                self.dropped.append(m)
                 continue
             self.nodes[m.to].step(m)
             self.delivered.append(m)

@@ -1,0 +1,51 @@
+"""Raft Election Safety for every number of servers and terms (spec/raft/symbolic.py).
+
+Raft paper (Ongaro and Ousterhout, 2014), Figure 3: at most one leader can be elected
+in a given term; section 5.2: each server votes for at most one candidate in a term.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from model_checker.induction import prove
+from model_checker.system import TransitionSystem
+from spec.raft import symbolic
+
+TS = TransitionSystem.from_data(symbolic.election_safety())
+ACTIONS = ("Restart", "Timeout", "RequestVote", "UpdateTerm", "HandleRequestVoteRequest",
+           "HandleRequestVoteResponse", "BecomeLeader")
+
+#: (dropped conjunct, the check that then fails first): every conjunct is needed
+NEEDED = {
+    "one_term": ("consecution", "vote_not_in_future", "HandleRequestVoteRequest"),
+    "vote_not_in_future": ("consecution", "vote_remembered", "Timeout"),
+    "vote_remembered": ("consecution", "one_vote_per_term", "HandleRequestVoteRequest"),
+    "one_vote_per_term": ("safety", "ElectionSafety", None),
+    "grant_is_vote": ("consecution", "granted_is_vote", "HandleRequestVoteResponse"),
+    "granted_is_vote": ("consecution", "elected_by_quorum", "BecomeLeader"),
+    "elected_by_quorum": ("safety", "ElectionSafety", None),
+}
+
+
+def test_election_safety_is_proved_for_all_sizes():
+    proof = prove(TS)
+    assert proof.ok, [c for c in proof.checks if c.result != "proved"]
+    assert proof.conjuncts == tuple(NEEDED)
+    assert tuple(TS.actions) == ACTIONS
+    assert len(proof.checks) == 2 + 7 + 1 + 7 + 7 * 7
+
+
+@pytest.mark.parametrize("conjunct", NEEDED)
+def test_every_conjunct_is_needed(conjunct):
+    proof = prove(TS, drop=[conjunct], stop_at_first=True, timeout=10)
+    assert proof.result == "refuted"
+    first = next(c for c in proof.checks if c.result == "refuted")
+    assert (first.kind, first.conjunct, first.action) == NEEDED[conjunct]
+    assert proof.cti is not None and proof.cti.conjunct == first.conjunct
+
+
+def test_two_leaders_cti_when_votes_are_not_unique():
+    proof = prove(TS, drop=["one_vote_per_term"], stop_at_first=True)
+    elected = proof.cti.pre.interp["elected"]
+    assert len({s for s, _, _ in elected}) == 2 and len({t for _, t, _ in elected}) == 1
