@@ -189,7 +189,10 @@ class _Memo(dict[Hashable, bool]):
 
 
 def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
-    """The invariants by name, each a function of the state (memoized, see above)."""
+    """The invariants by name, each a function of the state (memoized, see above).
+
+    The checker asks each invariant of the same state in turn, so all six are computed
+    together on the first question and the answers kept for that state object."""
     lay = layout(cfg)
 
     def memo(f: Callable[[Layout, Any], bool]) -> _Memo:
@@ -199,22 +202,33 @@ def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
     votes_safe, msg_2a = memo(_votes_safe), memo(_msg_inv_2a)
     type_ok, acc_inv, msg_1b = memo(_acceptor_type_ok), memo(_acc_inv), memo(_msg_inv_1b)
     n, B, BV = lay.n, lay.B, lay.B * lay.V
+    last: list[Any] = [None, 0]  # the last state asked about, and its failing bits
 
-    def msg_inv(s: PaxosState) -> bool:
-        accs, _, sent2a = s
-        return all(map(msg_1b.__getitem__, accs)) and (
-            not sent2a or msg_2a[sent2a, tuple(map(_bal_of, accs)), tuple(map(_votes_of, accs))])
+    def failing(s: PaxosState) -> int:
+        if s is last[0]:
+            return int(last[1])
+        accs, sent1a, sent2a = s
+        vv, bals = tuple(map(_votes_of, accs)), tuple(map(_bal_of, accs))
+        bad = 0 if agreement[vv] else 1
+        if not (len(accs) == n and 0 <= sent1a < 1 << B and 0 <= sent2a < 1 << BV
+                and all(map(type_ok.__getitem__, accs))):
+            bad |= 2
+        if not all(map(acc_inv.__getitem__, accs)):
+            bad |= 4
+        if not (all(map(msg_1b.__getitem__, accs)) and (not sent2a or msg_2a[sent2a, bals, vv])):
+            bad |= 8
+        if not votes_safe[bals, vv]:
+            bad |= 16
+        if not one_value[vv]:
+            bad |= 32
+        last[0], last[1] = s, bad
+        return bad
 
-    return {
-        "Agreement": lambda s: agreement[tuple(map(_votes_of, s[0]))],
-        "TypeOK": lambda s: (len(s[0]) == n and 0 <= s[1] < 1 << B and 0 <= s[2] < 1 << BV
-                             and all(map(type_ok.__getitem__, s[0]))),
-        "AccInv": lambda s: all(map(acc_inv.__getitem__, s[0])),
-        "MsgInv": msg_inv,
-        "VotesSafe": lambda s: votes_safe[tuple(map(_bal_of, s[0])),
-                                          tuple(map(_votes_of, s[0]))],
-        "OneValuePerBallot": lambda s: one_value[tuple(map(_votes_of, s[0]))],
-    }
+    def holds(bit: int) -> Callable[[PaxosState], bool]:
+        return lambda s: not failing(s) & bit
+
+    names = ("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot")
+    return {name: holds(1 << i) for i, name in enumerate(names)}
 
 
 def reachability(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
