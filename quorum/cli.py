@@ -24,6 +24,7 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 #: subcommand name -> module under quorum.commands (one line each; keep sorted by use)
 COMMANDS: dict[str, str] = {
     "check": "quorum.commands.check",
+    "graph": "quorum.commands.graph",
     "list": "quorum.commands.list_specs",
     "prove": "quorum.commands.prove",
     "serve": "quorum.commands.serve",
