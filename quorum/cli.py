@@ -25,6 +25,7 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 COMMANDS: dict[str, str] = {
     "check": "quorum.commands.check",
     "list": "quorum.commands.list_specs",
+    "sim": "quorum.commands.sim",
 }
 
 
