@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "serve": "quorum.commands.serve",
     "cluster": "quorum.commands.cluster",
     "kv": "quorum.commands.kv",
+    "sim": "quorum.commands.sim",
 }
 
 
