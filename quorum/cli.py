@@ -1,4 +1,6 @@
-"""Entry point of the `quorum` command.
+"""quorum: Paxos and Raft as executable specs, a model checker, z3 proofs, and a KV store.
+
+This module is the entry point of the `quorum` command.
 
 Every subcommand is a module in ``quorum/commands`` with two functions:
 ``add_parser(subparsers)`` registers its flags and ``run(args) -> int`` does the work
