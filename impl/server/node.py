@@ -187,17 +187,14 @@ class Node:
         self._wake.set()
 
     def _flush_proposals(self) -> None:
-        batch, self._proposals = self._proposals, []
-        if self.role is Role.LEADER:
-            # a leader's own PROPOSE message appends the whole batch at once
+        batch, self._proposals = tuple(self._proposals), []
+        if self.role is Role.LEADER:  # our own PROPOSE appends the whole batch at once
             self.raw.step(Message(MessageType.PROPOSE, to=self.id, frm=self.id,
-                                  term=self.term, entries=tuple(batch)))
-            return
-        for entry in batch:  # a follower's core forwards each to the leader
-            try:
-                self.raw.propose(entry.data)
-            except ProposalDropped:
-                pass  # no leader: the waiting client gets 'no leader' or a timeout
+                                  term=self.term, entries=batch))
+        elif self.leader:  # one forwarded PROPOSE, as the core forwards a single one
+            self._send([Message(MessageType.PROPOSE, to=self.leader, frm=self.id,
+                                term=self.term, entries=batch)])
+        # else: no leader; the waiting clients get 'no leader' or a timeout
 
     def _on_frame(self, peer: int, body: bytes) -> None:
         try:
