@@ -99,7 +99,7 @@ class _Worker:
         local: set[int] = set()  # fingerprints generated earlier in this round, here
         self.snapshot = (self.cursor, self.generated, dict(cov), self.distinct,
                          dict(self.cov_new))
-        self.round_new: list[tuple[int, str | None]] = []
+        self.round_new = []
         while self.cursor < len(held) and held[self.cursor][0] < hi:
             rank, s, sfp = held[self.cursor]
             self.cursor += 1
