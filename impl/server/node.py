@@ -257,8 +257,10 @@ class Node:
             await loop.run_in_executor(self._io, self.disk.save, None, (), rd.snapshot)
             self._install(rd.snapshot)
         saved = None
-        if rd.hard_state is not None or rd.entries:
+        if rd.must_sync:  # the fsync runs in the worker thread, overlapping what follows
             saved = loop.run_in_executor(self._io, self._save, rd.hard_state, rd.entries)
+        elif rd.hard_state is not None or rd.entries:
+            self._save(rd.hard_state, rd.entries)  # a commit index only: written, no fsync
         # Committed entries are durable on a majority already: apply them while our own
         # fsync runs (etcd does the same), then wait for the fsync before sending.
         for entry in rd.committed_entries:
