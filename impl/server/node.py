@@ -112,6 +112,7 @@ class Node:
             applied = self._snap_index = state.snapshot.meta.index
         self.mem.append([e for e in state.entries if e.index > applied])
         self.mem.set_hard_state(state.hard_state)
+        self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
         self.raw = RawNode(RaftConfig(
             id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
             seed=random.getrandbits(32), applied=applied), self.mem)

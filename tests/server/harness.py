@@ -136,10 +136,15 @@ class Cluster:
         """The member that every live member (of ``among``) agrees is the leader."""
         among = among or self.live()
         deadline = time.monotonic() + timeout
+        seen: dict[str, object] = {}
         while time.monotonic() < deadline:
             try:
-                leaders = {m.status().leader for m in among}
-            except grpc.RpcError:
+                for m in among:
+                    seen[m.name] = "?"
+                    seen[m.name] = m.status().leader
+                leaders = set(seen.values())
+            except grpc.RpcError as exc:
+                seen[m.name] = f"{exc.code().name} (exit {m.proc and m.proc.poll()})"
                 time.sleep(0.1)
                 continue
             if len(leaders) == 1 and 0 not in leaders:
@@ -148,7 +153,8 @@ class Cluster:
                     if m.status().header.member_id == lid:
                         return m
             time.sleep(0.1)
-        raise AssertionError(f"no agreed leader among {[m.name for m in among]} in {timeout}s")
+        raise AssertionError(f"no agreed leader among {[m.name for m in among]} in {timeout}s; "
+                             f"last seen leaders: {seen}")
 
     def wait_applied(self, member: Member, index: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
