@@ -221,6 +221,19 @@ class Node:
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
+        """Run the Ready loop; any failure stops the member (never a silent zombie)."""
+        try:
+            await self._ready_loop()
+        except asyncio.CancelledError:
+            raise
+        except OSError:
+            log.exception("storage failed; stopping this member")
+            self.stopped.set()
+        except Exception:
+            log.exception("internal error in the Raft driver; stopping this member")
+            self.stopped.set()
+
+    async def _ready_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -229,12 +242,7 @@ class Node:
             self._issue_read_index()
             while self.raw.has_ready():
                 rd = self.raw.ready()
-                try:
-                    await self._handle(rd)
-                except OSError:
-                    log.exception("storage failed; stopping this member")
-                    self.stopped.set()
-                    return
+                await self._handle(rd)
                 self.raw.advance(rd)
                 if self._proposals:
                     self._flush_proposals()
