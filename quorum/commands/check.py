@@ -48,6 +48,11 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint",
                    help="seen states as 64-bit fingerprints, 16 bytes each (default), or "
                         "exact identities in a dict (one process)")
+    p.add_argument("--liveness", action="store_true",
+                   help="check the spec's liveness properties (eventually / always "
+                        "eventually) under its weak fairness, on the whole state graph")
+    p.add_argument("--no-fairness", action="store_true",
+                   help="with --liveness: drop the spec's fairness conditions")
     p.add_argument("--simulate", action="store_true", help="seeded random walks, not BFS")
     p.add_argument("--exhaustive", action="store_true",
                    help="breadth-first search even for a mutant whose default is simulation")
@@ -128,6 +133,11 @@ def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
             seed = args.seed if args.seed is not None else sim.get("seed", 0)
             return simulate(model, depth=depth, runs=runs, seed=seed,
                             properties=args.properties, progress=progress)
+        if args.liveness:
+            from model_checker.liveness import check_liveness
+
+            return check_liveness(model, properties=args.properties,
+                                  fairness=not args.no_fairness, max_states=args.max_states)
         return _exhaustive(model, args, progress)
 
 
@@ -171,6 +181,16 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
         _print_ok(result)
     elif v.kind == "unreached":
         print(f"Error: reachability property {v.property} holds in no reachable state.")
+    elif v.kind == "liveness":
+        print(f"Error: liveness property {v.property} is violated.")
+        print(f"A behaviour that violates it, a lasso ({v.length} states):")
+        print(format_trace(model, v.trace))
+        if "stutters_in_state" in v.provenance:
+            print(f"Then it stutters in state {v.provenance['stutters_in_state']} forever "
+                  "(no fair action is enabled there, or none is required).")
+        else:
+            print(f"State {v.length} is state {v.provenance['cycle_returns_to_state']}: "
+                  "the cycle repeats forever.")
     else:
         what = {"invariant": "invariant", "action-property": "action property",
                 "deadlock": "deadlock check"}[v.kind]
@@ -203,11 +223,24 @@ def _print_ok(result: Any) -> None:
         print("Model checking completed. No error has been found.")
 
 
+_STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
+               "collision_probability_actual")
+
+
 def _print_stats(result: Any) -> None:
     print(f"{result.generated_states:,} states generated, {result.distinct_states:,} distinct "
           f"states found, depth {result.depth}.")
-    for key, value in result.extra.items():
-        print(f"{key.replace('_', ' ')}: {value}")
+    extra = dict(result.extra)
+    store = {k: extra.pop(k, None) for k in _STORE_KEYS}
+    if store["store_bytes_per_state"] is not None and result.ok:
+        # As TLC does on success: the odds that a fingerprint collision hid a state.  Only
+        # the estimate from the counts: the one from the fingerprints (in --json) moves
+        # with Python's per-process string hashing, and stdout must not.
+        print(f"Fingerprint store: {store['store_bytes_per_state']} bytes per distinct state; "
+              f"probability of a fingerprint collision (optimistic, as TLC): "
+              f"{store['collision_probability_optimistic']:.1e}.")
+    for key, value in extra.items():  # how the run was made (e.g. workers): machine-dependent
+        print(f"{key.replace('_', ' ')}: {value}", file=sys.stderr)
     if result.coverage:
         print("coverage (action: generated / new distinct):")
         for name, c in sorted(result.coverage.items()):
