@@ -1,4 +1,6 @@
-"""Entry point of the `quorum` command.
+"""quorum: Paxos and Raft as executable specs, a model checker, z3 proofs, and a KV store.
+
+This module is the entry point of the `quorum` command.
 
 Every subcommand is a module in ``quorum/commands`` with two functions:
 ``add_parser(subparsers)`` registers its flags and ``run(args) -> int`` does the work
@@ -24,7 +26,12 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 #: subcommand name -> module under quorum.commands (one line each; keep sorted by use)
 COMMANDS: dict[str, str] = {
     "check": "quorum.commands.check",
+    "graph": "quorum.commands.graph",
     "list": "quorum.commands.list_specs",
+    "prove": "quorum.commands.prove",
+    "serve": "quorum.commands.serve",
+    "cluster": "quorum.commands.cluster",
+    "kv": "quorum.commands.kv",
     "sim": "quorum.commands.sim",
 }
 

@@ -11,6 +11,8 @@ __all__ = ["SPECS", "load"]
 #: name -> module exporting SPEC (one line per spec)
 SPECS: dict[str, str] = {
     "paxos": "spec.paxos",
+    "primary-backup": "spec.primary_backup",
+    "central": "spec.central",
 }
 
 

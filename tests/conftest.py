@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+# Property tests are reproducible (derandomized: the same examples on every run) and never
+# fail on wall-clock deadlines, which a shared 2-core machine cannot promise.
+settings.register_profile("quorum", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("quorum")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

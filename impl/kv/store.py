@@ -56,7 +56,7 @@ from impl.kv.results import (
     Result,
     TxnResult,
 )
-from impl.kv.snapshot import dump_state, load_state
+from impl.kv.snapshot import dump_state, gc_paused, load_state
 from impl.kv.validate import validate
 
 __all__ = ["Applied", "KVStore"]
@@ -71,18 +71,29 @@ class Applied:
     result: Result | None
 
 
+Row = tuple[int, int, bytes, int]  # (create_revision, version, value, lease) of one version
+
+
 class _History:
-    """One key's versions, oldest first; ``None`` is a tombstone.  Never empty."""
+    """One key's versions, oldest first: ``revs[i]`` is the mod revision of ``rows[i]``;
+    a ``None`` row is a tombstone.  Never empty.  Rows are plain tuples (KeyValue objects
+    are built only for answers) so that snapshots pack them directly."""
 
-    __slots__ = ("revs", "kvs")
+    __slots__ = ("revs", "rows")
 
-    def __init__(self) -> None:
-        self.revs: list[int] = []
-        self.kvs: list[KeyValue | None] = []
+    def __init__(self, revs: list[int] | None = None, rows: list[Row | None] | None = None):
+        self.revs: list[int] = revs if revs is not None else []
+        self.rows: list[Row | None] = rows if rows is not None else []
 
-    def at(self, rev: int) -> KeyValue | None:
-        i = bisect_right(self.revs, rev) - 1
-        return self.kvs[i] if i >= 0 else None
+    def kv(self, key: bytes, i: int) -> KeyValue | None:
+        row = self.rows[i] if i >= 0 else None
+        if row is None:
+            return None
+        return KeyValue(key, row[0], self.revs[i], row[1], row[2], row[3])
+
+    def at(self, rev: int) -> int:
+        """Position of the version visible at ``rev`` (-1: none)."""
+        return bisect_right(self.revs, rev) - 1
 
 
 @dataclass(slots=True)
@@ -285,19 +296,19 @@ class KVStore:
         return RangeResult(current, tuple(kvs), more, count)
 
     def _put(self, p: Put) -> PutResult:
-        prev = self._latest(p.key)
+        h = self._hist.get(p.key)
+        prev = h.rows[-1] if h is not None else None
         value, lease = p.value, p.lease
-        if prev is not None and p.ignore_value:
-            value = prev.value
-        if prev is not None and p.ignore_lease:
-            lease = prev.lease
         if prev is None:
-            kv = KeyValue(p.key, self._main, self._main, 1, value, lease)
+            row: Row = (self._main, 1, value, lease)
         else:
-            kv = KeyValue(p.key, prev.create_revision, self._main, prev.version + 1, value, lease)
-        self._append(p.key, kv)
+            value = prev[2] if p.ignore_value else value
+            lease = prev[3] if p.ignore_lease else lease
+            row = (prev[0], prev[1] + 1, value, lease)
+        prev_kv = h.kv(p.key, len(h.rows) - 1) if p.prev_kv and h is not None else None
+        self._append(p.key, row)
         self._changed = True
-        return PutResult(self._main, prev if p.prev_kv else None)
+        return PutResult(self._main, prev_kv)
 
     def _delete(self, d: DeleteRange) -> DeleteRangeResult:
         victims = self._live(d.key, d.range_end, self._read_rev())
@@ -316,9 +327,9 @@ class KVStore:
         for key in list(self._keys):
             h = self._hist[key]
             i = bisect_right(h.revs, rev) - 1
-            drop = i + 1 if i >= 0 and h.kvs[i] is None else i
+            drop = i + 1 if i >= 0 and h.rows[i] is None else i
             if drop > 0:
-                del h.revs[:drop], h.kvs[:drop]
+                del h.revs[:drop], h.rows[:drop]
             if not h.revs:
                 del self._hist[key]
                 self._keys.pop(bisect_left(self._keys, key))
@@ -328,30 +339,30 @@ class KVStore:
     # --- the multi-version index ------------------------------------------------------------
     def _latest(self, key: bytes) -> KeyValue | None:
         h = self._hist.get(key)
-        return h.kvs[-1] if h is not None else None
+        return h.kv(key, len(h.rows) - 1) if h is not None else None
 
-    def _append(self, key: bytes, kv: KeyValue | None) -> None:
+    def _append(self, key: bytes, row: Row | None) -> None:
         h = self._hist.get(key)
         if h is None:
             h = self._hist[key] = _History()
             insort(self._keys, key)
         assert not h.revs or h.revs[-1] < self._main, "a key written twice in one txn"
         h.revs.append(self._main)
-        h.kvs.append(kv)
+        h.rows.append(row)
 
     def _live(self, key: bytes, range_end: bytes, rev: int) -> list[KeyValue]:
         """The keys of [key, range_end) alive at ``rev``, in key order."""
         latest = rev >= self._read_rev()
         if not range_end:
             h = self._hist.get(key)
-            kv = None if h is None else (h.kvs[-1] if latest else h.at(rev))
+            kv = None if h is None else h.kv(key, len(h.revs) - 1 if latest else h.at(rev))
             return [] if kv is None else [kv]
         lo = bisect_left(self._keys, key)
         hi = len(self._keys) if range_end == b"\0" else bisect_left(self._keys, range_end)
         out: list[KeyValue] = []
         for k in self._keys[lo:hi]:
             h = self._hist[k]
-            kv = h.kvs[-1] if latest else h.at(rev)
+            kv = h.kv(k, len(h.revs) - 1 if latest else h.at(rev))
             if kv is not None:
                 out.append(kv)
         return out
@@ -359,27 +370,19 @@ class KVStore:
     # --- snapshots ------------------------------------------------------------------------
     def snapshot(self) -> bytes:
         """The whole state (history included) as versioned, checksummed msgpack bytes."""
-        keys = [[k, self._hist[k].revs, [_kv_row(kv) for kv in self._hist[k].kvs]]
-                for k in self._keys]
-        return dump_state([self._applied, self._rev, self._compact_rev, keys])
+        hist = self._hist
+        with gc_paused():
+            keys = [[k, hist[k].revs, hist[k].rows] for k in self._keys]
+            return dump_state([self._applied, self._rev, self._compact_rev, keys])
 
     def restore(self, data: bytes) -> None:
         """Replace the whole state by a :meth:`snapshot`; raises SnapshotError on bad bytes
         (and then leaves this store unchanged)."""
         applied, rev, compact_rev, keys = load_state(data)
-        hist: dict[bytes, _History] = {}
-        for key, revs, rows in keys:
-            h = _History()
-            h.revs = list(revs)
-            h.kvs = [None if row is None else KeyValue(key, row[0], r, row[1], row[2], row[3])
-                     for r, row in zip(revs, rows, strict=True)]
-            hist[key] = h
+        with gc_paused():
+            hist = {key: _History(list(revs), list(rows)) for key, revs, rows in keys}
         self._applied, self._rev, self._compact_rev = applied, rev, compact_rev
         self._hist, self._keys = hist, [k for k, _, _ in keys]
-
-
-def _kv_row(kv: KeyValue | None) -> list[Any] | None:
-    return None if kv is None else [kv.create_revision, kv.version, kv.value, kv.lease]
 
 
 def _filter(kvs: list[KeyValue], r: Range) -> list[KeyValue]:

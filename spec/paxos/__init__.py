@@ -29,14 +29,18 @@ class PaxosModel:
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability = properties.reachability(cfg)
+        self.liveness = properties.liveness(cfg)  # checked by `quorum check --liveness`
+        self.fairness = properties.fairness(cfg)
         self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
         self.view = None
+        self._layout = spec.layout(cfg)
+        self._next = spec.successor_function(cfg)
 
     def initial_states(self) -> Iterator[spec.PaxosState]:
         yield spec.initial_state(self.cfg)
 
     def successors(self, state: spec.PaxosState) -> Iterator[tuple[spec.Label, spec.PaxosState]]:
-        return spec.successors(self.cfg, state)
+        return self._next(state)
 
     def within_bounds(self, state: spec.PaxosState) -> bool:
         return True  # ballots are bounded by the actions themselves (0..max_ballot)
@@ -44,10 +48,10 @@ class PaxosModel:
     def render(self, state: spec.PaxosState) -> dict[str, Any]:
         accs = [acceptor_name(a) for a in range(self.cfg.acceptors)]
         return {
-            "maxBal": dict(zip(accs, state.maxBal, strict=True)),
-            "maxVBal": dict(zip(accs, state.maxVBal, strict=True)),
-            "maxVal": {a: value_name(v) for a, v in zip(accs, state.maxVal, strict=True)},
-            "msgs": frozenset(_render_message(m) for m in state.msgs),
+            "maxBal": {a: x[spec.MAXBAL] for a, x in zip(accs, state[0], strict=True)},
+            "maxVBal": {a: x[spec.MAXVBAL] for a, x in zip(accs, state[0], strict=True)},
+            "maxVal": {a: value_name(x[spec.MAXVAL]) for a, x in zip(accs, state[0], strict=True)},
+            "msgs": frozenset(_messages(self._layout, state)),
         }
 
 
@@ -77,16 +81,16 @@ class Msg2b(NamedTuple):
     val: str
 
 
-def _render_message(m: tuple[int, ...]) -> NamedTuple:
+def _messages(lay: spec.Layout, s: spec.PaxosState) -> Iterator[NamedTuple]:
     """Messages as records with Paxos.tla's field names."""
-    t = m[0]
-    if t == spec.MSG_1A:
-        return Msg1a("1a", m[1])
-    if t == spec.MSG_1B:
-        return Msg1b("1b", acceptor_name(m[1]), m[2], m[3], value_name(m[4]))
-    if t == spec.MSG_2A:
-        return Msg2a("2a", m[1], value_name(m[2]))
-    return Msg2b("2b", acceptor_name(m[1]), m[2], value_name(m[3]))
+    for b in lay.bits(s[1]):
+        yield Msg1a("1a", b)
+    for a, b, mbal, mval in lay.messages_1b(s):
+        yield Msg1b("1b", acceptor_name(a), b, mbal, value_name(mval))
+    for b, v in lay.proposals(s):
+        yield Msg2a("2a", b, value_name(v))
+    for a, b, v in lay.votes(s):
+        yield Msg2b("2b", acceptor_name(a), b, value_name(v))
 
 
 PARAMS = (

@@ -1,60 +1,79 @@
 """Exact symmetry reduction for Paxos: permutations of acceptors and of values.
 
-The canonical form of a state is the least (in Python's tuple order) image of the
-state under every pair (acceptor permutation, value permutation).  Two states have
-the same canonical form exactly when one is a permutation of the other, so the
-checker counts orbits exactly (TLC's SYMMETRY picks a representative too; on Paxos
-the counts agree).
+Two states are symmetric when a renaming of acceptors and a renaming of values maps
+one onto the other.  The canonical form below is equal for two states exactly when
+they are symmetric, so the checker counts orbits exactly (TLC's SYMMETRY picks a
+representative too; on Paxos the counts agree).
+
+It does not try all n!·m! renamings.  Every variable and message of Paxos mentions at
+most one acceptor, so an acceptor is fully described by its tuple ``(maxBal,
+maxVBal, maxVal, sent1b, sent2b)`` (its variables and the messages it sent).  For a
+fixed value renaming, the *sorted* tuple of these records is therefore a complete
+invariant of the state's orbit under acceptor renamings: sorting puts acceptors in a
+numbering-independent order, and acceptors whose records tie are interchangeable (the
+renaming that swaps them changes nothing), so no tie needs to be broken.  Values do
+appear together in messages, so the m! value renamings are tried, and the least result
+is the canonical form: ``min over pv of (sorted(pv(acceptors)), sent1a, pv(sent2a))``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from spec.paxos.config import Config
-from spec.paxos.spec import MSG_1A, MSG_1B, MSG_2A, PaxosState
+from spec.paxos.spec import Layout, PaxosState, layout
 
-__all__ = ["canonicalizer"]
+__all__ = ["BitPermutation", "canonicalizer"]
 
 Key = tuple[object, ...]
 
 
-def _permute(s: PaxosState, pa: tuple[int, ...], pv: tuple[int, ...]) -> Key:
-    """The image of s when acceptor i becomes pa[i] and value v becomes pv[v]."""
-    n = len(pa)
-    inv = [0] * n
-    for i, j in enumerate(pa):
-        inv[j] = i
-    vmap = pv + (-1,)  # index -1 maps "no value" to itself
-    msgs = []
-    for m in s.msgs:
-        t = m[0]
-        if t == MSG_1A:
-            msgs.append(m)
-        elif t == MSG_1B:
-            msgs.append((t, pa[m[1]], m[2], m[3], vmap[m[4]]))
-        elif t == MSG_2A:
-            msgs.append((t, m[1], vmap[m[2]]))
-        else:
-            msgs.append((t, pa[m[1]], m[2], vmap[m[3]]))
-    msgs.sort()
-    return (
-        tuple(s.maxBal[inv[j]] for j in range(n)),
-        tuple(s.maxVBal[inv[j]] for j in range(n)),
-        tuple(vmap[s.maxVal[inv[j]]] for j in range(n)),
-        tuple(msgs),
-    )
+class BitPermutation:
+    """Moves bit i of an int to bit ``target[i]``, a byte at a time through tables."""
+
+    def __init__(self, target: Sequence[int]) -> None:
+        self.tables = []
+        for start in range(0, len(target), 8):
+            chunk = target[start:start + 8]
+            table = [0] * (1 << len(chunk))
+            for x in range(len(table)):
+                table[x] = sum(1 << t for i, t in enumerate(chunk) if x >> i & 1)
+            self.tables.append(table)
+
+    def __call__(self, x: int) -> int:
+        out = 0
+        for table in self.tables:
+            out |= table[x & 0xFF]
+            x >>= 8
+        return out
+
+
+def _renamers(lay: Layout, pv: tuple[int, ...]) -> tuple[BitPermutation, BitPermutation]:
+    """(for sent2a/sent2b, for sent1b) under the value renaming v -> pv[v]."""
+    B, V, W = lay.B, lay.V, lay.W
+    votes = [b * V + pv[v] for b in range(B) for v in range(V)]
+    ones = [b * W + (0 if j == 0 else 1 + (j - 1) // V * V + pv[(j - 1) % V])
+            for b in range(B) for j in range(W)]
+    return BitPermutation(votes), BitPermutation(ones)
 
 
 def canonicalizer(cfg: Config) -> Callable[[PaxosState], Key]:
-    perms = [
-        (pa, pv)
-        for pa in itertools.permutations(range(cfg.acceptors))
+    lay = layout(cfg)
+    renamings = [
+        (pv + (-1,), *_renamers(lay, pv))  # index -1 maps "no value" to itself
         for pv in itertools.permutations(range(cfg.values))
+        if pv != tuple(range(cfg.values))
     ]
 
     def canonicalize(s: PaxosState) -> Key:
-        return min(_permute(s, pa, pv) for pa, pv in perms)
+        accs, sent1a, sent2a = s
+        best: Key = (tuple(sorted(accs)), sent1a, sent2a)
+        for vmap, votes, ones in renamings:
+            key = (tuple(sorted([(x[0], x[1], vmap[x[2]], ones(x[3]), votes(x[4]))
+                                 for x in accs])), sent1a, votes(sent2a))
+            if key < best:
+                best = key
+        return best
 
     return canonicalize

@@ -1,0 +1,42 @@
+"""Errors the runtime answers clients with: etcd's gRPC status codes and messages
+(``api/v3rpc/rpctypes/error.go`` in etcd), so etcd clients react as they do to etcd."""
+
+from __future__ import annotations
+
+import grpc
+
+__all__ = [
+    "BAD_URLS",
+    "LEADER_CHANGED",
+    "LEARNER_UNSUPPORTED",
+    "MEMBER_EXISTS",
+    "MEMBER_NOT_FOUND",
+    "NO_LEADER",
+    "PEER_URL_EXISTS",
+    "RECONFIG_PENDING",
+    "STOPPED",
+    "TIMEOUT",
+    "ServerError",
+]
+
+
+class ServerError(Exception):
+    """A request failed for a reason the client should see as this gRPC status."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+NO_LEADER = (grpc.StatusCode.UNAVAILABLE, "etcdserver: no leader")
+TIMEOUT = (grpc.StatusCode.UNAVAILABLE, "etcdserver: request timed out")
+STOPPED = (grpc.StatusCode.UNAVAILABLE, "etcdserver: server stopped")
+LEADER_CHANGED = (grpc.StatusCode.UNAVAILABLE, "etcdserver: leader changed")
+MEMBER_NOT_FOUND = (grpc.StatusCode.NOT_FOUND, "etcdserver: member not found")
+MEMBER_EXISTS = (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: member ID already exist")
+PEER_URL_EXISTS = (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: Peer URLs already exists")
+BAD_URLS = (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid")
+RECONFIG_PENDING = (grpc.StatusCode.FAILED_PRECONDITION,
+                    "etcdserver: re-configuration failed due to not enough started members")
+LEARNER_UNSUPPORTED = (grpc.StatusCode.FAILED_PRECONDITION,
+                       "etcdserver: rpc not supported for learner")

@@ -1,0 +1,66 @@
+"""``serve(config)``: run one member until SIGINT/SIGTERM (or until it is removed).
+
+Starts the :class:`Node` (storage recovery, peer transport, Raft), then the gRPC server on
+every ``--listen-client-urls`` address, then publishes the member's name and client URLs
+through the log.  On a signal it stops accepting clients, then stops the node (the WAL
+holds everything acknowledged; nothing needs flushing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import grpc
+
+from impl.server.config import ServerConfig, parse_url
+from impl.server.node import Node
+from impl.server.requests import Requests
+from impl.server.service import add_services
+
+__all__ = ["serve", "start_member"]
+
+log = logging.getLogger("quorum.server")
+
+GRPC_OPTIONS = [
+    ("grpc.max_receive_message_length", 2 * 1024 * 1024),  # etcd's default request limit
+    ("grpc.so_reuseport", 0),
+]
+
+
+async def start_member(cfg: ServerConfig) -> tuple[Node, Requests, grpc.aio.Server]:
+    """Start a member inside the running loop; the caller stops it with :func:`stop_member`."""
+    node = Node(cfg)
+    await node.start()
+    requests = Requests(node)
+    server = grpc.aio.server(options=GRPC_OPTIONS)
+    add_services(server, requests)
+    for url in cfg.listen_client_urls:
+        host, port = parse_url(url)
+        server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    node.background(requests.publish())
+    return node, requests, server
+
+
+async def stop_member(node: Node, server: grpc.aio.Server) -> None:
+    await server.stop(grace=0.5)
+    await node.stop()
+
+
+async def serve(cfg: ServerConfig) -> None:
+    node, _, server = await start_member(cfg)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    log.info("serving clients on %s", ",".join(cfg.listen_client_urls))
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(node.stopped.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    log.info("stopping")
+    await stop_member(node, server)

@@ -1,0 +1,378 @@
+"""The node runtime: one asyncio loop driving a :class:`impl.raft.rawnode.RawNode`.
+
+Theory of operation.  Three kinds of events poke the node: the tick timer, peer messages
+(``Transport`` calls :meth:`Node._on_frame`), and client requests (``propose``,
+``read_index``, conf changes).  Each only feeds the RawNode and sets ``_wake``; a single
+driver task turns Readies into effects, in the order the Ready contract prescribes:
+
+1. **persist** hard state, entries and any received snapshot with one
+   ``DiskStorage.save`` (one fsync) in a worker thread; meanwhile apply the Ready's
+   committed entries (step 3; they are durable on a majority already, so applying them
+   does not depend on our own fsync).  While that fsync runs the loop
+   keeps accepting requests, which the core appends to its unstable log; the next Ready
+   carries them all, so concurrent proposals share one fsync (group commit).  A leader's
+   AppendEntries go out *before* its own fsync (Raft thesis 10.2.1: the leader counts
+   itself toward a majority only once ``advance`` reports its entries durable, so an
+   entry is still committed only when it is durable on a majority);
+2. **send** every other message (votes and acknowledgements promise durable state);
+3. **apply** committed entries to the :class:`StateMachine`, answering the waiting client
+   of each entry by its request id; a client is acknowledged only here, when its entry is
+   committed (durable on a majority) and applied;
+4. ``advance``; then take a snapshot and compact the log every ``snapshot_count`` entries.
+
+Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
+request is in flight; every read that arrives meanwhile waits for the next one.  The
+client requests themselves live in :mod:`impl.server.requests`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from impl.net import Identity, PeerError, Transport
+from impl.raft import codec
+from impl.raft.config import RaftConfig
+from impl.raft.errors import CodecError, ProposalDropped
+from impl.raft.rawnode import RawNode
+from impl.raft.storage import MemoryStorage
+from impl.raft.types import (
+    ConfChangeType,
+    Entry,
+    Message,
+    MessageType,
+    Ready,
+    Role,
+    Snapshot,
+)
+from impl.server.config import ServerConfig, parse_url
+from impl.server.machine import Outcome, StateMachine
+from impl.storage.disk import OSDisk
+from impl.storage.storage import DiskStorage
+
+__all__ = ["Node"]
+
+log = logging.getLogger("quorum.server")
+
+#: messages a leader may send before its own fsync (they promise nothing about its disk)
+_EARLY = frozenset({MessageType.APPEND, MessageType.HEARTBEAT, MessageType.SNAPSHOT})
+
+
+class Node:
+    """One member's Raft node, state machine, storage and peer transport."""
+
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.id, self.cluster_id = cfg.member_id, cfg.cluster_id
+        self.sm = StateMachine({i: nu for i, nu in cfg.initial_members().items()})
+        self.mem = MemoryStorage()
+        self.raw: RawNode
+        self.disk: DiskStorage
+        self.transport: Transport
+        self.leader = 0
+        self.term = 0
+        self.role = Role.FOLLOWER
+        self._proposals: list[Entry] = []  # submitted, not yet handed to the core
+        self.stopped = asyncio.Event()
+        self.removed = False
+        self.leader_changed = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._snap_index = 0
+        # client requests waiting for their entry: request id -> future of its Outcome
+        self.waiters: dict[int, asyncio.Future[Outcome]] = {}
+        # linearizable reads: waiting for the next ReadIndex, in flight, waiting to apply
+        self.pending_reads: list[asyncio.Future[int]] = []
+        self._read_ctx = b""
+        self._read_batch: list[asyncio.Future[int]] = []
+        self._read_age = 0
+        self._read_seq = random.getrandbits(32)
+        self._index_waiters: list[tuple[int, asyncio.Future[int]]] = []
+        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        # counters for profiling: Readies handled, fsync batches, entries saved, seconds
+        self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
+                      "messages": 0, "writes": 0, "write_s": 0.0}
+
+    # --- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Recover from the data directory, join the peers, and start ticking."""
+        loop = asyncio.get_running_loop()
+        self.disk, state = await loop.run_in_executor(self._io, self._open_storage)
+        fresh = state.snapshot is None and not state.entries and state.hard_state.term == 0
+        applied = 0
+        if state.snapshot is not None and not state.snapshot.empty:
+            self.mem.apply_snapshot(state.snapshot)
+            self.sm.restore(state.snapshot.data)
+            applied = self._snap_index = state.snapshot.meta.index
+        self.mem.append([e for e in state.entries if e.index > applied])
+        self.mem.set_hard_state(state.hard_state)
+        self.raw = RawNode(RaftConfig(
+            id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
+            seed=random.getrandbits(32), applied=applied), self.mem)
+        if fresh and self.cfg.cluster_state == "new":
+            self.raw.bootstrap(tuple(sorted(self.cfg.initial_members())))
+        host, port = parse_url(self.cfg.listen_peer_urls[0])
+        self.transport = Transport(Identity(self.cluster_id, self.id, self.cfg.peer_secret),
+                                   host, port, self._on_frame)
+        self._set_peers(self.cfg.initial_members())
+        self._apply_peers()  # members known from a snapshot
+        await self.transport.start()
+        self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick())]
+        log.info("member %s (%x) of cluster %x started; applied %d", self.cfg.name, self.id,
+                 self.cluster_id, applied)
+
+    def _open_storage(self) -> tuple[DiskStorage, Any]:
+        self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        return DiskStorage.open(OSDisk(), str(self.cfg.data_dir), cluster_id=self.cluster_id,
+                                node_id=self.id)
+
+    def _set_peers(self, members: dict[int, tuple[str, tuple[str, ...]]]) -> None:
+        for member_id, (_, urls) in members.items():
+            if member_id != self.id and urls:
+                self.transport.set_peer(member_id, *parse_url(urls[0]))
+
+    def background(self, coro: Any) -> None:
+        """Run ``coro`` as a task that stops with the node."""
+        self._tasks.append(asyncio.get_running_loop().create_task(coro))
+
+    @property
+    def snapshot_index(self) -> int:
+        """Index of the newest snapshot of the state machine this member holds."""
+        return self._snap_index
+
+    def db_size(self) -> int:
+        """Bytes of the newest snapshot of the state machine (etcd reports its db file)."""
+        return len(self.mem.snapshot().data)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.transport.stop()
+        await asyncio.get_running_loop().run_in_executor(self._io, self.disk.close)
+        self._io.shutdown(wait=True)
+        for fut in list(self.waiters.values()) + self.pending_reads + self._read_batch:
+            if not fut.done():
+                fut.cancel()
+        self.stopped.set()
+        log.info("stopped; counters %s", {k: round(v, 3) for k, v in self.stats.items()})
+
+    # --- inputs -----------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def expire_at(self, timeout: float, fut: asyncio.Future[Any]) -> None:
+        """Fail ``fut`` with TimeoutError if it is not done within ``timeout`` seconds
+        (checked every tick; every caller uses the same timeout, so a FIFO suffices)."""
+        self._deadlines.append((asyncio.get_running_loop().time() + timeout, fut))
+
+    def _expire(self) -> None:
+        now, d = asyncio.get_running_loop().time(), self._deadlines
+        while d and (d[0][0] <= now or d[0][1].done()):
+            _, fut = d.popleft()
+            if not fut.done():
+                fut.set_exception(TimeoutError())
+
+    def submit(self, data: bytes) -> None:
+        """Queue a proposal.  The driver hands every queued proposal to the core in one
+        batch (one log append, one AppendEntries per follower); the client learns the
+        outcome from its request id, or times out if the proposal was dropped."""
+        self._proposals.append(Entry(term=0, index=0, data=data))
+        self._wake.set()
+
+    def _flush_proposals(self) -> None:
+        batch, self._proposals = tuple(self._proposals), []
+        if self.role is Role.LEADER:  # our own PROPOSE appends the whole batch at once
+            self.raw.step(Message(MessageType.PROPOSE, to=self.id, frm=self.id,
+                                  term=self.term, entries=batch))
+        elif self.leader:  # one forwarded PROPOSE, as the core forwards a single one
+            self._send([Message(MessageType.PROPOSE, to=self.leader, frm=self.id,
+                                term=self.term, entries=batch)])
+        # else: no leader; the waiting clients get 'no leader' or a timeout
+
+    def _on_frame(self, peer: int, body: bytes) -> None:
+        try:
+            msg = codec.decode_message(body)
+        except CodecError as exc:
+            raise PeerError(str(exc)) from None
+        if msg.frm != peer or msg.to != self.id:
+            raise PeerError(f"message from {msg.frm:x} to {msg.to:x} on {peer:x}'s connection")
+        self.raw.step(msg)
+        self._wake.set()
+
+    async def _tick(self) -> None:
+        interval = self.cfg.tick_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            self.raw.tick()
+            self._expire()
+            self._read_age += 1
+            if self._read_batch and self._read_age > self.cfg.election_ticks:
+                self.pending_reads[:0] = self._read_batch  # lost or dropped: ask again
+                self._read_batch, self._read_ctx = [], b""
+            self._wake.set()
+
+    # --- the driver -------------------------------------------------------------------------
+    async def _drive(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._proposals:
+                self._flush_proposals()
+            self._issue_read_index()
+            while self.raw.has_ready():
+                rd = self.raw.ready()
+                try:
+                    await self._handle(rd)
+                except OSError:
+                    log.exception("storage failed; stopping this member")
+                    self.stopped.set()
+                    return
+                self.raw.advance(rd)
+                if self._proposals:
+                    self._flush_proposals()
+                self._issue_read_index()
+                await self._maybe_snapshot()
+
+    async def _handle(self, rd: Ready) -> None:
+        self.stats["readies"] += 1
+        self.stats["applied"] += len(rd.committed_entries)
+        self.stats["messages"] += len(rd.messages)
+        if rd.soft_state is not None:
+            self._on_soft_state(rd.soft_state.leader, rd.soft_state.role)
+        if rd.hard_state is not None:
+            self.term = rd.hard_state.term
+        leading = self.role is Role.LEADER
+        late = [m for m in rd.messages if not (leading and m.type in _EARLY)]
+        if leading:
+            self._send(m for m in rd.messages if m.type in _EARLY)
+        loop = asyncio.get_running_loop()
+        if rd.snapshot is not None and not rd.snapshot.empty:
+            await loop.run_in_executor(self._io, self.disk.save, None, (), rd.snapshot)
+            self._install(rd.snapshot)
+        saved = None
+        if rd.hard_state is not None or rd.entries:
+            saved = loop.run_in_executor(self._io, self._save, rd.hard_state, rd.entries)
+        # Committed entries are durable on a majority already: apply them while our own
+        # fsync runs (etcd does the same), then wait for the fsync before sending.
+        for entry in rd.committed_entries:
+            self._apply(entry)
+        if saved is not None:
+            await saved
+        self.mem.append(rd.entries)
+        if rd.hard_state is not None:
+            self.mem.set_hard_state(rd.hard_state)
+        self._send(late)
+        for rs in rd.read_states:
+            if rs.context == self._read_ctx:
+                self._await_index(rs.index, self._read_batch)
+                self._read_batch, self._read_ctx = [], b""
+        self._release_index_waiters()
+
+    def _save(self, hard_state: Any, entries: tuple[Entry, ...]) -> None:
+        """Worker thread: one group commit (one fsync when the batch needs one)."""
+        t0 = time.perf_counter()
+        synced = self.disk.save(hard_state, entries)
+        st = self.stats
+        st["save_s"] += time.perf_counter() - t0
+        st["saves"] += synced
+        st["entries"] += len(entries)
+
+    def _on_soft_state(self, leader: int, role: Role) -> None:
+        if leader != self.leader:
+            log.info("leader is now %x (was %x)", leader, self.leader)
+            self.leader_changed.set()
+            self.leader_changed = asyncio.Event()
+        self.leader, self.role = leader, role
+
+    def _send(self, messages: Any) -> None:
+        for m in messages:
+            if not self.transport.send(m.to, codec.encode_message(m)):
+                self._unreachable(m)
+
+    def _unreachable(self, m: Message) -> None:
+        if m.type is MessageType.SNAPSHOT:
+            self.raw.report_snapshot(m.to, False)
+        self.raw.report_unreachable(m.to)
+
+    def _install(self, snap: Snapshot) -> None:
+        self.mem.apply_snapshot(snap)
+        self.sm.restore(snap.data)
+        self._snap_index = snap.meta.index
+        self._apply_peers()
+        log.info("installed the leader's snapshot at index %d", snap.meta.index)
+
+    def _apply(self, entry: Entry) -> None:
+        outcome = self.sm.apply(entry)
+        if outcome is None:
+            return
+        cc = outcome.conf_change
+        if cc is not None:
+            self.raw.apply_conf_change(cc)
+            self._apply_peers()
+            if cc.type is ConfChangeType.REMOVE_NODE and cc.node_id == self.id:
+                log.warning("this member was removed from the cluster; stopping")
+                self.removed = True
+                self.stopped.set()
+        fut = self.waiters.pop(outcome.request_id, None) if outcome.request_id else None
+        if fut is not None and not fut.done():
+            fut.set_result(outcome)
+
+    def _apply_peers(self) -> None:
+        members = self.sm.members.members
+        for peer in set(self.transport.peers()) - set(members):
+            if peer in self.sm.members.removed:
+                self.transport.remove_peer(peer)
+        self._set_peers({m.id: (m.name, m.peer_urls) for m in members.values()})
+
+    # --- reads ------------------------------------------------------------------------------
+    def _issue_read_index(self) -> None:
+        if self._read_ctx or not self.pending_reads:
+            return
+        self._read_seq += 1
+        ctx = self._read_seq.to_bytes(8, "big")
+        try:
+            self.raw.read_index(ctx)
+        except ProposalDropped:
+            return  # no leader yet: the reads stay pending until one appears or they time out
+        self._read_ctx, self._read_batch, self.pending_reads = ctx, self.pending_reads, []
+        self._read_age = 0
+        self._wake.set()
+
+    def _await_index(self, index: int, futs: list[asyncio.Future[int]]) -> None:
+        for fut in futs:
+            self._index_waiters.append((index, fut))
+
+    def _release_index_waiters(self) -> None:
+        if not self._index_waiters:
+            return
+        applied, keep = self.sm.applied, []
+        for index, fut in self._index_waiters:
+            if index <= applied:
+                if not fut.done():
+                    fut.set_result(index)
+            else:
+                keep.append((index, fut))
+        self._index_waiters = keep
+
+    # --- snapshots --------------------------------------------------------------------------
+    async def _maybe_snapshot(self) -> None:
+        applied = self.sm.applied
+        if applied - self._snap_index < self.cfg.snapshot_count:
+            return
+        conf = self.raw.status().conf_state
+        snap = self.mem.create_snapshot(applied, conf, self.sm.snapshot_data())
+        self._snap_index = applied
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._io, self.disk.save_snapshot, snap)
+        compact_to = applied - self.cfg.catchup_entries
+        if compact_to > self.mem.first_index():
+            self.mem.compact(compact_to)
+            await loop.run_in_executor(self._io, self.disk.release_to, compact_to)
+        log.info("snapshot at index %d; log compacted up to %d", applied, max(compact_to, 0))

@@ -1,0 +1,191 @@
+"""Client requests on a :class:`~impl.server.node.Node`: writes, reads, membership, status.
+
+What callers may rely on:
+
+* :meth:`Requests.write` returns only after the request's log entry is committed (durable
+  on a majority) and applied here; it returns the state machine's result for *that*
+  entry.  A request that fails raises :class:`ServerError` with etcd's status; a timed out
+  write may still be applied later (as with etcd: the client cannot know).
+* :meth:`Requests.read` with ``linearizable=True`` reflects every write acknowledged
+  before it started (ReadIndex, Raft thesis 6.4); with ``False`` it reads this member's
+  applied state, which may be stale (etcd's serializable reads).
+* Any member accepts any request: a follower's core forwards proposals and ReadIndex
+  requests to the leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from impl import kv
+from impl.raft.errors import ProposalDropped
+from impl.raft.types import ConfChange, ConfChangeType, Role
+from impl.server import errors
+from impl.server.config import ServerConfigError, member_id_of, parse_url
+from impl.server.errors import ServerError
+from impl.server.machine import Outcome
+from impl.server.members import Member, encode_add_context, encode_attributes
+from impl.server.node import Node
+
+__all__ = ["Requests"]
+
+T = TypeVar("T")
+
+
+class Requests:
+    """The operations the gRPC services expose, on one node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._next_id = random.getrandbits(62) | 1
+        self.timeout = node.cfg.request_timeout
+        self._leader_wait = 2 * node.cfg.election_ticks * node.cfg.tick_ms / 1000
+
+    # --- writes -----------------------------------------------------------------------------
+    def _request_id(self) -> int:
+        self._next_id = (self._next_id + 1) & ((1 << 63) - 1) or 1
+        return self._next_id
+
+    async def _await_leader(self) -> None:
+        """Wait (briefly) until some leader is known, else fail with etcd's 'no leader'."""
+        n = self.node
+        deadline = asyncio.get_running_loop().time() + self._leader_wait
+        while n.leader == 0:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or n.stopped.is_set():
+                raise ServerError(*errors.NO_LEADER)
+            try:
+                await asyncio.wait_for(n.leader_changed.wait(), left)
+            except TimeoutError:
+                pass
+
+    async def _propose(self, request_id: int, submit: Callable[[], None]) -> Outcome:
+        """Submit an entry (retrying while no leader is known) and wait for its outcome."""
+        n = self.node
+        fut: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        n.waiters[request_id] = fut
+        try:
+            for _ in range(3):
+                await self._await_leader()
+                try:
+                    submit()
+                    break
+                except ProposalDropped:
+                    await asyncio.sleep(n.cfg.tick_ms / 1000)
+            else:
+                raise ServerError(*errors.NO_LEADER)
+            n.wake()
+            return await self._wait(fut)
+        finally:
+            n.waiters.pop(request_id, None)
+
+    async def _wait(self, fut: asyncio.Future[T]) -> T:
+        """Await ``fut`` for at most the request timeout (enforced by the node's ticker,
+        which is cheaper per request than ``asyncio.wait_for``)."""
+        self.node.expire_at(self.timeout, fut)
+        try:
+            return await fut
+        except TimeoutError:
+            if self.node.stopped.is_set():
+                raise ServerError(*errors.STOPPED) from None
+            raise ServerError(*(errors.NO_LEADER if self.node.leader == 0
+                                else errors.TIMEOUT)) from None
+        except asyncio.CancelledError:
+            if self.node.stopped.is_set():
+                raise ServerError(*errors.STOPPED) from None
+            raise
+
+    async def write(self, command: kv.Command) -> kv.Result:
+        """Replicate ``command`` and return its result once applied (see module doc)."""
+        request_id = self._request_id()
+        data = kv.encode(command, request_id)
+        t0 = time.perf_counter()
+        outcome = await self._propose(request_id, lambda: self.node.submit(data))
+        stats = self.node.stats
+        stats["writes"] += 1
+        stats["write_s"] += time.perf_counter() - t0
+        assert outcome.result is not None
+        return outcome.result
+
+    # --- reads ------------------------------------------------------------------------------
+    async def read(self, command: kv.Range | kv.Txn, linearizable: bool) -> kv.Result:
+        if linearizable:
+            await self.barrier()
+        return self.node.sm.kv.read(command)
+
+    async def barrier(self) -> None:
+        """Return once this member has applied everything committed before the call."""
+        n = self.node
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        n.pending_reads.append(fut)
+        n.wake()
+        await self._wait(fut)
+
+    # --- membership -------------------------------------------------------------------------
+    async def member_add(self, peer_urls: tuple[str, ...]) -> Member:
+        n = self.node
+        try:
+            for url in peer_urls:
+                parse_url(url)
+        except ServerConfigError:
+            raise ServerError(*errors.BAD_URLS) from None
+        if not peer_urls:
+            raise ServerError(*errors.BAD_URLS)
+        for url in peer_urls:
+            if n.sm.members.with_peer_url(url) is not None:
+                raise ServerError(*errors.PEER_URL_EXISTS)
+        member_id = member_id_of(peer_urls, n.cfg.token)
+        if member_id in n.sm.members.members or member_id in n.sm.members.removed:
+            raise ServerError(*errors.MEMBER_EXISTS)
+        await self._conf_change(ConfChangeType.ADD_NODE, member_id, peer_urls)
+        return n.sm.members.members.get(member_id, Member(member_id, "", peer_urls))
+
+    async def member_remove(self, member_id: int) -> None:
+        if member_id not in self.node.sm.members.members:
+            raise ServerError(*errors.MEMBER_NOT_FOUND)
+        await self._conf_change(ConfChangeType.REMOVE_NODE, member_id, ())
+
+    async def _conf_change(self, kind: ConfChangeType, member_id: int,
+                           urls: tuple[str, ...]) -> None:
+        await self.barrier()  # serve the change against an up-to-date member table
+        request_id = self._request_id()
+        cc = ConfChange(kind, member_id, encode_add_context(urls, request_id))
+
+        def submit() -> None:
+            try:
+                self.node.raw.propose_conf_change(cc)
+            except ProposalDropped:
+                raise
+            except Exception as exc:  # the core refused the change as invalid
+                raise ServerError(*errors.RECONFIG_PENDING) from exc
+        await self._propose(request_id, submit)
+
+    async def publish(self) -> None:
+        """Publish this member's name and client URLs (etcd's ``publish``), until applied."""
+        n, cfg = self.node, self.node.cfg
+        while not n.stopped.is_set():
+            me = n.sm.members.members.get(n.id)
+            if me is not None and (me.name, me.client_urls) == (
+                    cfg.name, cfg.advertise_client_urls):
+                return
+            if me is not None:
+                request_id = self._request_id()
+                data = encode_attributes(n.id, cfg.name, cfg.advertise_client_urls)
+                try:
+                    await self._propose(request_id, partial(n.submit, data))
+                except ServerError:
+                    pass
+            await asyncio.sleep(cfg.tick_ms / 1000 * 5)
+
+    # --- status -----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        n = self.node
+        st = n.raw.status()
+        return {"leader": n.leader, "raft_index": st.last_index, "raft_term": st.hard_state.term,
+                "applied": n.sm.applied, "is_learner": n.id in st.conf_state.learners,
+                "is_leader": n.role is Role.LEADER}
