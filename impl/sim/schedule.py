@@ -94,7 +94,7 @@ class Profile:
     """Relative weights of the step kinds for :func:`generate` (per 1,000 steps)."""
 
     weights: dict[str, int] = field(default_factory=lambda: {
-        "deliver": 700, "tick": 90, "op": 80, "drop": 15, "dup": 10, "delay": 20, "part": 4,
+        "deliver": 700, "tick": 90, "op": 120, "drop": 15, "dup": 10, "delay": 20, "part": 4,
         "oneway": 3, "heal": 8, "clog": 3, "unclog": 6, "crash": 4, "restart": 10,
         "snap": 4,
     })

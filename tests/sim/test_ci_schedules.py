@@ -12,7 +12,7 @@ from impl.sim import generate
 from quorum.simcheck import check_schedule
 
 SCHEDULES = 200
-STEPS = 1800
+STEPS = 2200
 
 
 @pytest.mark.slow
