@@ -71,5 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`quorum check ... | head`): not an error of ours.  Point
         # stdout at /dev/null so the interpreter's final flush does not raise again.
+        # The verdict was not delivered, so say so as a shell would: 128 + SIGPIPE.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return 141
