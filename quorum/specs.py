@@ -11,6 +11,7 @@ __all__ = ["SPECS", "load"]
 #: name -> module exporting SPEC (one line per spec)
 SPECS: dict[str, str] = {
     "paxos": "spec.paxos",
+    "raft": "spec.raft",
     "primary-backup": "spec.primary_backup",
     "central": "spec.central",
 }

@@ -1,0 +1,42 @@
+"""Raft after Diego Ongaro's raft.tla, with the five properties of the Raft paper
+(Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014)
+and a catalogue of known Raft bugs.
+
+``SPEC.build(values, mutant, symmetry)`` returns a :class:`RaftModel`.  Start
+reading at :mod:`spec.raft.actions` (the protocol), then
+:mod:`spec.raft.properties` (what must hold) and :mod:`spec.raft.mutants`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from spec.common import ConfigError, SpecInfo
+from spec.raft.config import PARAMS, Config
+from spec.raft.model import RaftModel
+from spec.raft.mutants import MUTANTS, RULES
+from spec.raft.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
+from spec.raft.rules import RAFT
+from spec.raft.state import State
+
+__all__ = ["SPEC", "Config", "RaftModel", "State", "build"]
+
+
+def build(values: Mapping[str, Any], mutant: str | None = None, symmetry: bool = False) -> RaftModel:
+    """The Raft model for these bounds; ``ConfigError`` on bad bounds or mutant."""
+    if mutant is not None and mutant not in RULES:
+        raise ConfigError(f"raft has no mutant {mutant!r} (it has: {', '.join(MUTANTS)})")
+    config = Config.from_values(values)
+    name = "raft" + (f"[{mutant}]" if mutant else "")
+    return RaftModel(config, RULES[mutant] if mutant else RAFT, symmetry, name)
+
+
+SPEC = SpecInfo(
+    name="raft",
+    doc="Raft (Ongaro's raft.tla): elections, log replication, commit",
+    params=PARAMS,
+    mutants=MUTANTS,
+    build=build,
+    properties=(*INVARIANTS, *ACTION_PROPERTIES, *REACHABILITY),
+)

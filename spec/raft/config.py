@@ -1,0 +1,62 @@
+"""Bounds of the Raft model (TLC's CONSTRAINT), kept outside the spec.
+
+A state is within bounds when every server's term is at most ``max_term``,
+every log holds at most ``max_log`` entries, and at most ``max_msgs`` messages
+are in flight, duplicates counted (raft.tla's bag cardinality).  As in TLC, a
+successor outside the bounds is still checked against the invariants, but it
+is neither counted nor explored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from spec.common import ConfigError, Param
+
+__all__ = ["PARAMS", "Config"]
+
+PARAMS: tuple[Param, ...] = (
+    Param("servers", int, 2, "number of servers (s1, s2, ...)"),
+    Param("values", int, 1, "number of client values (v1, v2, ...)"),
+    Param("max_term", int, 2, "largest term explored (terms start at 1)"),
+    Param("max_log", int, 1, "longest log explored, per server (0: elections only)"),
+    Param("max_msgs", int, 1, "most messages in flight, duplicates counted"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated bounds; build with :meth:`from_values`."""
+
+    servers: int = 2
+    values: int = 1
+    max_term: int = 2
+    max_log: int = 1
+    max_msgs: int = 1
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Config:
+        """Bounds from ``--name value`` pairs; :class:`ConfigError` names a bad one."""
+        known = {p.name for p in PARAMS}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown raft parameter: {unknown[0]}")
+        cfg = cls(**{k: values[k] for k in known if k in values})
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        for name, least in (
+            ("servers", 1),
+            ("values", 1),
+            ("max_term", 1),
+            ("max_log", 0),
+            ("max_msgs", 0),
+        ):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < least:
+                raise ConfigError(f"--{name.replace('_', '-')} must be an integer >= {least}, got {v!r}")
+        if self.servers > 9:
+            raise ConfigError(f"--servers must be at most 9, got {self.servers}")

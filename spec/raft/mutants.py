@@ -1,0 +1,122 @@
+"""Known Raft bugs, each a one-line change of raft.tla's :class:`~spec.raft.rules.Rules`.
+
+Every mutant names the rule it breaks, the property the checker reports, and
+the smallest bounds known to expose it (used when ``--mutant`` is given without
+explicit flags).  Bugs whose shortest trace is too deep for breadth-first
+search within a minute default to seeded simulation.  ``docs/raft.md`` tells
+each bug's story with its trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from spec.common import Mutant
+from spec.raft.rules import ACCEPT, RAFT, REJECT, STEP_DOWN, Rules
+from spec.raft.state import CANDIDATE, NIL, AppendEntriesRequest, Log, RequestVoteRequest
+
+__all__ = ["MUTANTS", "RULES"]
+
+
+def _any_log(log: Log, m: RequestVoteRequest) -> bool:
+    return True
+
+
+def _commit_any_term(entry_term: int, current_term: int) -> bool:
+    return True
+
+
+def _forget_vote(voted_for: int) -> int:
+    return NIL
+
+
+def _ceil_half(n: int) -> int:
+    return (n + 1) // 2
+
+
+def _any_entry_present(log: Log, index: int, entry: tuple[int, int]) -> bool:
+    return len(log) >= index
+
+
+def _stale_append_branch(role: int, term: int, m: AppendEntriesRequest, log_ok: bool) -> str:
+    if m.mterm == term and role == CANDIDATE:
+        return STEP_DOWN
+    return ACCEPT if log_ok else REJECT
+
+
+def _no_consistency_check(log: Log, m: AppendEntriesRequest) -> bool:
+    return True
+
+
+def _append_at_end(log: Log, m: AppendEntriesRequest) -> bool:
+    return len(log) <= m.mprev_log_index
+
+
+#: mutant name -> the rules it runs with
+RULES: dict[str, Rules] = {
+    "commit-old-term": replace(RAFT, commit_term_ok=_commit_any_term),
+    "ceil-quorum": replace(RAFT, quorum_size=_ceil_half),
+    "forget-vote": replace(RAFT, vote_after_restart=_forget_vote),
+    "no-up-to-date-check": replace(RAFT, vote_log_ok=_any_log),
+    "no-truncate": replace(RAFT, entry_present=_any_entry_present),
+    "stale-append": replace(RAFT, append_branch=_stale_append_branch),
+    "no-consistency-check": replace(
+        RAFT, append_log_ok=_no_consistency_check, can_append=_append_at_end
+    ),
+}
+
+MUTANTS: dict[str, Mutant] = {
+    "commit-old-term": Mutant(
+        "commit-old-term",
+        "a leader commits an entry of an earlier term once a quorum holds it (the paper's "
+        "Figure 8): a later leader that lacks the entry overwrites it",
+        defaults={"servers": 3, "values": 1, "max_term": 5, "max_log": 1, "max_msgs": 1},
+        expect="LeaderCompleteness",
+        mode="simulation",
+        simulation={"depth": 60, "runs": 4000, "seed": 0},
+    ),
+    "ceil-quorum": Mutant(
+        "ceil-quorum",
+        "quorum = ceil(n/2) (the tutorial's formula): with 2 servers one vote elects a "
+        "leader, so both servers lead the same term",
+        defaults={"servers": 2, "values": 1, "max_term": 2, "max_log": 0, "max_msgs": 1},
+        expect="ElectionSafety",
+    ),
+    "forget-vote": Mutant(
+        "forget-vote",
+        "votedFor is not kept across a restart: a server votes twice in one term and two "
+        "candidates win it",
+        defaults={"servers": 3, "values": 1, "max_term": 2, "max_log": 0, "max_msgs": 1},
+        expect="ElectionSafety",
+    ),
+    "no-up-to-date-check": Mutant(
+        "no-up-to-date-check",
+        "votes are granted without the up-to-date check on the candidate's log (§5.4.1): "
+        "a leader is elected without a committed entry",
+        defaults={"servers": 3, "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
+        expect="LeaderCompleteness",
+    ),
+    "no-truncate": Mutant(
+        "no-truncate",
+        "a follower that holds a conflicting entry keeps it and acknowledges the leader's "
+        "entry as if it held it: the leader commits, the follower applies its own entry",
+        defaults={"servers": 3, "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
+        expect="StateMachineSafety",
+    ),
+    "stale-append": Mutant(
+        "stale-append",
+        "a server, whatever its role, accepts AppendEntries from an older term: a deposed "
+        "leader overwrites the current leader's log",
+        defaults={"servers": 3, "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
+        expect="LeaderAppendOnly",
+    ),
+    "no-consistency-check": Mutant(
+        "no-consistency-check",
+        "a follower skips the AppendEntries consistency check (§5.3) and appends what it "
+        "receives to the end of its log: logs with an equal entry differ before it",
+        defaults={"servers": 2, "values": 2, "max_term": 2, "max_log": 2, "max_msgs": 1},
+        expect="LogMatching",
+    ),
+}
+
+assert set(RULES) == set(MUTANTS)

@@ -1,0 +1,107 @@
+"""Readable names for the int-encoded Raft state: ``s1``, ``v1``, ``Leader``.
+
+``message_name`` spells a message the way raft.tla's records read (field names
+as in raft.tla); it is used both in labels (``Receive(m=...)``) and as the key
+of a message in a rendered bag, so a trace reads the same in both places.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from spec.raft.state import (
+    APPEND_ENTRIES_REQUEST,
+    APPEND_ENTRIES_RESPONSE,
+    NIL,
+    REQUEST_VOTE_REQUEST,
+    REQUEST_VOTE_RESPONSE,
+    Log,
+    Message,
+    State,
+)
+
+__all__ = ["ROLE_NAMES", "LogEntry", "log_name", "message_name", "render_state", "server_name", "value_name"]
+
+ROLE_NAMES = ("Follower", "Candidate", "Leader")
+
+
+def server_name(i: int) -> str:
+    return f"s{i + 1}"
+
+
+def value_name(v: int) -> str:
+    return f"v{v + 1}"
+
+
+def log_name(log: Log) -> str:
+    """``<<2:v1, 3:v1>>``: each entry as term:value."""
+    return "<<" + ", ".join(f"{t}:{value_name(v)}" for t, v in log) + ">>"
+
+
+def _fields(m: Message) -> list[tuple[str, str]]:
+    if m.mtype == REQUEST_VOTE_REQUEST:
+        return [("mlastLogTerm", str(m.mlast_log_term)), ("mlastLogIndex", str(m.mlast_log_index))]
+    if m.mtype == REQUEST_VOTE_RESPONSE:
+        return [("mvoteGranted", str(bool(m.mvote_granted))), ("mlog", log_name(m.mlog))]
+    if m.mtype == APPEND_ENTRIES_REQUEST:
+        return [
+            ("mprevLogIndex", str(m.mprev_log_index)),
+            ("mprevLogTerm", str(m.mprev_log_term)),
+            ("mentries", log_name(m.mentries)),
+            ("mlog", log_name(m.mlog)),
+            ("mcommitIndex", str(m.mcommit_index)),
+        ]
+    assert m.mtype == APPEND_ENTRIES_RESPONSE
+    return [("msuccess", str(bool(m.msuccess))), ("mmatchIndex", str(m.mmatch_index))]
+
+
+_TYPE_NAMES = (
+    "RequestVoteRequest",
+    "RequestVoteResponse",
+    "AppendEntriesRequest",
+    "AppendEntriesResponse",
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def message_name(m: Message) -> str:
+    """``RequestVoteRequest(s1->s2, mterm=2, mlastLogTerm=0, mlastLogIndex=0)``."""
+    fields = [("mterm", str(m.mterm)), *_fields(m)]
+    inner = ", ".join(f"{k}={v}" for k, v in fields)
+    return f"{_TYPE_NAMES[m.mtype]}({server_name(m.msource)}->{server_name(m.mdest)}, {inner})"
+
+
+def _per_server(values: tuple, f: Any = lambda x: x) -> dict[str, Any]:
+    return {server_name(i): f(v) for i, v in enumerate(values)}
+
+
+def _server_set(mask: int) -> frozenset[str]:
+    return frozenset(server_name(j) for j in range(mask.bit_length()) if mask >> j & 1)
+
+
+class LogEntry(NamedTuple):
+    """A log entry as raft.tla's record ``[term |-> t, value |-> v]``."""
+
+    term: int
+    value: str
+
+
+def _log(log: Log) -> tuple[LogEntry, ...]:
+    return tuple(LogEntry(t, value_name(v)) for t, v in log)
+
+
+def render_state(s: State) -> dict[str, Any]:
+    """raft.tla's variables (without the history ones) with readable names."""
+    return {
+        "currentTerm": _per_server(s.current_term),
+        "state": _per_server(s.role, ROLE_NAMES.__getitem__),
+        "votedFor": _per_server(s.voted_for, lambda v: None if v == NIL else server_name(v)),
+        "log": _per_server(s.log, _log),
+        "commitIndex": _per_server(s.commit_index),
+        "votesResponded": _per_server(s.votes_responded, _server_set),
+        "votesGranted": _per_server(s.votes_granted, _server_set),
+        "nextIndex": _per_server(s.next_index, _per_server),
+        "matchIndex": _per_server(s.match_index, _per_server),
+        "messages": {message_name(m): c for m, c in s.messages},
+    }
