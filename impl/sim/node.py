@@ -35,9 +35,9 @@ from impl.kv.results import Result
 from impl.raft import MemoryStorage, RaftConfig, RawNode
 from impl.raft.codec import conf_change_from_bytes
 from impl.raft.types import ConfState, Entry, EntryType, HardState, Message, Ready, Role
-from impl.storage import DiskStorage, MemoryDisk, SimulatedCrash
+from impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, recover
 
-__all__ = ["DRIVER_MUTANTS", "SimNode"]
+__all__ = ["DRIVER_MUTANTS", "DurableImage", "SimNode"]
 
 DRIVER_MUTANTS: dict[str, str] = {
     "ack-before-commit": "acknowledge a write once durable on the contact node, before commit",
@@ -45,6 +45,29 @@ DRIVER_MUTANTS: dict[str, str] = {
 
 #: (node id, request id, result or None for "write acknowledged without a result")
 Completion = tuple[int, int, Result | None]
+
+
+@dataclass(frozen=True)
+class DurableImage:
+    """A node's log and hard state as a restart would find them.
+
+    For a running node this is what its driver handed to ``DiskStorage.save`` (the
+    core's ``MemoryStorage`` mirror); every save that carries a term, a vote or entries
+    is fsynced before anything depends on it.  For a crashed node it is what recovery
+    reads back from the crashed disk.
+    """
+
+    hard_state: HardState
+    snap_index: int
+    snap_term: int
+    entries: tuple[Entry, ...]  # consecutive, from snap_index + 1
+
+    def term(self, index: int) -> int | None:
+        """Term of the entry at ``index``; the snapshot's at its index; None otherwise."""
+        if index == self.snap_index:
+            return self.snap_term
+        k = index - self.snap_index - 1
+        return self.entries[k].term if 0 <= k < len(self.entries) else None
 
 
 @dataclass
@@ -72,6 +95,9 @@ class SimNode:
     restarts: int = 0
     #: entries applied since the simulator last cleared it (for observers' ghost state)
     newly_applied: list[Entry] = field(default_factory=list)
+    down_image: DurableImage | None = None  # what recovery finds, while crashed
+    #: (image saved before, image recovered after) of a crash in this step, for observers
+    last_crash: tuple[DurableImage, DurableImage, Ready | None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -95,10 +121,16 @@ class SimNode:
         self.reads.clear()
         self.writes.clear()
 
-    def crash(self, rng: random.Random | None) -> None:
-        """Power cut now: volatile state gone; the disk keeps only what was fsynced."""
+    def crash(self, rng: random.Random | None, saving: Ready | None = None) -> None:
+        """Power cut now: volatile state gone; the disk keeps only what was fsynced.
+
+        ``saving``: the Ready whose save the crash interrupted (it may or may not have
+        reached the disk)."""
+        before = self.durable()
         self.disk.crash(rng)
         self.running, self.raw, self.mem, self.store = False, None, None, None
+        self.down_image = self._recovered_image()
+        self.last_crash = (before, self.down_image, saving)
         self.reads.clear()
         self.writes.clear()
         self.restarts += 1
@@ -116,7 +148,7 @@ class SimNode:
             try:
                 self._persist(rd)
             except SimulatedCrash:
-                self.crash(rng)
+                self.crash(rng, saving=rd)
                 return False
             if "ack-before-commit" in self.driver_mutants:
                 self._ack_early(rd, done)
@@ -183,7 +215,24 @@ class SimNode:
     def role(self) -> Role | None:
         return None if self.raw is None else self.raw.raft.role
 
-    def durable_hard_state(self) -> HardState:
-        """Term, vote and commit as a restart now would find them (fsynced data only)."""
-        assert self.store is not None or not self.running
-        return self.store.hard_state if self.store is not None else HardState()
+    def durable_version(self) -> tuple[int, ...]:
+        """Changes whenever :meth:`durable` may have changed (cheap to compute)."""
+        if self.mem is None:
+            return (id(self.down_image),)
+        last = self.mem.last_index()
+        return (id(self.mem), self.mem.first_index(), last, self.mem.term(last))
+
+    def durable(self) -> DurableImage:
+        """The node's :class:`DurableImage` now."""
+        if self.mem is None:
+            return self.down_image or DurableImage(HardState(), 0, 0, ())
+        first, last = self.mem.first_index(), self.mem.last_index()
+        ents = tuple(self.mem.entries(first, last + 1)) if last >= first else ()
+        return DurableImage(self.mem.hard_state, first - 1, self.mem.term(first - 1), ents)
+
+    def _recovered_image(self) -> DurableImage:
+        rec = recover(self.disk, f"/n{self.id}/wal", f"/n{self.id}/snap")
+        if rec is None:
+            return DurableImage(HardState(), 0, 0, ())
+        return DurableImage(rec.hard_state, rec.snapshot_marker[0], rec.snapshot_marker[1],
+                            rec.entries)

@@ -15,6 +15,7 @@ Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
                with nothing deliverable, a ``tick``
 ``drop k``     lose the k-th message in flight
 ``dup k``      duplicate the k-th message in flight
+``delay k d``  hold the k-th message in flight for 1 + d mod 64 time units
 ``part m``     symmetric partition: nodes whose bit is set in m vs the rest
 ``oneway a b`` cut the link a -> b only
 ``heal``       remove every partition and cut link
@@ -22,8 +23,9 @@ Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
 ``unclog n``   release node n
 ``crash n s``  power-cut node n: unsynced writes lost, the last one torn (seed s)
 ``restart n``  restart a crashed node n from its disk
-``op c k x y`` the c-th idle client starts operation k (0 read, 1 write, 2 CAS) on
-               key x with value y
+``op c k x y v`` the c-th idle client starts operation k (0 read, 1 write, 2 CAS)
+               on key x with value y, at node v - 1 (v = 0 or a node that is down:
+               at the leader it last heard of)
 ``snap n``     node n snapshots its state machine and compacts its log
 =============  ==============================================================
 
@@ -44,8 +46,8 @@ Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
 #: kind -> number of int arguments
 KINDS: dict[str, int] = {
-    "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "part": 1, "oneway": 2, "heal": 0,
-    "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 4, "snap": 1,
+    "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "delay": 2, "part": 1, "oneway": 2, "heal": 0,
+    "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 5, "snap": 1,
 }
 
 
@@ -92,7 +94,7 @@ class Profile:
     """Relative weights of the step kinds for :func:`generate` (per 1,000 steps)."""
 
     weights: dict[str, int] = field(default_factory=lambda: {
-        "deliver": 700, "tick": 90, "op": 80, "drop": 15, "dup": 10, "part": 4,
+        "deliver": 700, "tick": 90, "op": 120, "drop": 15, "dup": 10, "delay": 20, "part": 4,
         "oneway": 3, "heal": 8, "clog": 3, "unclog": 6, "crash": 4, "restart": 10,
         "snap": 4,
     })
@@ -146,7 +148,7 @@ def generate(seed: int, steps: int, config: SimConfig | None = None,
 
 
 #: fault kinds that swarm testing may switch off for a whole schedule
-FAULTS = ("drop", "dup", "part", "oneway", "clog", "crash", "snap")
+FAULTS = ("drop", "dup", "delay", "part", "oneway", "clog", "crash", "snap")
 
 
 def swarm(rng: random.Random) -> Profile:
@@ -161,10 +163,10 @@ def swarm(rng: random.Random) -> Profile:
 
 def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
     n = cfg.nodes
-    if kind in ("deliver", "drop", "dup"):
+    if kind in ("deliver", "drop", "dup", "delay"):
         # mostly the oldest message (FIFO-ish), sometimes a later one (reorder, delay)
         k = 0 if rng.random() < 0.6 else rng.randrange(16)
-        return (kind, k)
+        return (kind, k, rng.randrange(64)) if kind == "delay" else (kind, k)
     if kind == "part":
         return (kind, rng.randrange(1, (1 << n) - 1))
     if kind == "oneway":
@@ -174,6 +176,7 @@ def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
     if kind == "crash":
         return (kind, rng.randrange(n), rng.randrange(1 << 16))
     if kind == "op":
+        via = 0 if rng.random() < 0.5 else 1 + rng.randrange(cfg.nodes)
         return (kind, rng.randrange(cfg.clients), rng.randrange(3), rng.randrange(cfg.keys),
-                rng.randrange(cfg.values))
+                rng.randrange(cfg.values), via)
     return (kind,)

@@ -82,6 +82,7 @@ class Simulator:
         for node in self.nodes.values():
             node.start()
         self.inflight: list[Message] = []
+        self.held: dict[int, int] = {}  # id of a delayed message -> virtual time it is due
         self.cut: set[tuple[int, int]] = set()
         self.clogged: set[int] = set()
         self.clients = [Client(c, 1 + c % config.nodes) for c in range(config.clients)]
@@ -116,8 +117,11 @@ class Simulator:
     def step(self, step: tuple[Any, ...]) -> Event:
         self.index += 1
         self._notes = []
+        #: the receiver's (term, last index, last term) before a delivered message
+        self.pre_step: tuple[int, int, int] | None = None
         for n in self.nodes.values():
             n.newly_applied.clear()
+            n.last_crash = None
         kind = step[0]
         handler = _HANDLERS[kind]
         text, node, msg, noop = handler(self, *step[1:])
@@ -129,9 +133,12 @@ class Simulator:
 
     def _deliverable(self) -> list[int]:
         return [p for p, m in enumerate(self.inflight)
-                if m.frm not in self.clogged and m.to not in self.clogged]
+                if m.frm not in self.clogged and m.to not in self.clogged
+                and self.held.get(id(m), 0) <= self.time]
 
     def _pick(self, k: int) -> int | None:
+        if not self.clogged and not self.held:  # the common case: everything deliverable
+            return k % len(self.inflight) if self.inflight else None
         ok = self._deliverable()
         return ok[k % len(ok)] if ok else None
 
@@ -141,10 +148,13 @@ class Simulator:
             text, _, _, _ = self.do_tick()
             return "idle: " + text, 0, None, False
         m = self.inflight.pop(p)
+        self._unhold(m)
         node = self.nodes[m.to]
         if (m.frm, m.to) in self.cut or not node.running:
             return f"lost {describe(m)}", 0, None, True
         assert node.raw is not None
+        r = node.raw.raft
+        self.pre_step = (r.term, r.log.last_index(), r.log.term(r.log.last_index()))
         node.raw.step(m)
         self._pump(m.to)
         return f"deliver {describe(m)}", m.to, m, False
@@ -154,7 +164,21 @@ class Simulator:
         if p is None:
             return "drop: nothing in flight", 0, None, True
         m = self.inflight.pop(p)
+        self._unhold(m)
         return f"drop {describe(m)}", 0, None, False
+
+    def do_delay(self, k: int, d: int) -> tuple[str, int, Message | None, bool]:
+        p = self._pick(k)
+        if p is None:
+            return "delay: nothing in flight", 0, None, True
+        m = self.inflight[p]
+        due = self.time + 1 + d % 64
+        self.held[id(m)] = due
+        return f"delay {describe(m)} until t={due}", 0, None, False
+
+    def _unhold(self, m: Message) -> None:
+        if id(m) in self.held and not any(x is m for x in self.inflight):
+            del self.held[id(m)]  # (a duplicate copy shares the hold)
 
     def do_dup(self, k: int) -> tuple[str, int, Message | None, bool]:
         p = self._pick(k)
@@ -170,6 +194,8 @@ class Simulator:
 
     def do_tick(self) -> tuple[str, int, Message | None, bool]:
         self.time += 1
+        for key in [k for k, due in self.held.items() if due <= self.time]:
+            del self.held[key]  # due: deliverable again
         ticked = []
         rates = self.cfg.tick_rates
         for i, node in self.nodes.items():
@@ -261,13 +287,15 @@ class Simulator:
         node.mem.compact(applied)
         return f"snapshot n{i} at {applied}", i, None, False
 
-    def do_op(self, c: int, kind: int, key: int, value: int) -> tuple[str, int, Message | None,
-                                                                       bool]:
+    def do_op(self, c: int, kind: int, key: int, value: int,
+              via: int = 0) -> tuple[str, int, Message | None, bool]:
         free = [cl for cl in self.clients if cl.current is None]
         if not free:
             return "every client busy", 0, None, True
         client = free[c % len(free)]
-        i = self._contact(client)
+        i: int | None = 1 + (via - 1) % self.cfg.nodes
+        if via == 0 or not self.nodes[1 + (via - 1) % self.cfg.nodes].running:
+            i = self._contact(client)
         if i is None:
             return f"c{client.id}: no node up", 0, None, True
         node = self.nodes[i]
@@ -331,7 +359,7 @@ class Simulator:
 
 _HANDLERS: dict[str, Callable[..., tuple[str, int, Message | None, bool]]] = {
     "deliver": Simulator.do_deliver, "drop": Simulator.do_drop, "dup": Simulator.do_dup,
-    "tick": Simulator.do_tick, "part": Simulator.do_part, "oneway": Simulator.do_oneway,
+    "tick": Simulator.do_tick, "delay": Simulator.do_delay, "part": Simulator.do_part, "oneway": Simulator.do_oneway,
     "heal": Simulator.do_heal, "clog": Simulator.do_clog, "unclog": Simulator.do_unclog,
     "crash": Simulator.do_crash, "restart": Simulator.do_restart, "snap": Simulator.do_snap,
     "op": Simulator.do_op,
@@ -358,7 +386,13 @@ def run_schedule(schedule: Schedule, observers: list[Observer] | None = None,
     log: list[str] = []
     failure, failed_at, noops = None, None, 0
     for step in schedule.steps:
-        ev = sim.step(tuple(step))
+        try:
+            ev = sim.step(tuple(step))
+        except Exception as exc:  # a node's code failed: that is a finding, not a crash
+            failure, failed_at = f"safety: a node panicked: {type(exc).__name__}: {exc}", sim.index
+            h.update(f"{sim.index} panic\n".encode())
+            log.append(f"{sim.index} {step} -> panic {type(exc).__name__}: {exc}")
+            break
         line = f"{ev.index} {ev.text}"
         h.update(line.encode() + b"\n")
         if keep_log:

@@ -7,7 +7,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from impl.sim import KINDS, Schedule, SimConfig, Simulator, generate, run_schedule
+from impl.sim import KINDS, Profile, Schedule, SimConfig, Simulator, generate, run_schedule
 from quorum.simcheck import check_schedule
 
 
@@ -87,8 +87,8 @@ def test_a_torn_write_is_recovered():
 
 
 def test_every_fault_kind_appears_in_the_log():
-    log = "\n".join(run_schedule(generate(5, 3000, SimConfig(seed=5))).log)
-    for word in ("deliver", "drop", "duplicate", "partition", "cut link", "heal", "clog",
+    log = "\n".join(run_schedule(generate(5, 3000, SimConfig(seed=5), Profile())).log)
+    for word in ("deliver", "drop", "duplicate", "delay", "partition", "cut link", "heal", "clog",
                  "crash", "restart", "snapshot", "calls", "returns", "tick"):
         assert word in log, word
 
@@ -99,7 +99,7 @@ def schedules(draw: st.DrawFn) -> Schedule:
     kinds = sorted(KINDS)
     steps = draw(st.lists(
         st.tuples(st.sampled_from(kinds), st.integers(0, 7), st.integers(0, 7),
-                  st.integers(0, 7), st.integers(0, 7)),
+                  st.integers(0, 7), st.integers(0, 7), st.integers(0, 7)),
         min_size=1, max_size=300))
     nodes = draw(st.sampled_from((3, 5)))
     return Schedule(SimConfig(nodes=nodes, seed=draw(st.integers(0, 3))),
