@@ -9,7 +9,9 @@ once, and the parent link answers "how was this state first reached", so a short
 trace is rebuilt by walking parent links back to an initial state and replaying the
 spec forwards (:mod:`model_checker.replay`).
 
-States are added a breadth-first level at a time.  During a level, new fingerprints
+As in TLC, a state outside the state constraint is not stored (its invariants are
+checked again whenever it is generated again); so the store holds exactly the distinct
+states.  States are added a breadth-first level at a time.  During a level, new fingerprints
 go to a small sorted *delta* (re-sorted per batch); at the end of the level the delta
 is merged into the main arrays (``np.insert`` of a sorted run: linear time).
 
@@ -78,6 +80,12 @@ class FingerprintSet:
         self.fps = np.insert(self.fps, at, self._delta_fps)
         self.parents = np.insert(self.parents, at, self._delta_parents)
         self._delta_fps, self._delta_parents = EMPTY, EMPTY
+
+    def discard(self, fps: np.ndarray) -> None:
+        """Remove fingerprints added in the current level (states found outside the
+        state constraint, which the search does not store)."""
+        mask = ~np.isin(self._delta_fps, fps)
+        self._delta_fps, self._delta_parents = self._delta_fps[mask], self._delta_parents[mask]
 
     def keep(self, which: Callable[[np.ndarray], np.ndarray]) -> None:
         """Keep only the fingerprints for which ``which`` (vectorised) is true."""

@@ -97,6 +97,7 @@ class _Worker:
         held, cov = self.held, self.cov_gen
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
+        raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
         self.snapshot = (self.cursor, self.generated, dict(cov), self.distinct,
                          dict(self.cov_new))
         self.round_new = []
@@ -118,7 +119,12 @@ class _Worker:
                     if t is s:  # a self-loop: counted, never new
                         pos += 1
                         continue
-                fp = (hash(ident(t) if ident else t) & MASK64) or 1
+                if ident is None:
+                    fp = (hash(t) & MASK64) or 1
+                else:  # canonical forms are costly: once per raw state in a round
+                    fp = raw.get(t, 0)
+                    if not fp:
+                        fp = raw[t] = (hash(ident(t)) & MASK64) or 1
                 if fp == sfp or fp in local:  # the parent itself, or generated earlier here
                     pos += 1
                     continue
@@ -168,8 +174,13 @@ class _Worker:
 
     # -- accept: check and keep the new states ------------------------------------------
     def accept(self, masks: list[np.ndarray], pending: list[str]
-               ) -> tuple[Event | None, int, list[str]]:
+               ) -> tuple[Event | None, int, list[str], list[np.ndarray]]:
+        """Check the successors the owners accepted; keep those within the constraint.
+        Returns the first violation, the count of new states, the reachability
+        properties now reached, and per owner the states outside the constraint (which,
+        as in TLC, are not stored: their owners forget them)."""
         model, invariants = self.model, self.props.invariants
+        outside: list[list[int]] = [[] for _ in range(self.n)]
         reach = [(name, f) for name, f in self.props.reachability if name in pending]
         reached: list[str] = []
         event = None
@@ -185,6 +196,7 @@ class _Worker:
                         break
                 else:
                     if not model.within_bounds(t):
+                        outside[fp % self.n].append(fp)
                         continue
                     new += 1
                     self.round_new.append((pos, None if label is None else label[0]))
@@ -196,7 +208,13 @@ class _Worker:
                     self.next_held.append((pos, t, fp))
         self.candidates = []
         self.distinct += new
-        return event, new, reached
+        return event, new, reached, [np.array(o, dtype=np.uint64) for o in outside]
+
+    def forget(self, batches: list[np.ndarray]) -> None:
+        """Drop fingerprints of states found outside the constraint (added this round)."""
+        fps = np.concatenate(batches)
+        if len(fps):
+            self.store.discard(fps)
 
     # -- truncate: count this round only up to the reported violation ---------------------
     def truncate(self, limit: int) -> None:
@@ -346,11 +364,14 @@ class _Coordinator:
             "decide", [([expanded[w][0][o] for w in range(n)],) for o in range(n)])
         accepted = self.pool.call_all(
             "accept", [([masks[o][w] for o in range(n)], self.pending) for w in range(n)])
-        for event, new, reached in accepted:
+        for event, new, reached, _ in accepted:
             if event is not None:
                 events.append(event)
             self.distinct += new
             self.pending = [p for p in self.pending if p not in reached]
+        if any(len(o) for _, _, _, out in accepted for o in out):
+            self.pool.call_all("forget", [([out[o] for _, _, _, out in accepted],)
+                                          for o in range(n)])
         self.generated += sum(g for _, _, g in expanded)
         if events:
             self.event = min(events, key=lambda e: (e[0], e[1]))
