@@ -58,6 +58,8 @@ class Figures:
     ops_per_s: float
     p50_ms: float
     p99_ms: float
+    busiest_us: float = 0.0  # CPU microseconds per operation of the busiest server process
+    total_us: float = 0.0  # CPU microseconds per operation of all server processes
 
     @staticmethod
     def of(latencies: list[float], seconds: float) -> Figures:
@@ -65,6 +67,25 @@ class Figures:
         lat = sorted(latencies) or [0.0]
         pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
         return Figures(len(latencies) / seconds, pick(0.50), pick(0.99))
+
+
+def cpu_seconds(pids: list[int]) -> list[float]:
+    """user+system CPU seconds each process has used so far (Linux /proc)."""
+    out = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return out
+
+
+def with_cpu(run: Callable[[], Figures], pids: list[int], seconds: float) -> Figures:
+    """Run a load and charge the servers' CPU to its operations (warm-up included)."""
+    before = cpu_seconds(pids)
+    f = run()
+    used = [b - a for a, b in zip(before, cpu_seconds(pids), strict=True)]
+    ops = max(1.0, f.ops_per_s * seconds)
+    f.busiest_us, f.total_us = max(used) / ops * 1e6, sum(used) / ops * 1e6
+    return f
 
 
 def key(i: int) -> bytes:
@@ -238,8 +259,9 @@ def build_go_loadgen(work: Path) -> Path | None:
     src = work / "src/loadgen"
     src.mkdir(parents=True)
     shutil.copy(ROOT / "benchmarks/go/loadgen.go", src / "main.go")
+    cache = Path.home() / ".cache" / "quorum-bench-go"  # kept: the first build takes minutes
     env = dict(os.environ, GOPATH=f"{work}:{gocode}", GO111MODULE="off", GOFLAGS="",
-               GOCACHE=str(work / "cache"))
+               GOCACHE=str(cache))
     r = subprocess.run(["go", "build", "-o", str(out), "loadgen"], env=env, cwd=src,
                        capture_output=True, text=True)
     if r.returncode != 0:
@@ -268,7 +290,8 @@ from pysyncobj import SyncObj, SyncObjConf
 from pysyncobj.batteries import ReplDict
 me, others, role = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
 d = ReplDict()
-conf = SyncObjConf(appendEntriesUseBatch=True, dynamicMembershipChange=False)
+conf = SyncObjConf(appendEntriesUseBatch=True, dynamicMembershipChange=False,
+                   autoTickPeriod=0.002, appendEntriesPeriod=0.02)  # fast ticks: its best
 obj = SyncObj(me, others, consumers=[d], conf=conf)
 if role != "load":
     time.sleep(float(sys.argv[4]))
@@ -330,24 +353,55 @@ def pysyncobj_load(concurrency: int, warmup: float, duration: float) -> Figures 
 
 # --- the run --------------------------------------------------------------------------------
 
+Results = dict[tuple[str, str, int], list[Figures]]
+
+
 def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: argparse.Namespace,
-                    go: Path | None, work: Path) -> dict[tuple[str, str, int], Figures]:
-    out: dict[tuple[str, str, int], Figures] = {}
-    data = work / name
+                    go: Path | None, data: Path, results: Results) -> None:
     data.mkdir()
-    cluster = start(data, work)
+    cluster = start(data, data)
     try:
         endpoint = cluster.leader_endpoint()
+        pids = [p.pid for p in cluster.procs]
+        span = args.warmup + args.duration
         for c in args.concurrency:
-            out[(name, "python", c)] = asyncio.run(
-                python_put_load(endpoint, c, args.warmup, args.duration))
-            report(name, "python", c, out[(name, "python", c)])
+            f = with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
+                python_put_load(endpoint, c, args.warmup, args.duration)), pids, span)
+            record(results, (name, "python", c), f)
             if go is not None:
-                out[(name, "go", c)] = go_load(go, endpoint, c, args.warmup, args.duration)
-                report(name, "go", c, out[(name, "go", c)])
+                f = with_cpu(lambda c=c: go_load(  # type: ignore[misc]
+                    go, endpoint, c, args.warmup, args.duration), pids, span)
+                record(results, (name, "go", c), f)
     finally:
         cluster.stop()
-    return out
+
+
+def record(results: Results, key: tuple[str, str, int], f: Figures) -> None:
+    results.setdefault(key, []).append(f)
+    report(*key, f)
+
+
+def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, work: Path,
+              results: Results) -> None:
+    if "echo" in systems:
+        proc, endpoint = start_echo()
+        try:
+            for c in args.concurrency:
+                record(results, ("echo", "python", c), with_cpu(
+                    lambda c=c: asyncio.run(  # type: ignore[misc]
+                        python_put_load(endpoint, c, args.warmup, args.duration)),
+                    [proc.pid], args.warmup + args.duration))
+        finally:
+            proc.kill()
+    if "quorum" in systems:
+        measure_cluster("quorum", start_quorum, args, go, work / "quorum", results)
+    if "etcd" in systems and shutil.which("etcd"):
+        measure_cluster("etcd", start_etcd, args, go, work / "etcd", results)
+    if "pysyncobj" in systems:
+        for c in args.concurrency:
+            f = pysyncobj_load(c, args.warmup, args.duration)
+            if f is not None:
+                record(results, ("pysyncobj", "inproc", c), f)
 
 
 def report(system: str, client: str, c: int, f: Figures) -> None:
@@ -357,8 +411,9 @@ def report(system: str, client: str, c: int, f: Figures) -> None:
         ops, p50, p99 = anchor
         note = f"   [issue's anchor: {ops:,} ops/s" + (f", p50 {p50} ms" if p50 else "") + (
             f", p99 {p99} ms" if p99 else "") + "]"
+    cpu = f"{f.busiest_us:>8.0f} {f.total_us:>8.0f}" if f.total_us else f"{'-':>8} {'-':>8}"
     print(f"{system:<10} {client:<7} {c:>5} {f.ops_per_s:>10,.0f} {f.p50_ms:>9.2f} "
-          f"{f.p99_ms:>9.2f}{note}", flush=True)
+          f"{f.p99_ms:>9.2f} {cpu}{note}", flush=True)
 
 
 def main() -> int:
@@ -369,30 +424,27 @@ def main() -> int:
                     type=lambda s: [int(x) for x in s.split(",")])
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds over all systems, interleaved; the median round is reported")
     ap.add_argument("--keep", action="store_true", help="keep the data and log directory")
     args = ap.parse_args()
     systems = args.systems.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-store-", dir=str(ROOT)))  # on disk, not tmpfs
-    print(f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    header = (f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'p50 ms':>9} "
+              f"{'p99 ms':>9} {'cpu1 us':>8} {'cpu3 us':>8}   (CPU per op: busiest server "
+              "process, all)")
+    print(header)
+    results: Results = {}
     try:
         go = build_go_loadgen(work) if "go" in args.clients.split(",") else None
-        if "echo" in systems:
-            proc, endpoint = start_echo()
-            try:
-                for c in args.concurrency:
-                    report("echo", "python", c, asyncio.run(
-                        python_put_load(endpoint, c, args.warmup, args.duration)))
-            finally:
-                proc.kill()
-        if "quorum" in systems:
-            measure_cluster("quorum", start_quorum, args, go, work)
-        if "etcd" in systems and shutil.which("etcd"):
-            measure_cluster("etcd", start_etcd, args, go, work)
-        if "pysyncobj" in systems:
-            for c in args.concurrency:
-                f = pysyncobj_load(c, args.warmup, args.duration)
-                if f is not None:
-                    report("pysyncobj", "inproc", c, f)
+        for r in range(args.repeat):
+            round_dir = work / f"round{r}"
+            round_dir.mkdir()
+            one_round(args, systems, go, round_dir, results)
+        if args.repeat > 1:
+            print(f"\nmedian of {args.repeat} rounds (by ops/s):\n{header}")
+            for key, runs in results.items():
+                report(*key, sorted(runs, key=lambda f: f.ops_per_s)[len(runs) // 2])
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

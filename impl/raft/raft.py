@@ -109,6 +109,7 @@ class Raft:
         self.pending_conf_index = 0
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
+        self.bcast_pending = False  # replicate at the next Ready (replication.flush)
         self._rng = random.Random(f"raft:{cfg.seed}:{cfg.id}")
         self.randomized_election_timeout = cfg.election_tick
         self.become_follower(self.term, NONE)
@@ -153,6 +154,7 @@ class Raft:
             pr.inflights.reset()
             pr.state, pr.probe_sent, pr.pending_snapshot = ProgressState.PROBE, False, 0
         self.pending_conf_index = 0
+        self.bcast_pending = False
         self.read_only.reset()
         self.pending_reads = []
 

@@ -112,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("quorum.server").warning(
             "no --peer-secret-file: peers are not authenticated; accepting loopback peers only")
     run_loop = _loop_runner()
+    # The WAL's fsync runs in a worker thread; when it returns, the thread needs the GIL
+    # back, which a busy event loop yields only every switch interval (5 ms by default).
+    sys.setswitchinterval(float(os.environ.get("QUORUM_SWITCH_INTERVAL", "0.0005")))
     profile = os.environ.get("QUORUM_PROFILE")  # a file to write cProfile stats to, at exit
     if profile:
         import cProfile

@@ -124,6 +124,18 @@ def test_batching_limits_entries_and_bytes_per_message() -> None:
     assert max(len(m.entries) for m in _appends(net, 1, 2)) == 3
 
 
+def test_proposals_between_two_readies_leave_in_one_message() -> None:
+    """Batching across proposals: replication is flushed at ready(), so what the
+    leader accepted in between goes out as one AppendEntries per follower."""
+    net = Network([1, 2, 3])
+    net.campaign(1)
+    for k in range(5):
+        net.nodes[1].propose(b"b%d" % k)
+    net.process(1)
+    appends = [m for m in net.queue if m.type is MessageType.APPEND]
+    assert [(m.to, len(m.entries)) for m in appends] == [(2, 5), (3, 5)]
+
+
 def test_pipelining_sends_ahead_without_waiting_for_acks() -> None:
     """Replicate state: the leader advances next on send and keeps several
     AppendEntries in flight to an in-sync follower."""
@@ -133,7 +145,7 @@ def test_pipelining_sends_ahead_without_waiting_for_acks() -> None:
     assert pr.state is ProgressState.REPLICATE
     for k in range(3):
         net.nodes[1].propose(b"p%d" % k)
-    net.process_all()
+        net.process(1)  # a Ready per proposal: each one is sent at once
     in_flight = [m for m in net.queue if m.type is MessageType.APPEND and m.to == 2]
     assert [[e.index for e in m.entries] for m in in_flight] == [[2], [3], [4]]
     assert pr.next == 5 and pr.match == 1 and len(pr.inflights) == 3
@@ -146,7 +158,7 @@ def test_flow_control_caps_the_inflight_window() -> None:
     net.campaign(1)
     for k in range(5):
         net.nodes[1].propose(b"w%d" % k)
-    net.process_all()
+        net.process(1)
     to_2 = [m for m in net.queue if m.type is MessageType.APPEND and m.to == 2]
     assert [len(m.entries) for m in to_2] == [1, 1]
     assert net.nodes[1].raft.tracker.progress[2].is_paused()
