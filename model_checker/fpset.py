@@ -81,12 +81,6 @@ class FingerprintSet:
         self.parents = np.insert(self.parents, at, self._delta_parents)
         self._delta_fps, self._delta_parents = EMPTY, EMPTY
 
-    def discard(self, fps: np.ndarray) -> None:
-        """Remove fingerprints added in the current level (states found outside the
-        state constraint, which the search does not store)."""
-        mask = ~np.isin(self._delta_fps, fps)
-        self._delta_fps, self._delta_parents = self._delta_fps[mask], self._delta_parents[mask]
-
     def keep(self, which: Callable[[np.ndarray], np.ndarray]) -> None:
         """Keep only the fingerprints for which ``which`` (vectorised) is true."""
         self.end_level()

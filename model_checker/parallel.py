@@ -98,6 +98,7 @@ class _Worker:
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
         raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
+        within = model.within_bounds
         self.snapshot = (self.cursor, self.generated, dict(cov), self.distinct,
                          dict(self.cov_new))
         self.round_new = []
@@ -119,6 +120,11 @@ class _Worker:
                     if t is s:  # a self-loop: counted, never new
                         pos += 1
                         continue
+                if not within(t):  # outside the constraint: checked, never stored (TLC)
+                    if event is None:
+                        event = self._outside_event(t, pos, sfp)
+                    pos += 1
+                    continue
                 if ident is None:
                     fp = (hash(t) & MASK64) or 1
                 else:  # canonical forms are costly: once per raw state in a round
@@ -143,6 +149,13 @@ class _Worker:
         batches: list[Batch] = [(np.array(fps[o], dtype=np.uint64), np.array(poss[o], dtype=np.int64),
                     np.array(pars[o], dtype=np.uint64)) for o in range(n)]
         return batches, event, generated
+
+    def _outside_event(self, t: Any, pos: int, sfp: int) -> Event | None:
+        for name, holds in self.props.invariants:
+            if not holds(t):
+                tfp = (hash(self.ident(t) if self.ident else t) & MASK64) or 1
+                return (pos, 1, "invariant", name, sfp, tfp)
+        return None
 
     def _step_event(self, s: Any, label: Any, t: Any, pos: int, sfp: int) -> Event | None:
         for pname, holds in self.props.action_properties:
@@ -174,13 +187,12 @@ class _Worker:
 
     # -- accept: check and keep the new states ------------------------------------------
     def accept(self, masks: list[np.ndarray], pending: list[str]
-               ) -> tuple[Event | None, int, list[str], list[np.ndarray]]:
-        """Check the successors the owners accepted; keep those within the constraint.
-        Returns the first violation, the count of new states, the reachability
-        properties now reached, and per owner the states outside the constraint (which,
-        as in TLC, are not stored: their owners forget them)."""
-        model, invariants = self.model, self.props.invariants
-        outside: list[list[int]] = [[] for _ in range(self.n)]
+               ) -> tuple[Event | None, int, list[str]]:
+        """Check the successors the owners accepted (all within the constraint: expand
+        checks the others on the spot and never routes them, so that, as in TLC, they
+        are not stored).  Returns the first violation, the count of new states and the
+        reachability properties now reached."""
+        invariants = self.props.invariants
         reach = [(name, f) for name, f in self.props.reachability if name in pending]
         reached: list[str] = []
         event = None
@@ -195,9 +207,6 @@ class _Worker:
                             event = (pos, 1, "invariant", name, pfp, fp)
                         break
                 else:
-                    if not model.within_bounds(t):
-                        outside[fp % self.n].append(fp)
-                        continue
                     new += 1
                     self.round_new.append((pos, None if label is None else label[0]))
                     if label is not None:
@@ -208,13 +217,7 @@ class _Worker:
                     self.next_held.append((pos, t, fp))
         self.candidates = []
         self.distinct += new
-        return event, new, reached, [np.array(o, dtype=np.uint64) for o in outside]
-
-    def forget(self, batches: list[np.ndarray]) -> None:
-        """Drop fingerprints of states found outside the constraint (added this round)."""
-        fps = np.concatenate(batches)
-        if len(fps):
-            self.store.discard(fps)
+        return event, new, reached
 
     # -- truncate: count this round only up to the reported violation ---------------------
     def truncate(self, limit: int) -> None:
@@ -364,14 +367,11 @@ class _Coordinator:
             "decide", [([expanded[w][0][o] for w in range(n)],) for o in range(n)])
         accepted = self.pool.call_all(
             "accept", [([masks[o][w] for o in range(n)], self.pending) for w in range(n)])
-        for event, new, reached, _ in accepted:
+        for event, new, reached in accepted:
             if event is not None:
                 events.append(event)
             self.distinct += new
             self.pending = [p for p in self.pending if p not in reached]
-        if any(len(o) for _, _, _, out in accepted for o in out):
-            self.pool.call_all("forget", [([out[o] for _, _, _, out in accepted],)
-                                          for o in range(n)])
         self.generated += sum(g for _, _, g in expanded)
         if events:
             self.event = min(events, key=lambda e: (e[0], e[1]))
