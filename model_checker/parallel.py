@@ -50,6 +50,7 @@ __all__ = ["check_fingerprints", "default_workers"]
 K = 1 << 20  # positions: rank * K + successor index (at most K successors per state)
 ROUND = 8192  # frontier states per round
 FORK_AT = 4096  # the search forks its workers when a level is this large
+OUTSIDE_MEMO = 1 << 18  # hashes of checked states outside the constraint kept, at most
 ROOT = object()  # the virtual parent of the initial states
 
 #: fingerprints (uint64), positions (int64), parent fingerprints (uint64)
@@ -79,6 +80,7 @@ class _Worker:
         self.candidates: list[tuple[list[int], list[int], list[int], list[Any]]] = []
         self.snapshot: tuple[int, int, dict[str, int], int, dict[str, int]] = (0, 0, {}, 0, {})
         self.round_new: list[tuple[int, str | None]] = []
+        self.outside_checked: set[int] = set()  # hashes of outside states already checked
         self.generated = 0
         self.distinct = 0
         self.cov_gen: dict[str, int] = {}
@@ -99,6 +101,9 @@ class _Worker:
         local: set[int] = set()  # fingerprints generated earlier in this round, here
         raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
         within = model.within_bounds
+        outside = self.outside_checked
+        if len(outside) > OUTSIDE_MEMO:
+            outside.clear()
         self.snapshot = (self.cursor, self.generated, dict(cov), self.distinct,
                          dict(self.cov_new))
         self.round_new = []
@@ -121,7 +126,9 @@ class _Worker:
                         pos += 1
                         continue
                 if not within(t):  # outside the constraint: checked, never stored (TLC)
-                    if event is None:
+                    h = hash(t)
+                    if event is None and h not in outside:
+                        outside.add(h)  # checked once, not per occurrence (bounded memo)
                         event = self._outside_event(t, pos, sfp)
                     pos += 1
                     continue
