@@ -9,7 +9,9 @@ once, and the parent link answers "how was this state first reached", so a short
 trace is rebuilt by walking parent links back to an initial state and replaying the
 spec forwards (:mod:`model_checker.replay`).
 
-States are added a breadth-first level at a time.  During a level, new fingerprints
+As in TLC, a state outside the state constraint is not stored (its invariants are
+checked again whenever it is generated again); so the store holds exactly the distinct
+states.  States are added a breadth-first level at a time.  During a level, new fingerprints
 go to a small sorted *delta* (re-sorted per batch); at the end of the level the delta
 is merged into the main arrays (``np.insert`` of a sorted run: linear time).
 

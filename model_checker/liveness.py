@@ -1,4 +1,4 @@
-"""Liveness under weak fairness: "eventually P" and "always eventually P" on the state graph.
+r"""Liveness under weak fairness: "eventually P" and "always eventually P" on the state graph.
 
 Theory of operation.  The whole reachable state graph is built (a networkx ``DiGraph``;
 states are nodes, each edge carries the labels of the steps between its two states).
@@ -11,9 +11,14 @@ also has an implicit stuttering self-loop.  A behaviour that violates
   ends in a cycle of ¬P states, reached by any path.
 
 Such a behaviour must also be *fair*.  The model's fairness conditions are weak
-fairness of actions, one per action instance (``WF_vars(A(p))`` for each p), each given
-as a predicate on labels: a step is an A-step when its label satisfies the predicate
-and it changes the state (a ``<<A>>_vars`` step).  A cycle is weakly fair to A when it
+fairness of actions, one per action instance (``WF_vars(A(p))`` for each p).  Each
+entry is a function of a label: ``True`` for a step of its (single) action instance,
+``None``/``False`` for other steps, or any other value as the *key* of the instance the
+step belongs to, so that one entry can state ``\A p : WF_vars(A(p))`` without listing
+the p (e.g. ``lambda lab: lab if lab[0] == "Receive" else None``: one condition per
+message received).  A step is an A-step when it also changes the state (a
+``<<A>>_vars`` step).  Enabledness is judged within the state constraint, as TLC does:
+a step to a state outside it is no step of the graph.  A cycle is weakly fair to A when it
 takes an A-step or passes through a state where A is not enabled.  Both conditions
 only get easier on a larger set of states, so it suffices to test the maximal strongly
 connected components (SCCs) of the ¬P subgraph: a component C is fair when, for every
@@ -133,19 +138,22 @@ class _Fairness:
     """Per edge, the conditions its steps belong to; per node, the conditions enabled."""
 
     def __init__(self, g: StateGraph, conditions: Fairness) -> None:
-        self.n = len(conditions)
-        self.full = (1 << self.n) - 1
+        self.bits: dict[tuple[int, Hashable], int] = {}  # (entry, instance) -> bit
         self.edge: dict[tuple[int, int], int] = {}
         self.enabled = [0] * len(g.states)
         for u, v, labels in g.graph.edges(data="labels"):
             if u == v:
                 continue  # a stuttering step is no <<A>>_vars step
             mask = 0
-            for i, (_, fair) in enumerate(conditions):
-                if any(fair(lab) for lab in labels):
-                    mask |= 1 << i
+            for lab in labels:
+                for i, (_, fair) in enumerate(conditions):
+                    key = instance(fair(lab))
+                    if key is not None:
+                        mask |= 1 << self.bits.setdefault((i, key), len(self.bits))
             self.edge[u, v] = mask
             self.enabled[u] |= mask
+        self.n = len(self.bits)
+        self.full = (1 << self.n) - 1
 
     def unmet(self, component: set[int], g: StateGraph) -> int:
         """Conditions that a behaviour cycling through all of ``component`` violates."""
@@ -156,6 +164,14 @@ class _Fairness:
                 if v in component and v != u:
                     taken |= self.edge[u, v]
         return always & ~taken
+
+
+def instance(answer: Any) -> Hashable | None:
+    """A fairness entry's answer for a label: None or False (not its action), True (its
+    single instance) or any other value (the key of the instance: WF per key)."""
+    if answer is None or answer is False:
+        return None
+    return True if answer is True else answer
 
 
 def _bfs_path(g: StateGraph, sources: Iterable[int], allowed: Callable[[int], bool],
@@ -221,7 +237,7 @@ def _label(g: StateGraph, fair: _Fairness, conditions: Fairness, u: int, v: int)
     labels = g.labels(u, v)
     if u != v and fair.edge.get((u, v)):
         for lab in labels:
-            if any(f(lab) for _, f in conditions):
+            if any(instance(f(lab)) is not None for _, f in conditions):
                 return lab
     return labels[0]
 

@@ -36,11 +36,13 @@ model with no liveness properties and no fairness:
 
 * ``liveness: Mapping[str, tuple[str, Callable[[state], bool]]]``: name to ``(kind,
   P)`` with kind ``"eventually"`` (``<>P``) or ``"always-eventually"`` (``[]<>P``);
-* ``fairness: Sequence[tuple[str, Callable[[Label], bool]]]``: weak fairness
-  conditions, each a name and a predicate on labels that accepts the steps of one
-  action instance (one entry per instance, as TLA+'s ``WF_vars(A(p))`` for each p; an
-  entry may accept several actions, as ``WF_vars(Phase1b(a) \\/ Phase2b(a))``).
-  A step that does not change the state never counts as a step of the action.
+* ``fairness: Sequence[tuple[str, Callable[[Label], Any]]]``: weak fairness
+  conditions, each a name and a function of labels: ``True`` for the steps of one
+  action instance, ``None``/``False`` for other steps, or a hashable *key* naming the
+  instance a step belongs to (so one entry states TLA+'s ``\\A p : WF_vars(A(p))``, one
+  condition per key).  An entry may accept several actions, as
+  ``WF_vars(Phase1b(a) \\/ Phase2b(a))``.  A step that does not change the state never
+  counts as a step of the action.
 
 Fingerprints: the fingerprint store (:mod:`model_checker.fpset`) fingerprints a state's
 identity with Python's ``hash``, which maps the ints -1 and -2 to the same value; a
@@ -71,8 +73,9 @@ Invariant = Callable[[Any], bool]
 ActionProperty = Callable[[Any, Label, Any], bool]
 #: ``(kind, predicate)``, kind ``"eventually"`` or ``"always-eventually"``
 LivenessProperty = tuple[str, Callable[[Any], bool]]
-#: ``(name, predicate on labels)``: weak fairness of one action instance
-Fairness = tuple[str, Callable[[Label], bool]]
+#: ``(name, function of labels)``: weak fairness of an action instance, or of one
+#: instance per key the function returns
+Fairness = tuple[str, Callable[[Label], Any]]
 
 
 @runtime_checkable

@@ -50,6 +50,7 @@ __all__ = ["check_fingerprints", "default_workers"]
 K = 1 << 20  # positions: rank * K + successor index (at most K successors per state)
 ROUND = 8192  # frontier states per round
 FORK_AT = 4096  # the search forks its workers when a level is this large
+OUTSIDE_MEMO = 1 << 18  # hashes of checked states outside the constraint kept, at most
 ROOT = object()  # the virtual parent of the initial states
 
 #: fingerprints (uint64), positions (int64), parent fingerprints (uint64)
@@ -79,6 +80,7 @@ class _Worker:
         self.candidates: list[tuple[list[int], list[int], list[int], list[Any]]] = []
         self.snapshot: tuple[int, int, dict[str, int], int, dict[str, int]] = (0, 0, {}, 0, {})
         self.round_new: list[tuple[int, str | None]] = []
+        self.outside_checked: set[int] = set()  # hashes of outside states already checked
         self.generated = 0
         self.distinct = 0
         self.cov_gen: dict[str, int] = {}
@@ -97,6 +99,11 @@ class _Worker:
         held, cov = self.held, self.cov_gen
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
+        raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
+        within = model.within_bounds
+        outside = self.outside_checked
+        if len(outside) > OUTSIDE_MEMO:
+            outside.clear()
         self.snapshot = (self.cursor, self.generated, dict(cov), self.distinct,
                          dict(self.cov_new))
         self.round_new = []
@@ -118,7 +125,19 @@ class _Worker:
                     if t is s:  # a self-loop: counted, never new
                         pos += 1
                         continue
-                fp = (hash(ident(t) if ident else t) & MASK64) or 1
+                if not within(t):  # outside the constraint: checked, never stored (TLC)
+                    h = hash(t)
+                    if event is None and h not in outside:
+                        outside.add(h)  # checked once, not per occurrence (bounded memo)
+                        event = self._outside_event(t, pos, sfp)
+                    pos += 1
+                    continue
+                if ident is None:
+                    fp = (hash(t) & MASK64) or 1
+                else:  # canonical forms are costly: once per raw state in a round
+                    fp = raw.get(t, 0)
+                    if not fp:
+                        fp = raw[t] = (hash(ident(t)) & MASK64) or 1
                 if fp == sfp or fp in local:  # the parent itself, or generated earlier here
                     pos += 1
                     continue
@@ -137,6 +156,13 @@ class _Worker:
         batches: list[Batch] = [(np.array(fps[o], dtype=np.uint64), np.array(poss[o], dtype=np.int64),
                     np.array(pars[o], dtype=np.uint64)) for o in range(n)]
         return batches, event, generated
+
+    def _outside_event(self, t: Any, pos: int, sfp: int) -> Event | None:
+        for name, holds in self.props.invariants:
+            if not holds(t):
+                tfp = (hash(self.ident(t) if self.ident else t) & MASK64) or 1
+                return (pos, 1, "invariant", name, sfp, tfp)
+        return None
 
     def _step_event(self, s: Any, label: Any, t: Any, pos: int, sfp: int) -> Event | None:
         for pname, holds in self.props.action_properties:
@@ -169,7 +195,11 @@ class _Worker:
     # -- accept: check and keep the new states ------------------------------------------
     def accept(self, masks: list[np.ndarray], pending: list[str]
                ) -> tuple[Event | None, int, list[str]]:
-        model, invariants = self.model, self.props.invariants
+        """Check the successors the owners accepted (all within the constraint: expand
+        checks the others on the spot and never routes them, so that, as in TLC, they
+        are not stored).  Returns the first violation, the count of new states and the
+        reachability properties now reached."""
+        invariants = self.props.invariants
         reach = [(name, f) for name, f in self.props.reachability if name in pending]
         reached: list[str] = []
         event = None
@@ -184,8 +214,6 @@ class _Worker:
                             event = (pos, 1, "invariant", name, pfp, fp)
                         break
                 else:
-                    if not model.within_bounds(t):
-                        continue
                     new += 1
                     self.round_new.append((pos, None if label is None else label[0]))
                     if label is not None:

@@ -61,6 +61,15 @@ def test_fair_fixing_makes_it_hold():
     assert check_liveness(Light(fair=["Tick", "Fix"])).ok
 
 
+def test_one_entry_can_name_a_fairness_condition_per_instance():
+    model = Light()
+    # Weak fairness of every action instance, keyed by its label: Fix is among them.
+    model.fairness = [("WF(every action)", lambda lab: lab)]
+    assert check_liveness(model).ok
+    model.fairness = [("WF(Tick)", lambda lab: lab if lab[0] == "Tick" else None)]
+    assert states(check_liveness(model).violation) == [0, 1, 2, 0]
+
+
 def test_always_eventually_fails_when_the_behaviour_settles_elsewhere():
     prop = {"InfinitelyOftenZero": ("always-eventually", lambda s: s == 0)}
     v = check_liveness(Light(fair=["Tick"], liveness=prop)).violation

@@ -112,6 +112,12 @@ def test_paxos_mutant_traces_are_the_sequential_ones(mutant):
         same(fast, exact)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_states_outside_the_constraint_are_not_stored(workers):
+    r = check_fingerprints(Grid(size=4), workers=workers, fork_at=1)
+    assert r.distinct_states == 25 and r.extra["store_bytes_per_state"] == 16.0
+
+
 def test_small_models_stay_in_one_process():
     assert check_fingerprints(Grid(), workers=2).extra["workers"] == 1
 
