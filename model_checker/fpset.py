@@ -23,7 +23,7 @@ should not use both as values of one field (Paxos uses -1 only).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 
@@ -78,6 +78,12 @@ class FingerprintSet:
         self.fps = np.insert(self.fps, at, self._delta_fps)
         self.parents = np.insert(self.parents, at, self._delta_parents)
         self._delta_fps, self._delta_parents = EMPTY, EMPTY
+
+    def keep(self, which: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Keep only the fingerprints for which ``which`` (vectorised) is true."""
+        self.end_level()
+        mask = which(self.fps)
+        self.fps, self.parents = self.fps[mask], self.parents[mask]
 
     def parent(self, fp: int) -> int | None:
         """The parent fingerprint of a stored state (0 for an initial state)."""

@@ -21,9 +21,11 @@ round's rank range and sends, to each owner, the fingerprints, positions and par
 fingerprints of the successors (only numbers travel, never states); every owner
 *decides* which are new (not stored, least position among equal fingerprints); every
 worker *accepts* its new successors: checks invariants, the constraint and
-reachability properties, and keeps them for the next level.  With N = 1 the worker
-runs in this process; otherwise in forked processes, the coordinator routing arrays
-between them.  Partitioning by fingerprint is what a cluster version would do too.
+reachability properties, and keeps them for the next level.  The search starts as one
+worker in this process; when a level first reaches ``fork_at`` states it forks the N
+workers, each a copy of the search so far that keeps its own partition, and from then
+on the coordinator routes arrays between them through pipes.  Small models never pay
+for processes.  Partitioning by fingerprint is what a cluster version would do too.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = ["check_fingerprints", "default_workers"]
 
 K = 1 << 20  # positions: rank * K + successor index (at most K successors per state)
 ROUND = 8192  # frontier states per round
+FORK_AT = 4096  # the search forks its workers when a level is this large
 ROOT = object()  # the virtual parent of the initial states
 
 #: fingerprints (uint64), positions (int64), parent fingerprints (uint64)
@@ -74,6 +77,8 @@ class _Worker:
         self.cursor = 0
         self.next_held: list[tuple[int, Any, int]] = []
         self.candidates: list[tuple[list[int], list[int], list[int], list[Any]]] = []
+        self.snapshot: tuple[int, int, dict[str, int], int, dict[str, int]] = (0, 0, {}, 0, {})
+        self.round_new: list[tuple[int, str | None]] = []
         self.generated = 0
         self.distinct = 0
         self.cov_gen: dict[str, int] = {}
@@ -92,6 +97,9 @@ class _Worker:
         held, cov = self.held, self.cov_gen
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
+        self.snapshot = (self.cursor, self.generated, dict(cov), self.distinct,
+                         dict(self.cov_new))
+        self.round_new = []
         while self.cursor < len(held) and held[self.cursor][0] < hi:
             rank, s, sfp = held[self.cursor]
             self.cursor += 1
@@ -179,6 +187,7 @@ class _Worker:
                     if not model.within_bounds(t):
                         continue
                     new += 1
+                    self.round_new.append((pos, None if label is None else label[0]))
                     if label is not None:
                         self.cov_new[label[0]] = self.cov_new.get(label[0], 0) + 1
                     for name, holds in reach:
@@ -188,6 +197,29 @@ class _Worker:
         self.candidates = []
         self.distinct += new
         return event, new, reached
+
+    # -- truncate: count this round only up to the reported violation ---------------------
+    def truncate(self, limit: int) -> None:
+        """Recount this round as the sequential search counts before stopping at the
+        violation of position ``limit``: the steps up to it, the new states before it."""
+        cursor, self.generated, cov_gen, self.distinct, cov_new = self.snapshot
+        self.cov_gen, self.cov_new = cov_gen, cov_new
+        for rank, s, _ in self.held[cursor:self.cursor]:
+            if rank * K > limit:
+                break
+            steps = ([(None, t) for t in self.model.initial_states()] if s is ROOT
+                     else self.model.successors(s))
+            for k, (label, _t) in enumerate(steps):
+                if rank * K + k > limit:
+                    break
+                self.generated += 1
+                if label is not None:
+                    cov_gen[label[0]] = cov_gen.get(label[0], 0) + 1
+        for pos, name in self.round_new:
+            if pos < limit:
+                self.distinct += 1
+                if name is not None:
+                    cov_new[name] = cov_new.get(name, 0) + 1
 
     # -- level boundaries -----------------------------------------------------------------
     def end_level(self) -> np.ndarray:
@@ -201,6 +233,16 @@ class _Worker:
         self.held = [(r, s, fp) for r, (_, s, fp) in zip(ranks, self.next_held, strict=True)]
         self.next_held, self.cursor = [], 0
 
+    def repartition(self, wid: int, n: int) -> None:
+        """Keep partition ``wid`` of ``n``: the fingerprints ``fp % n == wid`` and every
+        n-th frontier state (at a level boundary; counters stay with worker 0)."""
+        self.store.keep(lambda fps: fps % np.uint64(n) == wid)
+        self.held = [h for h in self.held if h[0] % n == wid]
+        self.wid, self.n = wid, n
+        if wid != 0:
+            self.generated = self.distinct = 0
+            self.cov_gen, self.cov_new = {}, {}
+
     def parent(self, fp: int) -> int | None:
         return self.store.parent(fp)
 
@@ -211,8 +253,10 @@ class _Worker:
                 "nbytes": self.store.nbytes, "fps": self.store.fps}
 
 
-def _serve(worker: _Worker, conn: Connection) -> None:
-    """A worker process: run the coordinator's calls until it says stop."""
+def _serve(worker: _Worker, conn: Connection, wid: int, n: int) -> None:
+    """A worker process: take partition ``wid`` of ``n``, then run the coordinator's
+    calls until it says stop."""
+    worker.repartition(wid, n)
     while True:
         method, args = conn.recv()
         if method == "stop":
@@ -235,14 +279,15 @@ class _Local:
 
 
 class _Forked:
-    """Workers in forked processes, one pipe each."""
+    """Workers in forked processes, one pipe each; each child starts as a copy of
+    ``worker`` (the whole search so far) and keeps its own partition of it."""
 
-    def __init__(self, make: Callable[[int], _Worker], n: int) -> None:
+    def __init__(self, worker: _Worker, n: int) -> None:
         ctx = mp.get_context("fork")
         self.conns, self.procs = [], []
         for wid in range(n):
             here, there = ctx.Pipe()
-            p = ctx.Process(target=_serve, args=(make(wid), there), daemon=True)
+            p = ctx.Process(target=_serve, args=(worker, there, wid, n), daemon=True)
             p.start()
             there.close()
             self.conns.append(here)
@@ -263,9 +308,10 @@ class _Forked:
 class _Coordinator:
     """Drives the rounds and levels; collects counts, events and reachability."""
 
-    def __init__(self, pool: _Local | _Forked, n: int, props: Properties,
-                 max_states: int | None, progress: ProgressFn | None) -> None:
-        self.pool, self.n, self.props = pool, n, props
+    def __init__(self, pool: _Local | _Forked, target: int, props: Properties,
+                 max_states: int | None, progress: ProgressFn | None, fork_at: int) -> None:
+        self.pool, self.n, self.target, self.props = pool, 1, target, props
+        self.fork_at = fork_at
         self.max_states, self.progress = max_states, progress
         self.pending = [name for name, _ in props.reachability]
         self.distinct = self.generated = self.depth = 0
@@ -287,6 +333,10 @@ class _Coordinator:
             self.pool.call_all("start_level", [(everything,)] * self.n)
             level_size = len(everything)
             self.depth += 1 if level_size else 0
+            if self.n < self.target and level_size >= self.fork_at:
+                assert isinstance(self.pool, _Local)
+                self.pool = _Forked(self.pool.workers[0], self.target)
+                self.n = self.target
 
     def _round(self, lo: int, hi: int, level_size: int) -> None:
         n = self.n
@@ -304,6 +354,7 @@ class _Coordinator:
         self.generated += sum(g for _, _, g in expanded)
         if events:
             self.event = min(events, key=lambda e: (e[0], e[1]))
+            self.pool.call_all("truncate", [(self.event[0],)] * n)
         if self.progress:
             self.progress(self.distinct, self.generated, self.depth, max(level_size - hi, 0))
 
@@ -337,35 +388,31 @@ def _violation(model: Model, props: Properties, pool: _Local | _Forked, n: int,
 
 def check_fingerprints(model: Model, *, properties: Iterable[str] | None = None,
                        check_deadlock: bool = False, max_states: int | None = None,
-                       progress: ProgressFn | None = None, workers: int = 1) -> Result:
+                       progress: ProgressFn | None = None, workers: int = 1,
+                       fork_at: int = FORK_AT) -> Result:
     """Exhaustive BFS storing 64-bit fingerprints (16 bytes per distinct state), on
     ``workers`` processes; same verdicts, counts and traces as :func:`bfs.check`.
 
     Differences from the exact search: a fingerprint collision can hide a state (the
     estimated probability is in ``extra``); ``max_states`` is checked once per round,
-    so the search may stop a little after the limit; after a violation the counts
-    include the whole round in which it was found.
+    so the search may stop a little after the limit.  The workers are forked when a level
+    first holds ``fork_at`` states (never, if no level is that large).
     """
     props = Properties(model, properties)
-    n = max(1, workers)
-
-    def make(wid: int) -> _Worker:
-        return _Worker(model, props, wid, n, check_deadlock)
-
     start = time.perf_counter()
-    pool: _Local | _Forked = _Local([make(0)]) if n == 1 else _Forked(make, n)
+    coord = _Coordinator(_Local([_Worker(model, props, 0, 1, check_deadlock)]),
+                         max(1, workers), props, max_states, progress, fork_at)
     try:
-        coord = _Coordinator(pool, n, props, max_states, progress)
         coord.run()
-        violation = None if coord.event is None else _violation(model, props, pool, n,
-                                                                coord.event)
-        stats = pool.call_all("stats", [()] * n)
+        violation = None if coord.event is None else _violation(model, props, coord.pool,
+                                                                coord.n, coord.event)
+        stats = coord.pool.call_all("stats", [()] * coord.n)
     finally:
-        pool.close()
+        coord.pool.close()
     seconds = time.perf_counter() - start
     if violation is None and coord.complete and coord.pending:
         violation = Violation("unreached", coord.pending[0])
-    return _result(model, props, coord, stats, violation, seconds, n)
+    return _result(model, props, coord, stats, violation, seconds, coord.n)
 
 
 def _result(model: Model, props: Properties, coord: _Coordinator, stats: list[dict[str, Any]],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import NoReturn
 
@@ -67,3 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("quorum: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`quorum check ... | head`): not an error of ours.  Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        # The verdict was not delivered, so say so as a shell would: 128 + SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

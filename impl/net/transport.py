@@ -62,12 +62,15 @@ class _Link:
 
     def push(self, frame: bytes) -> bool:
         w = self.writer
-        if w is not None:
+        if w is not None and not w.is_closing():
             if w.transport.get_write_buffer_size() > self.t.max_buffer:
                 self.dropped += 1
                 return False
-            w.write(frame)
-            return True
+            try:
+                w.write(frame)
+                return True
+            except (RuntimeError, OSError):  # closed under us (uvloop raises): reconnecting
+                self.writer = None
         if len(self.queue) >= self.t.queue_size:
             self.dropped += 1
             return False

@@ -112,6 +112,7 @@ class Node:
             applied = self._snap_index = state.snapshot.meta.index
         self.mem.append([e for e in state.entries if e.index > applied])
         self.mem.set_hard_state(state.hard_state)
+        self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
         self.raw = RawNode(RaftConfig(
             id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
             seed=random.getrandbits(32), applied=applied), self.mem)
@@ -220,6 +221,19 @@ class Node:
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
+        """Run the Ready loop; any failure stops the member (never a silent zombie)."""
+        try:
+            await self._ready_loop()
+        except asyncio.CancelledError:
+            raise
+        except OSError:
+            log.exception("storage failed; stopping this member")
+            self.stopped.set()
+        except Exception:
+            log.exception("internal error in the Raft driver; stopping this member")
+            self.stopped.set()
+
+    async def _ready_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -228,12 +242,7 @@ class Node:
             self._issue_read_index()
             while self.raw.has_ready():
                 rd = self.raw.ready()
-                try:
-                    await self._handle(rd)
-                except OSError:
-                    log.exception("storage failed; stopping this member")
-                    self.stopped.set()
-                    return
+                await self._handle(rd)
                 self.raw.advance(rd)
                 if self._proposals:
                     self._flush_proposals()
@@ -257,8 +266,10 @@ class Node:
             await loop.run_in_executor(self._io, self.disk.save, None, (), rd.snapshot)
             self._install(rd.snapshot)
         saved = None
-        if rd.hard_state is not None or rd.entries:
+        if rd.must_sync:  # the fsync runs in the worker thread, overlapping what follows
             saved = loop.run_in_executor(self._io, self._save, rd.hard_state, rd.entries)
+        elif rd.hard_state is not None or rd.entries:
+            self._save(rd.hard_state, rd.entries)  # a commit index only: written, no fsync
         # Committed entries are durable on a majority already: apply them while our own
         # fsync runs (etcd does the same), then wait for the fsync before sending.
         for entry in rd.committed_entries:

@@ -223,12 +223,23 @@ def _print_ok(result: Any) -> None:
         print("Model checking completed. No error has been found.")
 
 
+_STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
+               "collision_probability_actual")
+
+
 def _print_stats(result: Any) -> None:
     print(f"{result.generated_states:,} states generated, {result.distinct_states:,} distinct "
           f"states found, depth {result.depth}.")
-    # How the run was made (workers, store, collision odds) depends on the machine: stderr,
-    # so that stdout is the same on every machine and every run.
-    for key, value in result.extra.items():
+    extra = dict(result.extra)
+    store = {k: extra.pop(k, None) for k in _STORE_KEYS}
+    if store["store_bytes_per_state"] is not None and result.ok:
+        # As TLC does on success: the odds that a fingerprint collision hid a state.  Only
+        # the estimate from the counts: the one from the fingerprints (in --json) moves
+        # with Python's per-process string hashing, and stdout must not.
+        print(f"Fingerprint store: {store['store_bytes_per_state']} bytes per distinct state; "
+              f"probability of a fingerprint collision (optimistic, as TLC): "
+              f"{store['collision_probability_optimistic']:.1e}.")
+    for key, value in extra.items():  # how the run was made (e.g. workers): machine-dependent
         print(f"{key.replace('_', ' ')}: {value}", file=sys.stderr)
     if result.coverage:
         print("coverage (action: generated / new distinct):")

@@ -55,9 +55,9 @@ def same(a, b):
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_counts_and_coverage_agree_with_the_exact_search(workers):
-    same(check_fingerprints(Grid(), workers=workers), check(Grid()))
+    same(check_fingerprints(Grid(), workers=workers, fork_at=1), check(Grid()))
     view = Grid(view=lambda s: tuple(sorted(s)))
-    same(check_fingerprints(view, workers=workers), check(Grid(view=lambda s: tuple(sorted(s)))))
+    same(check_fingerprints(view, workers=workers, fork_at=1), check(Grid(view=lambda s: tuple(sorted(s)))))
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -68,18 +68,21 @@ def test_counts_and_coverage_agree_with_the_exact_search(workers):
     ({"reachability": {"Corner": lambda s: s == (9, 9)}}, "unreached", "Corner"),
 ])
 def test_first_violation_and_trace_agree(workers, kwargs, kind, prop):
-    fast, exact = check_fingerprints(Grid(**kwargs), workers=workers), check(Grid(**kwargs))
+    fast = check_fingerprints(Grid(**kwargs), workers=workers, fork_at=1)
+    exact = check(Grid(**kwargs))
     assert (fast.violation.kind, fast.violation.property) == (kind, prop)
     assert fast.violation.trace == exact.violation.trace
-    assert fast.depth == exact.depth
+    same(fast, exact)  # counted up to the violation, as the sequential search stops there
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_deadlock_trace_agrees(workers):
-    fast = check_fingerprints(Grid(stop_at=3), workers=workers, check_deadlock=True)
+    fast = check_fingerprints(Grid(stop_at=3), workers=workers, check_deadlock=True,
+                              fork_at=1)
     exact = check(Grid(stop_at=3), check_deadlock=True)
     assert fast.violation.kind == "deadlock"
     assert fast.violation.trace == exact.violation.trace
+    same(fast, exact)
 
 
 def paxos(mutant=None, symmetry=False, **overrides):
@@ -90,20 +93,27 @@ def paxos(mutant=None, symmetry=False, **overrides):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_paxos_pinned_counts_on_any_number_of_workers(workers):
-    r = check_fingerprints(paxos(), workers=workers)
+    r = check_fingerprints(paxos(), workers=workers, fork_at=1)
+    assert r.extra["workers"] == workers
     assert r.ok and (r.distinct_states, r.generated_states, r.depth) == (3921, 22995, 17)
     assert r.extra["store_bytes_per_state"] == 16.0
-    s = check_fingerprints(paxos(symmetry=True), workers=workers)
+    s = check_fingerprints(paxos(symmetry=True), workers=workers, fork_at=1)
     assert s.ok and (s.distinct_states, s.depth) == (443, 17)
 
 
 @pytest.mark.parametrize("mutant", ["ceil-quorum", "ignore-1b-votes"])
 def test_paxos_mutant_traces_are_the_sequential_ones(mutant):
-    exact = check(paxos(mutant), properties=["Agreement"]).violation
+    exact = check(paxos(mutant), properties=["Agreement"])
     for workers in (1, 2):
-        fast = check_fingerprints(paxos(mutant), properties=["Agreement"], workers=workers)
-        assert fast.violation.trace == exact.trace
+        fast = check_fingerprints(paxos(mutant), properties=["Agreement"], workers=workers,
+                                  fork_at=100)  # forks in the middle of the search
+        assert fast.violation.trace == exact.violation.trace
         assert fast.violation.length == 13
+        same(fast, exact)
+
+
+def test_small_models_stay_in_one_process():
+    assert check_fingerprints(Grid(), workers=2).extra["workers"] == 1
 
 
 def test_fingerprint_set_membership_parents_and_size():

@@ -5,13 +5,16 @@ model, 3,921 states) every reachable state of ``spec/paxos/spec.py``, translated
 into a finite first-order structure, satisfies the symbolic invariant of
 ``spec/paxos/symbolic.py`` and its Agreement, and every explicit step satisfies the
 transition formula of the symbolic action of the same name, with the label's
-arguments (the quorum, absent from the label, existentially).  If either model
-drifts (a guard changed on one side only) a step or a state stops matching; the
-known-bug mutants show that the test notices.
+arguments (the quorum, absent from the label, existentially); and every symbolic
+action enabled with some label arguments is an explicit step with that label.  If
+either model drifts (a guard changed on one side only) a state, a step or an enabled
+action stops matching; the known-bug mutants and a weakened symbolic Phase2b show
+that the test notices.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,11 +23,13 @@ import z3
 
 from model_checker.model import Label
 from model_checker.structure import compile_formula
-from model_checker.system import TransitionSystem
+from model_checker.system import TransitionSystem, symbols_of
 from spec.paxos import PaxosModel, symbolic
 from spec.paxos.config import Config, acceptor_name, value_name
 
 TS = TransitionSystem.from_data(symbolic.system())
+#: the action parameters that explicit labels carry (Phase2a's quorum is not one)
+LABEL_PARAMS = ("a", "b", "v")
 
 
 def ballot(b: int) -> str:
@@ -97,16 +102,24 @@ def reachable(model: PaxosModel) -> Iterator[tuple[Any, list[Any]]]:
 class Checker:
     """The symbolic formulas compiled once over the instance's universes."""
 
-    def __init__(self, model: PaxosModel) -> None:
+    def __init__(self, model: PaxosModel, ts: TransitionSystem = TS) -> None:
         self.model, self.universe, self.rigid = model, universe(model.cfg), rigid(model.cfg)
         compile_ = self._compile
-        self.invariant = {k: compile_(f) for k, f in TS.invariant.items()}
-        self.safety = {k: compile_(f) for k, f in TS.safety.items()}
+        self.invariant = {k: compile_(f) for k, f in ts.invariant.items()}
+        self.safety = {k: compile_(f) for k, f in ts.safety.items()}
         self.actions: dict[str, Callable[..., Any]] = {}
-        for name, action in TS.actions.items():
-            hidden = [p for p in action.params if p.decl().name() not in ("a", "b", "v")]
-            formula = z3.Exists(hidden, action.formula) if hidden else action.formula
-            self.actions[name] = compile_(formula)
+        self.guards: dict[str, tuple[list[tuple[str, tuple[str, ...]]], Callable[..., Any]]] = {}
+        post = {d.name() for d in ts.post}
+        for name, action in ts.actions.items():
+            shown = [p for p in action.params if p.decl().name() in LABEL_PARAMS]
+            hidden = [p for p in action.params if p.decl().name() not in LABEL_PARAMS]
+            self.actions[name] = compile_(z3.Exists(hidden, action.formula) if hidden
+                                          else action.formula)
+            # the guard: the conjuncts that do not mention the post-state
+            guard = z3.And([c for c in action.formula.children() if not symbols_of(c) & post])
+            domains = [(p.decl().name(), self.universe[p.sort().name()]) for p in shown]
+            self.guards[name] = (domains, compile_(z3.Exists(hidden, guard) if hidden
+                                                   else guard))
 
     def _compile(self, formula: z3.ExprRef) -> Callable[..., Any]:
         return compile_formula(formula, self.universe)
@@ -121,11 +134,27 @@ class Checker:
         interp = {**self.rigid, **translate(self.model, s), **post, **label_args(label)}
         return bool(self.actions[label[0]](interp, ()))
 
+    def enabled(self, s: Any) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+        """Every (action, label arguments) whose symbolic guard holds in s."""
+        interp = {**self.rigid, **translate(self.model, s)}
+        out = set()
+        for name, (domains, guard) in self.guards.items():
+            names = [n for n, _ in domains]
+            for values in itertools.product(*(d for _, d in domains)):
+                binding = dict(zip(names, values, strict=True))
+                if guard({**interp, **binding}, ()):
+                    out.add((name, tuple(sorted(binding.items()))))
+        return out
 
-def crosscheck(cfg: Config) -> tuple[int, int, list[Any]]:
-    """(states, steps, mismatches): the first few states or steps that do not match."""
+
+def crosscheck(cfg: Config, ts: TransitionSystem = TS) -> tuple[int, int, list[Any]]:
+    """(states, steps, mismatches): the first few states or steps that do not match.
+
+    Both directions: every explicit step is a symbolic step, and every symbolic action
+    enabled with some label arguments is an explicit step with that label.
+    """
     model = PaxosModel(cfg)
-    checker = Checker(model)
+    checker = Checker(model, ts)
     states = steps = 0
     bad: list[Any] = []
     for s, succ in reachable(model):
@@ -137,6 +166,10 @@ def crosscheck(cfg: Config) -> tuple[int, int, list[Any]]:
             steps += 1
             if not checker.step_matches(s, label, t):
                 bad.append(("step", s, label))
+        explicit = {(label[0], tuple(sorted(label_args(label).items()))) for label, _ in succ}
+        extra = checker.enabled(s) - explicit
+        if extra:
+            bad.append(("enabled", s, sorted(extra)[0]))
         if len(bad) >= 3:
             break
     return states, steps, bad
@@ -170,3 +203,17 @@ def test_ballots_beyond_the_reference_still_match():
     states, steps, bad = crosscheck(Config(acceptors=2, values=1, max_ballot=2))
     assert bad == []
     assert (states, steps) == (729, 3834)
+
+
+def test_a_drifted_symbolic_model_is_caught():
+    """Phase2b without its guard "a has not left b": every explicit step still matches,
+    but the symbolic model now enables votes the explicit spec does not make."""
+    sym = symbolic
+    weak = z3.And(sym.msg2a(sym.b, sym.v), sym.leave_below(sym.b),
+                  sym.insert(sym.MSG_2B, sym.a, sym.b, sym.v),
+                  sym.unchanged(sym.MSG_1A, sym.MSG_1B, sym.MSG_2A))
+    data = symbolic.system()
+    data["actions"] = {**data["actions"], "Phase2b": ((sym.a, sym.b, sym.v), weak)}
+    _, _, bad = crosscheck(Config(acceptors=2, values=2, max_ballot=1),
+                           TransitionSystem.from_data(data))
+    assert bad and bad[0][0] == "enabled" and bad[0][2][0] == "Phase2b"

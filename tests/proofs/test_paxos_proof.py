@@ -89,3 +89,16 @@ def test_dropping_a_redundant_conjunct_still_proves_agreement(conjunct):
 
 def primed(interp):
     return {name + "'": value for name, value in interp.items()}
+
+
+def test_agreement_alone_is_not_inductive():
+    """docs/proofs.md, section 1: the property must be strengthened to be inductive."""
+    data = symbolic.system()
+    data["invariant"] = {"Agreement": data["safety"]["Agreement"]}
+    proof = prove(data, stop_at_first=True)
+    cti = proof.cti
+    assert proof.result == "refuted" and cti is not None
+    assert (cti.kind, cti.conjunct) == ("consecution", "Agreement")
+    assert cti.pre.holds(TS.safety["Agreement"]) and not cti.post.holds(TS.safety["Agreement"])
+    # unreachable: it breaks the full (inductive) invariant
+    assert not all(cti.pre.holds(f) for f in TS.invariant.values())

@@ -8,6 +8,7 @@ through the public etcd gRPC API only.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,13 +26,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
+    """``n`` ports free now, chosen *below* the kernel's ephemeral range: a member that
+    restarts must find its port unused, and outgoing connections (which take ephemeral
+    ports) could otherwise grab it while it is down."""
+    low = _ephemeral_low()
+    rng = random.Random()
+    ports: list[int] = []
+    while len(ports) < n:
+        port = rng.randrange(10_000, low)
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
     return ports
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 @dataclass
@@ -136,10 +154,15 @@ class Cluster:
         """The member that every live member (of ``among``) agrees is the leader."""
         among = among or self.live()
         deadline = time.monotonic() + timeout
+        seen: dict[str, object] = {}
         while time.monotonic() < deadline:
             try:
-                leaders = {m.status().leader for m in among}
-            except grpc.RpcError:
+                for m in among:
+                    seen[m.name] = "?"
+                    seen[m.name] = m.status().leader
+                leaders = set(seen.values())
+            except grpc.RpcError as exc:
+                seen[m.name] = f"{exc.code().name} (exit {m.proc and m.proc.poll()})"
                 time.sleep(0.1)
                 continue
             if len(leaders) == 1 and 0 not in leaders:
@@ -148,7 +171,8 @@ class Cluster:
                     if m.status().header.member_id == lid:
                         return m
             time.sleep(0.1)
-        raise AssertionError(f"no agreed leader among {[m.name for m in among]} in {timeout}s")
+        raise AssertionError(f"no agreed leader among {[m.name for m in among]} in {timeout}s; "
+                             f"last seen leaders: {seen}")
 
     def wait_applied(self, member: Member, index: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

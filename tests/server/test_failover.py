@@ -115,3 +115,17 @@ def test_kill_leader_elect_continue_catch_up_via_snapshot(cluster: Cluster) -> N
         assert m.get_local(b"through-n1") == {b"through-n1": b"ok"}
     assert len(acked) >= 380
 
+
+
+def test_restarted_follower_forwards_writes_without_an_election(cluster: Cluster) -> None:
+    leader = cluster.wait_leader()
+    follower = next(m for m in cluster.members if m is not leader)
+    term = leader.status().raftTerm
+    follower.stop()  # SIGTERM; the other two keep the leader and the term
+    follower.start(cluster.initial_cluster())
+    assert cluster.wait_leader() is leader
+    for i in range(5):  # forwarded by the restarted member, which recovered its term
+        follower.put(b"after-restart-%d" % i, b"v", timeout=5)
+    assert leader.status().raftTerm == term
+    assert leader.get_local(b"after-restart-", prefix=True) == {
+        b"after-restart-%d" % i: b"v" for i in range(5)}

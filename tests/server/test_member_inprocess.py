@@ -102,3 +102,44 @@ def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(tmp_path: Pa
         finally:
             await stop_member(node, server)
     asyncio.run(scenario())
+
+
+def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from impl.net import Identity
+    from impl.net.frame import encode_frame, pack
+    from impl.net.handshake import dial
+    from impl.raft import codec
+    from impl.raft.types import Message, MessageType
+
+    caplog.set_level(logging.WARNING, "quorum.net")
+
+    async def peer_sends(node: Any, port: int, body: bytes) -> bool:
+        """Handshake as a (fake) member 7 and send ``body``; True if node hung up on us."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await dial(reader, writer, Identity(node.cluster_id, 7, None), node.id)
+        writer.write(encode_frame(body))
+        try:
+            return await asyncio.wait_for(reader.read(1), 5) == b""
+        finally:
+            writer.close()
+
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            port = int(cfg.listen_peer_urls[0].rsplit(":", 1)[1])
+            assert await peer_sends(node, port, pack([1, 2, 3]))  # msgpack, not a Message
+            spoofed = Message(MessageType.APPEND, to=node.id, frm=9, term=99)
+            assert await peer_sends(node, port, codec.encode_message(spoofed))
+            assert node.term < 99  # the spoofed message never reached the core
+            result = await requests.write(kvm.Put(b"still", b"serving"))
+            assert isinstance(result, kvm.PutResult)
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+    assert "dropped peer connection" in caplog.text
+    assert "on 7's connection" in caplog.text

@@ -1,10 +1,12 @@
 """Seeded random schedules over the in-process harness, checking the paper's safety
 properties after every step (Figure 3): Election Safety (one leader per term) and State
-Machine Safety (no two servers commit different entries at one index).
+Machine Safety (no two servers commit different entries at one index), plus two action
+properties of single steps (the commit guard and the stale-term rule, see Checker).
 
 This is a small cousin of issue 5's simulator, kept here to show that the core is safe
-under drops, partitions, restarts and compaction, that the same seed replays the same
-run, and that each core mutant breaks safety under the same generic schedules.
+under drops, partitions, restarts, compaction and membership changes, that the same seed
+replays the same run, and that each core log mutant is caught by the same generic
+schedules.
 """
 
 from __future__ import annotations
