@@ -24,7 +24,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any, name: str) -> None:
     from impl.sim.mutants import MUTANTS
 
-    p = sub.add_parser(name, help="deterministic simulation of the store, refinement-checked",
+    p = sub.add_parser(name, help="deterministic simulation of the store, with safety, spec and linearizability checks",
                        description=__doc__.split("\n\n")[0])
     src = p.add_mutually_exclusive_group()
     src.add_argument("--seed", type=int, default=None, help="draw a schedule from this seed")
