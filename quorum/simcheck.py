@@ -19,7 +19,6 @@ numbers): every list of steps is a valid schedule, so any subsequence can be tri
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,11 +33,8 @@ __all__ = ["ALL_CHECKS", "CHECKS", "CheckedRun", "check_schedule", "shrink"]
 
 #: every check, in the order they are reported
 ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
-#: whether spec.raft is present (the invariants check maps the cluster onto it)
-HAVE_RAFT_SPEC = importlib.util.find_spec("spec.raft.state") is not None
 #: the checks that run by default ("refinement" is not wired yet: see docs/refinement.md)
-CHECKS = ("safety", "invariants", "linearizability") if HAVE_RAFT_SPEC else (
-    "safety", "linearizability")
+CHECKS = ("safety", "invariants", "linearizability")
 
 
 @dataclass
@@ -65,8 +61,6 @@ def _observers(checks: tuple[str, ...]) -> list[Any]:
         raise UsageError("step refinement against spec.raft is not wired yet "
                          "(see docs/refinement.md)")
     if "invariants" in checks:
-        if not HAVE_RAFT_SPEC:
-            raise UsageError("the invariants check needs spec.raft, which is not present")
         from quorum.simrefine import RefinementObserver
 
         obs.append(RefinementObserver())

@@ -1,23 +1,14 @@
-"""The abstraction function onto spec.raft and the spec's invariants on simulated runs.
-
-Runs once ``spec/raft`` (issue 3) is merged; until then the module is skipped with that
-reason, and ``quorum sim`` leaves the invariants check out of its defaults.
-"""
+"""The abstraction function onto spec.raft and the spec's invariants on simulated runs."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
-pytest.importorskip("spec.raft.state", reason="spec.raft (issue 3) is not merged into this branch")
-
-from spec.raft.properties import INVARIANTS  # noqa: E402
-from spec.raft.state import LEADER, initial_state  # noqa: E402
-
-from impl.refinement.abstraction import Values, abstract  # noqa: E402
-from impl.sim import SimConfig, Simulator, generate, with_mutant  # noqa: E402
-from quorum.simcheck import check_schedule  # noqa: E402
+from impl.refinement.abstraction import Values, abstract
+from impl.sim import SimConfig, Simulator, generate, with_mutant
+from quorum.simcheck import check_schedule
+from spec.raft.properties import INVARIANTS
+from spec.raft.state import LEADER, initial_state
 
 
 def test_a_fresh_cluster_is_raft_tla_init():
