@@ -167,6 +167,8 @@ class _Search:
                 c.generated += 1
                 if has_aprops and self._step_violates(s, label, t, idx):
                     return []
+                if t is s:  # a self-loop: counted, never new
+                    continue
                 key = ident(t) if ident else t
                 if key in index or key in outside:
                     continue

@@ -133,9 +133,9 @@ def _element_names(ts: TransitionSystem, model: z3.ModelRef) -> dict[str, dict[s
         constants = {str(model.eval(c(), model_completion=True)): c.name()
                      for c in ts.rigid if c.arity() == 0 and c.range() == sort}
         prefix = ts.display.get(sort.name(), sort.name())
-        counter = itertools.count()
-        names[sort.name()] = {str(e): constants.get(str(e)) or f"{prefix}{next(counter)}"
-                              for e in elems}
+        taken = {c.name() for c in ts.rigid}
+        fresh = (f"{prefix}{n}" for n in itertools.count() if f"{prefix}{n}" not in taken)
+        names[sort.name()] = {str(e): constants.get(str(e)) or next(fresh) for e in elems}
     return names
 
 

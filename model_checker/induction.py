@@ -39,6 +39,9 @@ __all__ = ["Check", "InductionError", "Proof", "bound_sorts", "check_formula", "
 PROVED, REFUTED, UNKNOWN = "proved", "refuted", "unknown"
 #: after an "unknown", search for finite counterexamples with every sort up to this size
 BOUNDED_SEARCH = 3
+#: seconds of the first, unbounded attempt at an obligation; after an "unknown" there
+#: and in the finite search, the unbounded query gets the whole timeout
+FIRST_TRY = 5.0
 
 
 @dataclass(frozen=True)
@@ -170,9 +173,12 @@ class _Run:
         with scope(self.solver) as s:
             s.add(*premises)
             s.add(z3.Not(goal))
-            answer, seconds = check_formula(s, self.timeout)
+            answer, seconds = check_formula(s, min(self.timeout, FIRST_TRY))
             if answer == z3.unknown:
                 answer, more = self.bounded(s)
+                seconds += more
+            if answer == z3.unknown and self.timeout > FIRST_TRY:
+                answer, more = check_formula(s, self.timeout)
                 seconds += more
             if answer == z3.sat and self.cti is None:
                 self.cti = extract_cti(self.ts, s, kind, conjunct, action,
@@ -191,7 +197,7 @@ class _Run:
         for k in range(1, BOUNDED_SEARCH + 1):
             s.push()
             s.add(*bound_sorts(self.ts.sorts, k))
-            answer, seconds = check_formula(s, self.timeout)
+            answer, seconds = check_formula(s, min(self.timeout, FIRST_TRY))
             spent += seconds
             if answer == z3.sat:
                 return answer, spent

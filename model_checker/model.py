@@ -29,6 +29,24 @@ Conventions a model must keep (the checker's verdicts rely on them):
   variable name to value, where values are ints, strings, bools, ``None``,
   tuples (sequences), frozensets (sets), dicts (functions/maps) and
   ``NamedTuple`` instances (records; hashable, so they can be set members).
+
+Optional attributes, for ``quorum check --liveness`` (:mod:`model_checker.liveness`).
+The checker reads them with ``getattr`` and a default, so a model without them is a
+model with no liveness properties and no fairness:
+
+* ``liveness: Mapping[str, tuple[str, Callable[[state], bool]]]``: name to ``(kind,
+  P)`` with kind ``"eventually"`` (``<>P``) or ``"always-eventually"`` (``[]<>P``);
+* ``fairness: Sequence[tuple[str, Callable[[Label], Any]]]``: weak fairness
+  conditions, each a name and a function of labels: ``True`` for the steps of one
+  action instance, ``None``/``False`` for other steps, or a hashable *key* naming the
+  instance a step belongs to (so one entry states TLA+'s ``\\A p : WF_vars(A(p))``, one
+  condition per key).  An entry may accept several actions, as
+  ``WF_vars(Phase1b(a) \\/ Phase2b(a))``.  A step that does not change the state never
+  counts as a step of the action.
+
+Fingerprints: the fingerprint store (:mod:`model_checker.fpset`) fingerprints a state's
+identity with Python's ``hash``, which maps the ints -1 and -2 to the same value; a
+model should not use both as values of one field.
 """
 
 from __future__ import annotations
@@ -38,8 +56,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "ActionProperty",
+    "Fairness",
     "Invariant",
     "Label",
+    "LivenessProperty",
     "Model",
     "format_label",
     "label_params",
@@ -51,6 +71,11 @@ S = TypeVar("S")
 Label = tuple[str, tuple[tuple[str, Any], ...]]
 Invariant = Callable[[Any], bool]
 ActionProperty = Callable[[Any, Label, Any], bool]
+#: ``(kind, predicate)``, kind ``"eventually"`` or ``"always-eventually"``
+LivenessProperty = tuple[str, Callable[[Any], bool]]
+#: ``(name, function of labels)``: weak fairness of an action instance, or of one
+#: instance per key the function returns
+Fairness = tuple[str, Callable[[Label], Any]]
 
 
 @runtime_checkable

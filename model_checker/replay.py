@@ -27,14 +27,16 @@ def identity_function(model: Model) -> Callable[[Any], Hashable] | None:
     return model.canonicalize or model.view
 
 
-def rebuild(model: Model, path: Sequence[Hashable], accept_last: Accept | None = None
-            ) -> tuple[Step, ...]:
+def rebuild(model: Model, path: Sequence[Hashable], accept_last: Accept | None = None,
+            ident: Callable[[Any], Hashable] | None = None) -> tuple[Step, ...]:
     """A behaviour whose i-th state has identity ``path[i]``.
 
     ``accept_last(prev, label, state)`` must also hold of the last step (e.g. "this step
     violates the action property"), so that the trace shows the violation itself.
+    ``ident`` maps a state to what ``path`` holds: by default its identity (canonical
+    form, view, or itself); the fingerprint search passes the identity's fingerprint.
     """
-    ident = identity_function(model) or (lambda s: s)
+    ident = ident or identity_function(model) or (lambda s: s)
     last = len(path) - 1
     current = None
     for s in model.initial_states():

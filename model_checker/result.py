@@ -18,7 +18,7 @@ from model_checker.model import Label, format_label
 __all__ = ["KINDS", "ActionCoverage", "Result", "Step", "Violation"]
 
 #: kinds of violation
-KINDS = ("invariant", "action-property", "deadlock", "unreached")
+KINDS = ("invariant", "action-property", "deadlock", "unreached", "liveness")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ quantifiers and uninterpreted symbols.  Anything else raises ``ValueError``
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,12 +68,95 @@ def compile_formula(expr: z3.ExprRef, universe: Mapping[str, tuple[str, ...]]) -
 
 
 def _quantifier(q: z3.QuantifierRef, universe: Mapping[str, tuple[str, ...]]) -> Evaluator:
+    """Nested loops, one per bound variable, pruned by the guards of the body.
+
+    The guards are the conjuncts of ``P`` in ``ForAll(xs, Implies(P, C))`` and of the
+    body of ``Exists(xs, ...)``.  Variables are bound in an order that completes a guard
+    as early as possible, and a false guard skips every extension of the partial
+    assignment (``ForAll(v1, b1, q1, v2, b2, q2: chosen(v1, b1, q1) & ... -> ...)`` costs
+    27 guard checks, not 729 bodies, when nothing is chosen).
+    """
     if q.is_lambda():
         raise ValueError("lambda terms are outside the evaluated fragment")
-    domains = [_domain(q.var_sort(k), universe) for k in range(q.num_vars())]
-    body = compile_formula(q.body(), universe)
-    pick = all if q.is_forall() else any
-    return lambda i, s: pick(body(i, s + combo) for combo in itertools.product(*domains))
+    n = q.num_vars()
+    domains = [_domain(q.var_sort(k), universe) for k in range(n)]
+    forall = q.is_forall()
+    body = q.body()
+    if forall and z3.is_app_of(body, z3.Z3_OP_IMPLIES):
+        premise, conclusion = body.children()
+    elif forall:
+        premise, conclusion = z3.BoolVal(True), body
+    else:
+        premise, conclusion = body, z3.BoolVal(True)
+    guards = _conjuncts(premise)
+    needs = [_bound_vars(g, n) for g in guards]
+    order = _binding_order(needs, n)
+    checks: list[list[Evaluator]] = [[] for _ in range(n)]
+    for guard, need in zip(guards, needs, strict=True):
+        level = max((order.index(v) for v in need), default=0)
+        checks[level].append(compile_formula(guard, universe))
+    final = compile_formula(conclusion, universe)
+    return _nested_loops(forall, order, domains, checks, final)
+
+
+def _nested_loops(forall: bool, order: list[int], domains: list[tuple[Any, ...]],
+                  checks: list[list[Evaluator]], final: Evaluator) -> Evaluator:
+    n = len(order)
+
+    def run(i: Interp, s: tuple[Any, ...]) -> bool:
+        vals: list[Any] = [None] * n
+
+        def level(k: int) -> bool:
+            if k == n:
+                return bool(final(i, s + tuple(vals)))
+            var = order[k]
+            for x in domains[var]:
+                vals[var] = x
+                if all(g(i, s + tuple(vals)) for g in checks[k]) and level(k + 1) != forall:
+                    vals[var] = None
+                    return not forall
+            vals[var] = None
+            return forall
+
+        return level(0)
+
+    return run
+
+
+def _conjuncts(e: z3.ExprRef) -> list[z3.ExprRef]:
+    if z3.is_and(e):
+        return [c for k in e.children() for c in _conjuncts(k)]
+    return [e]
+
+
+def _bound_vars(e: z3.ExprRef, n: int) -> set[int]:
+    """Which of the enclosing quantifier's n variables (numbered 0..n-1) ``e`` uses."""
+    found: set[int] = set()
+
+    def walk(x: z3.ExprRef, depth: int) -> None:
+        if z3.is_var(x):
+            j = z3.get_var_index(x) - depth
+            if 0 <= j < n:
+                found.add(n - 1 - j)
+        elif z3.is_quantifier(x):
+            walk(x.body(), depth + x.num_vars())
+        elif z3.is_app(x):
+            for c in x.children():
+                walk(c, depth)
+
+    walk(e, 0)
+    return found
+
+
+def _binding_order(needs: list[set[int]], n: int) -> list[int]:
+    """Greedy: bind first the variables of the guard closest to complete."""
+    order: list[int] = []
+    pending = [set(need) for need in needs if need]
+    while pending:
+        pending.sort(key=lambda need: len(need - set(order)))
+        order += sorted(pending.pop(0) - set(order))
+        pending = [need for need in pending if need - set(order)]
+    return order + [v for v in range(n) if v not in order]
 
 
 def _domain(sort: z3.SortRef, universe: Mapping[str, tuple[str, ...]]) -> tuple[Any, ...]:

@@ -1,4 +1,6 @@
-"""Entry point of the `quorum` command.
+"""quorum: Paxos and Raft as executable specs, a model checker, z3 proofs, and a KV store.
+
+This module is the entry point of the `quorum` command.
 
 Every subcommand is a module in ``quorum/commands`` with two functions:
 ``add_parser(subparsers)`` registers its flags and ``run(args) -> int`` does the work
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import NoReturn
 
@@ -24,11 +27,13 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 #: subcommand name -> module under quorum.commands (one line each; keep sorted by use)
 COMMANDS: dict[str, str] = {
     "check": "quorum.commands.check",
+    "graph": "quorum.commands.graph",
     "list": "quorum.commands.list_specs",
     "prove": "quorum.commands.prove",
     "serve": "quorum.commands.serve",
     "cluster": "quorum.commands.cluster",
     "kv": "quorum.commands.kv",
+    "sim": "quorum.commands.sim",
 }
 
 
@@ -63,3 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("quorum: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`quorum check ... | head`): not an error of ours.  Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        # The verdict was not delivered, so say so as a shell would: 128 + SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

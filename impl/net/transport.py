@@ -7,9 +7,10 @@ direction, and each side only ever writes to the connection it dialed (after the
 handshake).  A link owns a bounded FIFO of encoded frames: :meth:`Transport.send` never
 blocks and drops the frame when the FIFO is full or the peer is unknown (Raft tolerates
 lost messages; a stuck peer must not grow memory without bound).  The link's task
-connects, runs :func:`impl.net.handshake.dial`, writes all queued frames in one batch per
-wake-up, and on any error closes the socket and reconnects after an exponential backoff
-with jitter.
+connects, runs :func:`impl.net.handshake.dial`, flushes the queued frames, and from then on
+``send`` writes into the connection directly (bounded by ``max_buffer`` bytes not yet
+accepted by the socket); on any error it closes the socket and reconnects after an
+exponential backoff with jitter.
 
 Inbound connections run :func:`impl.net.handshake.accept`; then each frame body goes to the
 ``handler(peer_id, body)`` given to the transport.  A handshake failure, an oversized or
@@ -39,22 +40,41 @@ BACKOFF_MIN, BACKOFF_MAX = 0.02, 1.0  # seconds between reconnect attempts
 
 
 class _Link:
-    """The outbound half towards one peer: a bounded frame queue and a writer task."""
+    """The outbound half towards one peer.
+
+    While connected, :meth:`push` writes a frame straight into the connection's buffer
+    (asyncio sends it as soon as the socket allows; no task switch per frame) unless that
+    buffer already holds ``max_buffer`` bytes, in which case the frame is dropped.  While
+    disconnected, frames wait in a FIFO of at most ``queue_size`` frames, flushed once the
+    next connection's handshake succeeds.
+    """
 
     def __init__(self, transport: Transport, peer_id: int, host: str, port: int) -> None:
         self.t, self.peer_id, self.host, self.port = transport, peer_id, host, port
         self.queue: deque[bytes] = deque()
-        self.wake = asyncio.Event()
+        self.writer: asyncio.StreamWriter | None = None
         self.dropped = 0
-        self.connected = False
         self.task = asyncio.get_running_loop().create_task(self._run())
 
+    @property
+    def connected(self) -> bool:
+        return self.writer is not None
+
     def push(self, frame: bytes) -> bool:
+        w = self.writer
+        if w is not None and not w.is_closing():
+            if w.transport.get_write_buffer_size() > self.t.max_buffer:
+                self.dropped += 1
+                return False
+            try:
+                w.write(frame)
+                return True
+            except (RuntimeError, OSError):  # closed under us (uvloop raises): reconnecting
+                self.writer = None
         if len(self.queue) >= self.t.queue_size:
             self.dropped += 1
             return False
         self.queue.append(frame)
-        self.wake.set()
         return True
 
     async def _run(self) -> None:
@@ -69,39 +89,29 @@ class _Link:
                                 self.peer_id, self.host, self.port, exc)
                 warned = True
             except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
-                if self.connected:
+                if self.writer is not None:
                     log.info("link to %x (%s:%d) down: %s", self.peer_id, self.host, self.port,
                              exc or type(exc).__name__)
                     warned = False
-            self.connected = False
+            finally:
+                self.writer = None
             await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _session(self) -> None:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port), HANDSHAKE_TIMEOUT)
-        eof: asyncio.Task[bytes] | None = None
         try:
             await asyncio.wait_for(dial(reader, writer, self.t.identity, self.peer_id),
                                    HANDSHAKE_TIMEOUT)
-            self.connected = True
             log.debug("link to %x up", self.peer_id)
-            eof = asyncio.ensure_future(reader.read(1))  # the peer never writes: data = EOF
-            while not eof.done():
-                if not self.queue:
-                    self.wake.clear()
-                    waiter = asyncio.ensure_future(self.wake.wait())
-                    await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
-                    continue
-                batch = b"".join(self.queue)
+            if self.queue:
+                writer.write(b"".join(self.queue))
                 self.queue.clear()
-                writer.write(batch)
-                await writer.drain()
+            self.writer = writer
+            await reader.read(1)  # the peer never writes after the handshake: this is EOF
             raise ConnectionResetError("peer closed the connection")
         finally:
-            if eof is not None:
-                eof.cancel()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -117,9 +127,11 @@ class Transport:
     """
 
     def __init__(self, identity: Identity, host: str, port: int, handler: Handler, *,
-                 max_frame: int = MAX_FRAME, queue_size: int = 4096) -> None:
+                 max_frame: int = MAX_FRAME, queue_size: int = 4096,
+                 max_buffer: int = 16 << 20) -> None:
         self.identity, self.host, self.port = identity, host, port
         self.handler, self.max_frame, self.queue_size = handler, max_frame, queue_size
+        self.max_buffer = max_buffer  # bytes buffered on a live connection before dropping
         self._links: dict[int, _Link] = {}
         self._server: asyncio.Server | None = None
         self._inbound: set[asyncio.Task[None]] = set()

@@ -104,6 +104,6 @@ def on_lower_term(r: Raft, m: Message) -> None:
             r.send(MT.APPEND_RESP, m.frm, term=m.term, index=last)
         return
     if m.type in (MT.APPEND, MT.HEARTBEAT) and (r.cfg.check_quorum or r.cfg.pre_vote):
-        r.send(MT.APPEND_RESP, m.frm)
+        r.send(MT.APPEND_RESP, m.frm, reject=True)  # Figure 2: "reply false if term < ..."
     elif m.type is MT.PRE_VOTE:
         r.send(MT.PRE_VOTE_RESP, m.frm, reject=True)

@@ -109,6 +109,7 @@ class Raft:
         self.pending_conf_index = 0
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
+        self.bcast_pending = False  # replicate at the next Ready (replication.flush)
         self._rng = random.Random(f"raft:{cfg.seed}:{cfg.id}")
         self.randomized_election_timeout = cfg.election_tick
         self.become_follower(self.term, NONE)
@@ -153,6 +154,7 @@ class Raft:
             pr.inflights.reset()
             pr.state, pr.probe_sent, pr.pending_snapshot = ProgressState.PROBE, False, 0
         self.pending_conf_index = 0
+        self.bcast_pending = False
         self.read_only.reset()
         self.pending_reads = []
 
@@ -180,9 +182,9 @@ class Raft:
         if me is not None:
             me.match = self.persisted_index()
             me.become_replicate()
-        # No conf change before an entry of this term is committed and applied (2015 fix).
-        self.pending_conf_index = self.log.last_index()
         self.append_entries([Entry(term=0, index=0)])
+        # No conf change until this empty entry of our term is applied (the 2015 fix).
+        self.pending_conf_index = self.log.last_index()
 
     # -- inputs ----------------------------------------------------------------------------
     def tick(self) -> None:

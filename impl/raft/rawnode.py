@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import codec, confchange, election, leader
+from . import codec, confchange, election, leader, replication
 from .config import RaftConfig
 from .errors import ConfigError
 from .progress import ProgressState
@@ -158,16 +158,19 @@ class RawNode:
 
     # -- outputs ---------------------------------------------------------------------------
     def has_ready(self) -> bool:
-        r = self.raft
+        """Is there anything to persist, send, apply or report?"""
+        r, ph, ps = self.raft, self._prev_hard, self._prev_soft
         return bool(
-            r.soft_state() != self._prev_soft or r.hard_state() != self._prev_hard
-            or r.log.unstable.entries or r.log.unstable.snapshot is not None
-            or r.msgs or r.read_states or r.log.has_next_committed()
+            r.bcast_pending or r.msgs or r.read_states or r.log.unstable.entries
+            or r.log.unstable.snapshot is not None or r.log.has_next_committed()
+            or (r.term, r.vote, r.log.committed) != (ph.term, ph.vote, ph.commit)
+            or (r.lead, r.role) != (ps.leader, ps.role)
         )
 
     def ready(self) -> Ready:
         """What to persist, send and apply now (see ``types.py`` for the order)."""
         r = self.raft
+        replication.flush(r)
         soft, hard = r.soft_state(), r.hard_state()
         entries = tuple(r.log.unstable_entries())
         rd = Ready(
@@ -178,8 +181,8 @@ class RawNode:
             messages=tuple(r.msgs),
             committed_entries=tuple(r.log.next_committed()),
             read_states=tuple(r.read_states),
-            must_sync=bool(entries) or (hard.term, hard.vote)
-            != (self._prev_hard.term, self._prev_hard.vote),
+            must_sync=bool(entries) or r.log.unstable.snapshot is not None
+            or (hard.term, hard.vote) != (self._prev_hard.term, self._prev_hard.vote),
         )
         r.msgs, r.read_states = [], []
         self._prev_soft, self._prev_hard = soft, hard

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 from . import readonly
 from .errors import StorageError
 from .progress import Progress, ProgressState
-from .types import Message, MessageType
+from .types import Message, MessageType, Role
 
 if TYPE_CHECKING:
     from .raft import Raft
 
-__all__ = ["bcast_append", "bcast_heartbeat", "handle_append_resp", "handle_heartbeat_resp",
+__all__ = ["bcast_append", "bcast_heartbeat", "flush", "handle_append_resp", "handle_heartbeat_resp",
            "maybe_commit", "send_append", "send_timeout_now"]
 
 MT = MessageType
@@ -67,9 +67,23 @@ def _send_snapshot(r: Raft, to: int, pr: Progress) -> bool:
 
 
 def bcast_append(r: Raft) -> None:
-    for to in r.tracker.progress:
-        if to != r.id:
-            send_append(r, to)
+    """Replicate new entries / the new commit index to every member, at the next Ready.
+
+    Deferred, so that everything proposed or committed between two ``ready()`` calls
+    leaves in one AppendEntries per member (batching) instead of one per event.
+    """
+    r.bcast_pending = True
+
+
+def flush(r: Raft) -> None:
+    """Send the AppendEntries that :func:`bcast_append` asked for (``ready()`` calls it)."""
+    if not r.bcast_pending:
+        return
+    r.bcast_pending = False
+    if r.role is Role.LEADER:
+        for to in r.tracker.progress:
+            if to != r.id:
+                send_append(r, to)
 
 
 def bcast_heartbeat(r: Raft, context: bytes = b"") -> None:
@@ -97,8 +111,8 @@ def maybe_commit(r: Raft) -> bool:
 def handle_append_resp(r: Raft, m: Message) -> None:
     """A member answered AppendEntries (or InstallSnapshot)."""
     pr = r.tracker.progress.get(m.frm)
-    if pr is None:
-        return
+    if pr is None or m.index > r.log.last_index():
+        return  # not a member, or acknowledging entries we never sent (a lying peer)
     pr.recent_active = True
     if m.reject:
         _on_reject(r, m, pr)

@@ -139,4 +139,6 @@ class MemoryStorage:
                 f"missing log entries: last index {self.last_index()}, "
                 f"appending at {entries[0].index}"
             )
-        self._ents = self._ents[:offset] + list(entries)
+        if offset < len(self._ents):
+            del self._ents[offset:]  # overwrite a suffix
+        self._ents.extend(entries)

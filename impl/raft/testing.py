@@ -11,8 +11,9 @@ snapshots and compact logs.  Nothing here is random or timed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import msgpack
 
@@ -20,7 +21,16 @@ from . import codec
 from .config import RaftConfig
 from .rawnode import RawNode
 from .storage import MemoryStorage
-from .types import ConfState, Entry, EntryType, Message, ReadState, Role, Snapshot
+from .types import (
+    ConfState,
+    Entry,
+    EntryType,
+    HardState,
+    Message,
+    ReadState,
+    Role,
+    Snapshot,
+)
 
 __all__ = ["Network", "StateMachine"]
 
@@ -51,7 +61,7 @@ class StateMachine:
 class Network:
     """An in-memory cluster with controllable delivery (see the module docstring)."""
 
-    def __init__(self, ids: Iterable[int], *, bootstrap: bool = False, **cfg: object) -> None:
+    def __init__(self, ids: Iterable[int], *, bootstrap: bool = False, **cfg: Any) -> None:
         self.cfg = cfg  # RaftConfig fields shared by every node, e.g. pre_vote=False
         self.nodes: dict[int, RawNode] = {}
         self.storages: dict[int, MemoryStorage] = {}
@@ -61,6 +71,7 @@ class Network:
         self.cut_links: set[tuple[int, int]] = set()
         self.drop: DropFilter | None = None
         self.delivered: list[Message] = []
+        self.dropped: list[Message] = []
         voters = tuple(sorted(ids))
         for i in voters:
             if bootstrap:
@@ -69,8 +80,25 @@ class Network:
             else:
                 self.add_node(i, MemoryStorage(ConfState(voters=voters)))
 
+    @classmethod
+    def with_logs(cls, logs: Mapping[int, Sequence[int]], term: int, **cfg: Any) -> Network:
+        """A cluster whose members start with the given logs (a term per index, from 1).
+
+        Entry data reads ``b"<index>@<term>"``; every member's current term is ``term``
+        and its commit index 0.  Handy to set up the Raft paper's Figures 7 and 8.
+        """
+        net = cls(logs, **cfg)
+        voters = tuple(sorted(logs))
+        for i, terms in logs.items():
+            st = MemoryStorage(ConfState(voters=voters))
+            st.append([Entry(term=t, index=k + 1, data=f"{k + 1}@{t}".encode())
+                       for k, t in enumerate(terms)])
+            st.set_hard_state(HardState(term=term))
+            net.add_node(i, st)
+        return net
+
     # -- membership of the harness ---------------------------------------------------------
-    def add_node(self, i: int, storage: MemoryStorage | None = None, **cfg: object) -> RawNode:
+    def add_node(self, i: int, storage: MemoryStorage | None = None, **cfg: Any) -> RawNode:
         """Start node ``i`` (a fresh, empty one unless ``storage`` is given)."""
         self.storages[i] = storage if storage is not None else MemoryStorage()
         self.sms[i] = StateMachine()
@@ -78,11 +106,11 @@ class Network:
         snap = self.storages[i].snapshot()
         if snap.meta.index:
             self.sms[i].restore(snap)
-        conf = RaftConfig(id=i, applied=snap.meta.index, **{**self.cfg, **cfg})  # type: ignore[arg-type]
+        conf = RaftConfig(id=i, applied=snap.meta.index, **{**self.cfg, **cfg})
         self.nodes[i] = RawNode(conf, self.storages[i])
         return self.nodes[i]
 
-    def restart(self, i: int, **cfg: object) -> RawNode:
+    def restart(self, i: int, **cfg: Any) -> RawNode:
         """Crash and restart ``i``: volatile state is lost, its storage survives."""
         self.queue = [m for m in self.queue if m.to != i]
         return self.add_node(i, self.storages[i], **cfg)
@@ -129,6 +157,7 @@ class Network:
         while self.queue and (limit is None or n < limit):
             m = self.queue.pop(0)
             if self._dropped(m):
+                self.dropped.append(m)
                 continue
             self.nodes[m.to].step(m)
             self.delivered.append(m)

@@ -100,7 +100,7 @@ class ServerConfig:
     peer_secret: bytes | None = None
     tick_ms: int = 100  # etcd's --heartbeat-interval
     election_ticks: int = 10  # etcd's --election-timeout is election_ticks * tick_ms
-    snapshot_count: int = 10_000  # etcd's --snapshot-count
+    snapshot_count: int = 100_000  # etcd's --snapshot-count default (since 3.2)
     catchup_entries: int = 5_000  # entries kept after compaction (etcd's SnapshotCatchUpEntries)
     request_timeout: float = 7.0  # seconds (etcd: 5 s + 2 election timeouts)
 

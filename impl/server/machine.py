@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from impl.raft.errors import CodecError
-
 from impl import kv
 from impl.raft import codec
+from impl.raft.errors import CodecError
 from impl.raft.types import ConfChange, ConfChangeType, Entry, EntryType
 from impl.server.members import (
     ATTR_PREFIX,

@@ -6,7 +6,9 @@ Theory of operation.  Three kinds of events poke the node: the tick timer, peer 
 driver task turns Readies into effects, in the order the Ready contract prescribes:
 
 1. **persist** hard state, entries and any received snapshot with one
-   ``DiskStorage.save`` (one fsync) in a worker thread.  While that fsync runs the loop
+   ``DiskStorage.save`` (one fsync) in a worker thread; meanwhile apply the Ready's
+   committed entries (step 3; they are durable on a majority already, so applying them
+   does not depend on our own fsync).  While that fsync runs the loop
    keeps accepting requests, which the core appends to its unstable log; the next Ready
    carries them all, so concurrent proposals share one fsync (group commit).  A leader's
    AppendEntries go out *before* its own fsync (Raft thesis 10.2.1: the leader counts
@@ -28,18 +30,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from impl.net import Identity, PeerError, Transport
+from impl.raft import codec
 from impl.raft.config import RaftConfig
 from impl.raft.errors import CodecError, ProposalDropped
 from impl.raft.rawnode import RawNode
 from impl.raft.storage import MemoryStorage
-from impl.storage.disk import OSDisk
-from impl.storage.storage import DiskStorage
-
-from impl.net import Identity, PeerError, Transport
-from impl.raft import codec
 from impl.raft.types import (
     ConfChangeType,
     Entry,
@@ -51,6 +52,8 @@ from impl.raft.types import (
 )
 from impl.server.config import ServerConfig, parse_url
 from impl.server.machine import Outcome, StateMachine
+from impl.storage.disk import OSDisk
+from impl.storage.storage import DiskStorage
 
 __all__ = ["Node"]
 
@@ -72,7 +75,9 @@ class Node:
         self.disk: DiskStorage
         self.transport: Transport
         self.leader = 0
+        self.term = 0
         self.role = Role.FOLLOWER
+        self._proposals: list[Entry] = []  # submitted, not yet handed to the core
         self.stopped = asyncio.Event()
         self.removed = False
         self.leader_changed = asyncio.Event()
@@ -89,6 +94,10 @@ class Node:
         self._read_age = 0
         self._read_seq = random.getrandbits(32)
         self._index_waiters: list[tuple[int, asyncio.Future[int]]] = []
+        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        # counters for profiling: Readies handled, fsync batches, entries saved, seconds
+        self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
+                      "messages": 0, "writes": 0, "write_s": 0.0}
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -103,6 +112,7 @@ class Node:
             applied = self._snap_index = state.snapshot.meta.index
         self.mem.append([e for e in state.entries if e.index > applied])
         self.mem.set_hard_state(state.hard_state)
+        self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
         self.raw = RawNode(RaftConfig(
             id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
             seed=random.getrandbits(32), applied=applied), self.mem)
@@ -132,6 +142,11 @@ class Node:
         """Run ``coro`` as a task that stops with the node."""
         self._tasks.append(asyncio.get_running_loop().create_task(coro))
 
+    @property
+    def snapshot_index(self) -> int:
+        """Index of the newest snapshot of the state machine this member holds."""
+        return self._snap_index
+
     def db_size(self) -> int:
         """Bytes of the newest snapshot of the state machine (etcd reports its db file)."""
         return len(self.mem.snapshot().data)
@@ -147,10 +162,40 @@ class Node:
             if not fut.done():
                 fut.cancel()
         self.stopped.set()
+        log.info("stopped; counters %s", {k: round(v, 3) for k, v in self.stats.items()})
 
     # --- inputs -----------------------------------------------------------------------------
     def wake(self) -> None:
         self._wake.set()
+
+    def expire_at(self, timeout: float, fut: asyncio.Future[Any]) -> None:
+        """Fail ``fut`` with TimeoutError if it is not done within ``timeout`` seconds
+        (checked every tick; every caller uses the same timeout, so a FIFO suffices)."""
+        self._deadlines.append((asyncio.get_running_loop().time() + timeout, fut))
+
+    def _expire(self) -> None:
+        now, d = asyncio.get_running_loop().time(), self._deadlines
+        while d and (d[0][0] <= now or d[0][1].done()):
+            _, fut = d.popleft()
+            if not fut.done():
+                fut.set_exception(TimeoutError())
+
+    def submit(self, data: bytes) -> None:
+        """Queue a proposal.  The driver hands every queued proposal to the core in one
+        batch (one log append, one AppendEntries per follower); the client learns the
+        outcome from its request id, or times out if the proposal was dropped."""
+        self._proposals.append(Entry(term=0, index=0, data=data))
+        self._wake.set()
+
+    def _flush_proposals(self) -> None:
+        batch, self._proposals = tuple(self._proposals), []
+        if self.role is Role.LEADER:  # our own PROPOSE appends the whole batch at once
+            self.raw.step(Message(MessageType.PROPOSE, to=self.id, frm=self.id,
+                                  term=self.term, entries=batch))
+        elif self.leader:  # one forwarded PROPOSE, as the core forwards a single one
+            self._send([Message(MessageType.PROPOSE, to=self.leader, frm=self.id,
+                                term=self.term, entries=batch)])
+        # else: no leader; the waiting clients get 'no leader' or a timeout
 
     def _on_frame(self, peer: int, body: bytes) -> None:
         try:
@@ -167,6 +212,7 @@ class Node:
         while True:
             await asyncio.sleep(interval)
             self.raw.tick()
+            self._expire()
             self._read_age += 1
             if self._read_batch and self._read_age > self.cfg.election_ticks:
                 self.pending_reads[:0] = self._read_batch  # lost or dropped: ask again
@@ -175,45 +221,79 @@ class Node:
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
+        """Run the Ready loop; any failure stops the member (never a silent zombie)."""
+        try:
+            await self._ready_loop()
+        except asyncio.CancelledError:
+            raise
+        except OSError:
+            log.exception("storage failed; stopping this member")
+            self.stopped.set()
+        except Exception:
+            log.exception("internal error in the Raft driver; stopping this member")
+            self.stopped.set()
+
+    async def _ready_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._proposals:
+                self._flush_proposals()
             self._issue_read_index()
             while self.raw.has_ready():
                 rd = self.raw.ready()
-                try:
-                    await self._handle(rd)
-                except OSError:
-                    log.exception("storage failed; stopping this member")
-                    self.stopped.set()
-                    return
+                await self._handle(rd)
                 self.raw.advance(rd)
+                if self._proposals:
+                    self._flush_proposals()
                 self._issue_read_index()
                 await self._maybe_snapshot()
 
     async def _handle(self, rd: Ready) -> None:
+        self.stats["readies"] += 1
+        self.stats["applied"] += len(rd.committed_entries)
+        self.stats["messages"] += len(rd.messages)
         if rd.soft_state is not None:
             self._on_soft_state(rd.soft_state.leader, rd.soft_state.role)
+        if rd.hard_state is not None:
+            self.term = rd.hard_state.term
         leading = self.role is Role.LEADER
         late = [m for m in rd.messages if not (leading and m.type in _EARLY)]
         if leading:
             self._send(m for m in rd.messages if m.type in _EARLY)
-        if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._io, self.disk.save, rd.hard_state, rd.entries, rd.snapshot)
+        loop = asyncio.get_running_loop()
         if rd.snapshot is not None and not rd.snapshot.empty:
+            await loop.run_in_executor(self._io, self.disk.save, None, (), rd.snapshot)
             self._install(rd.snapshot)
+        saved = None
+        if rd.must_sync:  # the fsync runs in the worker thread, overlapping what follows
+            saved = loop.run_in_executor(self._io, self._save, rd.hard_state, rd.entries)
+        elif rd.hard_state is not None or rd.entries:
+            self._save(rd.hard_state, rd.entries)  # a commit index only: written, no fsync
+        # Committed entries are durable on a majority already: apply them while our own
+        # fsync runs (etcd does the same), then wait for the fsync before sending.
+        for entry in rd.committed_entries:
+            self._apply(entry)
+        if saved is not None:
+            await saved
         self.mem.append(rd.entries)
         if rd.hard_state is not None:
             self.mem.set_hard_state(rd.hard_state)
         self._send(late)
-        for entry in rd.committed_entries:
-            self._apply(entry)
         for rs in rd.read_states:
             if rs.context == self._read_ctx:
                 self._await_index(rs.index, self._read_batch)
                 self._read_batch, self._read_ctx = [], b""
         self._release_index_waiters()
+
+    def _save(self, hard_state: Any, entries: tuple[Entry, ...]) -> None:
+        """Worker thread: one group commit (one fsync when the batch needs one)."""
+        t0 = time.perf_counter()
+        synced = self.disk.save(hard_state, entries)
+        st = self.stats
+        st["save_s"] += time.perf_counter() - t0
+        st["saves"] += synced
+        st["entries"] += len(entries)
 
     def _on_soft_state(self, leader: int, role: Role) -> None:
         if leader != self.leader:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from impl.raft.errors import ProposalDropped
-
 from impl import kv
+from impl.raft.errors import ProposalDropped
 from impl.raft.types import ConfChange, ConfChangeType, Role
 from impl.server import errors
 from impl.server.config import ServerConfigError, member_id_of, parse_url
@@ -83,9 +84,12 @@ class Requests:
         finally:
             n.waiters.pop(request_id, None)
 
-    async def _wait(self, fut: Awaitable[T]) -> T:
+    async def _wait(self, fut: asyncio.Future[T]) -> T:
+        """Await ``fut`` for at most the request timeout (enforced by the node's ticker,
+        which is cheaper per request than ``asyncio.wait_for``)."""
+        self.node.expire_at(self.timeout, fut)
         try:
-            return await asyncio.wait_for(fut, self.timeout)
+            return await fut
         except TimeoutError:
             if self.node.stopped.is_set():
                 raise ServerError(*errors.STOPPED) from None
@@ -100,7 +104,11 @@ class Requests:
         """Replicate ``command`` and return its result once applied (see module doc)."""
         request_id = self._request_id()
         data = kv.encode(command, request_id)
-        outcome = await self._propose(request_id, lambda: self.node.raw.propose(data))
+        t0 = time.perf_counter()
+        outcome = await self._propose(request_id, lambda: self.node.submit(data))
+        stats = self.node.stats
+        stats["writes"] += 1
+        stats["write_s"] += time.perf_counter() - t0
         assert outcome.result is not None
         return outcome.result
 
@@ -169,7 +177,7 @@ class Requests:
                 request_id = self._request_id()
                 data = encode_attributes(n.id, cfg.name, cfg.advertise_client_urls)
                 try:
-                    await self._propose(request_id, lambda d=data: n.raw.propose(d))
+                    await self._propose(request_id, partial(n.submit, data))
                 except ServerError:
                     pass
             await asyncio.sleep(cfg.tick_ms / 1000 * 5)

@@ -32,7 +32,7 @@ class _Base:
     def header(self, revision: int | None = None) -> rpc_pb2.ResponseHeader:
         n = self.node
         return rpc_pb2.ResponseHeader(
-            cluster_id=n.cluster_id, member_id=n.id, raft_term=n.raw.raft.term,
+            cluster_id=n.cluster_id, member_id=n.id, raft_term=n.term,
             revision=n.sm.kv.revision if revision is None else revision)
 
     async def _answer(self, context: grpc.aio.ServicerContext, result: Any) -> Any:

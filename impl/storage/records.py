@@ -156,9 +156,14 @@ def encode_entries(entries: list[Entry] | tuple[Entry, ...]) -> bytes:
     return frame(Kind.ENTRIES, [[e.term, e.index, int(e.type), e.data] for e in entries])
 
 
+_ENTRY_TYPES = {int(t): t for t in EntryType}  # a dict lookup is ~10x faster than EntryType(x)
+
+
 def decode_entries(p: Any) -> list[Entry]:
-    out = [Entry(int(t), int(i), EntryType(ty), bytes(d)) for t, i, ty, d in p]
-    if not out or any(b.index != a.index + 1 for a, b in zip(out, out[1:], strict=False)):
+    types = _ENTRY_TYPES
+    out = [Entry(t, i, types[ty], d) for t, i, ty, d in p]
+    first = out[0].index if out else 0
+    if not out or [e.index for e in out] != list(range(first, first + len(out))):
         raise ValueError("entry batch is empty or not consecutive")
     return out
 

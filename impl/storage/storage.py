@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, replace
+from typing import Any
 
 from impl.raft.types import Entry, HardState, Snapshot
 from impl.storage.disk import Disk, DiskFile
@@ -39,6 +40,7 @@ from impl.storage.records import (
     encode_snapshot_marker,
 )
 from impl.storage.recovery import (
+    LogReplay,
     Recovered,
     Segment,
     parse_segment_name,
@@ -62,6 +64,9 @@ class State:
     entries: tuple[Entry, ...]
 
 
+_Op = tuple[str, Any]  # ("entries", [Entry]) | ("hs", HardState) | ("snap", (Snapshot, bool))
+
+
 def _runs(entries: tuple[Entry, ...] | list[Entry]) -> list[list[Entry]]:
     """Split a batch where an index does not follow its predecessor (a later Ready of the
     batch overwrote a suffix of an earlier one): each run becomes one ENTRIES record."""
@@ -76,7 +81,12 @@ def _runs(entries: tuple[Entry, ...] | list[Entry]) -> list[list[Entry]]:
 
 class DiskStorage:
     """A node's WAL and snapshots over a :class:`~impl.storage.disk.Disk`.  Open with
-    :meth:`open`; one owner at a time; every method may raise ``OSError`` from the disk."""
+    :meth:`open`; one owner at a time; every method may raise ``OSError`` from the disk.
+
+    ``hard_state``, ``last_index`` and ``snapshot_marker`` describe what has been
+    *written*, which may be ahead of what is durable (a commit-only hard state, or a vote
+    under the ``no-fsync-vote`` mutant); :meth:`durable` and :attr:`durable_hard_state`
+    describe what a crash now would leave."""
 
     def __init__(self, disk: Disk, directory: str, *, cluster_id: int, node_id: int,
                  segment_bytes: int, mutants: frozenset[str]) -> None:
@@ -91,6 +101,10 @@ class DiskStorage:
         self.segments: list[Segment] = []
         self._file: DiskFile | None = None
         self._size = 0  # bytes in the current (last) segment
+        # What a crash would keep right now: replayed from the records each fsync covered.
+        self._durable = LogReplay()
+        self._durable_snapshot: Snapshot | None = None
+        self._pending: list[_Op] = []  # records written since the last fsync
 
     # --- opening --------------------------------------------------------------------------
     @classmethod
@@ -105,8 +119,14 @@ class DiskStorage:
             raise StorageError(f"unknown storage mutants {sorted(unknown)}")
         s = cls(disk, directory, cluster_id=cluster_id, node_id=node_id,
                 segment_bytes=segment_bytes, mutants=frozenset(mutants))
+        created = not disk.exists(s.wal_dir)
         disk.makedirs(s.wal_dir)
         disk.makedirs(s.snap_dir)
+        if created:  # make the new directories' own names durable too
+            disk.sync_dir(directory)
+            parent = posixpath.dirname(posixpath.normpath(directory))
+            if parent and disk.exists(parent):
+                disk.sync_dir(parent)
         rec = recover(disk, s.wal_dir, s.snap_dir)
         if rec is None:  # fresh, or a crash while creating the very first segment
             for name in disk.listdir(s.wal_dir):
@@ -123,6 +143,11 @@ class DiskStorage:
 
     def _resume(self, rec: Recovered) -> None:
         self.hard_state, self.snapshot_marker = rec.hard_state, rec.snapshot_marker
+        d = self._durable
+        d.hs, d.marker, d.ents = rec.hard_state, rec.snapshot_marker, list(rec.entries)
+        if rec.entries or rec.snapshot_marker[0]:
+            d.next_index = (rec.entries[-1].index if rec.entries else d.marker[0]) + 1
+        self._durable_snapshot = rec.snapshot
         self.last_index = rec.entries[-1].index if rec.entries else rec.snapshot_marker[0]
         self.segments = list(rec.segments)
         last = self.segments[-1]
@@ -134,8 +159,8 @@ class DiskStorage:
             self.segments.pop()
             self._file.close()
             self._create_segment(last.seq, last.first_index, path_exists=True)
-        elif rec.torn is not None:
-            self._file.sync()
+        else:  # what we recovered may sit in the page cache only (a process crash)
+            self._sync()
         for name in self.disk.listdir(self.snap_dir):
             if name.endswith(".tmp"):  # a snapshot whose write a crash interrupted
                 self.disk.remove(posixpath.join(self.snap_dir, name))
@@ -151,25 +176,52 @@ class DiskStorage:
     def _create_segment(self, seq: int, first_index: int, path_exists: bool = False) -> None:
         name = segment_name(seq, first_index)
         path = posixpath.join(self.wal_dir, name)
-        f = self.disk.open_append(path)
-        header = self._header(seq, first_index)
-        f.write(header)
-        f.sync()
+        self._file, self._size = self.disk.open_append(path), 0
+        self._write(self._header(seq, first_index), [("hs", self.hard_state)])
+        self._sync()
         if not path_exists:
             self.disk.sync_dir(self.wal_dir)
-        self._file, self._size = f, len(header)
-        self.segments.append(Segment(seq, first_index, name, len(header), 0))
+        self.segments.append(Segment(seq, first_index, name, self._size, 0))
 
     def _rotate(self) -> None:
         assert self._file is not None
-        self._file.sync()
+        self._sync()
         self._file.close()
         self._create_segment(self.segments[-1].seq + 1, self.last_index + 1)
 
-    def _append(self, data: bytes) -> None:
+    def _write(self, data: bytes, ops: list[_Op]) -> None:
         assert self._file is not None, "storage is closed"
         self._file.write(data)
         self._size += len(data)
+        self._pending.extend(ops)
+
+    def _sync(self) -> None:
+        """fsync the current segment; everything written so far is now durable."""
+        assert self._file is not None, "storage is closed"
+        self._file.sync()
+        d, where = self._durable, ("<durable state>", 0)
+        for kind, arg in self._pending:
+            if kind == "entries":
+                d.entries(arg, where)
+            elif kind == "hs":
+                d.hs = arg
+            else:
+                snap, replace_log = arg
+                d.snapshot(snap.meta.index, snap.meta.term, replace_log)
+                self._durable_snapshot = snap
+        self._pending.clear()
+
+    @property
+    def durable_hard_state(self) -> HardState:
+        """Term, vote and commit as a crash now would leave them (O(1))."""
+        return self._durable.hs
+
+    def durable(self) -> State:
+        """The state a crash now would leave (what :meth:`open` would then return): the
+        records covered by an fsync.  For the simulator's refinement mapping, which must
+        see a node's term, vote and log as they are on disk, not as the node believes."""
+        d = self._durable
+        return State(d.hs, self._durable_snapshot, tuple(d.ents))
 
     # --- writing ----------------------------------------------------------------------------
     def save(self, hard_state: HardState | None, entries: tuple[Entry, ...] | list[Entry] = (),
@@ -178,40 +230,59 @@ class DiskStorage:
         ``entries`` may overwrite a suffix of the log, and may hold several runs (the
         entries of several Readies in order).  ``snapshot`` is one installed from a leader:
         it replaces the log up to its index."""
+        runs = _runs(entries)
+        self._check_runs(runs, snapshot)
         if self._size >= self.segment_bytes:
             self._rotate()
         records: list[bytes] = []
+        ops: list[_Op] = []
         if snapshot is not None and not snapshot.empty:
             write_snapshot(self.disk, self.snap_dir, snapshot)
             self.snapshot_marker = (snapshot.meta.index, snapshot.meta.term)
             self.last_index = snapshot.meta.index
             records.append(encode_snapshot_marker(*self.snapshot_marker, replace_log=True))
+            ops.append(("snap", (snapshot, True)))
         max_index = 0
-        for run in _runs(entries):
+        for run in runs:
             records.append(encode_entries(run))
+            ops.append(("entries", run))
             self.last_index = run[-1].index
             max_index = max(max_index, self.last_index)
         must_sync = bool(records)
-        vote = b""
+        vote_record, vote = b"", []
         if hard_state is not None and hard_state != self.hard_state:
             old, self.hard_state = self.hard_state, hard_state
             must_sync |= (old.term, old.vote) != (hard_state.term, hard_state.vote)
-            vote = encode_hard_state(hard_state)
+            vote_record, vote = encode_hard_state(hard_state), [("hs", hard_state)]
         if max_index:
             self.segments[-1] = replace(self.segments[-1], max_index=max(
                 self.segments[-1].max_index, max_index))
-        if "no-fsync-vote" in self.mutants and vote:
-            return self._commit(b"".join(records), bool(records), unsynced_tail=vote)
-        return self._commit(b"".join(records) + vote, must_sync)
+        if "no-fsync-vote" in self.mutants and vote:  # the vote goes after the fsync
+            self._commit(records, ops, bool(records))
+            self._write(vote_record, vote)
+            return bool(records)
+        if vote:
+            records.append(vote_record)
+        return self._commit(records, ops + vote, must_sync)
 
-    def _commit(self, data: bytes, sync: bool, unsynced_tail: bytes = b"") -> bool:
-        if data:
-            self._append(data)
+    def _check_runs(self, runs: list[list[Entry]], snapshot: Snapshot | None) -> None:
+        """Refuse (before writing anything) entries that would leave a hole in the log or
+        rewrite what a snapshot covers: recovery would have to refuse to start."""
+        floor, last = self.snapshot_marker[0], self.last_index
+        if snapshot is not None and not snapshot.empty:
+            floor = last = snapshot.meta.index
+        for run in runs:
+            if not floor < run[0].index <= last + 1:
+                raise StorageError(
+                    f"entries from {run[0].index} would leave a hole or rewrite the snapshot: "
+                    f"the log holds {floor + 1}..{last}")
+            last = run[-1].index
+
+    def _commit(self, records: list[bytes], ops: list[_Op], sync: bool) -> bool:
+        if records:
+            self._write(b"".join(records), ops)
         if sync:
-            assert self._file is not None
-            self._file.sync()
-        if unsynced_tail:
-            self._append(unsynced_tail)
+            self._sync()
         return sync
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
@@ -222,7 +293,8 @@ class DiskStorage:
             return  # not newer than what we have
         write_snapshot(self.disk, self.snap_dir, snapshot)
         self.snapshot_marker = (snapshot.meta.index, snapshot.meta.term)
-        self._commit(encode_snapshot_marker(*self.snapshot_marker, replace_log=False), True)
+        self._commit([encode_snapshot_marker(*self.snapshot_marker, replace_log=False)],
+                     [("snap", (snapshot, False))], True)
 
     def release_to(self, index: int) -> int:
         """Delete segments whose entries are all <= ``index`` (never the last one) and

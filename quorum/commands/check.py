@@ -43,6 +43,16 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                    help="report a state with no enabled action as a violation")
     p.add_argument("--max-states", type=int, default=None, metavar="N",
                    help="stop after N distinct states (the result is then incomplete)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes for the exhaustive search (default: all cores)")
+    p.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint",
+                   help="seen states as 64-bit fingerprints, 16 bytes each (default), or "
+                        "exact identities in a dict (one process)")
+    p.add_argument("--liveness", action="store_true",
+                   help="check the spec's liveness properties (eventually / always "
+                        "eventually) under its weak fairness, on the whole state graph")
+    p.add_argument("--no-fairness", action="store_true",
+                   help="with --liveness: drop the spec's fairness conditions")
     p.add_argument("--simulate", action="store_true", help="seeded random walks, not BFS")
     p.add_argument("--exhaustive", action="store_true",
                    help="breadth-first search even for a mutant whose default is simulation")
@@ -79,7 +89,7 @@ def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _positive(args: argparse.Namespace) -> None:
-    for flag in ("depth", "runs", "max_states"):
+    for flag in ("depth", "runs", "max_states", "workers"):
         x = getattr(args, flag)
         if x is not None and x < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {x}")
@@ -123,10 +133,28 @@ def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
             seed = args.seed if args.seed is not None else sim.get("seed", 0)
             return simulate(model, depth=depth, runs=runs, seed=seed,
                             properties=args.properties, progress=progress)
+        if args.liveness:
+            from model_checker.liveness import check_liveness
+
+            return check_liveness(model, properties=args.properties,
+                                  fairness=not args.no_fairness, max_states=args.max_states)
+        return _exhaustive(model, args, progress)
+
+
+def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
+    """BFS with the store and the number of workers asked for."""
+    common = {"properties": args.properties, "check_deadlock": args.check_deadlock,
+              "max_states": args.max_states, "progress": progress}
+    if args.store == "exact":
+        if args.workers not in (None, 1):
+            raise UsageError("--store exact runs in one process; drop --workers or use "
+                             "--store fingerprint")
         from model_checker.bfs import check
 
-        return check(model, properties=args.properties, check_deadlock=args.check_deadlock,
-                     max_states=args.max_states, progress=progress)
+        return check(model, **common)
+    from model_checker.parallel import check_fingerprints, default_workers
+
+    return check_fingerprints(model, workers=args.workers or default_workers(), **common)
 
 
 def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.Namespace) -> None:
@@ -153,6 +181,16 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
         _print_ok(result)
     elif v.kind == "unreached":
         print(f"Error: reachability property {v.property} holds in no reachable state.")
+    elif v.kind == "liveness":
+        print(f"Error: liveness property {v.property} is violated.")
+        print(f"A behaviour that violates it, a lasso ({v.length} states):")
+        print(format_trace(model, v.trace))
+        if "stutters_in_state" in v.provenance:
+            print(f"Then it stutters in state {v.provenance['stutters_in_state']} forever "
+                  "(no fair action is enabled there, or none is required).")
+        else:
+            print(f"State {v.length} is state {v.provenance['cycle_returns_to_state']}: "
+                  "the cycle repeats forever.")
     else:
         what = {"invariant": "invariant", "action-property": "action property",
                 "deadlock": "deadlock check"}[v.kind]
@@ -164,7 +202,15 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
             print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))
     _print_stats(result)
     print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
-          f"states/s).", file=sys.stderr)
+          f"states/s), peak RSS {_peak_rss_mib():,.0f} MiB.", file=sys.stderr)
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process or of its largest worker, in MiB."""
+    import resource
+
+    return max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _print_ok(result: Any) -> None:
@@ -177,11 +223,24 @@ def _print_ok(result: Any) -> None:
         print("Model checking completed. No error has been found.")
 
 
+_STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
+               "collision_probability_actual")
+
+
 def _print_stats(result: Any) -> None:
     print(f"{result.generated_states:,} states generated, {result.distinct_states:,} distinct "
           f"states found, depth {result.depth}.")
-    for key, value in result.extra.items():
-        print(f"{key.replace('_', ' ')}: {value}")
+    extra = dict(result.extra)
+    store = {k: extra.pop(k, None) for k in _STORE_KEYS}
+    if store["store_bytes_per_state"] is not None and result.ok:
+        # As TLC does on success: the odds that a fingerprint collision hid a state.  Only
+        # the estimate from the counts: the one from the fingerprints (in --json) moves
+        # with Python's per-process string hashing, and stdout must not.
+        print(f"Fingerprint store: {store['store_bytes_per_state']} bytes per distinct state; "
+              f"probability of a fingerprint collision (optimistic, as TLC): "
+              f"{store['collision_probability_optimistic']:.1e}.")
+    for key, value in extra.items():  # how the run was made (e.g. workers): machine-dependent
+        print(f"{key.replace('_', ' ')}: {value}", file=sys.stderr)
     if result.coverage:
         print("coverage (action: generated / new distinct):")
         for name, c in sorted(result.coverage.items()):

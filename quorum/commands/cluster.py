@@ -31,7 +31,7 @@ def add_parser(sub: Any, name: str) -> None:
     up.add_argument("--base-port", type=int, default=2379, help="client port of n1")
     up.add_argument("--data-dir", default="quorum-cluster", help="parent of each member's dir")
     up.add_argument("--peer-secret-file", default=None, help="shared peer secret (optional)")
-    up.add_argument("--snapshot-count", type=int, default=10_000)
+    up.add_argument("--snapshot-count", type=int, default=100_000)
     up.set_defaults(run=run)
 
 

@@ -69,9 +69,9 @@ def parse_compare(text: str) -> Any:
     if m is None:
         raise UsageError(f"--compare {text!r}: expected TARGET(KEY) OP VALUE, e.g. 'mod(k) > 0'")
     target, key, op, raw = m.groups()
-    c = rpc_pb2.Compare(key=key.strip("\"'").encode(),
-                        result={"=": 0, ">": 1, "<": 2, "!=": 3}[op],
-                        target={"version": 0, "create": 1, "mod": 2, "value": 3}[target])
+    c = rpc_pb2.Compare(key=key.strip("\"'").encode())
+    c.result = {"=": 0, ">": 1, "<": 2, "!=": 3}[op]  # type: ignore[assignment]
+    c.target = {"version": 0, "create": 1, "mod": 2, "value": 3}[target]  # type: ignore[assignment]
     value = raw.strip("\"'")
     if target == "value":
         c.value = value.encode()

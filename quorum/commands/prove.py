@@ -24,6 +24,8 @@ __all__ = ["LEMMAS", "SYSTEMS", "add_parser", "run"]
 #: name -> "module:function" returning a symbolic system (plain data)
 SYSTEMS: dict[str, str] = {
     "paxos": "spec.paxos.symbolic:system",
+    "raft": "spec.raft.symbolic:election_safety",
+    "raft-log": "spec.raft.symbolic:log_matching",
 }
 #: name -> "module:function" returning a list of lemmas (plain data)
 LEMMAS: dict[str, str] = {

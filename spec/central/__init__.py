@@ -35,16 +35,31 @@ def costs(cfg: Config) -> dict[str, tuple[int, int]]:
             "Restart": (0, 0), "Takeover": shared}
 
 
+def _canonicalizer(cfg: Config) -> Any:
+    """Replicas that are up are interchangeable: the canonical form lists them sorted by
+    (log, epoch); a replica that is down stays last."""
+    movable = [r for r in range(cfg.replicas) if cfg.replica_up(r)]
+    fixed = [r for r in range(cfg.replicas) if not cfg.replica_up(r)]
+
+    def canonical(s: State) -> State:
+        pairs = sorted((s.replica[r], s.replica_epoch[r]) for r in movable)
+        pairs += [(s.replica[r], s.replica_epoch[r]) for r in fixed]
+        return s._replace(replica=tuple(p[0] for p in pairs),
+                          replica_epoch=tuple(p[1] for p in pairs))
+
+    return canonical
+
+
 class CentralModel:
     """A central-coordinator configuration, as the checker sees it."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
         self.cfg = cfg
         self.name = "central"
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability = properties.reachability(cfg)
-        self.canonicalize = None
+        self.canonicalize = _canonicalizer(cfg) if use_symmetry else None
         self.view = None
 
     def initial_states(self) -> Iterator[State]:
@@ -96,10 +111,10 @@ PARAMS = (
 
 
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> CentralModel:
-    """The model for these values; symmetry is ignored (no two nodes start alike)."""
+    """The model for these values (symmetry: replicas are interchangeable)."""
     if mutant is not None:
         raise ConfigError(f"central has no mutant {mutant!r}: its options are its variants")
-    return CentralModel(from_values(values))
+    return CentralModel(from_values(values), use_symmetry)
 
 
 SPEC = SpecInfo(

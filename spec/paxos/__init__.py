@@ -29,6 +29,8 @@ class PaxosModel:
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability = properties.reachability(cfg)
+        self.liveness = properties.liveness(cfg)  # checked by `quorum check --liveness`
+        self.fairness = properties.fairness(cfg)
         self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
         self.view = None
         self._layout = spec.layout(cfg)

@@ -30,10 +30,10 @@ from collections.abc import Callable, Hashable
 from operator import itemgetter
 from typing import Any
 
-from spec.paxos.config import Config
+from spec.paxos.config import Config, acceptor_name, value_name
 from spec.paxos.spec import MAXBAL, SENT2B, Acceptor, Layout, PaxosState, layout
 
-__all__ = ["chosen", "invariants", "reachability", "votes"]
+__all__ = ["chosen", "fairness", "invariants", "liveness", "reachability", "votes"]
 
 Vote = tuple[int, int, int]  # (acceptor, ballot, value)
 Votes = tuple[int, ...]  # per acceptor, its sent2b bit set
@@ -189,7 +189,10 @@ class _Memo(dict[Hashable, bool]):
 
 
 def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
-    """The invariants by name, each a function of the state (memoized, see above)."""
+    """The invariants by name, each a function of the state (memoized, see above).
+
+    The checker asks each invariant of the same state in turn, so all six are computed
+    together on the first question and the answers kept for that state object."""
     lay = layout(cfg)
 
     def memo(f: Callable[[Layout, Any], bool]) -> _Memo:
@@ -199,25 +202,71 @@ def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
     votes_safe, msg_2a = memo(_votes_safe), memo(_msg_inv_2a)
     type_ok, acc_inv, msg_1b = memo(_acceptor_type_ok), memo(_acc_inv), memo(_msg_inv_1b)
     n, B, BV = lay.n, lay.B, lay.B * lay.V
+    last: list[Any] = [None, 0]  # the last state asked about, and its failing bits
 
-    def msg_inv(s: PaxosState) -> bool:
-        accs, _, sent2a = s
-        return all(map(msg_1b.__getitem__, accs)) and (
-            not sent2a or msg_2a[sent2a, tuple(map(_bal_of, accs)), tuple(map(_votes_of, accs))])
+    def failing(s: PaxosState) -> int:
+        if s is last[0]:
+            return int(last[1])
+        accs, sent1a, sent2a = s
+        vv, bals = tuple(map(_votes_of, accs)), tuple(map(_bal_of, accs))
+        bad = 0 if agreement[vv] else 1
+        if not (len(accs) == n and 0 <= sent1a < 1 << B and 0 <= sent2a < 1 << BV
+                and all(map(type_ok.__getitem__, accs))):
+            bad |= 2
+        if not all(map(acc_inv.__getitem__, accs)):
+            bad |= 4
+        if not (all(map(msg_1b.__getitem__, accs)) and (not sent2a or msg_2a[sent2a, bals, vv])):
+            bad |= 8
+        if not votes_safe[bals, vv]:
+            bad |= 16
+        if not one_value[vv]:
+            bad |= 32
+        last[0], last[1] = s, bad
+        return bad
 
-    return {
-        "Agreement": lambda s: agreement[tuple(map(_votes_of, s[0]))],
-        "TypeOK": lambda s: (len(s[0]) == n and 0 <= s[1] < 1 << B and 0 <= s[2] < 1 << BV
-                             and all(map(type_ok.__getitem__, s[0]))),
-        "AccInv": lambda s: all(map(acc_inv.__getitem__, s[0])),
-        "MsgInv": msg_inv,
-        "VotesSafe": lambda s: votes_safe[tuple(map(_bal_of, s[0])),
-                                          tuple(map(_votes_of, s[0]))],
-        "OneValuePerBallot": lambda s: one_value[tuple(map(_votes_of, s[0]))],
-    }
+    def holds(bit: int) -> Callable[[PaxosState], bool]:
+        return lambda s: not failing(s) & bit
+
+    names = ("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot")
+    return {name: holds(1 << i) for i, name in enumerate(names)}
 
 
 def reachability(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
     """"Sometimes" properties: a spec that can never choose a value is broken."""
     lay = layout(cfg)
     return {"ValueChosen": lambda s: _chosen_bits(lay, vote_vector(s)) != 0}
+
+
+def liveness(cfg: Config) -> dict[str, tuple[str, Callable[[PaxosState], bool]]]:
+    """MCPaxos's MCLiveness, ``<>(chosen # {})``: some value is eventually chosen."""
+    lay = layout(cfg)
+    return {"EventuallyChosen": ("eventually",
+                                 lambda s: _chosen_bits(lay, vote_vector(s)) != 0)}
+
+
+def fairness(cfg: Config) -> list[tuple[str, Callable[[Any], bool]]]:
+    """MCPaxos's MCLSpec: weak fairness of Phase1a and of each Phase2a of the highest
+    ballot, and of ``Phase1b(a) \\/ Phase2b(a)`` for each acceptor a of one quorum
+    (MCLSpec's {a1, a2}; here the first quorum of the configuration).
+
+    Each condition is a predicate on labels: the steps of that action instance."""
+    top = cfg.max_ballot
+    quorum = sorted(cfg.quorum_sets()[0])
+    out: list[tuple[str, Callable[[Any], bool]]] = [
+        (f"WF(Phase1a({top}))", lambda lab: lab == ("Phase1a", (("b", top),)))]
+    for v in range(cfg.values):
+        out.append((f"WF(Phase2a({top}, {value_name(v)}))",
+                    _is_label("Phase2a", (("b", top), ("v", value_name(v))))))
+    for a in quorum:
+        name = acceptor_name(a)
+        out.append((f"WF(Phase1b({name}) \\/ Phase2b({name}))", _acceptor_steps(name)))
+    return out
+
+
+def _is_label(action: str, params: tuple[tuple[str, object], ...]) -> Callable[[Any], bool]:
+    return lambda lab: bool(lab[0] == action and lab[1] == params)
+
+
+def _acceptor_steps(name: str) -> Callable[[Any], bool]:
+    """Phase1b(a) or Phase2b(a) steps of acceptor ``name``, whatever the message."""
+    return lambda lab: bool(lab[0] in ("Phase1b", "Phase2b") and lab[1][0] == ("a", name))

@@ -115,8 +115,11 @@ def safe_values(cfg: Config, s: PaxosState, b: int) -> list[int]:
     any value is safe; otherwise the value of the highest-ballot vote reported.
     """
     lay = layout(cfg)
-    shift = b * lay.W
-    groups = [(acc[SENT1B] >> shift) & lay.wmask for acc in s[0]]
+    return _safe_values(cfg, lay, tuple((x[SENT1B] >> b * lay.W) & lay.wmask for x in s[0]))
+
+
+def _safe_values(cfg: Config, lay: Layout, groups: tuple[int, ...]) -> list[int]:
+    """safe_values from the 1b messages for b of each acceptor (its W-bit group, 0: none)."""
     allowed: set[int] = set()
     for q in lay.quorum_lists:
         if not all(groups[a] for a in q):
@@ -141,15 +144,27 @@ def successor_function(cfg: Config) -> Callable[[PaxosState], Iterator[tuple[Lab
     l2b = [[("Phase2b", (("a", names[a]), ("b", i // V), ("v", value_name(i % V))))
             for i in range(B * V)] for a in range(n)]
     buggy = cfg.mutant == "vote-below-promise"  # ignores its promise, keeps the highest one
+    W, wmask = lay.W, lay.wmask
+    memo: dict[tuple[int, ...], list[int]] = {}  # 1b groups of a ballot -> safe values
+
+    def safe(accs: tuple[Acceptor, ...], b: int) -> list[int]:
+        shift = b * W
+        groups = tuple([(x[SENT1B] >> shift) & wmask for x in accs])
+        found = memo.get(groups)
+        if found is None:
+            if len(memo) > 1 << 16:
+                memo.clear()
+            found = memo[groups] = _safe_values(cfg, lay, groups)
+        return found
 
     def successors(s: PaxosState) -> Iterator[tuple[Label, PaxosState]]:
         accs, sent1a, sent2a = s
         for b in range(B):
             # Phase1a(b): a proposer asks the acceptors to join ballot b (sends 1a).
-            yield l1a[b], (accs, sent1a | 1 << b, sent2a)
+            yield l1a[b], s if sent1a >> b & 1 else (accs, sent1a | 1 << b, sent2a)
             # Phase2a(b, v): with 1b messages from a quorum, propose a safe value (2a).
             if not (sent2a >> b * V) & vmask:
-                for v in safe_values(cfg, s, b):
+                for v in safe(accs, b):
                     yield l2a[b][v], (accs, sent1a, sent2a | 1 << (b * V + v))
         for a in range(n):
             maxbal, mvbal, mval, s1b, s2b = accs[a]
@@ -159,13 +174,13 @@ def successor_function(cfg: Config) -> Callable[[PaxosState], Iterator[tuple[Lab
                     new = (b, mvbal, mval, s1b | lay.bit_1b(b, mvbal, mval), s2b)
                     yield l1b[a][b], (accs[:a] + (new,) + accs[a + 1:], sent1a, sent2a)
             # Phase2b(a): acceptor a votes for a 2a proposal of a ballot it did not skip.
-            rest = sent2a if buggy else sent2a >> (max(maxbal, 0) * V) << (max(maxbal, 0) * V)
+            rest = sent2a if buggy or maxbal <= 0 else sent2a >> maxbal * V << maxbal * V
             while rest:
                 low = rest & -rest
                 rest ^= low
                 i = low.bit_length() - 1
                 b = i // V
-                new = (max(b, maxbal), b, i % V, s1b, s2b | low)
+                new = (b if b >= maxbal else maxbal, b, i % V, s1b, s2b | low)
                 yield l2b[a][i], (accs[:a] + (new,) + accs[a + 1:], sent1a, sent2a)
 
     return successors

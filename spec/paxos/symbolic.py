@@ -1,10 +1,21 @@
 """Single-decree Paxos as a symbolic transition system (z3py data), for proofs of all sizes.
 
-The protocol is the one of Lamport's ``Paxos.tla`` (and of ``spec/paxos/spec.py``):
-per acceptor ``maxBal``, ``maxVBal``, ``maxVal``, and the set of messages ever
-sent, here one relation per message type.  Nothing is bounded: acceptors,
-ballots, values and quorums are uninterpreted sorts, so a proof holds for every
-number of each.  Following Padon et al., "Paxos Made EPR" (OOPSLA 2017):
+The protocol is the one of Lamport's ``Paxos.tla`` (and of ``spec/paxos/spec.py``),
+seen through relations only, so that every query stays in the decidable EPR fragment
+(no function from acceptors to ballots, whose cycle with the invariant's existential
+would send z3's model search into a loop):
+
+* ``left(a, r)`` holds when ``r < maxBal[a]``: the acceptor has left ballot ``r``;
+* one relation per message type: ``msg1a(b)``, ``msg1b(a, b)``, ``msg2a(b, v)``,
+  ``msg2b(a, b, v)`` (the set of messages ever sent only grows);
+* ``maxVBal``/``maxVal`` and the vote a 1b message reports are not state here: they
+  are the acceptor's highest vote, which ``msg2b`` records, and Phase2a reads it
+  there (the cross-validation test checks that this agrees with the explicit spec
+  on every reachable state of the reference instance).
+
+Nothing is bounded: acceptors, ballots, values and quorums are uninterpreted sorts,
+so a proof holds for every number of each.  Following Padon et al., "Paxos Made EPR"
+(OOPSLA 2017):
 
 * ballots are totally ordered by ``le``; ``neg`` is the least ballot and plays
   ``Paxos.tla``'s ``-1`` (no ballot yet); ``none`` is the value ``None``;
@@ -16,8 +27,8 @@ number of each.  Following Padon et al., "Paxos Made EPR" (OOPSLA 2017):
   other than a proposal's is not choosable at an earlier ballot).
 
 ``system()`` returns the plain data the engine in ``model_checker.induction``
-consumes.  ``ACTION_PARAMS`` documents how an explicit step's label maps onto
-an action's parameters (used by the cross-validation test).
+consumes.  Action parameters are named after the explicit spec's label parameters
+(``a``, ``b``, ``v``); Phase2a's quorum ``q`` is the one parameter a label omits.
 """
 
 from __future__ import annotations
@@ -25,6 +36,9 @@ from __future__ import annotations
 from typing import Any
 
 import z3
+
+from spec import symbolic
+from spec.symbolic import insert, state, unchanged
 
 __all__ = ["CONJUNCTS", "system"]
 
@@ -40,15 +54,11 @@ neg = z3.Const("neg", Ballot)  # Paxos.tla's -1: "no ballot"
 none = z3.Const("none", Value)  # Paxos.tla's None: "no value"
 
 
-def _state(name: str, *sig: z3.SortRef) -> tuple[z3.FuncDeclRef, z3.FuncDeclRef]:
-    return z3.Function(name, *sig), z3.Function(name + "'", *sig)
-
-
-LEFT = _state("left", Acceptor, Ballot, Bool)  # left(a, r): r < maxBal[a]
-MSG_1A = _state("msg1a", Ballot, Bool)
-MSG_1B = _state("msg1b", Acceptor, Ballot, Bool)  # acc, bal (the report is abstracted)
-MSG_2A = _state("msg2a", Ballot, Value, Bool)
-MSG_2B = _state("msg2b", Acceptor, Ballot, Value, Bool)
+LEFT = state("left", Acceptor, Ballot, Bool)  # left(a, r): r < maxBal[a]
+MSG_1A = state("msg1a", Ballot, Bool)
+MSG_1B = state("msg1b", Acceptor, Ballot, Bool)  # acc, bal (the report is abstracted)
+MSG_2A = state("msg2a", Ballot, Value, Bool)
+MSG_2B = state("msg2b", Acceptor, Ballot, Value, Bool)
 STATE = (LEFT, MSG_1A, MSG_1B, MSG_2A, MSG_2B)
 
 left = LEFT[0]
@@ -62,29 +72,7 @@ A, B, V = z3.Const("A", Acceptor), z3.Const("B", Ballot), z3.Const("V", Value)
 
 
 def lt(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
-    return z3.Not(le(y, x))
-
-
-# -- frame helpers: every action says what each post-state symbol is ------------
-
-def _vars(decl: z3.FuncDeclRef) -> list[z3.ExprRef]:
-    return [z3.Const(f"x{i}", decl.domain(i)) for i in range(decl.arity())]
-
-
-def unchanged(*symbols: tuple[z3.FuncDeclRef, z3.FuncDeclRef]) -> z3.BoolRef:
-    out = []
-    for pre, post in symbols:
-        xs = _vars(pre)
-        out.append(z3.ForAll(xs, post(*xs) == pre(*xs)))
-    return z3.And(out)
-
-
-def insert(symbol: tuple[z3.FuncDeclRef, z3.FuncDeclRef], *row: z3.ExprRef) -> z3.BoolRef:
-    """The relation gains one tuple (a message is sent)."""
-    pre, post = symbol
-    xs = _vars(pre)
-    is_row = z3.And([x == r for x, r in zip(xs, row, strict=True)])
-    return z3.ForAll(xs, post(*xs) == z3.Or(pre(*xs), is_row))
+    return symbolic.lt(le, x, y)
 
 
 def leave_below(ballot: z3.ExprRef) -> z3.BoolRef:
@@ -97,11 +85,7 @@ def leave_below(ballot: z3.ExprRef) -> z3.BoolRef:
 # -- the protocol: Paxos.tla's four actions ---------------------------------------
 
 AXIOMS = {
-    "le_reflexive": z3.ForAll([b], le(b, b)),
-    "le_transitive": z3.ForAll([b, b1, b2], z3.Implies(z3.And(le(b, b1), le(b1, b2)), le(b, b2))),
-    "le_antisymmetric": z3.ForAll([b, b1], z3.Implies(z3.And(le(b, b1), le(b1, b)), b == b1)),
-    "le_total": z3.ForAll([b, b1], z3.Or(le(b, b1), le(b1, b))),
-    "neg_least": z3.ForAll([b], le(neg, b)),
+    **symbolic.total_order(le, neg),
     "quorum_intersection": z3.ForAll([q1, q2], z3.Exists([a], z3.And(member(a, q1),
                                                                      member(a, q2)))),
 }

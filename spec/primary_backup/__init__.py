@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping
 from itertools import permutations
 from typing import Any
 
-from spec.common import ConfigError, Param, SpecInfo
+from spec.common import ConfigError, Mutant, Param, SpecInfo
 from spec.primary_backup import properties
 from spec.primary_backup.config import (
+    ASYNC,
     DOWN,
     MODES,
     READS,
@@ -43,7 +44,7 @@ class PrimaryBackupModel:
 
     def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
         self.cfg = cfg
-        self.name = "primary-backup"
+        self.name = "primary-backup" + (f"[{cfg.mutant}]" if cfg.mutant else "")
         self.invariants = properties.invariants(cfg)
         self.action_properties = properties.action_properties(cfg)
         self.reachability = properties.reachability(cfg)
@@ -75,7 +76,7 @@ class PrimaryBackupModel:
             out["waits_for"] = {names[p]: frozenset(names[q] for q in cfg.all_nodes
                                                     if s.view[p] >> q & 1 and q != p)
                                 for p in primaries}
-        if cfg.mode != 0:
+        if cfg.mode != ASYNC:
             out["confirmed"] = {names[p]: {names[q]: s.match[p][q]
                                            for q in cfg.all_nodes if q != p}
                                 for p in primaries}
@@ -126,21 +127,32 @@ PARAMS = (
 )
 
 
+MUTANTS = {
+    "ceil-majority": Mutant(
+        "ceil-majority",
+        "sync-majority counting ceil(n/2) nodes as a majority (the tutorial's formula): "
+        "with 4 nodes one pair acknowledges a write and the disjoint pair elects a "
+        "primary that never saw it",
+        defaults={"nodes": 4, "mode": "sync-majority"},
+        expect="NoLostWrite",
+    ),
+}
+
+
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool
           ) -> PrimaryBackupModel:
     """The model for these values; ConfigError for bad values or an unknown mutant."""
-    if mutant is not None:
-        raise ConfigError(f"primary-backup has no mutant {mutant!r}: its modes are its variants")
-    return PrimaryBackupModel(from_values(values), use_symmetry)
+    if mutant is not None and mutant not in MUTANTS:
+        raise ConfigError(f"primary-backup has no mutant {mutant!r} "
+                          f"(it has: {', '.join(MUTANTS)})")
+    return PrimaryBackupModel(from_values(values, mutant), use_symmetry)
 
 
 SPEC = SpecInfo(
     name="primary-backup",
     doc="primary-backup replication: async, sync or sync-majority, with or without fencing",
     params=PARAMS,
-    mutants={},
+    mutants=MUTANTS,
     build=build,
     properties=properties.NAMES,
 )
-
-assert SYNC == MODES.index("sync")

@@ -35,6 +35,7 @@ class Config:
     fencing: bool = True
     reads: int = QUORUM_READS
     down: int = -1  # a node that is down from the start (fail-stop), or -1
+    mutant: str | None = None
 
     @property
     def all_nodes(self) -> range:
@@ -47,6 +48,9 @@ class Config:
 
     @property
     def majority(self) -> int:
+        """floor(n/2)+1; the ``ceil-majority`` mutant uses the tutorial's ceil(n/2)."""
+        if self.mutant == "ceil-majority":
+            return -(-self.nodes // 2)
         return majority(self.nodes)
 
     def up(self, i: int) -> bool:
@@ -68,7 +72,7 @@ def _choice(values: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> in
     return choices.index(text)
 
 
-def from_values(values: Mapping[str, Any]) -> Config:
+def from_values(values: Mapping[str, Any], mutant: str | None = None) -> Config:
     """The Config for the command line's values; ConfigError names the bad flag."""
     nodes, writes, failovers = (int(values[k]) for k in ("nodes", "writes", "failovers"))
     if not 2 <= nodes <= 5:
@@ -81,4 +85,4 @@ def from_values(values: Mapping[str, Any]) -> Config:
     return Config(nodes=nodes, writes=writes, failovers=failovers,
                   mode=_choice(values, "mode", MODES), fencing=bool(values["fencing"]),
                   reads=_choice(values, "reads", READS),
-                  down={0: -1, 1: 0, 2: nodes - 1}[down])
+                  down={0: -1, 1: 0, 2: nodes - 1}[down], mutant=mutant)

@@ -81,3 +81,12 @@ def test_bad_input_is_one_line_exit_2(args, message):
     assert p.stdout == ""
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], p.stderr
+
+
+def test_closed_pipe_is_not_a_traceback():
+    p = subprocess.Popen([sys.executable, "-m", "quorum", "list"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    p.stdout.close()  # the reader goes away before quorum writes
+    _, err = p.communicate(timeout=120)
+    assert "Traceback" not in err

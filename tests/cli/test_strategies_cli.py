@@ -22,6 +22,7 @@ def quorum(*args: str) -> subprocess.CompletedProcess[str]:
     ("primary-backup --mode sync", 0, "No error has been found."),
     ("primary-backup --mode sync --down backup", 1,
      "Error: reachability property WriteAcknowledged holds in no reachable state."),
+    ("primary-backup --mutant ceil-majority", 1, "Error: invariant NoLostWrite is violated."),
     ("central", 0, "No error has been found."),
     ("central --standby", 1, "Error: invariant OneCoordinator is violated."),
     ("central --standby --fencing", 0, "No error has been found."),

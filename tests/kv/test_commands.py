@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgpack
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from impl.kv.commands import (
@@ -53,6 +53,7 @@ ops = st.recursive(
 commands = st.one_of(ops, st.builds(Compact, ints, st.booleans()))
 
 
+@settings(deadline=None)
 @given(commands, st.integers(0, 2**64 - 1))
 def test_decode_inverts_encode(cmd: object, request_id: int) -> None:
     data = encode(cmd, request_id)  # type: ignore[arg-type]
@@ -60,6 +61,7 @@ def test_decode_inverts_encode(cmd: object, request_id: int) -> None:
     assert encode(cmd, request_id) == data  # type: ignore[arg-type]  # deterministic
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=64))
 def test_garbage_raises_only_the_decode_error(data: bytes) -> None:
     try:
@@ -68,6 +70,7 @@ def test_garbage_raises_only_the_decode_error(data: bytes) -> None:
         pass
 
 
+@settings(deadline=None)
 @given(commands, st.data())
 def test_flipped_byte_never_escapes_as_another_exception(cmd: object, data: st.DataObject) -> None:
     raw = bytearray(encode(cmd))  # type: ignore[arg-type]

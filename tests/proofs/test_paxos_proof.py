@@ -48,6 +48,8 @@ def test_dropping_a_needed_conjunct_yields_a_cti(conjunct):
     # the CTI is genuine: our own evaluator agrees, over the finite structure returned
     invariant = [f for k, f in TS.invariant.items() if k != conjunct]
     assert all(cti.pre.holds(f) for f in invariant)
+    # and, as the full invariant is inductive, its pre-state breaks the dropped conjunct
+    assert not cti.pre.holds(TS.invariant[conjunct])
     assert cti.pre.holds(z3.And(list(TS.axioms.values())))
     if cti.kind == "safety":
         assert not cti.pre.holds(TS.safety[cti.conjunct])
@@ -74,7 +76,10 @@ def test_why_one_b_left_below_is_needed_a_promise_without_leaving():
     proof = prove(TS, drop=["one_b_left_below"], stop_at_first=True)
     cti = proof.cti
     assert (cti.kind, cti.conjunct, cti.action) == ("consecution", "choosable", "Phase2a")
-    assert cti.pre.interp["msg1b"] and not cti.pre.interp["left"]
+    # a promise (1b for b) from an acceptor that has not left some ballot below b
+    order = cti.pre.interp["le"]
+    assert any((a, r) not in cti.pre.interp["left"] and (b, r) not in order
+               for a, b in cti.pre.interp["msg1b"] for r in cti.pre.universe["ballot"])
 
 
 @pytest.mark.parametrize("conjunct", REDUNDANT)
@@ -84,3 +89,16 @@ def test_dropping_a_redundant_conjunct_still_proves_agreement(conjunct):
 
 def primed(interp):
     return {name + "'": value for name, value in interp.items()}
+
+
+def test_agreement_alone_is_not_inductive():
+    """docs/proofs.md, section 1: the property must be strengthened to be inductive."""
+    data = symbolic.system()
+    data["invariant"] = {"Agreement": data["safety"]["Agreement"]}
+    proof = prove(data, stop_at_first=True)
+    cti = proof.cti
+    assert proof.result == "refuted" and cti is not None
+    assert (cti.kind, cti.conjunct) == ("consecution", "Agreement")
+    assert cti.pre.holds(TS.safety["Agreement"]) and not cti.post.holds(TS.safety["Agreement"])
+    # unreachable: it breaks the full (inductive) invariant
+    assert not all(cti.pre.holds(f) for f in TS.invariant.values())

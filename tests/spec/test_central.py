@@ -126,3 +126,18 @@ def test_costs_put_the_shared_log_one_round_trip_away():
 def test_bad_values_are_config_errors(values, message):
     with pytest.raises(ConfigError, match=message):
         build(**values)
+
+
+def test_symmetry_over_replicas_counts_exact_orbits():
+    full = build(standby=True, fencing=True)
+    sym = SPEC.build({**SPEC.defaults(), "standby": True, "fencing": True}, None, True)
+    seen, todo = set(full.initial_states()), list(full.initial_states())
+    while todo:
+        for _, t in full.successors(todo.pop()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    result = check(sym)
+    assert result.ok and result.symmetry
+    assert result.distinct_states == len({sym.canonicalize(s) for s in seen}) == 482
+    assert len(seen) == 747

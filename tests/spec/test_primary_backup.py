@@ -112,6 +112,7 @@ def test_every_reachable_safe_state_of_sync_majority_keeps_both_invariants():
 @pytest.mark.parametrize("flags,distinct", [
     ({"mode": "sync-majority", "failovers": 2, "writes": 3}, 9266),
     ({"mode": "sync", "failovers": 2, "writes": 3}, 12624),
+    ({"mode": "sync-majority", "nodes": 4, "failovers": 2}, 31605),
 ])
 def test_fenced_modes_stay_safe_with_more_failovers(flags, distinct):
     result = check(build(**flags))
@@ -234,9 +235,9 @@ def test_bad_values_are_config_errors(values, message):
         from_values(merged)
 
 
-def test_mutants_are_refused():
-    with pytest.raises(ConfigError, match="no mutant"):
-        SPEC.build(SPEC.defaults(), "ceil-quorum", False)
+def test_unknown_mutants_are_refused():
+    with pytest.raises(ConfigError, match="no mutant .x."):
+        SPEC.build(SPEC.defaults(), "x", False)
 
 
 def test_states_hold_only_ints():
@@ -246,3 +247,19 @@ def test_states_hold_only_ints():
         return type(x) is int
 
     assert all(ints(s) for s in reachable(build(mode="sync", fencing=False)))
+
+
+def test_ceil_majority_mutant_loses_a_write_with_four_nodes():
+    # The tutorial's ceil(n/2): {n1, n2} acknowledge w1, the disjoint {n3, n4} elect n3.
+    model = SPEC.build(SPEC.defaults("ceil-majority"), "ceil-majority", False)
+    result = check(model)
+    assert model.cfg.majority == 2 and (result.distinct_states, result.depth) == (141, 4)
+    assert result.violation.property == SPEC.mutants["ceil-majority"].expect == "NoLostWrite"
+    assert [s.action for s in result.violation.trace] == [
+        "Init", "ClientWrite(p='n1', w='w1')", "Replicate(p='n1', q='n2')",
+        "Promote(b='n3', joined=('n3', 'n4'))"]
+
+
+def test_floor_majority_with_four_nodes_is_safe():
+    result = check(build(nodes=4, mode="sync-majority"))
+    assert result.ok and result.distinct_states == 2580

@@ -180,6 +180,25 @@ def run_with_crashes(seed: int, steps: int) -> int:
     return crashes
 
 
+@pytest.mark.parametrize("mutants", [frozenset(), frozenset({"no-fsync-vote"})])
+@pytest.mark.parametrize("seed", range(6))
+def test_durable_is_what_a_crash_would_recover(seed: int, mutants: frozenset[str]) -> None:
+    rng = random.Random(seed)
+    disk = MemoryDisk()
+    s, state = open_mem(disk, segment_bytes=400, mutants=mutants)
+    m = Model(state)
+    lagging = 0
+    for _ in range(150):
+        step(rng, m, s)
+        durable = open_mem(disk.durable_view(), mutants=mutants)[1]
+        assert s.durable() == durable
+        assert s.durable_hard_state == durable.hard_state
+        behind = (durable.hard_state.term, durable.hard_state.vote) != (m.hs.term, m.hs.vote)
+        assert not behind or mutants  # term and vote are durable when save returns ...
+        lagging += behind
+    assert bool(lagging) == bool(mutants)  # ... except under the mutant
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_recovery_after_a_crash_anywhere_is_a_record_prefix_past_the_last_fsync(
         seed: int) -> None:

@@ -1,0 +1,67 @@
+"""Soak the store in the simulator: many generated schedules, every check, throughput figures.
+
+Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-seed 0]
+       [--workers 2] [--checks safety,linearizability]
+
+Runs seeds ``first_seed .. first_seed + schedules - 1`` through the same generator and
+checks as CI (``quorum.simcheck.check_schedule``), spread over ``--workers`` processes,
+and prints: schedules run, failures (with the replay command of each), events executed,
+events per second, and schedules per minute (wall clock).  Exit 1 if any schedule failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from impl.sim import generate  # noqa: E402
+from quorum.simcheck import CHECKS, check_schedule  # noqa: E402
+
+
+def _one(args: tuple[int, int, tuple[str, ...]]) -> tuple[int, int, int, str | None]:
+    seed, steps, checks = args
+    res = check_schedule(generate(seed, steps), checks, keep_log=False)
+    bad = None if res.ok else (res.failure or str(res.verdicts))
+    return seed, res.run.events, res.run.events - res.run.noops, bad
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--schedules", type=int, default=10_000)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--checks", default=",".join(CHECKS))
+    a = ap.parse_args()
+    checks = tuple(a.checks.split(","))
+    jobs = [(s, a.steps, checks) for s in range(a.first_seed, a.first_seed + a.schedules)]
+    t0 = time.perf_counter()
+    events = effective = 0
+    failures: list[str] = []
+    with ProcessPoolExecutor(max_workers=a.workers) as pool:
+        for done, (seed, ev, eff, bad) in enumerate(pool.map(_one, jobs, chunksize=8), 1):
+            events += ev
+            effective += eff
+            if bad:
+                failures.append(f"seed {seed}: {bad} "
+                                f"(replay: quorum sim --seed {seed} --steps {a.steps})")
+            if done % 500 == 0:
+                print(f"  {done} schedules, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    secs = time.perf_counter() - t0
+    print(f"schedules: {len(jobs)} x {a.steps} steps, checks: {','.join(checks)}, "
+          f"{a.workers} workers")
+    print(f"failures: {len(failures)}")
+    for f in failures[:20]:
+        print(f"  {f}")
+    print(f"events: {events:,} ({effective:,} effective); {secs:.1f} s")
+    print(f"events/s: {events / secs:,.0f}; schedules/minute: {len(jobs) / secs * 60:,.0f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The deterministic simulator: N real Raft cores, WALs and KV stores in one thread.
+
+Start reading at :mod:`impl.sim.simulator` (the loop and the fault catalogue), then
+:mod:`impl.sim.schedule` (schedules as data) and :mod:`impl.sim.node` (one member's
+driver loop).  This package imports neither ``spec/`` nor ``model_checker/``.
+"""
+
+from .clients import OpRecord
+from .mutants import MUTANTS, with_mutant
+from .node import DRIVER_MUTANTS, SimNode
+from .schedule import KINDS, Profile, Schedule, SimConfig, generate
+from .simulator import Event, Observer, RunResult, Simulator, run_schedule
+
+__all__ = ["DRIVER_MUTANTS", "KINDS", "MUTANTS", "Event", "Observer", "OpRecord", "Profile", "RunResult",
+           "Schedule", "SimConfig", "SimNode", "Simulator", "generate", "run_schedule",
+           "with_mutant"]

@@ -1,0 +1,182 @@
+"""Fault schedules: plain data that replays a simulated run exactly.
+
+A :class:`Schedule` is the simulator's parameters (:class:`SimConfig`) and a list of
+steps.  A step is a short list ``[kind, a, b, c]`` of a string and small ints, and every
+int is read modulo what it indexes (node, message in flight, client), so *every* list of
+steps is a valid schedule: a shrinker (or Hypothesis) may delete steps or lower numbers
+freely and the result still runs.  A step that finds nothing to act on (deliver with
+nothing in flight, restart of a running node) is a logged no-op.
+
+Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
+
+=============  ==============================================================
+``tick``       virtual time advances one unit; node i ticks at its own rate
+``deliver k``  deliver the k-th message in flight (oldest first; k > 0 reorders);
+               with nothing deliverable, a ``tick``
+``drop k``     lose the k-th message in flight
+``dup k``      duplicate the k-th message in flight
+``delay k d``  hold the k-th message in flight for 1 + d mod 64 time units
+``part m``     symmetric partition: nodes whose bit is set in m vs the rest
+``oneway a b`` cut the link a -> b only
+``heal``       remove every partition and cut link
+``clog n``     hold every message to or from n (delivered once unclogged)
+``unclog n``   release node n
+``crash n s``  power-cut node n: unsynced writes lost, the last one torn (seed s)
+``restart n``  restart a crashed node n from its disk
+``op c k x y v`` the c-th idle client starts operation k (0 read, 1 write, 2 CAS)
+               on key x with value y, at node v - 1 (v = 0 or a node that is down:
+               at the leader it last heard of)
+``snap n``     node n snapshots its state machine and compacts its log
+=============  ==============================================================
+
+:func:`generate` draws a schedule from a seed with the weights of a :class:`Profile`;
+the same seed always gives the same steps.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["FAULTS", "KINDS", "Profile", "Schedule", "SimConfig", "Step", "generate", "swarm"]
+
+Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
+
+#: kind -> number of int arguments
+KINDS: dict[str, int] = {
+    "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "delay": 2, "part": 1, "oneway": 2, "heal": 0,
+    "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 5, "snap": 1,
+}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything but the steps: cluster shape, core knobs, and test-only mutants."""
+
+    nodes: int = 3
+    clients: int = 4
+    keys: int = 2
+    values: int = 3
+    election_tick: int = 10
+    heartbeat_tick: int = 3
+    pre_vote: bool = True
+    check_quorum: bool = True
+    client_timeout: int = 40  # virtual time units before a client gives up (op stays pending)
+    #: tick rate of node i, in quarter ticks per unit (clock skew); cycled over the nodes
+    tick_rates: tuple[int, ...] = (4, 3, 5, 4, 6)
+    core_mutations: tuple[str, ...] = ()  # impl.raft MUTATIONS
+    storage_mutants: tuple[str, ...] = ()  # impl.storage MUTANTS
+    driver_mutants: tuple[str, ...] = ()  # impl.sim DRIVER_MUTANTS
+    max_msg_entries: int = 8  # batching limit of one AppendEntries
+    seed: int = 0  # the cores' election-timeout seed
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SimConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown simulator setting {unknown[0]!r}")
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Relative weights of the step kinds for :func:`generate` (per 1,000 steps)."""
+
+    weights: dict[str, int] = field(default_factory=lambda: {
+        "deliver": 700, "tick": 90, "op": 120, "drop": 15, "dup": 10, "delay": 20, "part": 4,
+        "oneway": 3, "heal": 8, "clog": 3, "unclog": 6, "crash": 4, "restart": 10,
+        "snap": 4,
+    })
+
+
+@dataclass(frozen=True)
+class Schedule:
+    config: SimConfig
+    steps: tuple[tuple[Any, ...], ...]
+    origin: str = ""  # e.g. "seed 42", "shrunk from seed 42"
+
+    def to_json(self, expect: str | None = None) -> str:
+        """One step per line; ``expect`` ("pass"/"fail") marks a regression file."""
+        d: dict[str, Any] = {"origin": self.origin}
+        if expect is not None:
+            d["expect"] = expect
+        d.update(config=self.config.to_json(), steps=[list(s) for s in self.steps])
+        return json.dumps(d, separators=(",", ":")).replace("],[", "],\n[")
+
+    @classmethod
+    def from_json(cls, text: str) -> Schedule:
+        d = json.loads(text)
+        steps = tuple(tuple(s) for s in d["steps"])
+        for s in steps:
+            if not s or s[0] not in KINDS or not all(isinstance(x, int) for x in s[1:]):
+                raise ValueError(f"bad schedule step {list(s)!r}")
+        return cls(SimConfig.from_json(d.get("config", {})), steps, d.get("origin", ""))
+
+
+def generate(seed: int, steps: int, config: SimConfig | None = None,
+             profile: Profile | None = None) -> Schedule:
+    """Draw ``steps`` steps from ``seed`` (the generic generator CI and the mutant tests use).
+
+    Without a ``profile`` the seed also draws one (swarm testing, Groce et al. 2012):
+    each schedule switches some fault kinds off and weights the others differently,
+    so that some runs are calm and some are storms of one kind of fault; without a
+    ``config`` it also draws the cluster size and the batching limit.
+    """
+    rng = random.Random(seed)
+    if config is None:
+        config = SimConfig(nodes=rng.choice((3, 3, 5)), max_msg_entries=rng.choice((1, 2, 8)),
+                           seed=seed)
+    profile = profile or swarm(rng)
+    kinds = sorted(profile.weights)
+    weights = [profile.weights[k] for k in kinds]
+    out = []
+    for _ in range(steps):
+        kind = rng.choices(kinds, weights)[0]
+        out.append(_draw(rng, kind, config))
+    return Schedule(config, tuple(out), f"seed {seed}")
+
+
+#: fault kinds that swarm testing may switch off for a whole schedule
+FAULTS = ("drop", "dup", "delay", "part", "oneway", "clog", "crash", "snap")
+
+
+def swarm(rng: random.Random) -> Profile:
+    """A random variation of the default :class:`Profile` (see :func:`generate`)."""
+    weights = dict(Profile().weights)
+    for k in FAULTS:
+        weights[k] = 0 if rng.random() < 0.35 else int(weights[k] * rng.choice((0.5, 1, 2, 4)))
+    weights["op"] = int(weights["op"] * rng.choice((0.5, 1, 2)))
+    weights["tick"] = int(weights["tick"] * rng.choice((0.5, 1, 1.5)))
+    return Profile(weights)
+
+
+def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
+    n = cfg.nodes
+    if kind in ("deliver", "drop", "dup", "delay"):
+        # mostly the oldest message (FIFO-ish), sometimes a later one (reorder, delay)
+        k = 0 if rng.random() < 0.6 else rng.randrange(16)
+        return (kind, k, rng.randrange(64)) if kind == "delay" else (kind, k)
+    if kind == "part":
+        return (kind, rng.randrange(1, (1 << n) - 1))
+    if kind == "oneway":
+        return (kind, rng.randrange(n), rng.randrange(n))
+    if kind in ("clog", "unclog", "restart", "snap"):
+        return (kind, rng.randrange(n))
+    if kind == "crash":
+        return (kind, rng.randrange(n), rng.randrange(1 << 16))
+    if kind == "op":
+        via = 0 if rng.random() < 0.5 else 1 + rng.randrange(cfg.nodes)
+        return (kind, rng.randrange(cfg.clients), rng.randrange(3), rng.randrange(cfg.keys),
+                rng.randrange(cfg.values), via)
+    return (kind,)

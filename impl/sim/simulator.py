@@ -1,0 +1,409 @@
+"""The deterministic simulator: a whole cluster in one thread, every fault from a schedule.
+
+Theory of operation (after FoundationDB's and TigerBeetle's simulators).  The
+:class:`Simulator` owns N :class:`~impl.sim.node.SimNode` (the real Raft core, WAL
+storage and KV store), a network of messages in flight, client sessions, and a
+virtual clock.  It executes a :class:`~impl.sim.schedule.Schedule` one step at a time;
+nothing else decides anything: no thread, no wall clock, no unseeded randomness, no
+iteration over an unordered set.  So the same schedule always produces the same run,
+and the event log (one line per step, hashed with SHA-256) proves it.
+
+After every step the simulator calls its observers with the step's :class:`Event`;
+an observer returns ``None`` or a failure message, which stops the run.  The
+refinement checks (spec invariants, step refinement) and the linearizability check
+are such observers, wired in by the ``quorum sim`` command and the tests: this
+package imports neither ``spec/`` nor ``model_checker/``.
+
+Network semantics: a message is *in flight* from the moment its sender's Ready is
+persisted until it is delivered, dropped, or found undeliverable (its link cut or its
+destination down at delivery time).  Messages to or from a clogged node stay in
+flight, untouchable, until it is unclogged.  ``deliver k`` picks among the deliverable
+messages in send order, so k > 0 is a reordering (and a delay of the others).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from impl.raft import ProposalDropped, RaftConfig
+from impl.raft.types import Message, MessageType
+from impl.storage import SimulatedCrash
+
+from .clients import Client, OpRecord, key_bytes, make_command, output_of
+from .node import Completion, PendingRead, SimNode
+from .schedule import Schedule, SimConfig
+
+__all__ = ["Event", "Observer", "RunResult", "Simulator", "run_schedule"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One executed step: its number, the step, what happened, and the message stepped."""
+
+    index: int
+    step: tuple[Any, ...]
+    text: str
+    node: int = 0  # the node that acted (0: none / the network)
+    message: Message | None = None
+    noop: bool = False
+
+
+Observer = Callable[["Simulator", Event], "str | None"]
+
+
+@dataclass
+class RunResult:
+    events: int
+    noops: int
+    hash: str
+    failure: str | None
+    failed_at: int | None
+    log: list[str] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class Simulator:
+    def __init__(self, config: SimConfig) -> None:
+        self.cfg = config
+        ids = tuple(range(1, config.nodes + 1))
+        self.nodes: dict[int, SimNode] = {}
+        for i in ids:
+            rc = RaftConfig(id=i, election_tick=config.election_tick,
+                            heartbeat_tick=config.heartbeat_tick, seed=config.seed,
+                            pre_vote=config.pre_vote, check_quorum=config.check_quorum,
+                            max_msg_entries=config.max_msg_entries, mutations=frozenset(config.core_mutations))
+            self.nodes[i] = SimNode(i, ids, rc, frozenset(config.storage_mutants),
+                                    frozenset(config.driver_mutants))
+        for node in self.nodes.values():
+            node.start()
+        self.inflight: list[Message] = []
+        self.held: dict[int, int] = {}  # id of a delayed message -> virtual time it is due
+        self.cut: set[tuple[int, int]] = set()
+        self.clogged: set[int] = set()
+        self.clients = [Client(c, 1 + c % config.nodes) for c in range(config.clients)]
+        self.time = 0
+        self.ticks = {i: 0 for i in ids}
+        self.index = 0
+        self.rng = random.Random(config.seed)
+        self.stats: dict[str, int] = {}
+        self._by_request: dict[int, OpRecord] = {}
+        self._notes: list[str] = []
+
+    # --- plumbing used by nodes ----------------------------------------------------------
+    def _send(self, m: Message) -> None:
+        self.inflight.append(m)
+
+    def _done(self, c: Completion) -> None:
+        node, rid, result = c
+        op = self._by_request.pop(rid, None)
+        if op is None or op.ret is not None:
+            return
+        op.ret, op.output = self.index, output_of(op, result)
+        self.clients[op.client].current = None
+        self._notes.append(f"c{op.client} returns {op.input[0]}={op.output!r}")
+
+    def _pump(self, i: int) -> None:
+        node = self.nodes[i]
+        if node.running and not node.pump(self._send, self._done, self.rng):
+            self._abandon(i)
+            self._notes.append(f"n{i} crashed mid-write")
+
+    # --- steps -----------------------------------------------------------------------------
+    def step(self, step: tuple[Any, ...]) -> Event:
+        self.index += 1
+        self._notes = []
+        #: the receiver's (term, last index, last term) before a delivered message
+        self.pre_step: tuple[int, int, int] | None = None
+        for n in self.nodes.values():
+            n.newly_applied.clear()
+            n.last_crash = None
+        kind = step[0]
+        handler = _HANDLERS[kind]
+        text, node, msg, noop = handler(self, *step[1:])
+        self._expire_clients()
+        if self._notes:
+            text += "; " + "; ".join(self._notes)
+        self.stats[kind] = self.stats.get(kind, 0) + 1
+        return Event(self.index, step, text, node, msg, noop)
+
+    def _deliverable(self) -> list[int]:
+        return [p for p, m in enumerate(self.inflight)
+                if m.frm not in self.clogged and m.to not in self.clogged
+                and self.held.get(id(m), 0) <= self.time]
+
+    def _pick(self, k: int) -> int | None:
+        if not self.clogged and not self.held:  # the common case: everything deliverable
+            return k % len(self.inflight) if self.inflight else None
+        ok = self._deliverable()
+        return ok[k % len(ok)] if ok else None
+
+    def do_deliver(self, k: int) -> tuple[str, int, Message | None, bool]:
+        p = self._pick(k)
+        if p is None:  # an idle network: time passes instead
+            text, _, _, _ = self.do_tick()
+            return "idle: " + text, 0, None, False
+        m = self.inflight.pop(p)
+        self._unhold(m)
+        node = self.nodes[m.to]
+        if (m.frm, m.to) in self.cut or not node.running:
+            return f"lost {describe(m)}", 0, None, True
+        assert node.raw is not None
+        r = node.raw.raft
+        self.pre_step = (r.term, r.log.last_index(), r.log.term(r.log.last_index()))
+        node.raw.step(m)
+        self._pump(m.to)
+        return f"deliver {describe(m)}", m.to, m, False
+
+    def do_drop(self, k: int) -> tuple[str, int, Message | None, bool]:
+        p = self._pick(k)
+        if p is None:
+            return "drop: nothing in flight", 0, None, True
+        m = self.inflight.pop(p)
+        self._unhold(m)
+        return f"drop {describe(m)}", 0, None, False
+
+    def do_delay(self, k: int, d: int) -> tuple[str, int, Message | None, bool]:
+        p = self._pick(k)
+        if p is None:
+            return "delay: nothing in flight", 0, None, True
+        m = self.inflight[p]
+        due = self.time + 1 + d % 64
+        self.held[id(m)] = due
+        return f"delay {describe(m)} until t={due}", 0, None, False
+
+    def _unhold(self, m: Message) -> None:
+        if id(m) in self.held and not any(x is m for x in self.inflight):
+            del self.held[id(m)]  # (a duplicate copy shares the hold)
+
+    def do_dup(self, k: int) -> tuple[str, int, Message | None, bool]:
+        p = self._pick(k)
+        if p is None:
+            return "dup: nothing in flight", 0, None, True
+        m = self.inflight[p]
+        if m.type is MessageType.PROPOSE:
+            # A forwarded proposal duplicated would execute twice: the store has no
+            # client sessions (thesis 6.3) yet, and TCP never duplicates a frame.
+            return f"dup: not a forwarded proposal ({describe(m)})", 0, None, True
+        self.inflight.append(m)
+        return f"duplicate {describe(m)}", 0, None, False
+
+    def do_tick(self) -> tuple[str, int, Message | None, bool]:
+        self.time += 1
+        for key in [k for k, due in self.held.items() if due <= self.time]:
+            del self.held[key]  # due: deliverable again
+        ticked = []
+        rates = self.cfg.tick_rates
+        for i, node in self.nodes.items():
+            due = self.time * rates[(i - 1) % len(rates)] // 4
+            while self.ticks[i] < due:
+                self.ticks[i] += 1
+                if node.running and node.raw is not None:
+                    node.raw.tick()
+                    ticked.append(i)
+            self._pump(i)
+        return f"tick t={self.time} nodes={sorted(set(ticked))}", 0, None, False
+
+    def do_part(self, mask: int) -> tuple[str, int, Message | None, bool]:
+        ids = sorted(self.nodes)
+        side = {i for i in ids if mask >> (i - 1) & 1}
+        other = set(ids) - side
+        if not side or not other:
+            return "partition: one side empty", 0, None, True
+        for a in side:
+            for b in other:
+                self.cut |= {(a, b), (b, a)}
+        return f"partition {sorted(side)} | {sorted(other)}", 0, None, False
+
+    def do_oneway(self, a: int, b: int) -> tuple[str, int, Message | None, bool]:
+        a, b = 1 + a % self.cfg.nodes, 1 + b % self.cfg.nodes
+        if a == b:
+            return "oneway: same node", 0, None, True
+        self.cut.add((a, b))
+        return f"cut link {a}->{b}", 0, None, False
+
+    def do_heal(self) -> tuple[str, int, Message | None, bool]:
+        if not self.cut:
+            return "heal: nothing cut", 0, None, True
+        self.cut.clear()
+        return "heal all links", 0, None, False
+
+    def do_clog(self, n: int) -> tuple[str, int, Message | None, bool]:
+        i = 1 + n % self.cfg.nodes
+        self.clogged.add(i)
+        return f"clog n{i}", 0, None, False
+
+    def do_unclog(self, n: int) -> tuple[str, int, Message | None, bool]:
+        i = 1 + n % self.cfg.nodes
+        if i not in self.clogged:
+            return f"unclog n{i}: not clogged", 0, None, True
+        self.clogged.discard(i)
+        return f"unclog n{i}", 0, None, False
+
+    def do_crash(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
+        i = 1 + n % self.cfg.nodes
+        node = self.nodes[i]
+        if not node.running:
+            return f"crash n{i}: already down", 0, None, True
+        if sum(x.running for x in self.nodes.values()) <= (self.cfg.nodes - 1) // 2 + 1 \
+                and s % 4 == 3:
+            return f"crash n{i}: spared (would lose the majority)", 0, None, True
+        if s % 2:  # strike inside one of the next disk operations: a torn write
+            node.arm_crash(1 + (s >> 1) % 4)
+            return f"arm crash of n{i} within {1 + (s >> 1) % 4} disk operations", i, None, False
+        node.crash(random.Random(s))
+        self._abandon(i)
+        return f"crash n{i}", i, None, False
+
+    def do_restart(self, n: int) -> tuple[str, int, Message | None, bool]:
+        i = 1 + n % self.cfg.nodes
+        node = self.nodes[i]
+        if node.running:
+            return f"restart n{i}: running", 0, None, True
+        node.start()
+        self._pump(i)
+        return f"restart n{i} term={node.raw.raft.term if node.raw else '?'}", i, None, False
+
+    def do_snap(self, n: int) -> tuple[str, int, Message | None, bool]:
+        i = 1 + n % self.cfg.nodes
+        node = self.nodes[i]
+        if not node.running or node.raw is None or node.mem is None or node.store is None:
+            return f"snapshot n{i}: down", 0, None, True
+        applied = node.kv.applied_index
+        if applied <= node.mem.snapshot().meta.index:
+            return f"snapshot n{i}: nothing new", 0, None, True
+        snap = node.mem.create_snapshot(applied, node.raw.status().conf_state, node.kv.snapshot())
+        try:
+            node.store.save_snapshot(snap)
+            node.store.release_to(applied)
+        except SimulatedCrash:
+            node.crash(self.rng)
+            self._abandon(i)
+            return f"snapshot n{i} at {applied}: crashed mid-write", i, None, False
+        node.mem.compact(applied)
+        return f"snapshot n{i} at {applied}", i, None, False
+
+    def do_op(self, c: int, kind: int, key: int, value: int,
+              via: int = 0) -> tuple[str, int, Message | None, bool]:
+        free = [cl for cl in self.clients if cl.current is None]
+        if not free:
+            return "every client busy", 0, None, True
+        client = free[c % len(free)]
+        i: int | None = 1 + (via - 1) % self.cfg.nodes
+        if via == 0 or not self.nodes[1 + (via - 1) % self.cfg.nodes].running:
+            i = self._contact(client)
+        if i is None:
+            return f"c{client.id}: no node up", 0, None, True
+        node = self.nodes[i]
+        assert node.raw is not None
+        rid = client.next_request_id()
+        inp, data = make_command(kind % 3, key % self.cfg.keys, value % self.cfg.values, rid,
+                                 self.cfg.values)
+        try:
+            if data is None:
+                ctx = rid.to_bytes(8, "big")
+                node.reads[ctx] = PendingRead(rid, key_bytes(inp[1]))
+                node.raw.read_index(ctx)
+            else:
+                node.writes.add(rid)
+                node.raw.propose(data)
+        except ProposalDropped as exc:
+            node.reads.pop(rid.to_bytes(8, "big"), None)
+            node.writes.discard(rid)
+            lead = getattr(exc, "leader", 0) or node.raw.raft.lead
+            client.leader_hint = lead if lead in self.nodes else 1 + client.leader_hint % len(self.nodes)
+            return f"c{client.id} {inp} at n{i} refused: no leader", i, None, True
+        op = OpRecord(client.id, self.index, inp, rid, i, self.time + self.cfg.client_timeout)
+        client.current = op
+        client.history.append(op)
+        self._by_request[rid] = op
+        self._pump(i)
+        return f"c{client.id} calls {inp} at n{i}", i, None, False
+
+    # --- clients ---------------------------------------------------------------------------
+    def _contact(self, client: Client) -> int | None:
+        n = len(self.nodes)
+        for d in range(n):
+            i = 1 + (client.leader_hint - 1 + d) % n
+            if self.nodes[i].running:
+                return i
+        return None
+
+    def _abandon(self, i: int) -> None:
+        """The contact node crashed: its clients' operations stay pending (ret None)."""
+        for client in self.clients:
+            op = client.current
+            if op is not None and op.node == i:
+                self._by_request.pop(op.request_id, None)
+                client.current = None
+                client.leader_hint = 1 + i % len(self.nodes)
+
+    def _expire_clients(self) -> None:
+        for client in self.clients:
+            op = client.current
+            if op is not None and self.time > op.deadline:
+                self._by_request.pop(op.request_id, None)
+                client.current = None
+                client.leader_hint = 1 + op.node % len(self.nodes)
+                self._notes.append(f"c{client.id} gives up on {op.input[0]}")
+
+    def history(self) -> list[dict[str, Any]]:
+        ops = [op for c in self.clients for op in c.history]
+        ops.sort(key=lambda o: (o.call, o.client))
+        return [op.to_json() for op in ops]
+
+
+_HANDLERS: dict[str, Callable[..., tuple[str, int, Message | None, bool]]] = {
+    "deliver": Simulator.do_deliver, "drop": Simulator.do_drop, "dup": Simulator.do_dup,
+    "tick": Simulator.do_tick, "delay": Simulator.do_delay, "part": Simulator.do_part, "oneway": Simulator.do_oneway,
+    "heal": Simulator.do_heal, "clog": Simulator.do_clog, "unclog": Simulator.do_unclog,
+    "crash": Simulator.do_crash, "restart": Simulator.do_restart, "snap": Simulator.do_snap,
+    "op": Simulator.do_op,
+}
+
+
+def describe(m: Message) -> str:
+    """A message in one line, for the event log (deterministic)."""
+    s = f"{MessageType(m.type).name} {m.frm}->{m.to} t{m.term}"
+    if m.type in (MessageType.APPEND, MessageType.SNAPSHOT):
+        s += f" prev={m.index}/{m.log_term} n={len(m.entries)} c={m.commit}"
+    elif m.type in (MessageType.VOTE, MessageType.PRE_VOTE):
+        s += f" last={m.index}/{m.log_term}"
+    elif m.reject or m.index:
+        s += f" {'reject' if m.reject else 'ok'} i={m.index}"
+    return s
+
+
+def run_schedule(schedule: Schedule, observers: list[Observer] | None = None,
+                 keep_log: bool = True) -> RunResult:
+    """Run every step (stopping at the first observer failure); hash the event log."""
+    sim = Simulator(schedule.config)
+    h = hashlib.sha256()
+    log: list[str] = []
+    failure, failed_at, noops = None, None, 0
+    for step in schedule.steps:
+        try:
+            ev = sim.step(tuple(step))
+        except Exception as exc:  # a node's code failed: that is a finding, not a crash
+            failure, failed_at = f"safety: a node panicked: {type(exc).__name__}: {exc}", sim.index
+            h.update(f"{sim.index} panic\n".encode())
+            log.append(f"{sim.index} {step} -> panic {type(exc).__name__}: {exc}")
+            break
+        line = f"{ev.index} {ev.text}"
+        h.update(line.encode() + b"\n")
+        if keep_log:
+            log.append(line)
+        noops += ev.noop
+        for obs in observers or ():
+            failure = obs(sim, ev)
+            if failure is not None:
+                break
+        if failure is not None:
+            failed_at = ev.index
+            break
+    return RunResult(sim.index, noops, h.hexdigest(), failure, failed_at, log,
+                     sim.history(), dict(sorted(sim.stats.items())))
