@@ -1,0 +1,155 @@
+"""Raft's known bugs: each mutant is caught, with its trace pinned (Raft paper, Figure 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from model_checker.bfs import check
+from model_checker.model import format_label
+from model_checker.simulate import shrink
+from spec.raft import SPEC
+
+
+def build(mutant: str | None, symmetry: bool = False, **overrides: int):
+    values = SPEC.defaults(mutant)
+    values.update(overrides)
+    return SPEC.build(values, mutant, symmetry)
+
+
+def actions(trace) -> list[str]:
+    return [s.action for s in trace]
+
+
+def test_ceil_quorum_two_leaders_in_one_term():
+    v = check(build("ceil-quorum"), properties=["ElectionSafety"]).violation
+    assert v is not None and (v.kind, v.property) == ("invariant", "ElectionSafety")
+    assert actions(v.trace) == [
+        "Init", "Timeout(i='s1')", "Timeout(i='s2')", "RequestVote(i='s1', j='s1')",
+        "Receive(m='RequestVoteRequest(s1->s1, mterm=2, mlastLogTerm=0, mlastLogIndex=0)')",
+        "Receive(m='RequestVoteResponse(s1->s1, mterm=2, mvoteGranted=True, mlog=<<>>)')",
+        "RequestVote(i='s2', j='s2')", "BecomeLeader(i='s1')",
+        "Receive(m='RequestVoteRequest(s2->s2, mterm=2, mlastLogTerm=0, mlastLogIndex=0)')",
+        "Receive(m='RequestVoteResponse(s2->s2, mterm=2, mvoteGranted=True, mlog=<<>>)')",
+        "BecomeLeader(i='s2')"]
+
+
+def test_ceil_quorum_is_harmless_with_an_odd_number_of_servers():
+    # ceil(3/2) = 2 = floor(3/2) + 1: the tutorial's formula only breaks for even n.
+    assert build("ceil-quorum", servers=3).context.quorum == 2 == build(None, servers=3).context.quorum
+    assert build("ceil-quorum", servers=2).context.quorum == 1
+
+
+def test_follower_writes_breaks_log_matching():
+    v = check(build("follower-writes"), properties=["LogMatching"]).violation
+    assert v is not None and v.property == "LogMatching"
+    assert actions(v.trace) == ["Init", "ClientRequest(i='s1', v='v1')",
+                                "ClientRequest(i='s2', v='v2')"]
+
+
+@pytest.mark.slow
+def test_follower_writes_breaks_state_machine_safety():
+    v = check(build("follower-writes"), properties=["StateMachineSafety"]).violation
+    assert v is not None and (v.property, v.length) == ("StateMachineSafety", 18)
+    assert v.trace[-1].action.startswith("Receive(m='AppendEntriesRequest(s1->s2, mterm=2")
+
+
+@pytest.mark.slow
+def test_forget_vote_two_leaders_in_one_term():
+    v = check(build("forget-vote", symmetry=True), properties=["ElectionSafety"]).violation
+    assert v is not None and (v.property, v.length) == ("ElectionSafety", 19)
+    assert "Restart(i='s2')" in actions(v.trace)
+
+
+@pytest.mark.slow
+def test_stale_append_a_leader_loses_an_entry():
+    v = check(build("stale-append", symmetry=True), properties=["LeaderAppendOnly"]).violation
+    assert v is not None and (v.kind, v.property, v.length) == (
+        "action-property", "LeaderAppendOnly", 23)
+    assert v.trace[-1].action.startswith("Receive(m='AppendEntriesRequest(s1->s2, mterm=2")
+
+
+# -- Figure 8 ---------------------------------------------------------------------------
+def _vote(c: str, v: str, term: int, last: tuple[int, int], voter_log: str) -> list[str]:
+    req = (f"RequestVoteRequest({c}->{v}, mterm={term}, mlastLogTerm={last[0]}, "
+           f"mlastLogIndex={last[1]})")
+    steps = [f"RequestVote(i='{c}', j='{v}')", f"Receive(m='{req}')"]
+    if c != v:
+        steps.append(f"Receive(m='{req}')")  # UpdateTerm first, then the vote
+    resp = f"RequestVoteResponse({v}->{c}, mterm={term}, mvoteGranted=True, mlog={voter_log})"
+    return [*steps, f"Receive(m='{resp}')"]
+
+
+def _ae(src: str, dst: str, term: int, prev: int, prev_term: int, entries: str,
+        log: str, commit: int) -> str:
+    return (f"Receive(m='AppendEntriesRequest({src}->{dst}, mterm={term}, mprevLogIndex={prev}, "
+            f"mprevLogTerm={prev_term}, mentries={entries}, mlog={log}, mcommitIndex={commit})')")
+
+
+FIGURE_8 = [
+    # (a) s1 leads term 2 and appends 2:v1, which reaches nobody.
+    "Timeout(i='s1')", *_vote("s1", "s1", 2, (0, 0), "<<>>"), *_vote("s1", "s3", 2, (0, 0), "<<>>"),
+    "BecomeLeader(i='s1')", "ClientRequest(i='s1', v='v1')",
+    # (b) s2 leads term 3 with s3's vote and appends 3:v1.
+    "Timeout(i='s2')", "Timeout(i='s2')", *_vote("s2", "s2", 3, (0, 0), "<<>>"),
+    *_vote("s2", "s3", 3, (0, 0), "<<>>"), "BecomeLeader(i='s2')", "ClientRequest(i='s2', v='v1')",
+    # (c) s1 restarts, leads term 4 with s3's vote, copies 2:v1 to s3 and commits it.
+    "Restart(i='s1')", "Timeout(i='s1')", "Timeout(i='s1')", *_vote("s1", "s1", 4, (2, 1), "<<2:v1>>"),
+    *_vote("s1", "s3", 4, (2, 1), "<<>>"), "BecomeLeader(i='s1')",
+    "AppendEntries(i='s1', j='s3')", _ae("s1", "s3", 4, 1, 2, "<<>>", "<<2:v1>>", 0),
+    "Receive(m='AppendEntriesResponse(s3->s1, mterm=4, msuccess=False, mmatchIndex=0)')",
+    "AppendEntries(i='s1', j='s3')", _ae("s1", "s3", 4, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
+    _ae("s1", "s3", 4, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
+    "Receive(m='AppendEntriesResponse(s3->s1, mterm=4, msuccess=True, mmatchIndex=1)')",
+    "AdvanceCommitIndex(i='s1')",
+    # (d) s2 restarts and leads term 5 with s3's vote: its log lacks the committed 2:v1.
+    "Restart(i='s2')", "Timeout(i='s2')", "Timeout(i='s2')",
+    *_vote("s2", "s2", 5, (3, 1), "<<3:v1>>"), *_vote("s2", "s3", 5, (3, 1), "<<2:v1>>"),
+    "BecomeLeader(i='s2')",
+]
+
+
+def _run(model, labels: list[str]):
+    from model_checker.result import Step
+
+    state = next(iter(model.initial_states()))
+    trace = [Step(None, state)]
+    for text in labels:
+        matches = [(lab, t) for lab, t in model.successors(state) if format_label(lab) == text]
+        if not matches:
+            return None
+        (label, state), = matches
+        trace.append(Step(label, state))
+    return trace
+
+
+def test_figure_8_commit_old_term_breaks_leader_completeness():
+    model = build("commit-old-term")
+    trace = _run(model, FIGURE_8)
+    assert trace is not None and len(trace) == 52
+    assert all(model.within_bounds(s.state) for s in trace)
+    holds = model.invariants["LeaderCompleteness"]
+    assert not holds(trace[-1].state) and all(holds(s.state) for s in trace[:-1])
+
+
+@pytest.mark.slow
+def test_figure_8_cannot_be_shortened():
+    model = build("commit-old-term")
+    trace = _run(model, FIGURE_8)
+    assert trace is not None
+    # No step, and no pair of steps, can be left out (shrinking keeps it whole).
+    assert len(shrink(model, trace, "LeaderCompleteness")) == 52
+
+
+def test_figure_8_is_safe_in_raft():
+    # Raft's own commit rule does not commit 2:v1 in term 4: AdvanceCommitIndex leaves
+    # commitIndex at 0, and the last election violates nothing.
+    model = build(None, **{k: v for k, v in SPEC.mutants["commit-old-term"].defaults.items()})
+    trace = _run(model, FIGURE_8)
+    assert trace is not None
+    assert trace[-1].state.commit_index == (0, 0, 0)
+    assert all(all(f(s.state) for f in model.invariants.values()) for s in trace)
+
+
+def test_every_property_is_broken_by_some_mutant():
+    broken = {m.expect for m in SPEC.mutants.values()} | {"LogMatching", "StateMachineSafety"}
+    assert set(SPEC.properties) - {"LeaderElected", "EntryCommitted"} <= broken
