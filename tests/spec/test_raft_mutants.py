@@ -68,6 +68,15 @@ def test_stale_append_a_leader_loses_an_entry():
     assert v.trace[-1].action.startswith("Receive(m='AppendEntriesRequest(s1->s2, mterm=2")
 
 
+@pytest.mark.slow
+def test_no_truncate_commits_two_values_at_one_index():
+    # About 1.9 million orbits and 11 minutes of CPU on this machine class.
+    v = check(build("no-truncate", symmetry=True), properties=["StateMachineSafety"]).violation
+    assert v is not None and (v.property, v.length) == ("StateMachineSafety", 29)
+    assert v.trace[-1].action.startswith(
+        "Receive(m='AppendEntriesRequest(s2->s1, mterm=3, mprevLogIndex=0")
+
+
 # -- Figure 8 ---------------------------------------------------------------------------
 def _vote(c: str, v: str, term: int, last: tuple[int, int], voter_log: str) -> list[str]:
     req = (f"RequestVoteRequest({c}->{v}, mterm={term}, mlastLogTerm={last[0]}, "
