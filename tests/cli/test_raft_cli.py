@@ -1,0 +1,43 @@
+"""`quorum check raft`: defaults, JSON keys, exit codes, simulation output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def quorum(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "quorum", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_defaults_are_the_tlc_model():
+    p = quorum("check", "raft", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["ok"] is True and out["mode"] == "exhaustive"
+    assert (out["distinct_states"], out["depth"]) == (1657, 28)
+
+
+def test_elections_only_and_bad_bounds():
+    assert json.loads(quorum("check", "raft", "--max-log", "0", "--json").stdout)["ok"] is True
+    p = quorum("check", "raft", "--servers", "0")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--servers" in p.stderr
+
+
+def test_mutant_exit_code_and_json_violation():
+    p = quorum("check", "raft", "--mutant", "ceil-quorum", "--json")
+    assert p.returncode == 1
+    v = json.loads(p.stdout)["violation"]
+    assert (v["kind"], v["property"], v["length"]) == ("invariant", "ElectionSafety", 11)
+
+
+def test_simulation_output_is_reproducible_and_says_how_to_replay():
+    args = ("check", "raft", "--mutant", "ceil-quorum", "--simulate", "--seed", "4",
+            "--runs", "100", "--depth", "50")
+    a, b = quorum(*args), quorum(*args)
+    assert a.returncode == b.returncode == 1
+    assert a.stdout == b.stdout
+    assert "[simulation]" in a.stdout
+    assert "replay=--simulate --seed 4 --runs 8 --depth 50" in a.stdout
