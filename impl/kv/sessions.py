@@ -52,6 +52,7 @@ class Sessions:
         assert max_sessions >= 1
         self.max_sessions = max_sessions
         self._table: OrderedDict[int, tuple[int, Result]] = OrderedDict()
+        self.hits = 0  # duplicates answered from the table (a local counter, not state)
 
     def __len__(self) -> int:
         return len(self._table)
@@ -69,6 +70,7 @@ class Sessions:
         last_seq, result = entry
         if seq == last_seq:
             self._table.move_to_end(client_id)
+            self.hits += 1
             return result
         if seq < last_seq:
             return KVError(ErrorCode.STALE_REQUEST, f"seq {seq} < {last_seq}")
