@@ -4,7 +4,12 @@ Each run starts from an initial state and takes up to ``depth`` steps.  At each 
 it picks an enabled action uniformly by name (as TLC's simulator picks a disjunct of
 Next), then one of that action's successors uniformly; so an action with many
 parameter choices (say, receiving any of ten messages) is not chosen ten times as
-often as a lone one.  Successors outside the state constraint are not walked into.
+often as a lone one.  Successors outside the state constraint are not walked into,
+and stutters (a successor equal to its state) are not taken: they cannot lead
+anywhere new.  Odd-numbered runs are *swarm* runs (Groce et al., "Swarm Testing",
+2012): each action name is kept with probability 1/2 for the whole run, and only
+kept actions are chosen while any of them is enabled; leaving out, say, crashes for
+a whole run lets the long cooperative sequences that deep bugs need happen.
 Every state and step visited is checked against the selected invariants and action
 properties.  Run ``r`` draws from its own generator seeded by ``(seed, r)``, so a
 violation found in run ``r`` is replayed by the same seed with at least ``r + 1``
@@ -65,13 +70,20 @@ class _Walker:
                 if name not in self.reached and holds(state):
                     self.reached.add(name)
 
-    def _choose(self, rng: random.Random, state: Any) -> tuple[Label, Any] | None:
-        """An action uniformly by name, then one of its successors within bounds."""
+    def _choose(self, rng: random.Random, state: Any, swarm: dict[str, bool] | None
+                ) -> tuple[Label, Any] | None:
+        """An action uniformly by name (among the run's swarm, if any of those is
+        enabled), then one of its successors that moves and stays within bounds."""
         by_action: dict[str, list[tuple[Label, Any]]] = {}
         for label, t in self.model.successors(state):
             self.generated += 1
+            if t == state:  # a stutter cannot lead anywhere new
+                continue
             by_action.setdefault(label[0], []).append((label, t))
         names = list(by_action)
+        if swarm is not None:
+            kept = [n for n in names if swarm.setdefault(n, rng.random() < 0.5)]
+            names = kept or names
         while names:
             name = names[rng.randrange(len(names))]
             steps = by_action[name]
@@ -82,8 +94,10 @@ class _Walker:
                 names.remove(name)
         return None
 
-    def walk(self, rng: random.Random, depth: int) -> tuple[list[Step], str, str] | None:
+    def walk(self, rng: random.Random, depth: int, swarm: bool = False
+             ) -> tuple[list[Step], str, str] | None:
         """One run; on a violation, the trace, the violation's kind and property."""
+        kept: dict[str, bool] | None = {} if swarm else None
         state = self.initial[rng.randrange(len(self.initial))]
         trace = [Step(None, state)]
         bad = self.props.violated_invariant(state)
@@ -91,7 +105,7 @@ class _Walker:
             return trace, "invariant", bad
         self._visit(state)
         for _ in range(depth - 1):
-            step = self._choose(rng, state)
+            step = self._choose(rng, state, kept)
             if step is None:
                 break
             label, t = step
@@ -130,7 +144,7 @@ def simulate(model: Model, *, depth: int, runs: int, seed: int,
     violation = None
     done = 0
     for run in range(runs):
-        found = walker.walk(run_rng(seed, run), depth)
+        found = walker.walk(run_rng(seed, run), depth, swarm=run % 2 == 1)
         done = run + 1
         if progress is not None:
             progress(len(walker.seen), walker.generated, walker.longest, runs - done)
@@ -163,7 +177,7 @@ def _checker(model: Model, name: str) -> Callable[[Any, Label | None, Any], bool
         return lambda _s, _label, t: not holds(t)
     if name in model.action_properties:
         step_holds = model.action_properties[name]
-        return lambda s, label, t: s is not None and not step_holds(s, label, t)
+        return lambda s, label, t: label is not None and not step_holds(s, label, t)
     raise CheckError(f"{model.name} has no invariant or action property {name!r}")
 
 
@@ -187,6 +201,12 @@ def _replay(model: Model, init: Any, labels: Sequence[Label],
     return None
 
 
+def _labels(trace: Sequence[Step]) -> list[Label]:
+    labels = [s.label for s in trace[1:]]
+    assert all(label is not None for label in labels), "only the first step has no label"
+    return labels  # type: ignore[return-value]
+
+
 def shrink(model: Model, trace: Sequence[Step], violated_property: str) -> list[Step]:
     """A shorter trace from the same initial state that still violates the property.
 
@@ -194,27 +214,47 @@ def shrink(model: Model, trace: Sequence[Step], violated_property: str) -> list[
     halving the chunk size when nothing can go, and keep a candidate when every
     remaining step is still enabled (matched by its label), every state before the
     last is within bounds, and the property is still violated (the candidate is cut
-    at its first violation).  The result is 1-minimal: removing any single step
+    at its first violation); then pairs of steps are tried too.  The result is
+    1-minimal (and, up to 80 steps, 2-minimal): removing any single step (or pair)
     loses the violation or disables a step.  Deterministic.
     """
     violates = _checker(model, violated_property)
     init = trace[0].state
-    labels = [s.label for s in trace[1:]]
-    best = _replay(model, init, labels, violates)
+    best = _replay(model, init, _labels(trace), violates)
     if best is None:
         raise CheckError("shrink: the trace given does not violate " + violated_property)
-    labels = [s.label for s in best[1:]]
+    labels = _labels(best)
     chunks = 2
     while len(labels) >= 1:
         size = max(1, len(labels) // chunks)
         for lo in range(0, len(labels), size):
             candidate = _replay(model, init, labels[:lo] + labels[lo + size:], violates)
             if candidate is not None:
-                best, labels = candidate, [s.label for s in candidate[1:]]
+                best, labels = candidate, _labels(candidate)
                 chunks = max(chunks - 1, 2)
                 break
         else:
             if size == 1:
                 break
             chunks = min(chunks * 2, len(labels))
+    return _drop_pairs(model, init, best, violates)
+
+
+def _drop_pairs(model: Model, init: Any, best: list[Step],
+                violates: Callable[[Any, Label | None, Any], bool]) -> list[Step]:
+    """Remove two steps at once where ddmin's single removals cannot (a message sent
+    and dropped, say), until no pair can go.  Quadratic, so only for short traces."""
+    improved = True
+    while improved and len(best) <= 80:
+        improved = False
+        labels = _labels(best)
+        for i in range(len(labels)):
+            for j in range(i + 1, len(labels)):
+                rest = labels[:i] + labels[i + 1:j] + labels[j + 1:]
+                candidate = _replay(model, init, rest, violates)
+                if candidate is not None:
+                    best, improved = candidate, True
+                    break
+            if improved:
+                break
     return best

@@ -149,7 +149,7 @@ def become_leader(s: State, c: Context) -> Step:
 def client_request(s: State, c: Context) -> Step:
     """ClientRequest(i, v): leader i appends v to its log in its term (§5.3)."""
     for i in range(c.n):
-        if s.role[i] == LEADER:
+        if c.rules.may_take_requests(s.role[i]):
             for v in range(c.values):
                 entry = (s.current_term[i], v)
                 yield _iv("ClientRequest", i, v), s._replace(

@@ -11,7 +11,13 @@ from typing import Any
 
 from spec.raft import actions
 from spec.raft.config import Config
-from spec.raft.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
+from spec.raft.properties import (
+    ACTION_PROPERTIES,
+    FAIRNESS,
+    INVARIANTS,
+    LIVENESS,
+    REACHABILITY,
+)
 from spec.raft.render import render_state
 from spec.raft.rules import RAFT, Rules
 from spec.raft.state import State, initial_state
@@ -42,6 +48,8 @@ class RaftModel:
             for k, f in REACHABILITY.items()
             if config.max_term >= 2 and (k != "EntryCommitted" or config.max_log >= 1)
         }
+        self.liveness = dict(LIVENESS)  # `quorum check raft --liveness`
+        self.fairness = list(FAIRNESS)
         self.canonicalize: Callable[[Any], Hashable] | None = canonicalize if symmetry else None
         self.view: Callable[[Any], Hashable] | None = None
 

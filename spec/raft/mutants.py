@@ -44,6 +44,10 @@ def _stale_append_branch(role: int, term: int, m: AppendEntriesRequest, log_ok: 
     return ACCEPT if log_ok else REJECT
 
 
+def _any_role(role: int) -> bool:
+    return True
+
+
 def _no_consistency_check(log: Log, m: AppendEntriesRequest) -> bool:
     return True
 
@@ -60,6 +64,7 @@ RULES: dict[str, Rules] = {
     "no-up-to-date-check": replace(RAFT, vote_log_ok=_any_log),
     "no-truncate": replace(RAFT, entry_present=_any_entry_present),
     "stale-append": replace(RAFT, append_branch=_stale_append_branch),
+    "follower-writes": replace(RAFT, may_take_requests=_any_role),
     "no-consistency-check": replace(
         RAFT, append_log_ok=_no_consistency_check, can_append=_append_at_end
     ),
@@ -109,6 +114,13 @@ MUTANTS: dict[str, Mutant] = {
         "leader overwrites the current leader's log",
         defaults={"servers": 3, "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
         expect="LeaderAppendOnly",
+    ),
+    "follower-writes": Mutant(
+        "follower-writes",
+        "a server that is not the leader appends client requests to its log: two entries "
+        "with the same index and term hold different values",
+        defaults={"servers": 2, "values": 2, "max_term": 2, "max_log": 1, "max_msgs": 1},
+        expect="LogMatching",
     ),
     "no-consistency-check": Mutant(
         "no-consistency-check",

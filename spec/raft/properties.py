@@ -22,7 +22,9 @@ from spec.raft.state import LEADER, State
 
 __all__ = [
     "ACTION_PROPERTIES",
+    "FAIRNESS",
     "INVARIANTS",
+    "LIVENESS",
     "REACHABILITY",
     "election_safety",
     "entry_committed",
@@ -119,3 +121,31 @@ REACHABILITY: dict[str, Callable[[State], bool]] = {
     "LeaderElected": leader_elected,
     "EntryCommitted": entry_committed,
 }
+
+
+# -- liveness (checked by `quorum check raft --liveness`; see docs/checker.md) ----------
+def _some_leader(s: State) -> bool:
+    return LEADER in s.role
+
+
+#: ``<>(\E i : state[i] = Leader)``: some server eventually leads.  In a bounded model
+#: this fails even under fairness: a split vote at the last term is never resolved.
+LIVENESS: dict[str, tuple[str, Callable[[State], bool]]] = {
+    "EventuallyLeader": ("eventually", _some_leader),
+}
+
+_FAIR_ACTIONS = frozenset({"Timeout", "RequestVote", "BecomeLeader", "Receive"})
+
+
+def _fair_instance(label: Any) -> Any:
+    """Each instance (label) of Timeout(i), RequestVote(i, j), BecomeLeader(i) and
+    Receive(m) is its own weak-fairness condition; other steps belong to none."""
+    return label if label[0] in _FAIR_ACTIONS else None
+
+
+#: weak fairness of every instance of the election's actions and of message receipt;
+#: not of Restart, DuplicateMessage, DropMessage or client requests
+FAIRNESS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("WF(Timeout(i)), WF(RequestVote(i, j)), WF(BecomeLeader(i)), WF(Receive(m)) for all "
+     "i, j, m", _fair_instance),
+]

@@ -11,13 +11,12 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from spec.raft.state import (
-    APPEND_ENTRIES_REQUEST,
-    APPEND_ENTRIES_RESPONSE,
     NIL,
-    REQUEST_VOTE_REQUEST,
-    REQUEST_VOTE_RESPONSE,
+    AppendEntriesRequest,
     Log,
     Message,
+    RequestVoteRequest,
+    RequestVoteResponse,
     State,
 )
 
@@ -40,11 +39,11 @@ def log_name(log: Log) -> str:
 
 
 def _fields(m: Message) -> list[tuple[str, str]]:
-    if m.mtype == REQUEST_VOTE_REQUEST:
+    if isinstance(m, RequestVoteRequest):
         return [("mlastLogTerm", str(m.mlast_log_term)), ("mlastLogIndex", str(m.mlast_log_index))]
-    if m.mtype == REQUEST_VOTE_RESPONSE:
+    if isinstance(m, RequestVoteResponse):
         return [("mvoteGranted", str(bool(m.mvote_granted))), ("mlog", log_name(m.mlog))]
-    if m.mtype == APPEND_ENTRIES_REQUEST:
+    if isinstance(m, AppendEntriesRequest):
         return [
             ("mprevLogIndex", str(m.mprev_log_index)),
             ("mprevLogTerm", str(m.mprev_log_term)),
@@ -52,7 +51,6 @@ def _fields(m: Message) -> list[tuple[str, str]]:
             ("mlog", log_name(m.mlog)),
             ("mcommitIndex", str(m.mcommit_index)),
         ]
-    assert m.mtype == APPEND_ENTRIES_RESPONSE
     return [("msuccess", str(bool(m.msuccess))), ("mmatchIndex", str(m.mmatch_index))]
 
 
@@ -96,7 +94,7 @@ def render_state(s: State) -> dict[str, Any]:
     return {
         "currentTerm": _per_server(s.current_term),
         "state": _per_server(s.role, ROLE_NAMES.__getitem__),
-        "votedFor": _per_server(s.voted_for, lambda v: None if v == NIL else server_name(v)),
+        "votedFor": _per_server(s.voted_for, lambda v: "Nil" if v == NIL else server_name(v)),
         "log": _per_server(s.log, _log),
         "commitIndex": _per_server(s.commit_index),
         "votesResponded": _per_server(s.votes_responded, _server_set),

@@ -16,6 +16,7 @@ from spec.common import majority
 from spec.raft.state import (
     CANDIDATE,
     FOLLOWER,
+    LEADER,
     AppendEntriesRequest,
     Log,
     RequestVoteRequest,
@@ -33,6 +34,7 @@ __all__ = [
     "can_append",
     "commit_term_ok",
     "entry_present",
+    "may_take_requests",
     "vote_after_restart",
     "vote_log_ok",
 ]
@@ -84,6 +86,11 @@ def commit_term_ok(entry_term: int, current_term: int) -> bool:
     return entry_term == current_term
 
 
+def may_take_requests(role: int) -> bool:
+    """Only a leader appends client requests to its log (§5.3)."""
+    return role == LEADER
+
+
 def vote_after_restart(voted_for: int) -> int:
     """votedFor is on stable storage: a restart keeps it (Raft Figure 2)."""
     return voted_for
@@ -100,6 +107,7 @@ class Rules:
     can_append: Callable[[Log, AppendEntriesRequest], bool] = can_append
     commit_term_ok: Callable[[int, int], bool] = commit_term_ok
     vote_after_restart: Callable[[int], int] = vote_after_restart
+    may_take_requests: Callable[[int], bool] = may_take_requests
     quorum_size: Callable[[int], int] = majority
 
 

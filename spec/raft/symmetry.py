@@ -1,17 +1,18 @@
 """Symmetry over server ids: an exact, deterministic canonical form.
 
 Renaming servers maps a behaviour of Raft onto another behaviour, so two states
-that differ only by a permutation of server ids are explored once.  The
-canonical form of a state is the smallest state (tuple order) in its orbit:
-two states share an orbit exactly when their canonical forms are equal, so a
-symmetric search counts orbits exactly.
+that differ only by a permutation of server ids are explored once.  Two states
+share an orbit exactly when their canonical forms are equal, so a symmetric
+search counts orbits exactly.
 
 Trying all n! permutations is wasteful.  Each server gets a *signature* that
 does not depend on how servers are numbered (its term, role, log, ...); every
-permutation that sorts servers by signature is tried, and the smallest image
-is taken.  Because signatures are invariant under renaming, every state of an
-orbit yields the same set of sorted images, hence the same minimum: the form
-is exact, and only servers with equal signatures cost extra permutations.
+permutation that numbers servers in signature order is applied, and the
+smallest image (tuple order) is the canonical form.  Because signatures are
+invariant under renaming, every state of an orbit yields the same set of
+images, hence the same minimum: the form is exact and deterministic, and only
+servers with equal signatures cost extra permutations (a coarse signature is
+refined only when it ties).
 """
 
 from __future__ import annotations
