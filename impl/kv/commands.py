@@ -3,7 +3,10 @@
 Each command mirrors one etcd v3 request message of ``api/etcdserverpb/rpc.proto`` field for
 field (names, defaults and enum numbers are etcd's), so the gRPC layer maps requests onto
 commands 1:1.  A log entry's data is ``encode(command, request_id)``: a msgpack array
-``[FORMAT, request_id, tag, *fields]`` with the fields in declaration order.  The encoding
+``[FORMAT, request_id, tag, *fields]`` with the fields in declaration order; with a client
+session, ``encode(command, request_id, client_id, seq)`` is
+``[SESSION_FORMAT, request_id, client_id, seq, tag, *fields]`` (see :mod:`impl.kv.sessions`:
+the store executes each ``(client_id, seq)`` at most once).  The encoding
 is deterministic (same command, same bytes) and :func:`decode` accepts exactly what
 :func:`encode` produces: anything else raises :class:`CommandDecodeError`, never another
 exception.  ``request_id`` is opaque to the state machine; the server uses it to find the
@@ -23,6 +26,7 @@ import msgpack
 
 __all__ = [
     "FORMAT",
+    "SESSION_FORMAT",
     "MAX_TXN_DEPTH",
     "Command",
     "CommandDecodeError",
@@ -44,6 +48,7 @@ __all__ = [
 ]
 
 FORMAT = 1  # version of the encoding; bump on any incompatible change
+SESSION_FORMAT = 2  # the same, with a client session (client_id, seq) after the request id
 MAX_TXN_DEPTH = 32  # nesting bound on Txn inside Txn (protects the decoder's recursion)
 
 
@@ -157,10 +162,13 @@ Command: TypeAlias = Range | Put | DeleteRange | Txn | Compact
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A decoded log entry: the command and the proposer's opaque request id."""
+    """A decoded log entry: the command, the proposer's opaque request id, and its client
+    session (``client_id`` 0: none; otherwise ``seq`` >= 1)."""
 
     command: Command
     request_id: int = 0
+    client_id: int = 0
+    seq: int = 0
 
 
 def is_read_only(command: Command) -> bool:
@@ -200,9 +208,14 @@ def _enc(cmd: Command) -> list[Any]:
     return [tag, cmd.revision, cmd.physical]
 
 
-def encode(command: Command, request_id: int = 0) -> bytes:
-    """The log bytes of ``command``; deterministic, and ``decode`` inverts it."""
-    return msgpack.packb([FORMAT, request_id, *_enc(command)], use_bin_type=True)
+def encode(command: Command, request_id: int = 0, client_id: int = 0, seq: int = 0) -> bytes:
+    """The log bytes of ``command``; deterministic, and ``decode`` inverts it.  A non-zero
+    ``client_id`` (with ``seq`` >= 1) makes the command exactly-once (module docstring)."""
+    if client_id == 0:
+        return msgpack.packb([FORMAT, request_id, *_enc(command)], use_bin_type=True)
+    assert 0 < client_id < 2**64 and 0 < seq < 2**64, "bad client session"
+    return msgpack.packb([SESSION_FORMAT, request_id, client_id, seq, *_enc(command)],
+                         use_bin_type=True)
 
 
 # --- decoding: strict, every field type-checked ---------------------------------------------
@@ -317,9 +330,13 @@ def decode(data: bytes) -> Request:
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise CommandDecodeError(f"not msgpack: {exc}") from None
     raw = _list(raw)
-    if len(raw) < 3 or raw[0] != FORMAT or type(raw[0]) is not int:
-        raise CommandDecodeError(f"not a format-{FORMAT} command envelope")
-    request_id = raw[1]
-    if type(request_id) is not int or not 0 <= request_id < 2**64:
-        raise CommandDecodeError("request id is not an unsigned 64-bit integer")
-    return Request(_dec_command(raw[2:], 0), request_id)
+    fmt = raw[0] if raw else None
+    head = {FORMAT: 2, SESSION_FORMAT: 4}.get(fmt, 0) if type(fmt) is int else 0
+    if not head or len(raw) < head + 1:
+        raise CommandDecodeError(f"not a format-{FORMAT} or -{SESSION_FORMAT} command envelope")
+    ids = raw[1:head]
+    if any(type(x) is not int or not 0 <= x < 2**64 for x in ids):
+        raise CommandDecodeError("request id or session is not an unsigned 64-bit integer")
+    if head == 4 and (ids[1] == 0 or ids[2] == 0):
+        raise CommandDecodeError("a client session needs a non-zero client id and seq")
+    return Request(_dec_command(raw[head:], 0), *ids)

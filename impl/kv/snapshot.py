@@ -1,6 +1,8 @@
 """The byte format of a key-value snapshot: msgpack ``[MAGIC, VERSION, crc32, payload]``.
 
-``payload`` is the msgpack encoding of the store's state (see ``KVStore.snapshot``) and
+``payload`` is the msgpack encoding of the store's state (see ``KVStore.snapshot``):
+``[applied_index, revision, compact_revision, keys, sessions]`` (version 1, still read,
+had no ``sessions``), and
 ``crc32`` is ``zlib.crc32(payload)`` (CRC-32/ISO-HDLC, the IEEE polynomial).  The encoding is
 deterministic: two stores in the same state produce the same bytes, so replicas can be
 compared by hashing their snapshots.
@@ -19,7 +21,7 @@ import msgpack
 __all__ = ["MAGIC", "VERSION", "SnapshotError", "dump_state", "gc_paused", "load_state"]
 
 MAGIC = b"quorum-kv"
-VERSION = 1
+VERSION = 2  # 2 added the client session table; 1 is still read (no sessions)
 
 
 class SnapshotError(ValueError):
@@ -31,9 +33,9 @@ def dump_state(state: list[Any]) -> bytes:
     return msgpack.packb([MAGIC, VERSION, zlib.crc32(payload), payload], use_bin_type=True)
 
 
-def load_state(data: bytes) -> tuple[int, int, int, tuple[Any, ...]]:
-    """``(applied_index, revision, compact_revision, keys)`` of a snapshot, checked; arrays
-    come back as tuples."""
+def load_state(data: bytes) -> tuple[int, int, int, tuple[Any, ...], tuple[Any, ...]]:
+    """``(applied_index, revision, compact_revision, keys, sessions)`` of a snapshot, keys
+    checked (sessions are checked by their loader); arrays come back as tuples."""
     try:
         outer = msgpack.unpackb(data, raw=False)
     except Exception as exc:
@@ -41,14 +43,17 @@ def load_state(data: bytes) -> tuple[int, int, int, tuple[Any, ...]]:
     if not (isinstance(outer, list) and len(outer) == 4 and outer[0] == MAGIC):
         raise SnapshotError("not a quorum key-value snapshot")
     _, version, crc, payload = outer
-    if version != VERSION:
-        raise SnapshotError(f"snapshot format {version!r}, this build reads {VERSION}")
+    if version not in (1, VERSION):
+        raise SnapshotError(f"snapshot format {version!r}, this build reads 1 and {VERSION}")
     if not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
         raise SnapshotError("snapshot checksum mismatch")
     try:
         with gc_paused():
-            applied, rev, compact_rev, keys = msgpack.unpackb(payload, raw=False,
-                                                              use_list=False)
+            fields = msgpack.unpackb(payload, raw=False, use_list=False)
+        if len(fields) != (4 if version == 1 else 5):
+            raise SnapshotError("malformed snapshot payload: wrong number of fields")
+        applied, rev, compact_rev, keys = fields[:4]
+        sessions = fields[4] if version != 1 else ()
         _check_keys(keys)
     except SnapshotError:
         raise
@@ -56,7 +61,7 @@ def load_state(data: bytes) -> tuple[int, int, int, tuple[Any, ...]]:
         raise SnapshotError(f"malformed snapshot payload: {exc}") from None
     if not all(type(x) is int for x in (applied, rev, compact_rev)):
         raise SnapshotError("malformed snapshot header fields")
-    return applied, rev, compact_rev, keys
+    return applied, rev, compact_rev, keys, sessions
 
 
 @contextmanager

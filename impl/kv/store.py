@@ -19,7 +19,9 @@ Theory of operation (etcd's ``server/storage/mvcc``):
 ``apply(index, data)`` is deterministic and idempotent per Raft index: an index at or below
 ``applied_index`` is ignored (returns None), so replaying a log after a restart, or after
 restoring a snapshot taken at a later index, cannot apply an entry twice.  It never raises
-for bad entry bytes: it answers a :class:`KVError` and still consumes the index.
+for bad entry bytes: it answers a :class:`KVError` and still consumes the index.  A command
+with a client session runs at most once (:mod:`impl.kv.sessions`, thesis 6.3): a duplicate
+entry answers the first execution's result and changes nothing.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ from impl.kv.results import (
     Result,
     TxnResult,
 )
-from impl.kv.snapshot import dump_state, gc_paused, load_state
+from impl.kv.sessions import MAX_SESSIONS, Sessions
+from impl.kv.snapshot import SnapshotError, dump_state, gc_paused, load_state
 from impl.kv.validate import validate
 
 __all__ = ["Applied", "KVStore"]
@@ -134,7 +137,8 @@ _ABSENT = KeyValue(b"", 0, 0, 0, b"", 0)  # what a compare sees for a missing ke
 class KVStore:
     """etcd's key space; see the module docstring.  Not thread-safe (one driver owns it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
+        self.sessions = Sessions(max_sessions)  # read-only for callers
         self._rev = 1
         self._compact_rev = -1  # etcd's compactMainRev before any compaction
         self._applied = 0
@@ -171,7 +175,14 @@ class KVStore:
             request = decode(data)
         except CommandDecodeError as exc:
             return Applied(index, 0, KVError(ErrorCode.MALFORMED_REQUEST, str(exc)))
-        return Applied(index, request.request_id, self.execute(request.command))
+        rid, client, seq = request.request_id, request.client_id, request.seq
+        decided = self.sessions.lookup(client, seq) if client else None
+        if decided is not None:
+            return Applied(index, rid, decided)
+        result = self.execute(request.command)
+        if client:
+            self.sessions.record(client, seq, result)
+        return Applied(index, rid, result)
 
     def mark_applied(self, index: int) -> None:
         """Consume an entry that is not a KV command (e.g. a membership change)."""
@@ -373,15 +384,21 @@ class KVStore:
         hist = self._hist
         with gc_paused():
             keys = [[k, hist[k].revs, hist[k].rows] for k in self._keys]
-            return dump_state([self._applied, self._rev, self._compact_rev, keys])
+            return dump_state([self._applied, self._rev, self._compact_rev, keys,
+                               self.sessions.dump()])
 
     def restore(self, data: bytes) -> None:
         """Replace the whole state by a :meth:`snapshot`; raises SnapshotError on bad bytes
         (and then leaves this store unchanged)."""
-        applied, rev, compact_rev, keys = load_state(data)
+        applied, rev, compact_rev, keys, session_rows = load_state(data)
+        try:
+            sessions = Sessions.load(session_rows, self.sessions.max_sessions)
+        except (TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed session table: {exc}") from None
         with gc_paused():
             hist = {key: _History(list(revs), list(rows)) for key, revs, rows in keys}
         self._applied, self._rev, self._compact_rev = applied, rev, compact_rev
+        self.sessions = sessions
         self._hist, self._keys = hist, [k for k, _, _ in keys]
 
 

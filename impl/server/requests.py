@@ -6,6 +6,12 @@ What callers may rely on:
   on a majority) and applied here; it returns the state machine's result for *that*
   entry.  A request that fails raises :class:`ServerError` with etcd's status; a timed out
   write may still be applied later (as with etcd: the client cannot know).
+* A write executes at most once.  Each carries a client session ``(client_id, seq)``
+  (:mod:`impl.kv.sessions`, Raft thesis 6.3) from a pool of sessions owned by this member
+  (one write outstanding per session); a proposal not applied within an election timeout
+  (dropped by a deposed leader, lost on the way) is proposed again with the same session,
+  so the store executes whichever copy commits first and answers the others from its
+  session table.  A session whose write failed or timed out is never used again.
 * :meth:`Requests.read` with ``linearizable=True`` reflects every write acknowledged
   before it started (ReadIndex, Raft thesis 6.4); with ``False`` it reads this member's
   applied state, which may be stale (etcd's serializable reads).
@@ -44,7 +50,9 @@ class Requests:
         self.node = node
         self._next_id = random.getrandbits(62) | 1
         self.timeout = node.cfg.request_timeout
-        self._leader_wait = 2 * node.cfg.election_ticks * node.cfg.tick_ms / 1000
+        self._retry_every = node.cfg.election_ticks * node.cfg.tick_ms / 1000
+        self._leader_wait = 2 * self._retry_every
+        self._sessions: list[list[int]] = []  # idle [client_id, last seq], reused LIFO
 
     # --- writes -----------------------------------------------------------------------------
     def _request_id(self) -> int:
@@ -64,23 +72,45 @@ class Requests:
             except TimeoutError:
                 pass
 
-    async def _propose(self, request_id: int, submit: Callable[[], None]) -> Outcome:
-        """Submit an entry (retrying while no leader is known) and wait for its outcome."""
+    def _session(self) -> list[int]:
+        """An idle client session of this member, or a new one (random 63-bit id: a
+        restarted member never reuses an old session's id, with overwhelming odds)."""
+        return self._sessions.pop() if self._sessions else [random.getrandbits(63) | 1, 0]
+
+    async def _submit(self, submit: Callable[[], None]) -> None:
+        """Submit an entry, retrying while no leader is known."""
+        n = self.node
+        for _ in range(3):
+            await self._await_leader()
+            try:
+                submit()
+                break
+            except ProposalDropped:
+                await asyncio.sleep(n.cfg.tick_ms / 1000)
+        else:
+            raise ServerError(*errors.NO_LEADER)
+        n.wake()
+
+    async def _propose(self, request_id: int, submit: Callable[[], None],
+                       resubmit: bool = False) -> Outcome:
+        """Submit an entry and wait for its outcome.  With ``resubmit`` (only for
+        exactly-once entries) submit it again every election timeout until it is applied
+        or the request times out."""
         n = self.node
         fut: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         n.waiters[request_id] = fut
+        n.expire_at(self.timeout, fut)
         try:
-            for _ in range(3):
-                await self._await_leader()
-                try:
-                    submit()
-                    break
-                except ProposalDropped:
-                    await asyncio.sleep(n.cfg.tick_ms / 1000)
-            else:
-                raise ServerError(*errors.NO_LEADER)
-            n.wake()
-            return await self._wait(fut)
+            await self._submit(submit)
+            while resubmit and not fut.done():
+                await asyncio.wait((fut,), timeout=self._retry_every)
+                if not fut.done():
+                    n.stats["resubmits"] = n.stats.get("resubmits", 0) + 1
+                    try:
+                        await self._submit(submit)
+                    except ServerError:
+                        pass  # no leader now; keep waiting for an earlier copy
+            return await self._outcome(fut)
         finally:
             n.waiters.pop(request_id, None)
 
@@ -88,6 +118,10 @@ class Requests:
         """Await ``fut`` for at most the request timeout (enforced by the node's ticker,
         which is cheaper per request than ``asyncio.wait_for``)."""
         self.node.expire_at(self.timeout, fut)
+        return await self._outcome(fut)
+
+    async def _outcome(self, fut: asyncio.Future[T]) -> T:
+        """Await ``fut``, whose timeout is already registered with the node."""
         try:
             return await fut
         except TimeoutError:
@@ -102,15 +136,27 @@ class Requests:
 
     async def write(self, command: kv.Command) -> kv.Result:
         """Replicate ``command`` and return its result once applied (see module doc)."""
-        request_id = self._request_id()
-        data = kv.encode(command, request_id)
         t0 = time.perf_counter()
-        outcome = await self._propose(request_id, lambda: self.node.submit(data))
+        result = await self._write_once(command, self._session())
+        if isinstance(result, kv.KVError) and result.code is kv.ErrorCode.SESSION_EXPIRED:
+            # An idle pooled session was forgotten (LRU): nothing ran; use a fresh one.
+            result = await self._write_once(command, [random.getrandbits(63) | 1, 0])
         stats = self.node.stats
         stats["writes"] += 1
         stats["write_s"] += time.perf_counter() - t0
-        assert outcome.result is not None
-        return outcome.result
+        return result
+
+    async def _write_once(self, command: kv.Command, session: list[int]) -> kv.Result:
+        request_id = self._request_id()
+        session[1] += 1
+        data = kv.encode(command, request_id, session[0], session[1])
+        outcome = await self._propose(request_id, lambda: self.node.submit(data), True)
+        result = outcome.result
+        assert result is not None
+        if not isinstance(result, kv.KVError) or result.code not in (
+                kv.ErrorCode.SESSION_EXPIRED, kv.ErrorCode.STALE_REQUEST):
+            self._sessions.append(session)  # answered: the session may serve the next write
+        return result
 
     # --- reads ------------------------------------------------------------------------------
     async def read(self, command: kv.Range | kv.Txn, linearizable: bool) -> kv.Result:

@@ -12,6 +12,10 @@ output:
 * ``("write", key, value)`` -> ``None``;
 * ``("cas", key, old, new)`` -> ``True`` when it swapped.
 
+Writes and compare-and-swaps carry a client session ``(session_id, seq)`` (Raft thesis
+6.3, :mod:`impl.kv.sessions`), so a proposal the network duplicates executes once.  A client
+that gives up on an operation starts a new session, as the store requires.
+
 Values are small ints standing for ``b"v<int>"``.  An operation refused on the spot
 (no known leader) took no effect and is not recorded.  One whose contact node crashed,
 or that got no answer within the client timeout, is recorded with ``ret=None``: it may
@@ -66,24 +70,34 @@ class Client:
     seq: int = 0
     current: OpRecord | None = None
     history: list[OpRecord] = field(default_factory=list)
+    session: int = 1  # the store's client id is (id + 1) << 32 | session
+    session_seq: int = 0  # last seq proposed in this session
 
     def next_request_id(self) -> int:
         self.seq += 1
         return (self.id + 1) << 24 | self.seq
 
+    def session_id(self) -> int:
+        return (self.id + 1) << 32 | self.session
 
-def make_command(kind: int, key: int, value: int, request_id: int,
-                 values: int) -> tuple[tuple[Any, ...], bytes | None]:
-    """The history input of an operation and, for writes, its log entry bytes."""
+    def new_session(self) -> None:
+        """Called when the client gives up on an operation (it may still be applied)."""
+        self.session, self.session_seq = self.session + 1, 0
+
+
+def make_command(kind: int, key: int, value: int, request_id: int, values: int,
+                 session: tuple[int, int] = (0, 0)) -> tuple[tuple[Any, ...], bytes | None]:
+    """The history input of an operation and, for writes, its log entry bytes (with the
+    client session ``(client_id, seq)``; ``(0, 0)``: none)."""
     k = key_bytes(key)
     if kind == 0:
         return ("read", key), None
     if kind == 1:
-        return ("write", key, value), encode(Put(k, value_bytes(value)), request_id)
+        return ("write", key, value), encode(Put(k, value_bytes(value)), request_id, *session)
     old, new = value, (value + 1) % values
     txn = Txn(compare=(Compare(k, CompareTarget.VALUE, CompareResult.EQUAL, value_bytes(old)),),
               success=(Put(k, value_bytes(new)),))
-    return ("cas", key, old, new), encode(txn, request_id)
+    return ("cas", key, old, new), encode(txn, request_id, *session)
 
 
 def output_of(op: OpRecord, result: Result | None) -> Any:

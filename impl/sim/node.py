@@ -41,6 +41,7 @@ __all__ = ["DRIVER_MUTANTS", "DurableImage", "SimNode"]
 
 DRIVER_MUTANTS: dict[str, str] = {
     "ack-before-commit": "acknowledge a write once durable on the contact node, before commit",
+    "no-sessions": "propose writes without a client session: a duplicate executes twice",
 }
 
 #: (node id, request id, result or None for "write acknowledged without a result")

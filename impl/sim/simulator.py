@@ -184,11 +184,7 @@ class Simulator:
         p = self._pick(k)
         if p is None:
             return "dup: nothing in flight", 0, None, True
-        m = self.inflight[p]
-        if m.type is MessageType.PROPOSE:
-            # A forwarded proposal duplicated would execute twice: the store has no
-            # client sessions (thesis 6.3) yet, and TCP never duplicates a frame.
-            return f"dup: not a forwarded proposal ({describe(m)})", 0, None, True
+        m = self.inflight[p]  # a forwarded PROPOSE too: client sessions make it harmless
         self.inflight.append(m)
         return f"duplicate {describe(m)}", 0, None, False
 
@@ -301,8 +297,11 @@ class Simulator:
         node = self.nodes[i]
         assert node.raw is not None
         rid = client.next_request_id()
+        session = (client.session_id(), client.session_seq + 1)
+        if "no-sessions" in self.cfg.driver_mutants:
+            session = (0, 0)
         inp, data = make_command(kind % 3, key % self.cfg.keys, value % self.cfg.values, rid,
-                                 self.cfg.values)
+                                 self.cfg.values, session)
         try:
             if data is None:
                 ctx = rid.to_bytes(8, "big")
@@ -317,6 +316,8 @@ class Simulator:
             lead = getattr(exc, "leader", 0) or node.raw.raft.lead
             client.leader_hint = lead if lead in self.nodes else 1 + client.leader_hint % len(self.nodes)
             return f"c{client.id} {inp} at n{i} refused: no leader", i, None, True
+        if data is not None:
+            client.session_seq += 1
         op = OpRecord(client.id, self.index, inp, rid, i, self.time + self.cfg.client_timeout)
         client.current = op
         client.history.append(op)
@@ -340,6 +341,7 @@ class Simulator:
             if op is not None and op.node == i:
                 self._by_request.pop(op.request_id, None)
                 client.current = None
+                client.new_session()
                 client.leader_hint = 1 + i % len(self.nodes)
 
     def _expire_clients(self) -> None:
@@ -348,6 +350,7 @@ class Simulator:
             if op is not None and self.time > op.deadline:
                 self._by_request.pop(op.request_id, None)
                 client.current = None
+                client.new_session()
                 client.leader_hint = 1 + op.node % len(self.nodes)
                 self._notes.append(f"c{client.id} gives up on {op.input[0]}")
 

@@ -143,3 +143,71 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
     asyncio.run(scenario())
     assert "dropped peer connection" in caplog.text
     assert "on 7's connection" in caplog.text
+
+
+def test_a_lost_or_duplicated_write_proposal_executes_exactly_once(tmp_path: Path) -> None:
+    """Client sessions (thesis 6.3): the first proposal of a write is lost, so the member
+    proposes it again after an election timeout; the next write's proposal is duplicated.
+    Each executes once, and the duplicate is answered from the session table."""
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            real, calls = node.submit, []
+
+            def lossy(data: bytes) -> None:  # drop the first submission
+                calls.append(data)
+                if len(calls) > 1:
+                    real(data)
+            node.submit = lossy
+            rev = node.sm.kv.revision
+            result = await requests.write(kvm.Put(b"once", b"1"))
+            assert isinstance(result, kvm.PutResult) and result.revision == rev + 1
+            assert len(calls) == 2 and calls[0] == calls[1]  # the same bytes: same session
+            assert node.stats["resubmits"] == 1
+            assert kvm.decode(calls[0]).client_id != 0 and kvm.decode(calls[0]).seq >= 1
+
+            def twice(data: bytes) -> None:
+                real(data)
+                real(data)
+            node.submit = twice
+            hits = node.sm.kv.sessions.hits
+            cas = kvm.Txn(compare=(kvm.Compare(b"once", kvm.CompareTarget.VALUE,
+                                               kvm.CompareResult.EQUAL, b"1"),),
+                          success=(kvm.Put(b"once", b"2"),))
+            result = await requests.write(cas)
+            assert isinstance(result, kvm.TxnResult) and result.succeeded
+            for _ in range(100):
+                if node.sm.kv.sessions.hits > hits:
+                    break
+                await asyncio.sleep(0.02)
+            assert node.sm.kv.sessions.hits == hits + 1  # the second copy was deduplicated
+            assert node.sm.kv.revision == rev + 2
+            got = node.sm.kv.read(kvm.Range(b"once"))
+            assert isinstance(got, kvm.RangeResult) and got.kvs[0].version == 2
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_a_write_on_a_forgotten_pooled_session_is_retried_on_a_fresh_one(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            await requests.write(kvm.Put(b"a", b"1"))  # pools session A (seq 1)
+            (a_id, _), = requests._sessions
+            node.sm.kv.sessions.max_sessions = 1
+            await requests._write_once(kvm.Put(b"b", b"1"), [12345, 0])  # evicts A
+            assert requests._sessions.pop() == [12345, 1]  # out of the pool: A is next
+            rev = node.sm.kv.revision
+            result = await requests.write(kvm.Put(b"a", b"2"))  # A seq 2: expired, retried
+            assert isinstance(result, kvm.PutResult) and result.revision == rev + 1
+            assert node.sm.kv.sessions.last(12345) is None  # the fresh session evicted it
+            assert node.sm.kv.sessions.last(a_id) is None and len(node.sm.kv.sessions) == 1
+            assert [s[0] for s in requests._sessions] != [a_id]  # A left the pool
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
