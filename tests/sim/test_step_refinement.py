@@ -52,15 +52,17 @@ def test_messages_in_flight_map_onto_the_bag():
     assert abstract(Simulator(tla_config(3)).nodes, {}, Values()) == initial_state(3)
 
 
-@pytest.mark.parametrize("mutant,seed", [("no-truncate", 0), ("stale-append", 0)])
-def test_step_refinement_catches_an_implementation_mutant(mutant, seed):
+@pytest.mark.parametrize("mutant,seed,event", [("no-truncate", 0, "deliver APPEND"),
+                                               ("stale-append", 0, "deliver APPEND"),
+                                               ("no-fsync-vote", 2, "crash")])
+def test_step_refinement_catches_an_implementation_mutant(mutant, seed, event):
     s = generate_tla(seed, 1500)
     s = replace(s, config=with_mutant(s.config, mutant))
     res = check_schedule(s, ("refinement",), keep_log=False)
     assert res.failure is not None
     assert res.failure.startswith("refinement: event ")
     # the failing step is printed: the event, the spec actions enabled, pre and post
-    for part in ("deliver APPEND", "enabled spec actions", "abstract pre-state",
+    for part in (event, "is no step of raft.tla", "enabled spec actions", "abstract pre-state",
                  "abstract post-state"):
         assert part in res.failure
 
