@@ -22,7 +22,9 @@ client operation or a forwarded proposal is ``ClientRequest``; a tick is, per no
 changed, ``Timeout``, ``RequestVote`` to itself and the receipt of that request (etcd
 votes for itself in the same step); a crash is ``Restart``; every other event must be a
 stutter.  raft.tla removes a conflicting suffix one entry per step, so an AppendEntries
-that truncates L entries gets a budget of L + 2 steps instead of 3 (counted apart).
+that truncates L entries gets a budget of L + 2 steps (L + 3 after an ``UpdateTerm``)
+instead of 3 (counted apart).  A vote etcd refuses while it knows a leader of the term
+(raft.tla would grant it) may be matched by ``DropMessage`` of the request (counted apart).
 
 Events that cannot be mapped (a snapshot, an InstallSnapshot, a torn write) are counted
 as not validated, never as passed.  The check requires the ``tla`` profile
@@ -112,6 +114,10 @@ class _EventModel:
                     u = actions.receive_one(s, self.ctx, m)
                     if u is not None:
                         yield ("Receive", (("m", message_name(m)),)), u
+        if "DropDelivered" in k and self.message is not None:
+            for lb, u in actions.drop_message(s, self.ctx):
+                if dict(lb[1])["m"] == message_name(self.message):
+                    yield lb, u
 
 
 class StepRefinementObserver:
@@ -207,13 +213,19 @@ class StepRefinementObserver:
         elif kind.startswith("deliver") and m is not None:
             i = m.to - 1
             if spec_m is not None:
-                budget = MAX_STEPS
+                budget, kinds = MAX_STEPS, {"Receive", "BecomeLeader", "ClientRequest"}
                 if spec_m.mtype == APPEND_ENTRIES_REQUEST and spec_m.mentries:
                     log, index = pre.log[i], spec_m.mprev_log_index + 1
                     if len(log) >= index and log[index - 1][0] != spec_m.mentries[0][0]:
-                        budget = max(MAX_STEPS, len(log) - index + 1 + 2)
-                jobs.append((i, frozenset({"Receive", "BecomeLeader", "ClientRequest"}),
-                             spec_m, budget))
+                        # UpdateTerm or a candidate's return to follower, L removals,
+                        # the append, the reply
+                        first = spec_m.mterm > pre.current_term[i] or (
+                            spec_m.mterm == pre.current_term[i] and pre.role[i] == CANDIDATE)
+                        budget = max(MAX_STEPS, len(log) - index + 1 + 2 + first)
+                if spec_m.mtype == REQUEST_VOTE_REQUEST and \
+                        post.voted_for[i] != spec_m.msource:
+                    kinds.add("DropDelivered")  # a refused vote: see below
+                jobs.append((i, frozenset(kinds), spec_m, budget))
             else:  # a forwarded proposal (PROPOSE): the leader appends it
                 jobs.append((i, frozenset({"ClientRequest"}), None, MAX_STEPS))
         elif kind == "op":
@@ -251,6 +263,11 @@ class StepRefinementObserver:
             if not rep.ok:
                 return self._fail(ev, kind, pre, post, rep, f"{server_name(i)}'s change is no "
                                   f"path of at most {budget} spec steps")
+            if any(lb[0] == "DropMessage" for lb in rep.path):
+                # etcd refuses a vote that raft.tla would grant (it knows a leader of the
+                # term: etcd's leader stickiness); refusing is never unsafe, and the
+                # receiver's variables are as if the request had been lost.
+                note += " + vote refused (known leader)"
             longest = max(longest, len(rep.path))
             if len(rep.path) > MAX_STEPS:
                 self._count(kind, f"{len(rep.path)} steps (truncation)")

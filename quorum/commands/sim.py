@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if res.coverage is not None:
         ok, total = res.validated
         print(f"step refinement: {ok} of {total} events validated against raft.tla "
-              f"(at most 3 spec steps, L + 2 for a truncation of L entries; compared: currentTerm, "
+              f"(at most 3 spec steps, L + 3 for a truncation of L entries; compared: currentTerm, "
               f"state, votedFor, log and the delivered message), by event kind:")
         print(res.coverage)
     if res.failure:
