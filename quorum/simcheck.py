@@ -29,20 +29,26 @@ from model_checker.linearizability import OK, UNKNOWN, check, history_from_json
 from quorum.cli import UsageError
 from quorum.simghost import GhostSafety
 
-__all__ = ["ALL_CHECKS", "CHECKS", "CheckedRun", "check_schedule", "shrink"]
+__all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "check_schedule", "default_checks",
+           "shrink"]
 
 #: every check, in the order they are reported
 ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
-#: the checks that run by default ("refinement" is not wired yet: see docs/refinement.md)
+#: the checks that run by default (step refinement needs the tla profile: see
+#: docs/refinement.md; TLA_CHECKS are the defaults under it)
 CHECKS = ("safety", "invariants", "linearizability")
+TLA_CHECKS = ("safety", "invariants", "refinement", "linearizability")
 
 
 @dataclass
 class CheckedRun:
     run: RunResult
     verdicts: dict[str, str] = field(default_factory=dict)  # check -> ok / FAILED ... / unknown
-    failure: str | None = None  # the first failure, one line
+    failure: str | None = None  # the first failure: one line (step refinement adds details)
     seconds: float = 0.0
+    #: step refinement's coverage, one line per event kind (None: the check did not run)
+    coverage: str | None = None
+    validated: tuple[int, int] = (0, 0)  # (events validated, events) by step refinement
 
     @property
     def ok(self) -> bool:
@@ -53,13 +59,26 @@ class CheckedRun:
         return self.failure is not None
 
 
-def _observers(checks: tuple[str, ...]) -> list[Any]:
+def default_checks(schedule: Schedule) -> tuple[str, ...]:
+    """Every check that applies: step refinement too under the tla profile."""
+    from impl.sim import in_tla_vocabulary
+
+    return TLA_CHECKS if in_tla_vocabulary(schedule.config) else CHECKS
+
+
+def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Any]:
     obs: list[Any] = []
     if "safety" in checks:
         obs.append(GhostSafety())
     if "refinement" in checks:
-        raise UsageError("step refinement against spec.raft is not wired yet "
-                         "(see docs/refinement.md)")
+        from impl.sim import in_tla_vocabulary
+        from quorum.simstep import StepRefinementObserver
+
+        if not in_tla_vocabulary(schedule.config):
+            raise UsageError("step refinement needs the tla profile (pre-vote and check-quorum "
+                             "off, one entry per AppendEntries): use --profile tla "
+                             "(see docs/refinement.md)")
+        obs.append(StepRefinementObserver(schedule.config.nodes))
     if "invariants" in checks:
         from quorum.simrefine import RefinementObserver
 
@@ -71,7 +90,7 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
                    lin_timeout: float = 10.0, keep_log: bool = True) -> CheckedRun:
     """Run ``schedule`` with the given checks; the verdicts and the first failure."""
     t0 = time.perf_counter()
-    observers = _observers(checks)
+    observers = _observers(checks, schedule)
     run = run_schedule(schedule, observers, keep_log=keep_log)
     verdicts = {}
     for o in observers:
@@ -85,7 +104,11 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
         verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(verdict, "FAILED")
         if verdict not in (OK, UNKNOWN) and failure is None:
             failure = "linearizability: the client history is not linearizable"
-    return CheckedRun(run, verdicts, failure, time.perf_counter() - t0)
+    coverage, validated = None, (0, 0)
+    for o in observers:
+        if hasattr(o, "coverage"):
+            coverage, validated = o.coverage(), o.totals()
+    return CheckedRun(run, verdicts, failure, time.perf_counter() - t0, coverage, validated)
 
 
 def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],

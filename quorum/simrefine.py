@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
-
 from impl.refinement.abstraction import Values, abstract
 from impl.sim import Event, Simulator
+from spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
 
 __all__ = ["RefinementObserver"]
 

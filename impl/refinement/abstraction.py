@@ -18,20 +18,35 @@ is explained in ``docs/refinement.md``:
   first sight, so equal entries map to equal values);
 * ``votesResponded``/``votesGranted`` from a candidate's tally, ``nextIndex``/``matchIndex``
   from a leader's progress (the defaults of ``Restart`` otherwise);
-* ``messages``: the empty bag.  Messages are not mapped (see the docs: the invariants of
-  Figure 3 do not read them).
+* ``messages``: empty unless the caller passes a bag; :func:`abstract_message` maps one
+  message in flight (RequestVote and AppendEntries requests and responses; a heartbeat is
+  an empty AppendEntries, see the docs) and :class:`Bag` keeps the bag of the network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from spec.raft.state import CANDIDATE, FOLLOWER, LEADER, NIL, State
-
-from impl.raft.types import Entry, Role
+from impl.raft.types import Entry, Message, MessageType, Role
 from impl.sim.node import SimNode
+from spec.raft.state import (
+    APPEND_ENTRIES_REQUEST,
+    APPEND_ENTRIES_RESPONSE,
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    NIL,
+    REQUEST_VOTE_REQUEST,
+    REQUEST_VOTE_RESPONSE,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    State,
+)
+from spec.raft.state import Message as SpecMessage
 
-__all__ = ["Values", "abstract"]
+__all__ = ["MessageMap", "Values", "abstract", "abstract_message"]
 
 _ROLE = {Role.FOLLOWER: FOLLOWER, Role.PRE_CANDIDATE: FOLLOWER, Role.CANDIDATE: CANDIDATE,
          Role.LEADER: LEADER}
@@ -70,7 +85,7 @@ def _log(node: SimNode, committed: Mapping[int, tuple[int, int]], values: Values
 
 
 def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, int]],
-             values: Values) -> State:
+             values: Values, bag: tuple = ()) -> State:
     """The spec state of the cluster; ``committed``: index -> abstract (term, value)."""
     ids = sorted(nodes)
     term, role, vote, log, commit = [], [], [], [], []
@@ -93,4 +108,79 @@ def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, in
         nxt.append(tuple(prog[j].next if j in prog else 1 for j in ids))
         match.append(tuple(prog[j].match if j in prog and j != i else 0 for j in ids))
     return State(tuple(term), tuple(role), tuple(vote), tuple(log), tuple(commit),
-                 tuple(responded), tuple(granted), tuple(nxt), tuple(match), ())
+                 tuple(responded), tuple(granted), tuple(nxt), tuple(match), bag)
+
+
+def _lt(index: int, term: int) -> int:
+    """An abstract (index, term) pair's term: +1, except index 0 (no entry) has term 0."""
+    return term + 1 if index > 0 else 0
+
+
+def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values: Values
+                     ) -> SpecMessage | None:
+    """raft.tla's image of one message in flight, or None for a kind raft.tla has not.
+
+    ``sender_log`` is the sender's abstract log when the message entered the network
+    (raft.tla's proof-only ``mlog``; no guard of the spec reads it).  An AppendEntries
+    request's ``mcommitIndex`` is ``min(commit, last index it carries)``: what the
+    follower may commit from it (raft.tla's leader sends exactly that, etcd's sends its
+    commit index and the follower takes the min).  A heartbeat is an AppendEntries with no
+    entry whose ``prevLogIndex`` is its commit index (``min(match, commit)``: an entry the
+    follower holds, the leader's by Log Matching); a heartbeat response is a successful
+    AppendEntries response.  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
+    leadership transfer have no image (None).
+    """
+    src, dst, t, MT = m.frm - 1, m.to - 1, m.term + 1, MessageType
+    if m.type is MT.VOTE:
+        return RequestVoteRequest(REQUEST_VOTE_REQUEST, t, _lt(m.index, m.log_term), m.index,
+                                  src, dst)
+    if m.type is MT.VOTE_RESP:
+        return RequestVoteResponse(REQUEST_VOTE_RESPONSE, t, not m.reject, sender_log, src, dst)
+    if m.type is MT.APPEND:
+        ents = tuple((e.term + 1, values.of(e)) for e in m.entries)
+        return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, m.index, _lt(m.index, m.log_term),
+                                    ents, sender_log, min(m.commit, m.index + len(ents)),
+                                    src, dst)
+    if m.type is MT.HEARTBEAT:
+        prev = m.commit
+        prev_term = sender_log[prev - 1][0] if 0 < prev <= len(sender_log) else 0
+        return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, prev, prev_term, (), sender_log,
+                                    m.commit, src, dst)
+    if m.type is MT.APPEND_RESP:
+        return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, not m.reject,
+                                     0 if m.reject else m.index, src, dst)
+    if m.type is MT.HEARTBEAT_RESP:
+        return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, True, 0, src, dst)
+    return None
+
+
+class MessageMap:
+    """The network's messages in flight, each mapped once, when first seen in flight.
+
+    Keyed by object identity (a duplicated message is the same object twice in the
+    queue, hence two copies in the bag); the objects are held so an id is never reused
+    while mapped.
+    """
+
+    def __init__(self) -> None:
+        self._map: dict[int, tuple[Message, SpecMessage | None]] = {}
+
+    def get(self, m: Message) -> SpecMessage | None:
+        hit = self._map.get(id(m))
+        return hit[1] if hit is not None and hit[0] is m else None
+
+    def update(self, inflight: list[Message], logs: tuple[tuple[tuple[int, int], ...], ...],
+               values: Values) -> tuple:
+        """Map the new messages (sender's log: ``logs[frm - 1]``), forget the gone ones,
+        and return raft.tla's bag of what is in flight."""
+        new: dict[int, tuple[Message, SpecMessage | None]] = {}
+        counts: dict[SpecMessage, int] = {}
+        for m in inflight:
+            hit = self._map.get(id(m))
+            if hit is None or hit[0] is not m:
+                hit = (m, abstract_message(m, logs[m.frm - 1], values))
+            new[id(m)] = hit
+            if hit[1] is not None:
+                counts[hit[1]] = counts.get(hit[1], 0) + 1
+        self._map = new
+        return tuple(sorted(counts.items()))

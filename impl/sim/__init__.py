@@ -8,9 +8,18 @@ driver loop).  This package imports neither ``spec/`` nor ``model_checker/``.
 from .clients import OpRecord
 from .mutants import MUTANTS, with_mutant
 from .node import DRIVER_MUTANTS, SimNode
-from .schedule import KINDS, Profile, Schedule, SimConfig, generate
+from .schedule import (
+                       KINDS,
+                       Profile,
+                       Schedule,
+                       SimConfig,
+                       generate,
+                       generate_tla,
+                       in_tla_vocabulary,
+                       tla_config,
+)
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
 __all__ = ["DRIVER_MUTANTS", "KINDS", "MUTANTS", "Event", "Observer", "OpRecord", "Profile", "RunResult",
-           "Schedule", "SimConfig", "SimNode", "Simulator", "generate", "run_schedule",
-           "with_mutant"]
+           "Schedule", "SimConfig", "SimNode", "Simulator", "generate", "generate_tla", "in_tla_vocabulary",
+           "run_schedule", "tla_config", "with_mutant"]

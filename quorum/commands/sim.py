@@ -31,6 +31,10 @@ def add_parser(sub: Any, name: str) -> None:
     src.add_argument("--schedule", type=Path, default=None, metavar="FILE",
                      help="replay a schedule saved as JSON")
     p.add_argument("--steps", type=int, default=1000, help="steps to draw (with --seed)")
+    p.add_argument("--profile", choices=("default", "tla"), default="default",
+                   help="tla: keep the store within raft.tla's vocabulary (pre-vote and "
+                        "check-quorum off, one entry per AppendEntries, no snapshots, no torn "
+                        "writes) and check step refinement too (with --seed)")
     p.add_argument("--mutant", choices=sorted(MUTANTS), default=None,
                    help="switch on a known implementation bug")
     p.add_argument("--checks", default=None, metavar="LIST",
@@ -42,7 +46,7 @@ def add_parser(sub: Any, name: str) -> None:
 
 
 def _schedule(args: argparse.Namespace) -> Any:
-    from impl.sim import Schedule, generate, with_mutant
+    from impl.sim import Schedule, generate, generate_tla, with_mutant
 
     if args.schedule is not None:
         try:
@@ -52,17 +56,18 @@ def _schedule(args: argparse.Namespace) -> Any:
     else:
         if args.steps < 1:
             raise UsageError("--steps must be at least 1")
-        sched = generate(42 if args.seed is None else args.seed, args.steps)
+        gen = generate_tla if args.profile == "tla" else generate
+        sched = gen(42 if args.seed is None else args.seed, args.steps)
     if args.mutant:
         sched = replace(sched, config=with_mutant(sched.config, args.mutant))
     return sched
 
 
-def _checks(args: argparse.Namespace) -> tuple[str, ...]:
-    from quorum.simcheck import ALL_CHECKS, CHECKS
+def _checks(args: argparse.Namespace, sched: Any) -> tuple[str, ...]:
+    from quorum.simcheck import ALL_CHECKS, default_checks
 
     if args.checks is None:
-        return CHECKS
+        return default_checks(sched)
     chosen = tuple(c.strip() for c in args.checks.split(",") if c.strip())
     bad = [c for c in chosen if c not in ALL_CHECKS]
     if bad or not chosen:
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from quorum.simcheck import check_schedule, shrink
 
     sched = _schedule(args)
-    checks = _checks(args)
+    checks = _checks(args, sched)
     res = check_schedule(sched, checks)
     r = res.run
     cfg = sched.config
@@ -93,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"events: {r.events} ({r.noops} no-ops); faults: "
           + ", ".join(f"{k} {v}" for k, v in r.stats.items()))
     print(f"history: {len(r.history)} operations, {done} returned")
+    if res.coverage is not None:
+        ok, total = res.validated
+        print(f"step refinement: {ok} of {total} events validated against raft.tla "
+              f"(at most 3 spec steps, L + 3 for a truncation of L entries; compared: currentTerm, "
+              f"state, votedFor, log and the delivered message), by event kind:")
+        print(res.coverage)
     if res.failure:
         print(f"FAILED at event {r.failed_at or r.events}: {res.failure}")
     print(f"event log sha256: {r.hash}")
