@@ -59,6 +59,8 @@ class CentralModel:
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability = properties.reachability(cfg)
+        self.liveness = properties.liveness(cfg)  # checked by `quorum check --liveness`
+        self.fairness = properties.fairness(cfg)
         self.canonicalize = _canonicalizer(cfg) if use_symmetry else None
         self.view = None
 
