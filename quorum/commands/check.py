@@ -239,8 +239,8 @@ def _print_stats(result: Any) -> None:
         print(f"Fingerprint store: {store['store_bytes_per_state']} bytes per distinct state; "
               f"probability of a fingerprint collision (optimistic, as TLC): "
               f"{store['collision_probability_optimistic']:.1e}.")
-    for key, value in extra.items():  # how the run was made (e.g. workers): machine-dependent
-        print(f"{key.replace('_', ' ')}: {value}", file=sys.stderr)
+    for key, value in extra.items():  # e.g. a simulation's seed and runs: deterministic
+        print(f"{key.replace('_', ' ')}: {value}")
     if result.coverage:
         print("coverage (action: generated / new distinct):")
         for name, c in sorted(result.coverage.items()):
