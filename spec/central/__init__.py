@@ -4,7 +4,10 @@
 verdicts (pinned in ``tests/spec/test_central.py``, explained in
 ``docs/strategies.md``): alone it is safe but nothing is acknowledged while it is
 down; ``--standby`` without fencing gets two coordinators; ``--standby --fencing``
-is safe.
+is safe.  With ``--liveness``, ``EveryWriteAcknowledged`` holds alone (a crashed
+coordinator restarts, fairly), fails with ``--down coordinator`` and holds again with a
+fenced standby given a failover per failure (``--failovers 2`` when the standby may
+also crash).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class CentralModel:
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability = properties.reachability(cfg)
+        self.liveness = properties.liveness(cfg)  # checked by `quorum check --liveness`
+        self.fairness = properties.fairness(cfg)
         self.canonicalize = _canonicalizer(cfg) if use_symmetry else None
         self.view = None
 

@@ -121,7 +121,9 @@ def restart(cfg: Config, s: State, c: int) -> Iterator[tuple[Label, State]]:
 def takeover(cfg: Config, s: State, c: int) -> Iterator[tuple[Label, State]]:
     """Takeover(c): c's failure detector suspects the active coordinator (perhaps
     wrongly) and c becomes the coordinator of a new epoch, reloading the log; with
-    fencing it first writes that epoch to the log's storage."""
+    fencing it first writes that epoch to the log's storage.  The label says
+    ``suspect='down'`` when no coordinator is running as the active one (the suspicion
+    is right): only that step is weakly fair (``properties.fairness``)."""
     if not cfg.standby or not s.up[c] or s.active[c] or max(s.epoch) == cfg.failovers:
         return
     e = max(s.epoch) + 1
@@ -129,7 +131,10 @@ def takeover(cfg: Config, s: State, c: int) -> Iterator[tuple[Label, State]]:
                    memory=_set(s.memory, c, s.store))
     if cfg.fencing:
         t = t._replace(store_epoch=e)
-    yield _label("Takeover", c=coordinator_name(c)), t
+    if any(s.up[d] and s.active[d] for d in cfg.coordinators):
+        yield _label("Takeover", c=coordinator_name(c)), t  # a running one is suspected
+    else:
+        yield _label("Takeover", c=coordinator_name(c), suspect="down"), t
 
 
 def successors(cfg: Config, s: State) -> Iterator[tuple[Label, State]]:

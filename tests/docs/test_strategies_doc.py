@@ -32,7 +32,7 @@ def test_doc_is_current():
 
 def test_every_generated_block_is_filled():
     blocks = list(gen.BLOCK.finditer(gen.DOC.read_text()))
-    assert len(blocks) == 15
+    assert len(blocks) == 19
     for m in blocks:
         assert "(exit status" in m.group("body") or m.group("what") == "comparison table"
 
@@ -47,6 +47,13 @@ def test_every_generated_block_is_filled():
     ("quorum check central", "(exit status 0)"),
     ("quorum check central --standby", "Error: invariant OneCoordinator is violated."),
     ("quorum check central --standby --fencing", "(exit status 0)"),
+    ("quorum check central --liveness", "(exit status 0)"),
+    ("quorum check central --liveness --down coordinator",
+     "Error: liveness property EveryWriteAcknowledged is violated."),
+    ("quorum check central --liveness --standby --fencing --down coordinator --failovers 2",
+     "(exit status 0)"),
+    ("quorum check central --liveness --standby --fencing --down coordinator",
+     "Then it stutters in state 4 forever"),
 ])
 def test_issue_verdicts_appear_in_the_doc(command, verdict):
     text = gen.DOC.read_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from model_checker.bfs import check
+from model_checker.liveness import check_liveness
 from spec.central import SPEC, costs
 from spec.central import spec as cs
 from spec.central.config import Config
@@ -55,6 +56,64 @@ def test_availability_with_one_node_down(flags, available, distinct):
     # Alone, a coordinator that is down acknowledges nothing: a single point of unavailability.
     result = check(build(**flags), properties=["WriteAcknowledged"])
     assert result.ok is available and result.distinct_states == distinct
+
+
+# -- availability as liveness: EveryWriteAcknowledged under weak fairness (issue 8) ------------
+# flags -> holds, distinct, generated, lasso actions (None: holds), stutters in state
+LIVENESS = {
+    "alone, crash and restart": ({}, 42, 71, None),
+    "alone, replica down": ({"down": "replica"}, 18, 25, None),
+    "alone, coordinator down": ({"down": "coordinator"}, 1, 1, ["Init"]),
+    "fenced standby, coordinator down": (
+        {"standby": True, "fencing": True, "down": "coordinator", "crashes": 0}, 30, 55, None),
+    "fenced standby, coordinator down, standby crashes, 2 failovers": (
+        {"standby": True, "fencing": True, "down": "coordinator", "failovers": 2}, 194, 350,
+        None),
+    "fenced standby, coordinator down, standby crashes, 1 failover": (
+        {"standby": True, "fencing": True, "down": "coordinator"}, 119, 169,
+        ["Init", "Takeover(c='c2', suspect='down')", "Crash(c='c2')", "Restart(c='c2')"]),
+    "fenced standby, false suspicion then a crash, 1 failover": (
+        {"standby": True, "fencing": True}, 747, 1872,
+        ["Init", "Takeover(c='c2')", "StepDown(c='c1', by='log')", "Crash(c='c2')",
+         "Restart(c='c2')"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIVENESS))
+def test_liveness_verdict(case):
+    flags, distinct, generated, lasso = LIVENESS[case]
+    result = check_liveness(build(**flags))
+    assert (result.distinct_states, result.generated_states) == (distinct, generated)
+    assert result.properties_checked == ("EveryWriteAcknowledged",)
+    if lasso is None:
+        assert result.ok
+    else:
+        v = result.violation
+        assert v.kind == "liveness" and v.property == "EveryWriteAcknowledged"
+        assert [s.action for s in v.trace] == lasso
+        assert v.provenance == {"stutters_in_state": len(lasso)}
+
+
+def test_without_fairness_even_a_running_coordinator_may_idle_forever():
+    result = check_liveness(build(), fairness=False)
+    assert [s.action for s in result.violation.trace] == ["Init"]
+
+
+def test_false_suspicion_and_crash_are_not_fair():
+    [(_, fair)] = build(standby=True).fairness
+    assert fair(("Takeover", (("c", "c2"),))) is None
+    assert fair(("Crash", (("c", "c1"),))) is None
+    down = ("Takeover", (("c", "c2"), ("suspect", "down")))
+    assert fair(down) == down and fair(("Restart", (("c", "c1"),))) is not None
+
+
+def test_takeover_label_says_whether_the_suspicion_is_right():
+    c = Config(standby=True)
+    [(label, _)] = cs.takeover(c, cs.initial_state(c), 1)
+    assert label == ("Takeover", (("c", "c2"),))
+    [(_, s)] = cs.crash(c, cs.initial_state(c), 0)
+    [(label, _)] = cs.takeover(c, s, 1)
+    assert label == ("Takeover", (("c", "c2"), ("suspect", "down")))
 
 
 @pytest.mark.slow
@@ -141,3 +200,15 @@ def test_symmetry_over_replicas_counts_exact_orbits():
     assert result.ok and result.symmetry
     assert result.distinct_states == len({sym.canonicalize(s) for s in seen}) == 482
     assert len(seen) == 747
+
+
+@pytest.mark.parametrize("argv,code", [
+    ([], 0), (["--down", "coordinator"], 1),
+    (["--standby", "--fencing", "--down", "coordinator", "--failovers", "2"], 0),
+])
+def test_check_liveness_exit_codes(argv, code, capsys):
+    from quorum.cli import main
+
+    assert main(["check", "central", "--liveness", "--quiet", *argv]) == code
+    out = capsys.readouterr().out
+    assert ("lasso" in out) is (code == 1)
