@@ -6,6 +6,8 @@ import zlib
 
 import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from impl.kv import (
     CommandDecodeError,
@@ -156,3 +158,37 @@ def test_results_pack_and_unpack(result: object) -> None:
     with pytest.raises(ValueError):
         unpack_result([42])
     assert len(Sessions()) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.integers(0, 2), st.integers(0, 3)),
+                min_size=1, max_size=25),
+       st.lists(st.integers(0, 40), max_size=15))
+def test_duplicating_any_entries_changes_no_state_and_no_answer(
+        ops: list[tuple[int, int, int]], dups: list[int]) -> None:
+    """A log of session commands (CAS and puts from 3 clients) against the same log with
+    copies of some entries inserted later: same keys, revision and first answers; a copy
+    answers the first copy's result, or STALE_REQUEST once its client has moved on."""
+    seqs: dict[int, int] = {}
+    log: list[bytes] = []
+    for client, kind, v in ops:
+        seqs[client] = seqs.get(client, 0) + 1
+        cmd = Put(b"k", b"%d" % v) if kind == 0 else cas(b"k", b"%d" % v, b"%d" % (v + 1))
+        log.append(encode(cmd, len(log) + 1, client, seqs[client]))
+    noisy = list(log)
+    for d in dups:  # a copy of entry d, some time after it (never before it)
+        src = noisy.index(log[d % len(log)])
+        noisy.insert(src + 1 + d % (len(noisy) - src), log[d % len(log)])
+    clean, dirty = KVStore(), KVStore()
+    first = [clean.apply(i, e) for i, e in enumerate(log, 1)]
+    seen: dict[bytes, object] = {}
+    for i, e in enumerate(noisy, 1):
+        r = dirty.apply(i, e)
+        assert r is not None
+        stale = isinstance(r.result, KVError) and r.result.code is ErrorCode.STALE_REQUEST
+        assert not stale or e in seen  # only a copy can be stale
+        seen.setdefault(e, r.result)
+        assert stale or r.result == seen[e]
+    assert [seen[e] for e in log] == [a.result for a in first if a is not None]
+    assert dirty.revision == clean.revision
+    assert dirty.read(Range(b"k")) == clean.read(Range(b"k"))
