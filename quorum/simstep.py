@@ -238,7 +238,7 @@ class StepRefinementObserver:
                               f"servers {[server_name(k) for k in changed]} changed, but this "
                               f"event may only change {[server_name(k) for k in sorted(acting)]}")
         longest, note = 0, ""
-        for i, kinds, spec_m, budget in jobs:
+        for i, allowed, spec_m, budget in jobs:
             target = tuple(_proj(post, k) if k == i else _proj(pre, k) for k in range(self.n))
             if (spec_m is not None and spec_m.mtype == REQUEST_VOTE_RESPONSE
                     and pre.role[i] == CANDIDATE and post.role[i] == FOLLOWER
@@ -254,7 +254,7 @@ class StepRefinementObserver:
                     pre.log[i][common] == post.log[i][common]:
                 common += 1
             new_values = frozenset(v for _, v in post.log[i][common:])
-            model = _EventModel(ctx, i, kinds, spec_m, new_values)
+            model = _EventModel(ctx, i, allowed, spec_m, new_values)
 
             left = dict(pre.messages).get(spec_m, 0) - 1 if spec_m is not None else 0
             rep = validate_step(cast(Any, model), pre, post, max_steps=budget,
