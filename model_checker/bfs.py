@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
+from model_checker import gcpause
 from model_checker.errors import UnknownProperty
 from model_checker.model import Label, Model
 from model_checker.replay import identity_function, rebuild
@@ -211,7 +212,8 @@ def check(model: Model, *, properties: Iterable[str] | None = None, check_deadlo
     props = Properties(model, properties)
     search = _Search(model, props, check_deadlock, max_states, progress)
     start = time.perf_counter()
-    search.run()
+    with gcpause.paused():
+        search.run()
     seconds = time.perf_counter() - start
     violation = search.violation
     if violation is None and search.complete and search.pending_reach:

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from model_checker import gcpause
 from model_checker.bfs import ProgressFn, Properties
 from model_checker.fpset import MASK64, FingerprintSet, collision_probability, fingerprint
 from model_checker.model import Model
@@ -90,7 +91,7 @@ class _Worker:
     def expand(self, lo: int, hi: int
                ) -> tuple[list[Batch], Event | None, int]:
         n, model, ident = self.n, self.model, self.ident
-        aprops = self.props.action_properties
+        aprops, invariants = self.props.action_properties, self.props.invariants
         fps: list[list[int]] = [[] for _ in range(n)]
         poss: list[list[int]] = [[] for _ in range(n)]
         pars: list[list[int]] = [[] for _ in range(n)]
@@ -121,15 +122,22 @@ class _Worker:
                     name = label[0]
                     cov[name] = cov.get(name, 0) + 1
                     if aprops and event is None:
-                        event = self._step_event(s, label, t, pos, sfp)
+                        for _, holds in aprops:  # inline: one call per step less
+                            if not holds(s, label, t):
+                                event = self._step_event(s, label, t, pos, sfp)
+                                break
                     if t is s:  # a self-loop: counted, never new
                         pos += 1
                         continue
                 if not within(t):  # outside the constraint: checked, never stored (TLC)
-                    h = hash(t)
-                    if event is None and h not in outside:
-                        outside.add(h)  # checked once, not per occurrence (bounded memo)
-                        event = self._outside_event(t, pos, sfp)
+                    if event is None:
+                        h = hash(t)
+                        if h not in outside:
+                            outside.add(h)  # checked once, not per occurrence (bounded memo)
+                            for _, holds in invariants:
+                                if not holds(t):
+                                    event = self._outside_event(t, pos, sfp)
+                                    break
                     pos += 1
                     continue
                 if ident is None:
@@ -431,7 +439,8 @@ def check_fingerprints(model: Model, *, properties: Iterable[str] | None = None,
     coord = _Coordinator(_Local([_Worker(model, props, 0, 1, check_deadlock)]),
                          max(1, workers), props, max_states, progress, fork_at)
     try:
-        coord.run()
+        with gcpause.paused():
+            coord.run()
         violation = None if coord.event is None else _violation(model, props, coord.pool,
                                                                 coord.n, coord.event)
         stats = coord.pool.call_all("stats", [()] * coord.n)

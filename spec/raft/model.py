@@ -1,7 +1,12 @@
 """The Raft model handed to the checker: bounds, actions, properties, symmetry.
 
 :class:`RaftModel` satisfies ``model_checker.model.Model`` structurally (this
-package imports nothing of ours besides ``spec.common``).
+package imports nothing of ours besides ``spec.common``).  By default it runs the
+compiled successor function (:mod:`spec.raft.fast`), the memoized properties and
+bounds (:mod:`spec.raft.memo`) and the cheap canonical form (:mod:`spec.raft.canon`);
+``reference=True`` runs the readable transcription (:mod:`spec.raft.actions`,
+:mod:`spec.raft.properties`, :mod:`spec.raft.symmetry`) instead.  Both give the same
+states, steps in the same order, verdicts and orbits (``tests/spec/test_raft_fast.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
-from spec.raft import actions
+from spec.raft import actions, canon, fast, memo
 from spec.raft.config import Config
 from spec.raft.properties import (
     ACTION_PROPERTIES,
@@ -25,12 +30,20 @@ from spec.raft.symmetry import canonicalize
 
 __all__ = ["RaftModel"]
 
+Steps = Iterable[tuple[actions.Label, State]]
+
 
 class RaftModel:
-    """raft.tla under a :class:`Config`, with the given :class:`Rules` (a mutant's, or Raft's)."""
+    """raft.tla under a :class:`Config`, with the given :class:`Rules` (a mutant's, or Raft's).
+
+    ``successors`` and ``within_bounds`` are plain functions set per model (the checker
+    calls them millions of times; a bound method would add a call each time)."""
+
+    successors: Callable[[State], Steps]
+    within_bounds: Callable[[State], bool]
 
     def __init__(self, config: Config, rules: Rules = RAFT, symmetry: bool = False,
-                 name: str = "raft") -> None:
+                 name: str = "raft", reference: bool = False) -> None:
         self.name = name
         self.config = config
         self.rules = rules
@@ -40,8 +53,17 @@ class RaftModel:
             quorum=rules.quorum_size(config.servers),
             rules=rules,
         )
-        self.invariants = dict(INVARIANTS)
-        self.action_properties = dict(ACTION_PROPERTIES)
+        self.reference = reference
+        if reference:
+            self.successors = self.reference_successors
+            self.within_bounds = self._reference_within_bounds
+            self.invariants = dict(INVARIANTS)
+            self.action_properties = dict(ACTION_PROPERTIES)
+        else:
+            self.successors = fast.successor_function(config, rules)
+            self.within_bounds = memo.within_bounds(config)
+            self.invariants = memo.invariants()
+            self.action_properties = memo.action_properties()
         # A property that the bounds make unreachable is not claimed.
         self.reachability = {
             k: f
@@ -50,16 +72,19 @@ class RaftModel:
         }
         self.liveness = dict(LIVENESS)  # `quorum check raft --liveness`
         self.fairness = list(FAIRNESS)
-        self.canonicalize: Callable[[Any], Hashable] | None = canonicalize if symmetry else None
+        self.canonicalize: Callable[[Any], Hashable] | None = None
+        if symmetry:
+            self.canonicalize = canonicalize if reference else canon.canonicalizer(config.servers)
         self.view: Callable[[Any], Hashable] | None = None
 
     def initial_states(self) -> Iterable[State]:
         return (initial_state(self.config.servers),)
 
-    def successors(self, state: State) -> Iterator[tuple[actions.Label, State]]:
+    def reference_successors(self, state: State) -> Iterator[tuple[actions.Label, State]]:
+        """raft.tla's Next computed by the readable transcription (spec.raft.actions)."""
         return actions.successors(state, self.context)
 
-    def within_bounds(self, state: State) -> bool:
+    def _reference_within_bounds(self, state: State) -> bool:
         """TLC's CONSTRAINT: terms, log lengths and messages in flight within the bounds."""
         cfg = self.config
         bag = state.messages
