@@ -157,15 +157,18 @@ class _Search:
         model, ident, index, outside = self.model, self.ident, self.index, self.outside
         cov = self.coverage
         has_aprops = bool(self.props.action_properties)
+        successors = getattr(model, "successors_within", None) or model.successors
         for s, idx in frontier:
             enabled = False
-            for label, t in model.successors(s):
+            for label, t in successors(s):
                 enabled = True
                 self.generated += 1
                 c = cov.get(label[0])
                 if c is None:
                     c = cov[label[0]] = ActionCoverage()
                 c.generated += 1
+                if t is None:  # outside the bounds, violating nothing: the model vouches
+                    continue
                 if has_aprops and self._step_violates(s, label, t, idx):
                     return []
                 if t is s:  # a self-loop: counted, never new

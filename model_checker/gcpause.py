@@ -7,7 +7,8 @@ them; tuple *subclasses* such as ``NamedTuple`` states are never exempted from t
 walks, so on a large model the collector alone can cost more than the search.  States
 are acyclic values that reference counting frees as soon as they are dropped, so the
 collector finds nothing to collect: the searches pause it for their duration
-(:func:`paused`) and re-enable it afterwards.  A model must therefore not create
+(:func:`paused`), and afterwards leave what they allocated out of its sight
+(``gc.freeze``).  A model must therefore not create
 reference cycles per step (none of ours does; a cycle would merely be freed late).
 """
 
@@ -29,5 +30,9 @@ def paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # The objects allocated meanwhile are all still "young": the first collection
+            # after re-enabling would walk every one of them.  Freezing moves them out of
+            # the collector's sight (reference counting still frees them).
+            gc.freeze()
             gc.enable()
 

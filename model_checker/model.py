@@ -44,6 +44,15 @@ model with no liveness properties and no fairness:
   ``WF_vars(Phase1b(a) \\/ Phase2b(a))``.  A step that does not change the state never
   counts as a step of the action.
 
+Optional, for speed: ``successors_within(s)``.  The searches call it instead of
+``successors`` when a model has it, only on states within the bounds that satisfy
+the invariants being checked.  It yields the same labels in the same order; each step
+comes with its successor, or with ``None`` when the model vouches that the successor
+is outside the bounds, satisfies every invariant that ``s`` satisfies, and that the step
+satisfies every action property.  Such a step is counted (generated, coverage) and
+nothing else: its state is never built, hashed or checked.  TLC would build and check
+it, with the same verdicts, so counts and verdicts do not change.
+
 Fingerprints: the fingerprint store (:mod:`model_checker.fpset`) fingerprints a state's
 identity with Python's ``hash``, which maps the ints -1 and -2 to the same value; a
 model should not use both as values of one field.

@@ -102,6 +102,7 @@ class _Worker:
         local: set[int] = set()  # fingerprints generated earlier in this round, here
         raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
         within = model.within_bounds
+        successors = getattr(model, "successors_within", None) or model.successors
         outside = self.outside_checked
         if len(outside) > OUTSIDE_MEMO:
             outside.clear()
@@ -115,12 +116,15 @@ class _Worker:
             if s is ROOT:
                 steps: Iterable[tuple[Any, Any]] = [(None, t) for t in model.initial_states()]
             else:
-                steps = model.successors(s)
+                steps = successors(s)
             first = pos
             for label, t in steps:
                 if label is not None:
                     name = label[0]
                     cov[name] = cov.get(name, 0) + 1
+                    if t is None:  # outside the bounds, violating nothing: the model vouches
+                        pos += 1
+                        continue
                     if aprops and event is None:
                         for _, holds in aprops:  # inline: one call per step less
                             if not holds(s, label, t):

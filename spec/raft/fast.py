@@ -15,6 +15,8 @@ What makes it faster, none of which changes a state or the order of the steps:
   are built once per configuration;
 * the message bag, a short sorted tuple, is updated by one scan instead of a dict and a
   sort;
+* ``Restart(i)`` reads and writes only the servers' roles, votes and indexes, which
+  take far fewer values than states do: its results are memoized on them;
 * a step that changes nothing (``Restart`` of a server with nothing to lose, a leader's
   ``AdvanceCommitIndex`` that commits nothing new) yields the state object itself, so the
   checker recognises the self-loop by identity;
@@ -25,7 +27,7 @@ What makes it faster, none of which changes a state or the order of the steps:
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from spec.raft import rules as raft_rules
@@ -47,11 +49,14 @@ from spec.raft.state import (
     State,
 )
 
-__all__ = ["Successors", "bag_with", "bag_without", "successor_function"]
+__all__ = ["Successors", "VouchedSuccessors", "bag_with", "bag_without", "successor_function"]
 
 Successors = Callable[[State], list[tuple[Label, State]]]
+#: ``successor_function(..., vouch=True)``: a step may come with ``None`` (see there)
+VouchedSuccessors = Callable[[State], list[tuple[Label, State | None]]]
 
 _new = tuple.__new__
+MEMO_LIMIT = 1 << 16  # entries of a memo table before it is cleared
 
 
 def bag_with(bag: Bag, m: Message) -> Bag:
@@ -74,17 +79,34 @@ def bag_without(bag: Bag, m: Message) -> Bag:
     return bag
 
 
-@cache
-def _message_label(name: str, m: Message) -> Label:
-    return (name, (("m", message_name(m)),))
+@lru_cache(maxsize=1 << 16)
+def _message_labels(m: Message) -> tuple[Label, Label, Label]:
+    """The labels of Receive(m), DuplicateMessage(m) and DropMessage(m)."""
+    param = (("m", message_name(m)),)
+    return ("Receive", param), ("DuplicateMessage", param), ("DropMessage", param)
 
 
-def successor_function(config: Config, rules: Rules) -> Successors:
+def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any:
     """raft.tla's ``Next`` for these bounds and rules (see the module docstring).
 
     Returns a function from a state to the list of its ``(label, successor)`` pairs,
-    equal, in the same order, to :func:`spec.raft.actions.successors`."""
+    equal, in the same order, to :func:`spec.raft.actions.successors`.
+
+    With ``vouch``, the function is the checker's ``successors_within`` (see
+    ``model_checker.model``): for a state within the bounds that satisfies the
+    invariants, a step that certainly leaves the bounds *and* certainly violates
+    nothing comes with ``None`` instead of its successor, which is then never built.
+    Those steps are ``Timeout(i)`` of a server already at ``max_term`` and the sends
+    (``RequestVote``, ``AppendEntries``, ``DuplicateMessage``) into a bag that already
+    holds ``max_msgs`` messages.  A send changes only the bag, which no property reads;
+    a timeout changes only the votes and the term and role of a server that does not
+    lead, which leaves every leader, log and commit index as it was and only removes
+    obligations of Leader Completeness (a server of a higher term is compared with
+    fewer leaders).  So the successor satisfies every invariant its state satisfies and
+    the step leaves every log as it was (Leader Append-Only).  Mutants change the
+    rules, never these actions or the properties, so this holds for them too."""
     n, n_values = config.servers, config.values
+    max_term, max_msgs = config.max_term, config.max_msgs
     servers = range(n)
     quorum = rules.quorum_size(n)
     ones, zeros = (1,) * n, (0,) * n
@@ -106,23 +128,46 @@ def successor_function(config: Config, rules: Rules) -> Successors:
     commit_term_ok = rules.commit_term_ok
     receive = _receiver(rules)
 
-    def successors(s: State) -> list[tuple[Label, State]]:
-        ct, role, vf, logs, ci, vr, vg, ni, mi, bag = s
-        out: list[tuple[Label, State]] = []
-        m: Message
-        add = out.append
-        for i in servers:  # Restart(i)
+    restart_memo: dict[tuple, tuple] = {}
+
+    def restart(key: tuple) -> tuple:
+        """Per server i, Restart(i)'s new (role, votedFor, commitIndex, votesResponded,
+        votesGranted, nextIndex, matchIndex), or None when the step changes nothing."""
+        role, vf, ci, vr, vg, ni, mi = key
+        out: list[tuple | None] = []
+        for i in servers:
             vote = vf[i] if keeps_vote else vote_after_restart(vf[i])
             if (role[i] == FOLLOWER and vote == vf[i] and not (ci[i] or vr[i] or vg[i])
                     and ni[i] == ones and mi[i] == zeros):
-                add((lab_restart[i], s))
+                out.append(None)
                 continue
-            add((lab_restart[i], _new(State, (
-                ct, role[:i] + (FOLLOWER,) + role[i + 1:], vf[:i] + (vote,) + vf[i + 1:], logs,
-                ci[:i] + (0,) + ci[i + 1:], vr[:i] + (0,) + vr[i + 1:], vg[:i] + (0,) + vg[i + 1:],
-                ni[:i] + (ones,) + ni[i + 1:], mi[:i] + (zeros,) + mi[i + 1:], bag))))
+            out.append((role[:i] + (FOLLOWER,) + role[i + 1:], vf[:i] + (vote,) + vf[i + 1:],
+                        ci[:i] + (0,) + ci[i + 1:], vr[:i] + (0,) + vr[i + 1:],
+                        vg[:i] + (0,) + vg[i + 1:], ni[:i] + (ones,) + ni[i + 1:],
+                        mi[:i] + (zeros,) + mi[i + 1:]))
+        return tuple(out)
+
+    def successors(s: State) -> list[tuple[Label, State | None]]:
+        ct, role, vf, logs, ci, vr, vg, ni, mi, bag = s
+        out: list[tuple[Label, State | None]] = []
+        m: Message
+        add = out.append
+        key = (role, vf, ci, vr, vg, ni, mi)  # Restart(i) reads and writes only these
+        restarts = restart_memo.get(key)
+        if restarts is None:
+            if len(restart_memo) >= MEMO_LIMIT:
+                restart_memo.clear()
+            restarts = restart_memo[key] = restart(key)
+        for i in servers:  # Restart(i)
+            r = restarts[i]
+            add((lab_restart[i], s if r is None else _new(State, (
+                ct, r[0], r[1], logs, r[2], r[3], r[4], r[5], r[6], bag))))
+        full = vouch and (sum([c for _, c in bag]) if bag else 0) >= max_msgs
         for i in servers:  # Timeout(i)
             if role[i] != LEADER:
+                if vouch and ct[i] >= max_term:
+                    add((lab_timeout[i], None))
+                    continue
                 add((lab_timeout[i], _new(State, (
                     ct[:i] + (ct[i] + 1,) + ct[i + 1:], role[:i] + (CANDIDATE,) + role[i + 1:],
                     vf[:i] + (NIL,) + vf[i + 1:], logs, ci, vr[:i] + (0,) + vr[i + 1:],
@@ -134,8 +179,12 @@ def successor_function(config: Config, rules: Rules) -> Successors:
                 lt, ll = (log[-1][0] if log else 0), len(log)
                 for j in servers:
                     if not vr[i] >> j & 1:
+                        if full:
+                            add((lab_vote[i][j], None))
+                            continue
                         m = _new(RequestVoteRequest, (0, ct[i], lt, ll, i, j))
-                        add((lab_vote[i][j], _new(State, head + (bag_with(bag, m),))))
+                        add((lab_vote[i][j], _new(State, head + (
+                            bag_with(bag, m) if bag else ((m, 1),),))))
         for i in servers:  # BecomeLeader(i)
             if role[i] == CANDIDATE and vg[i].bit_count() >= quorum:
                 add((lab_become[i], _new(State, (
@@ -163,23 +212,27 @@ def successor_function(config: Config, rules: Rules) -> Successors:
             if role[i] == LEADER:
                 log, ll = logs[i], len(logs[i])
                 for j in others[i]:
+                    if full:
+                        add((lab_append[i][j], None))
+                        continue
                     nxt = ni[i][j]
                     prev = nxt - 1
                     last = ll if ll < nxt else nxt
                     m = _new(AppendEntriesRequest, (
                         2, ct[i], prev, log[prev - 1][0] if 0 < prev <= ll else 0,
                         log[nxt - 1:last], log, ci[i] if ci[i] < last else last, i, j))
-                    add((lab_append[i][j], _new(State, head + (bag_with(bag, m),))))
+                    add((lab_append[i][j], _new(State, head + (
+                        bag_with(bag, m) if bag else ((m, 1),),))))
         if bag:
-            for m, _ in bag:  # Receive(m)
+            named = [_message_labels(m) for m, _ in bag]
+            for (m, _), lab in zip(bag, named, strict=True):  # Receive(m)
                 t = receive(s, m)
                 if t is not None:
-                    add((_message_label("Receive", m), t))
-            for m, _ in bag:  # DuplicateMessage(m)
-                add((_message_label("DuplicateMessage", m), _new(State, head + (bag_with(bag, m),))))
-            for m, _ in bag:  # DropMessage(m)
-                add((_message_label("DropMessage", m),
-                     _new(State, head + (bag_without(bag, m),))))
+                    add((lab[0], t))
+            for (m, _), lab in zip(bag, named, strict=True):  # DuplicateMessage(m)
+                add((lab[1], None if full else _new(State, head + (bag_with(bag, m),))))
+            for (m, _), lab in zip(bag, named, strict=True):  # DropMessage(m)
+                add((lab[2], _new(State, head + (bag_without(bag, m),))))
         return out
 
     return successors

@@ -61,6 +61,8 @@ class RaftModel:
             self.action_properties = dict(ACTION_PROPERTIES)
         else:
             self.successors = fast.successor_function(config, rules)
+            # the checker's shortcut past steps that leave the bounds and violate nothing
+            self.successors_within = fast.successor_function(config, rules, vouch=True)
             self.within_bounds = memo.within_bounds(config)
             self.invariants = memo.invariants()
             self.action_properties = memo.action_properties()

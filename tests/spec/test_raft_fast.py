@@ -42,6 +42,21 @@ def _same_step(fast: RaftModel, ref: RaftModel, s, got, want) -> None:
         assert holds(s, label, t) == ref.action_properties[name](s, label, t), (name, label)
 
 
+def _vouched_steps_are_harmless(fast: RaftModel, s, got) -> None:
+    """successors_within: the same labels; a step given as None leaves the bounds, its
+    successor satisfies every invariant s satisfies, and the action property holds."""
+    vouched = fast.successors_within(s)
+    assert [lab for lab, _ in vouched] == [lab for lab, _ in got]
+    for (label, v), (_, t) in zip(vouched, got, strict=True):
+        if v is not None:
+            assert v == t
+            continue
+        assert not fast.within_bounds(t), label
+        for name, holds in fast.invariants.items():
+            assert holds(t) or not holds(s), (name, label)
+        assert all(holds(s, label, t) for holds in fast.action_properties.values()), label
+
+
 def compare(mutant: str | None, **bounds: int) -> int:
     """Walk every state reachable within the bounds; return how many steps were compared."""
     fast, ref = _models(mutant, bounds)
@@ -52,6 +67,7 @@ def compare(mutant: str | None, **bounds: int) -> int:
         s = queue.popleft()
         got, want = list(fast.successors(s)), list(ref.successors(s))
         assert [lab for lab, _ in got] == [lab for lab, _ in want], s
+        _vouched_steps_are_harmless(fast, s, got)
         for g, w in zip(got, want, strict=True):
             _same_step(fast, ref, s, g, w)
             t = g[1]
@@ -143,3 +159,18 @@ def test_symmetric_search_counts_the_same_orbits_either_way():
     fast_result, ref_result = check(fast_model, max_states=20_000), check(ref, max_states=20_000)
     assert fast_result.distinct_states == ref_result.distinct_states
     assert fast_result.generated_states == ref_result.generated_states
+
+
+def test_vouched_steps_change_no_count_and_no_coverage():
+    from model_checker.parallel import check_fingerprints
+
+    values = {"servers": 2, "values": 1, "max_term": 2, "max_log": 1, "max_msgs": 1}
+    vouching = SPEC.build(values, None, False)
+    plain = SPEC.build(values, None, False)
+    del plain.successors_within  # the searches fall back to successors + within_bounds
+    for search in (check, check_fingerprints):
+        a, b = search(vouching), search(plain)
+        assert (a.distinct_states, a.generated_states, a.depth) == (1657, 12969, 28)
+        assert (b.distinct_states, b.generated_states, b.depth) == (1657, 12969, 28)
+        assert {k: (c.generated, c.distinct) for k, c in a.coverage.items()} == {
+            k: (c.generated, c.distinct) for k, c in b.coverage.items()}
