@@ -5,8 +5,8 @@ After every simulated event, the cluster before and after it is mapped onto raft
 and the event must be a short path of the spec's next-state relation from the abstract
 pre-state to the abstract post-state.  The spec runs with :data:`spec.raft.rules.ETCD`:
 raft.tla plus etcd's bookkeeping (a commit index that a follower never lowers and a
-restart recovers from disk, a match index that never goes down, heartbeats), each
-switch default-off in the spec.  The rule (docs/refinement.md, "Step refinement"):
+restart recovers from disk, a match index that never goes down, heartbeats, a candidate
+that gives up a lost election), each switch default-off in the spec.  The rule (docs/refinement.md, "Step refinement"):
 
 * a path of at most 3 **state-changing** spec steps (0: a stutter) of the actions the
   event may stand for, plus any number of **send** steps of the acting node
@@ -23,8 +23,7 @@ switch default-off in the spec.  The rule (docs/refinement.md, "Step refinement"
 
 Counted apart, never hidden: an AppendEntries that truncates L entries (raft.tla removes
 one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a leader
-(``DropMessage`` of the request, its refusal an extra message), a candidate that steps
-down when it lost its election, and a request etcd ignores where raft.tla answers (a
+(``DropMessage`` of the request, its refusal an extra message), and a request etcd ignores where raft.tla answers (a
 stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a
 snapshot, an InstallSnapshot, a torn write) are counted as not validated, never as
 passed.  The check requires the ``tla`` profile (:func:`impl.sim.tla_config`).
@@ -47,7 +46,6 @@ from spec.raft.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
-    FOLLOWER,
     LEADER,
     REQUEST_VOTE_REQUEST,
     REQUEST_VOTE_RESPONSE,
@@ -69,11 +67,11 @@ SENDS = frozenset({"RequestVote", "AppendEntries", "Heartbeat"})
 NETWORK = frozenset({"drop", "dup", "deliver (lost)"})
 
 
-def _view(s: State, k: int, votes: bool = True) -> tuple[Any, ...]:
+def _view(s: State, k: int) -> tuple[Any, ...]:
     """Server k's compared variables (tallies of a candidate, matchIndex of a leader)."""
     v: tuple[Any, ...] = (s.current_term[k], s.role[k], s.voted_for[k], s.log[k],
                           s.commit_index[k])
-    if votes and s.role[k] == CANDIDATE:
+    if s.role[k] == CANDIDATE:
         v += (s.votes_responded[k], s.votes_granted[k])
     if s.role[k] == LEADER:
         v += (s.match_index[k],)
@@ -261,8 +259,9 @@ class StepRefinementObserver:
         if kind.startswith("deliver") and m is not None and spec_m is not None:
             i = m.to - 1
             return [_Job(i, {"Receive", "BecomeLeader", "ClientRequest", "AdvanceCommitIndex",
-                             "DropReply"} | ({"DropDelivered"} if self._refused(i, post) else set()),
-                         spec_m, self._budget(i, pre, spec_m), self._refused(i, post))]
+                             "DropReply"} | ({"DropDelivered"} if self._refused(i, pre, post)
+                                            else set()),
+                         spec_m, self._budget(i, pre, spec_m), self._refused(i, pre, post))]
         if kind.startswith("deliver") and m is not None or kind == "op":
             # a forwarded proposal or read, a client operation: ClientRequest and sends
             return [_Job((m.to if m is not None else ev.node) - 1, {"ClientRequest"})]
@@ -270,10 +269,12 @@ class StepRefinementObserver:
             return [_Job(ev.node - 1, {"Restart"})]
         return []  # restart, delay, partitions, clogging: a stutter
 
-    def _refused(self, i: int, post: State) -> bool:
-        """A vote request that the implementation did not grant (see the module docstring)."""
+    def _refused(self, i: int, pre: State, post: State) -> bool:
+        """A vote request of a term not older than i's that the implementation did not
+        grant (see the module docstring)."""
         m = self._spec_m
-        return m.mtype == REQUEST_VOTE_REQUEST and post.voted_for[i] != m.msource
+        return (m.mtype == REQUEST_VOTE_REQUEST and m.mterm >= pre.current_term[i]
+                and post.voted_for[i] != m.msource)
 
     @staticmethod
     def _budget(i: int, pre: State, m: Any) -> int:
@@ -332,15 +333,7 @@ class StepRefinementObserver:
         """Search job's path from ``state``; the state after it and its sends, or why not."""
         i, spec_m = job.node, job.message
         self._rep = None
-        lost = (i >= 0 and spec_m is not None and spec_m.mtype == REQUEST_VOTE_RESPONSE
-                and state.role[i] == CANDIDATE and post.role[i] == FOLLOWER
-                and state.current_term[i] == post.current_term[i])
-        if lost:
-            # etcd's candidate steps down once a quorum has refused it (VoteLost);
-            # raft.tla's stays a candidate until a timeout or a message of a newer term
-            target = _view(post._replace(role=replace_at(post.role, i, CANDIDATE)), i, False)
-        else:
-            target = _view(post, i) if i >= 0 else ()
+        target = _view(post, i) if i >= 0 else ()
         post_counts, start_items = dict(post.messages), set(state.messages)
         post_keys = {x for x, _ in start_items ^ set(post.messages)}
         memo: dict[int, tuple[State, dict[Any, int] | None]] = {}  # id -> (t, result)
@@ -365,7 +358,7 @@ class StepRefinementObserver:
             return out
 
         def agrees(t: State, _post: State) -> bool:
-            return (i < 0 or _view(t, i, not lost) == target) and sent(t) is not None
+            return (i < 0 or _view(t, i) == target) and sent(t) is not None
 
         common = 0
         if i >= 0:
@@ -388,7 +381,7 @@ class StepRefinementObserver:
         counts = dict(t.messages)
         for x, d in out.items():
             counts[x] = counts.get(x, 0) + d
-        note = " + lost-election step-down" if lost else ""
+        note = ""
         drops = [lb for lb in rep.path if lb[0] == "DropMessage"]
         if spec_m is not None and any(dict(lb[1])["m"] == message_name(spec_m) for lb in drops):
             note += " + vote refused (known leader)"

@@ -247,8 +247,14 @@ def handle_request_vote_request(s: State, c: Context, i: int, j: int, m: Any) ->
 def handle_request_vote_response(s: State, c: Context, i: int, j: int, m: Any) -> State:
     """HandleRequestVoteResponse: tally a response of i's term (even if i is no candidate)."""
     granted = s.votes_granted[i] | (1 << j) if m.mvote_granted else s.votes_granted[i]
+    responded = s.votes_responded[i] | (1 << j)
+    role = s.role
+    if c.rules.lost_elections and role[i] == CANDIDATE and \
+            c.n - (responded & ~granted).bit_count() < c.quorum:
+        role = replace_at(role, i, FOLLOWER)  # see Rules.lost_elections
     return s._replace(
-        votes_responded=replace_at(s.votes_responded, i, s.votes_responded[i] | (1 << j)),
+        role=role,
+        votes_responded=replace_at(s.votes_responded, i, responded),
         votes_granted=replace_at(s.votes_granted, i, granted),
         messages=without_message(s.messages, m),
     )

@@ -122,7 +122,7 @@ def match_after_success(match_index: int, mmatch_index: int) -> int:
 
 
 # --- etcd's bookkeeping, for trace validation of the implementation (reference only) ---
-# These four rules and ``heartbeats`` are the switches of :data:`ETCD`; the defaults are
+# These four rules, ``heartbeats`` and ``lost_elections`` are the switches of :data:`ETCD`; the defaults are
 # raft.tla's, so every pinned count of the model checker is unchanged.  Each is safe
 # (docs/refinement.md, "The etcd rules"); only the reference successor function of
 # spec.raft.actions reads them.
@@ -172,6 +172,9 @@ class Rules:
     #: prevLogIndex 0 and commit index min(commitIndex[i], matchIndex[i][j]) (etcd's
     #: heartbeat: the follower holds the leader's log up to its matchIndex)
     heartbeats: bool = False
+    #: a candidate returns to follower (same term, same vote) once so many servers have
+    #: refused it that no quorum can grant (etcd's VoteLost); raft.tla's waits for a timeout
+    lost_elections: bool = False
 
 
 RAFT = Rules()
@@ -179,4 +182,5 @@ RAFT = Rules()
 #: raft.tla with etcd's bookkeeping (reference only; see the comment above the etcd rules)
 ETCD = Rules(commits_after_restart=_etcd_commits_after_restart,
              follower_commit=_etcd_follower_commit, reply_match=_etcd_reply_match,
-             match_after_success=_etcd_match_after_success, heartbeats=True)
+             match_after_success=_etcd_match_after_success, heartbeats=True,
+             lost_elections=True)

@@ -85,3 +85,23 @@ def test_a_restart_recovers_any_commit_index_up_to_the_one_it_had_under_etcd():
     # the self-loop is kept: a follower with nothing volatile to lose
     t = dict(actions.restart(s, _ctx(ETCD)))[("Restart", (("i", "s2"), ("commitIndex", 2)))]
     assert t == s and t.role[1] == FOLLOWER
+
+
+def test_a_candidate_gives_up_once_no_quorum_can_grant_under_etcd():
+    """3 servers: s1 voted for itself; s2 refuses, then s3 refuses: no majority left."""
+    from spec.raft.state import CANDIDATE, REQUEST_VOTE_RESPONSE, RequestVoteResponse
+
+    def no(j):
+        return RequestVoteResponse(REQUEST_VOTE_RESPONSE, 2, False, (), j, 0)
+
+    s = initial_state(3)._replace(current_term=(2, 2, 2), role=(CANDIDATE, FOLLOWER, FOLLOWER),
+                                  voted_for=(0, 2, 2), votes_responded=(0b001, 0, 0),
+                                  votes_granted=(0b001, 0, 0), messages=((no(1), 1), (no(2), 1)))
+    ctx3 = actions.Context(n=3, values=1, quorum=2, rules=ETCD)
+    one = actions.receive_one(s, ctx3, no(1))
+    assert one.role[0] == CANDIDATE  # s3 may still grant: 2 of 3
+    two = actions.receive_one(one, ctx3, no(2))
+    assert two.role[0] == FOLLOWER and two.current_term[0] == 2 and two.voted_for[0] == 0
+    raft = actions.receive_one(actions.receive_one(s, ctx3._replace(rules=RAFT), no(1)),
+                               ctx3._replace(rules=RAFT), no(2))
+    assert raft.role[0] == CANDIDATE  # raft.tla waits for a timeout
