@@ -12,8 +12,8 @@ that gives up a lost election), each switch default-off in the spec.  The rule (
   event may stand for, plus any number of **send** steps of the acting node
   (``RequestVote(i, j)``, ``AppendEntries(i, j)``, ``Heartbeat(i, j)``): a send only adds
   a message and commutes with every other step, so each message the event sent must be
-  a send step from the state the path ends in (CCF's and etcd's trace validation batch
-  sends the same way); ``nextIndex`` is not compared, so an AppendEntries may be sent
+  a send step from the state the path ends in (etcd's trace-validation spec batches a
+  Ready's sends in one step too); ``nextIndex`` is not compared, so an AppendEntries may be sent
   from any ``nextIndex`` (etcd's optimistic pipelining);
 * compared after the event: every server's ``currentTerm``, ``state``, ``votedFor``,
   ``log`` and ``commitIndex``; a candidate's ``votesResponded``/``votesGranted``; a
