@@ -49,7 +49,8 @@ from spec.raft.state import (
     State,
 )
 
-__all__ = ["Successors", "VouchedSuccessors", "bag_with", "bag_without", "successor_function"]
+__all__ = ["Successors", "VouchedSuccessors", "bag_with", "bag_without", "successor_function",
+           "supports"]
 
 Successors = Callable[[State], list[tuple[Label, State]]]
 #: ``successor_function(..., vouch=True)``: a step may come with ``None`` (see there)
@@ -86,6 +87,18 @@ def _message_labels(m: Message) -> tuple[Label, Label, Label]:
     return ("Receive", param), ("DuplicateMessage", param), ("DropMessage", param)
 
 
+#: the rules this module does not implement, with the only values it supports (raft.tla's:
+#: etcd's bookkeeping, spec.raft.rules.ETCD, is read by the reference actions only)
+_REFERENCE_ONLY = ("commits_after_restart", "follower_commit", "reply_match",
+                   "match_after_success", "heartbeats", "lost_elections")
+
+
+def supports(rules: Rules) -> bool:
+    """Whether :func:`successor_function` implements these rules (every mutant's and
+    raft.tla's; not :data:`spec.raft.rules.ETCD`, which the reference alone runs)."""
+    return all(getattr(rules, name) == getattr(raft_rules.RAFT, name) for name in _REFERENCE_ONLY)
+
+
 def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any:
     """raft.tla's ``Next`` for these bounds and rules (see the module docstring).
 
@@ -105,6 +118,7 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
     fewer leaders).  So the successor satisfies every invariant its state satisfies and
     the step leaves every log as it was (Leader Append-Only).  Mutants change the
     rules, never these actions or the properties, so this holds for them too."""
+    assert supports(rules), "etcd's bookkeeping rules run in the reference actions only"
     n, n_values = config.servers, config.values
     max_term, max_msgs = config.max_term, config.max_msgs
     servers = range(n)

@@ -53,7 +53,8 @@ class RaftModel:
             quorum=rules.quorum_size(config.servers),
             rules=rules,
         )
-        self.reference = reference
+        # etcd's bookkeeping rules (spec.raft.rules.ETCD) exist in the reference only
+        self.reference = reference = reference or not fast.supports(rules)
         if reference:
             self.successors = self.reference_successors
             self.within_bounds = self._reference_within_bounds

@@ -57,8 +57,11 @@ def _vouched_steps_are_harmless(fast: RaftModel, s, got) -> None:
         assert all(holds(s, label, t) for holds in fast.action_properties.values()), label
 
 
-def compare(mutant: str | None, **bounds: int) -> int:
-    """Walk every state reachable within the bounds; return how many steps were compared."""
+def compare(mutant: str | None, every_successor: bool = True, **bounds: int) -> int:
+    """Walk every state reachable within the bounds; return how many steps were compared.
+
+    Invariant verdicts are compared on every successor, or (``every_successor=False``,
+    for the large models: the reference invariants are slow) on every reachable state."""
     fast, ref = _models(mutant, bounds)
     init = list(fast.initial_states())
     assert init == list(ref.initial_states())
@@ -71,10 +74,11 @@ def compare(mutant: str | None, **bounds: int) -> int:
         for g, w in zip(got, want, strict=True):
             _same_step(fast, ref, s, g, w)
             t = g[1]
-            for name, holds in fast.invariants.items():
-                assert holds(t) == ref.invariants[name](t), (name, t)
             inside = fast.within_bounds(t)
             assert inside == ref.within_bounds(t)
+            if every_successor or (inside and t not in seen):
+                for name, holds in fast.invariants.items():
+                    assert holds(t) == ref.invariants[name](t), (name, t)
             if inside and t not in seen:
                 seen.add(t)
                 queue.append(t)
@@ -104,8 +108,9 @@ def test_every_mutant_two_servers(mutant):
 
 @pytest.mark.slow
 def test_raft_three_servers_elections_only():
-    # 617,361 states, 7,680,090 steps (several minutes: the reference is slow)
-    assert compare(None, servers=3, values=1, max_term=2, max_log=0, max_msgs=1) == 7680090
+    # 617,361 states, 7,680,090 steps (about ten minutes: the reference is slow)
+    assert compare(None, every_successor=False, servers=3, values=1, max_term=2, max_log=0,
+                   max_msgs=1) == 7680090
 
 
 @pytest.mark.slow
@@ -116,7 +121,7 @@ def test_raft_three_servers_elections_only():
                              "max_msgs": 1}),
 ])
 def test_larger_two_server_models(mutant, bounds):
-    assert compare(mutant, **bounds) > 500_000
+    assert compare(mutant, every_successor=False, **bounds) > 500_000
 
 
 # -- the canonical form under symmetry --------------------------------------------------
@@ -174,3 +179,13 @@ def test_vouched_steps_change_no_count_and_no_coverage():
         assert (b.distinct_states, b.generated_states, b.depth) == (1657, 12969, 28)
         assert {k: (c.generated, c.distinct) for k, c in a.coverage.items()} == {
             k: (c.generated, c.distinct) for k, c in b.coverage.items()}
+
+
+def test_rules_the_fast_path_lacks_run_in_the_reference():
+    from spec.raft.config import Config
+    from spec.raft.rules import ETCD, RAFT
+
+    assert not RaftModel(Config(), RAFT).reference
+    assert all(not SPEC.build(SPEC.defaults(m), m, False).reference for m in MUTANTS)
+    model = RaftModel(Config(), ETCD)
+    assert model.reference and not hasattr(model, "successors_within")
