@@ -1,10 +1,11 @@
 """Soak the store in the simulator: many generated schedules, every check, throughput figures.
 
 Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-seed 0]
-       [--workers 2] [--checks safety,linearizability]
+       [--workers 2] [--checks safety,linearizability] [--profile tla]
 
 Runs seeds ``first_seed .. first_seed + schedules - 1`` through the same generator and
 checks as CI (``quorum.simcheck.check_schedule``), spread over ``--workers`` processes,
+(``--profile tla``: the tla profile's generator, every check including step refinement),
 and prints: schedules run, failures (with the replay command of each), events executed,
 events per second, and schedules per minute (wall clock).  Exit 1 if any schedule failed.
 """
@@ -19,13 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from impl.sim import generate  # noqa: E402
-from quorum.simcheck import CHECKS, check_schedule  # noqa: E402
+from impl.sim import generate, generate_tla  # noqa: E402
+from quorum.simcheck import CHECKS, TLA_CHECKS, check_schedule  # noqa: E402
+
+GENERATORS = {"default": generate, "tla": generate_tla}
 
 
-def _one(args: tuple[int, int, tuple[str, ...]]) -> tuple[int, int, int, str | None]:
-    seed, steps, checks = args
-    res = check_schedule(generate(seed, steps), checks, keep_log=False)
+def _one(args: tuple[int, int, tuple[str, ...], str]) -> tuple[int, int, int, str | None]:
+    seed, steps, checks, profile = args
+    res = check_schedule(GENERATORS[profile](seed, steps), checks, keep_log=False)
     bad = None if res.ok else (res.failure or str(res.verdicts))
     return seed, res.run.events, res.run.events - res.run.noops, bad
 
@@ -36,10 +39,14 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--checks", default=",".join(CHECKS))
+    ap.add_argument("--checks", default=None, help=f"default: {','.join(CHECKS)} "
+                    f"({','.join(TLA_CHECKS)} with --profile tla)")
+    ap.add_argument("--profile", choices=sorted(GENERATORS), default="default")
     a = ap.parse_args()
-    checks = tuple(a.checks.split(","))
-    jobs = [(s, a.steps, checks) for s in range(a.first_seed, a.first_seed + a.schedules)]
+    checks = tuple(a.checks.split(",")) if a.checks else (
+        TLA_CHECKS if a.profile == "tla" else CHECKS)
+    jobs = [(s, a.steps, checks, a.profile)
+            for s in range(a.first_seed, a.first_seed + a.schedules)]
     t0 = time.perf_counter()
     events = effective = 0
     failures: list[str] = []
@@ -48,13 +55,14 @@ def main() -> int:
             events += ev
             effective += eff
             if bad:
+                prof = " --profile tla" if a.profile == "tla" else ""
                 failures.append(f"seed {seed}: {bad} "
-                                f"(replay: quorum sim --seed {seed} --steps {a.steps})")
+                                f"(replay: quorum sim{prof} --seed {seed} --steps {a.steps})")
             if done % 500 == 0:
                 print(f"  {done} schedules, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     secs = time.perf_counter() - t0
-    print(f"schedules: {len(jobs)} x {a.steps} steps, checks: {','.join(checks)}, "
-          f"{a.workers} workers")
+    print(f"schedules: {len(jobs)} x {a.steps} steps ({a.profile} profile), checks: "
+          f"{','.join(checks)}, {a.workers} workers")
     print(f"failures: {len(failures)}")
     for f in failures[:20]:
         print(f"  {f}")

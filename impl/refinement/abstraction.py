@@ -11,7 +11,8 @@ is explained in ``docs/refinement.md``:
   its driver saved (fsynced) while it runs, what recovery reads back once it has crashed;
 * ``state``: a pre-candidate is a follower (pre-vote changes neither term nor vote); a
   crashed node is a follower (raft.tla's ``Restart``);
-* ``commitIndex``: the core's commit index; 0 while crashed (``Restart`` forgets it);
+* ``commitIndex``: the core's commit index; while crashed, the commit index of the hard
+  state recovery finds (etcd keeps it on disk; see ``spec.raft.rules.ETCD``);
 * a log prefix compacted into a snapshot is rebuilt from the ghost record of committed
   entries (a snapshot holds only committed entries);
 * an entry's value is a small int naming its bytes (``values`` assigns them in order of
@@ -25,6 +26,7 @@ is explained in ``docs/refinement.md``:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 from impl.raft.types import Entry, Message, MessageType, Role
@@ -99,7 +101,7 @@ def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, in
         raw = node.raw
         r = _ROLE[raw.raft.role] if raw is not None else FOLLOWER
         role.append(r)
-        commit.append(raw.raft.log.committed if raw is not None else 0)
+        commit.append(raw.raft.log.committed if raw is not None else hs.commit)
         st = raw.status() if raw is not None and r != FOLLOWER else None
         votes = st.votes if st is not None and r == CANDIDATE else {}
         responded.append(sum(1 << (j - 1) for j in votes))
@@ -124,10 +126,10 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
     (raft.tla's proof-only ``mlog``; no guard of the spec reads it).  An AppendEntries
     request's ``mcommitIndex`` is ``min(commit, last index it carries)``: what the
     follower may commit from it (raft.tla's leader sends exactly that, etcd's sends its
-    commit index and the follower takes the min).  A heartbeat is an AppendEntries with no
-    entry whose ``prevLogIndex`` is its commit index (``min(match, commit)``: an entry the
-    follower holds, the leader's by Log Matching); a heartbeat response is a successful
-    AppendEntries response.  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
+    commit index and the follower takes the min).  A heartbeat is the spec's
+    ``Heartbeat(i, j)`` message (under ``spec.raft.rules.ETCD``): no entry, prevLogIndex 0,
+    its commit index ``min(match, commit)``; a heartbeat response is a successful
+    AppendEntries response with matchIndex 0 (it acknowledges nothing).  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
     leadership transfer have no image (None).
     """
     src, dst, t, MT = m.frm - 1, m.to - 1, m.term + 1, MessageType
@@ -142,10 +144,8 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
                                     ents, sender_log, min(m.commit, m.index + len(ents)),
                                     src, dst)
     if m.type is MT.HEARTBEAT:
-        prev = m.commit
-        prev_term = sender_log[prev - 1][0] if 0 < prev <= len(sender_log) else 0
-        return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, prev, prev_term, (), sender_log,
-                                    m.commit, src, dst)
+        return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, 0, 0, (), sender_log, m.commit,
+                                    src, dst)
     if m.type is MT.APPEND_RESP:
         return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, not m.reject,
                                      0 if m.reject else m.index, src, dst)
@@ -164,6 +164,9 @@ class MessageMap:
 
     def __init__(self) -> None:
         self._map: dict[int, tuple[Message, SpecMessage | None]] = {}
+        self._ids: Counter[int] = Counter()  # id -> copies in flight, at the last update
+        self._counts: dict[SpecMessage, int] = {}
+        self._bag: tuple = ()
 
     def get(self, m: Message) -> SpecMessage | None:
         hit = self._map.get(id(m))
@@ -172,15 +175,25 @@ class MessageMap:
     def update(self, inflight: list[Message], logs: tuple[tuple[tuple[int, int], ...], ...],
                values: Values) -> tuple:
         """Map the new messages (sender's log: ``logs[frm - 1]``), forget the gone ones,
-        and return raft.tla's bag of what is in flight."""
-        new: dict[int, tuple[Message, SpecMessage | None]] = {}
-        counts: dict[SpecMessage, int] = {}
-        for m in inflight:
-            hit = self._map.get(id(m))
-            if hit is None or hit[0] is not m:
-                hit = (m, abstract_message(m, logs[m.frm - 1], values))
-            new[id(m)] = hit
-            if hit[1] is not None:
-                counts[hit[1]] = counts.get(hit[1], 0) + 1
-        self._map = new
-        return tuple(sorted(counts.items()))
+        and return raft.tla's bag of what is in flight (computed from the changes only)."""
+        ids = Counter(map(id, inflight))
+        changed = {k for k, _ in set(ids.items()) ^ set(self._ids.items())}
+        if not changed:
+            return self._bag
+        fresh = changed - self._map.keys()
+        for m in inflight if fresh else ():
+            if id(m) in fresh:
+                self._map[id(m)] = (m, abstract_message(m, logs[m.frm - 1], values))
+        for k in changed:
+            image = self._map[k][1]
+            if image is not None:
+                c = self._counts.get(image, 0) + ids.get(k, 0) - self._ids.get(k, 0)
+                if c:
+                    self._counts[image] = c
+                else:
+                    del self._counts[image]
+            if k not in ids:
+                del self._map[k]
+        self._ids = ids
+        self._bag = tuple(sorted(self._counts.items()))
+        return self._bag

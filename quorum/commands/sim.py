@@ -100,9 +100,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"history: {len(r.history)} operations, {done} returned")
     if res.coverage is not None:
         ok, total = res.validated
-        print(f"step refinement: {ok} of {total} events validated against raft.tla "
-              f"(at most 3 spec steps, L + 3 for a truncation of L entries; compared: currentTerm, "
-              f"state, votedFor, log and the delivered message), by event kind:")
+        print(f"step refinement: {ok} of {total} events validated against raft.tla with etcd's "
+              f"bookkeeping (at most 3 state-changing spec steps, L + 3 for a truncation of L "
+              f"entries, plus send steps; compared: the whole abstract state but nextIndex), "
+              f"by event kind:")
         print(res.coverage)
     if res.failure:
         print(f"FAILED at event {r.failed_at or r.events}: {res.failure}")

@@ -78,6 +78,11 @@ def _iv(name: str, i: int, v: int) -> Label:
     return (name, (("i", server_name(i)), ("v", value_name(v))))
 
 
+@cache
+def _ic(name: str, i: int, commit: int) -> Label:
+    return (name, (("i", server_name(i)), ("commitIndex", commit)))
+
+
 def _m(name: str, m: Message) -> Label:
     return (name, (("m", message_name(m)),))
 
@@ -88,24 +93,28 @@ def restart(s: State, c: Context) -> Step:
     ones, zeros = (1,) * n, (0,) * n
     for i in range(n):
         vote = c.rules.vote_after_restart(s.voted_for[i])
-        if (  # nothing to lose: the step is a self-loop (computed without copying)
-            s.role[i] == FOLLOWER
-            and vote == s.voted_for[i]
-            and not (s.commit_index[i] or s.votes_responded[i] or s.votes_granted[i])
-            and s.next_index[i] == ones
-            and s.match_index[i] == zeros
-        ):
-            yield _i("Restart", i), s
-            continue
-        yield _i("Restart", i), s._replace(
-            role=replace_at(s.role, i, FOLLOWER),
-            voted_for=replace_at(s.voted_for, i, vote),
-            commit_index=replace_at(s.commit_index, i, 0),
-            votes_responded=replace_at(s.votes_responded, i, 0),
-            votes_granted=replace_at(s.votes_granted, i, 0),
-            next_index=replace_at(s.next_index, i, ones),
-            match_index=replace_at(s.match_index, i, zeros),
-        )
+        commits = c.rules.commits_after_restart(s.commit_index[i])
+        for commit in commits:
+            label = _i("Restart", i) if len(commits) == 1 else _ic("Restart", i, commit)
+            if (  # nothing to lose: the step is a self-loop (computed without copying)
+                s.role[i] == FOLLOWER
+                and vote == s.voted_for[i]
+                and commit == s.commit_index[i]
+                and not (s.votes_responded[i] or s.votes_granted[i])
+                and s.next_index[i] == ones
+                and s.match_index[i] == zeros
+            ):
+                yield label, s
+                continue
+            yield label, s._replace(
+                role=replace_at(s.role, i, FOLLOWER),
+                voted_for=replace_at(s.voted_for, i, vote),
+                commit_index=replace_at(s.commit_index, i, commit),
+                votes_responded=replace_at(s.votes_responded, i, 0),
+                votes_granted=replace_at(s.votes_granted, i, 0),
+                next_index=replace_at(s.next_index, i, ones),
+                match_index=replace_at(s.match_index, i, zeros),
+            )
 
 
 def timeout(s: State, c: Context) -> Step:
@@ -204,6 +213,10 @@ def append_entries(s: State, c: Context) -> Step:
                 j,
             )
             yield _ij("AppendEntries", i, j), with_messages(s, with_message(s.messages, m))
+            if c.rules.heartbeats:  # etcd's heartbeat (see Rules.heartbeats)
+                h = AppendEntriesRequest(APPEND_ENTRIES_REQUEST, s.current_term[i], 0, 0, (), log,
+                                         min(s.commit_index[i], s.match_index[i][j]), i, j)
+                yield _ij("Heartbeat", i, j), with_messages(s, with_message(s.messages, h))
 
 
 # --- message handlers: i = recipient, j = sender, m = message -------------------
@@ -234,8 +247,14 @@ def handle_request_vote_request(s: State, c: Context, i: int, j: int, m: Any) ->
 def handle_request_vote_response(s: State, c: Context, i: int, j: int, m: Any) -> State:
     """HandleRequestVoteResponse: tally a response of i's term (even if i is no candidate)."""
     granted = s.votes_granted[i] | (1 << j) if m.mvote_granted else s.votes_granted[i]
+    responded = s.votes_responded[i] | (1 << j)
+    role = s.role
+    if c.rules.lost_elections and role[i] == CANDIDATE and \
+            c.n - (responded & ~granted).bit_count() < c.quorum:
+        role = replace_at(role, i, FOLLOWER)  # see Rules.lost_elections
     return s._replace(
-        votes_responded=replace_at(s.votes_responded, i, s.votes_responded[i] | (1 << j)),
+        role=role,
+        votes_responded=replace_at(s.votes_responded, i, responded),
         votes_granted=replace_at(s.votes_granted, i, granted),
         messages=without_message(s.messages, m),
     )
@@ -245,11 +264,15 @@ def _accept_entries(s: State, c: Context, i: int, j: int, m: Any) -> State | Non
     """The accept branch: already done (reply), conflict (drop the last entry), or append."""
     log, index = s.log[i], m.mprev_log_index + 1
     if not m.mentries or c.rules.entry_present(log, index, m.mentries[0]):
+        commit = s.commit_index[i]
+        last_new = c.rules.reply_match(m, index - 1 + len(m.mentries), commit)
         response = AppendEntriesResponse(
-            APPEND_ENTRIES_RESPONSE, s.current_term[i], True, index - 1 + len(m.mentries), i, j
+            APPEND_ENTRIES_RESPONSE, s.current_term[i], True, last_new, i, j
         )
         return s._replace(
-            commit_index=replace_at(s.commit_index, i, m.mcommit_index),
+            commit_index=replace_at(
+                s.commit_index, i, c.rules.follower_commit(commit, m.mcommit_index)
+            ),
             messages=reply(s.messages, response, m),
         )
     if len(log) >= index:
@@ -280,7 +303,7 @@ def handle_append_entries_response(s: State, c: Context, i: int, j: int, m: Any)
     nxt, match = s.next_index[i], s.match_index[i]
     if m.msuccess:
         nxt = replace_at(nxt, j, m.mmatch_index + 1)
-        match = replace_at(match, j, m.mmatch_index)
+        match = replace_at(match, j, c.rules.match_after_success(match[j], m.mmatch_index))
     else:
         nxt = replace_at(nxt, j, max(nxt[j] - 1, 1))
     return s._replace(

@@ -25,6 +25,7 @@ from spec.raft.state import (
 
 __all__ = [
     "ACCEPT",
+    "ETCD",
     "RAFT",
     "REJECT",
     "STEP_DOWN",
@@ -33,8 +34,12 @@ __all__ = [
     "append_log_ok",
     "can_append",
     "commit_term_ok",
+    "commits_after_restart",
     "entry_present",
+    "follower_commit",
+    "match_after_success",
     "may_take_requests",
+    "reply_match",
     "vote_after_restart",
     "vote_log_ok",
 ]
@@ -96,6 +101,56 @@ def vote_after_restart(voted_for: int) -> int:
     return voted_for
 
 
+def commits_after_restart(commit_index: int) -> tuple[int, ...]:
+    """commitIndex is volatile: a restart resets it to 0 (raft.tla's ``Restart``)."""
+    return (0,)
+
+
+def follower_commit(commit_index: int, mcommit_index: int) -> int:
+    """A follower takes the request's commit index (raft.tla; it may go down)."""
+    return mcommit_index
+
+
+def reply_match(m: AppendEntriesRequest, last_new: int, commit_index: int) -> int:
+    """A follower acknowledges the last entry the request carried (raft.tla)."""
+    return last_new
+
+
+def match_after_success(match_index: int, mmatch_index: int) -> int:
+    """A leader takes the response's match index (raft.tla; it may go down)."""
+    return mmatch_index
+
+
+# --- etcd's bookkeeping, for trace validation of the implementation (reference only) ---
+# These four rules, ``heartbeats`` and ``lost_elections`` are the switches of :data:`ETCD`; the defaults are
+# raft.tla's, so every pinned count of the model checker is unchanged.  Each is safe
+# (docs/refinement.md, "The etcd rules"); only the reference successor function of
+# spec.raft.actions reads them.
+
+def _etcd_commits_after_restart(commit_index: int) -> tuple[int, ...]:
+    # etcd recovers the commit index of its last hard state (written with every Ready,
+    # fsynced only with a term, a vote or entries): any value up to the one it had
+    return tuple(range(commit_index + 1))
+
+
+def _etcd_follower_commit(commit_index: int, mcommit_index: int) -> int:
+    return max(commit_index, mcommit_index)  # etcd's commitTo never lowers it
+
+
+def _etcd_reply_match(m: AppendEntriesRequest, last_new: int, commit_index: int) -> int:
+    # a request below the commit index is answered with the commit index (etcd's
+    # handleAppendEntries: the follower holds the committed prefix); a heartbeat (no
+    # entry, prevLogIndex 0: never an AppendEntries of a leader, whose log is never
+    # empty) acknowledges nothing
+    if m.mprev_log_index == 0 and not m.mentries:
+        return last_new
+    return max(last_new, commit_index)
+
+
+def _etcd_match_after_success(match_index: int, mmatch_index: int) -> int:
+    return max(match_index, mmatch_index)  # etcd's Progress.MaybeUpdate never lowers it
+
+
 @dataclass(frozen=True)
 class Rules:
     """The bug-prone decisions, plus the quorum size (``None``: a majority)."""
@@ -109,6 +164,23 @@ class Rules:
     vote_after_restart: Callable[[int], int] = vote_after_restart
     may_take_requests: Callable[[int], bool] = may_take_requests
     quorum_size: Callable[[int], int] = majority
+    commits_after_restart: Callable[[int], tuple[int, ...]] = commits_after_restart
+    follower_commit: Callable[[int, int], int] = follower_commit
+    reply_match: Callable[[AppendEntriesRequest, int, int], int] = reply_match
+    match_after_success: Callable[[int, int], int] = match_after_success
+    #: a leader may also send ``Heartbeat(i, j)``: an AppendEntries with no entry,
+    #: prevLogIndex 0 and commit index min(commitIndex[i], matchIndex[i][j]) (etcd's
+    #: heartbeat: the follower holds the leader's log up to its matchIndex)
+    heartbeats: bool = False
+    #: a candidate returns to follower (same term, same vote) once so many servers have
+    #: refused it that no quorum can grant (etcd's VoteLost); raft.tla's waits for a timeout
+    lost_elections: bool = False
 
 
 RAFT = Rules()
+
+#: raft.tla with etcd's bookkeeping (reference only; see the comment above the etcd rules)
+ETCD = Rules(commits_after_restart=_etcd_commits_after_restart,
+             follower_commit=_etcd_follower_commit, reply_match=_etcd_reply_match,
+             match_after_success=_etcd_match_after_success, heartbeats=True,
+             lost_elections=True)

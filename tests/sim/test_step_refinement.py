@@ -1,7 +1,8 @@
 """Step refinement of the simulated store against spec.raft (raft.tla), in the tla profile.
 
-Pinned: the seeds, the number of events validated, and how many of them took at least
-one spec step (the rest are stutters of the compared variables); see docs/refinement.md.
+Pinned: the seeds, the number of events validated, how many of them took at least one
+state-changing spec step (the rest are stutters of the whole compared state, sends
+aside), and how many messages were validated as send steps; see docs/refinement.md.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from quorum.simcheck import check_schedule
 from quorum.simstep import StepRefinementObserver
 from spec.raft.state import REQUEST_VOTE_REQUEST, bag_size, initial_state
 
-#: seed -> (nodes, events validated, events that took >= 1 spec step), 1,000 steps each
-PINNED = {0: (3, 1000, 388), 1: (3, 1000, 169), 2: (5, 1000, 206), 3: (5, 1000, 260),
-          4: (3, 1000, 158), 5: (3, 1000, 472), 6: (3, 1000, 72), 7: (3, 1000, 358)}
+#: seed -> (nodes, events validated, events that took >= 1 spec step, send steps),
+#: 1,000 steps each
+PINNED = {0: (3, 1000, 461, 244), 1: (3, 1000, 193, 623), 2: (5, 1000, 290, 355),
+          3: (5, 1000, 365, 437), 4: (3, 1000, 272, 146), 5: (3, 1000, 537, 286),
+          6: (3, 1000, 124, 111), 7: (3, 1000, 534, 437)}
 
 
 @pytest.mark.parametrize("seed", sorted(PINNED))
@@ -29,10 +32,11 @@ def test_the_unmutated_store_refines_raft_tla(seed):
     obs = StepRefinementObserver(s.config.nodes)
     run = run_schedule(s, [obs], keep_log=False)
     assert run.failure is None, run.failure
-    nodes, validated, steps = PINNED[seed]
+    nodes, validated, steps, sends = PINNED[seed]
     assert s.config.nodes == nodes
     assert obs.totals() == (validated, 1000)
     assert obs.spec_steps() == steps
+    assert obs.sends == sends
     assert "not validated" not in obs.coverage()
 
 
@@ -54,7 +58,8 @@ def test_messages_in_flight_map_onto_the_bag():
 
 @pytest.mark.parametrize("mutant,seed,event", [("no-truncate", 0, "deliver APPEND"),
                                                ("stale-append", 0, "deliver APPEND"),
-                                               ("no-fsync-vote", 2, "crash")])
+                                               ("no-fsync-vote", 2, "crash"),
+                                               ("commit-old-term", 3, "deliver APPEND_RESP")])
 def test_step_refinement_catches_an_implementation_mutant(mutant, seed, event):
     s = generate_tla(seed, 1500)
     s = replace(s, config=with_mutant(s.config, mutant))
@@ -80,3 +85,34 @@ def test_quorum_sim_profile_tla_reports_coverage():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "step refinement: 600 of 600 events validated" in out.stdout
     assert "refinement ok" in out.stdout.splitlines()[-1]
+
+
+def test_commit_old_term_is_caught_on_the_commit_index():
+    """The leader's commitIndex moves onto an entry of an earlier term: no
+    AdvanceCommitIndex allows it (Figure 8), and commitIndex is compared."""
+    s = generate_tla(3, 1500)
+    res = check_schedule(replace(s, config=with_mutant(s.config, "commit-old-term")),
+                         ("refinement",), keep_log=False)
+    assert res.failure is not None and "event 427 (deliver APPEND_RESP 2->5 t3 ok i=9)" in res.failure
+    pre, post = res.failure.split("abstract pre-state")[1].split("abstract post-state")
+    commit = [line for line in post.splitlines() if "commitIndex" in line]
+    assert commit and commit[0] not in pre  # the failing step moved a commit index
+    assert check_schedule(s, ("refinement",), keep_log=False).failure is None
+
+
+def test_a_message_never_sent_by_a_spec_step_is_caught():
+    """The whole bag is compared: a forged AppendEntries (a leader that never was) in flight."""
+    from impl.raft.types import Message, MessageType
+
+    class Forger:
+        def __call__(self, sim, ev):
+            if ev.index == 50:
+                sim.inflight.append(Message(type=MessageType.APPEND, to=2, frm=1, term=9))
+            return None
+
+    s = generate_tla(0, 100)
+    obs = StepRefinementObserver(s.config.nodes)
+    run = run_schedule(s, [Forger(), obs], keep_log=False)
+    assert run.failed_at == 50
+    assert "the messages in flight differ" in run.failure
+    assert "AppendEntriesRequest(s1->s2, mterm=10" in run.failure
