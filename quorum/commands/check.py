@@ -34,7 +34,9 @@ def _add_param(p: argparse.ArgumentParser, param: Param) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
-    p.add_argument("--symmetry", action="store_true", help="symmetry reduction (exact orbits)")
+    p.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
+                   help="symmetry reduction (exact orbits); off unless a mutant's defaults "
+                        "turn it on")
     p.add_argument("--mutant", choices=sorted(info.mutants) or None, default=None,
                    help="check a known-bug variant (its default bounds apply unless given)")
     p.add_argument("--invariant", action="append", dest="properties", metavar="NAME",
@@ -103,12 +105,20 @@ def run(args: argparse.Namespace) -> int:
     _positive(args)
     values = spec_values(info, args)
     try:
-        model = info.build(values, args.mutant, args.symmetry)
+        model = info.build(values, args.mutant, _symmetry(info, args))
         result = _run_check(model, info, values, args)
     except (ConfigError, CheckError) as exc:
         raise UsageError(str(exc)) from None
     _report(model, result, values, args)
     return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+def _symmetry(info: SpecInfo, args: argparse.Namespace) -> bool:
+    """``--symmetry``/``--no-symmetry`` when given, else the mutant's default (never with
+    ``--liveness``, which refuses symmetry)."""
+    if args.symmetry is not None:
+        return bool(args.symmetry)
+    return bool(args.mutant and info.mutants[args.mutant].symmetry and not args.liveness)
 
 
 def _simulating(info: SpecInfo, args: argparse.Namespace) -> bool:

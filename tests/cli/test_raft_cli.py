@@ -41,3 +41,30 @@ def test_simulation_output_is_reproducible_and_says_how_to_replay():
     assert a.stdout == b.stdout
     assert "[simulation]" in a.stdout
     assert "replay=--simulate --seed 4 --runs 8 --depth 50" in a.stdout
+
+
+def test_symmetry_default_follows_the_mutant_and_flags_override_it():
+    import argparse
+
+    from quorum.commands.check import _symmetry
+    from quorum.specs import load
+
+    info = load("raft")
+
+    def sym(mutant: str | None, flag: bool | None, liveness: bool = False) -> bool:
+        return _symmetry(info, argparse.Namespace(mutant=mutant, symmetry=flag,
+                                                  liveness=liveness))
+
+    assert info.mutants["no-up-to-date-check"].symmetry
+    assert not info.mutants["ceil-quorum"].symmetry
+    assert sym("no-up-to-date-check", None) is True
+    assert sym("no-up-to-date-check", False) is False   # --no-symmetry
+    assert sym("ceil-quorum", None) is False
+    assert sym("ceil-quorum", True) is True             # --symmetry
+    assert sym(None, None) is False
+    assert sym("no-up-to-date-check", None, liveness=True) is False
+    # the JSON says which reduction ran
+    out = quorum("check", "raft", "--mutant", "ceil-quorum", "--symmetry", "--json", "--quiet")
+    assert out.returncode == 1 and json.loads(out.stdout)["symmetry"] is True
+    out = quorum("check", "raft", "--mutant", "ceil-quorum", "--no-symmetry", "--json", "--quiet")
+    assert out.returncode == 1 and json.loads(out.stdout)["symmetry"] is False

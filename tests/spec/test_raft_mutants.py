@@ -8,6 +8,7 @@ from model_checker.bfs import check
 from model_checker.model import format_label
 from model_checker.simulate import shrink
 from spec.raft import SPEC
+from spec.raft.state import LEADER
 
 
 def build(mutant: str | None, symmetry: bool = False, **overrides: int):
@@ -75,6 +76,23 @@ def test_no_truncate_commits_two_values_at_one_index():
     assert v is not None and (v.property, v.length) == ("StateMachineSafety", 29)
     assert v.trace[-1].action.startswith(
         "Receive(m='AppendEntriesRequest(s2->s1, mterm=3, mprevLogIndex=0")
+
+
+@pytest.mark.slow
+def test_no_up_to_date_check_elects_a_leader_without_a_committed_entry():
+    # About 1.0 million orbits and 4.5 minutes of CPU on this machine class.  s2 leads
+    # term 2 and commits 2:v1 with s3; s3, in term 3, votes for s1 whose log is empty.
+    model = build("no-up-to-date-check", symmetry=True)
+    v = check(model, properties=["LeaderCompleteness"]).violation
+    assert v is not None and (v.kind, v.property, v.length) == (
+        "invariant", "LeaderCompleteness", 26)
+    holds = model.invariants["LeaderCompleteness"]
+    assert not holds(v.trace[-1].state) and all(holds(s.state) for s in v.trace[:-1])
+    # A leader of term 3 lacks what a server still in term 2 knows committed.
+    last = v.trace[-1].state
+    new = [i for i, r in enumerate(last.role) if r == LEADER and last.current_term[i] == 3]
+    assert len(new) == 1 and last.log[new[0]] == ()
+    assert any(last.commit_index[i] == 1 and last.current_term[i] == 2 for i in range(3))
 
 
 # -- Figure 8 ---------------------------------------------------------------------------
@@ -162,3 +180,43 @@ def test_figure_8_is_safe_in_raft():
 def test_every_property_is_broken_by_some_mutant():
     broken = {m.expect for m in SPEC.mutants.values()} | {"LogMatching", "StateMachineSafety"}
     assert set(SPEC.properties) - {"LeaderElected", "EntryCommitted"} <= broken
+
+
+# -- no-up-to-date-check ------------------------------------------------------------
+#: The shortest behaviour found by `quorum check raft --mutant no-up-to-date-check
+#: --symmetry` (breadth-first, 1,003,975 orbits): s2 leads term 2 and commits 2:v1 with
+#: s3; s3 then votes in term 3 for s1, whose log is empty.
+NO_UP_TO_DATE_CHECK = [
+    "Timeout(i='s1')", "Timeout(i='s1')", "Timeout(i='s2')",
+    "RequestVote(i='s1', j='s1')",
+    "Receive(m='RequestVoteRequest(s1->s1, mterm=3, mlastLogTerm=0, mlastLogIndex=0)')",
+    "Receive(m='RequestVoteResponse(s1->s1, mterm=3, mvoteGranted=True, mlog=<<>>)')",
+    "RequestVote(i='s2', j='s2')",
+    "Receive(m='RequestVoteRequest(s2->s2, mterm=2, mlastLogTerm=0, mlastLogIndex=0)')",
+    "Receive(m='RequestVoteResponse(s2->s2, mterm=2, mvoteGranted=True, mlog=<<>>)')",
+    "RequestVote(i='s2', j='s3')",
+    "Receive(m='RequestVoteRequest(s2->s3, mterm=2, mlastLogTerm=0, mlastLogIndex=0)')",
+    "Receive(m='RequestVoteRequest(s2->s3, mterm=2, mlastLogTerm=0, mlastLogIndex=0)')",
+    "Receive(m='RequestVoteResponse(s3->s2, mterm=2, mvoteGranted=True, mlog=<<>>)')",
+    "BecomeLeader(i='s2')", "ClientRequest(i='s2', v='v1')", "AppendEntries(i='s2', j='s3')",
+    _ae("s2", "s3", 2, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
+    _ae("s2", "s3", 2, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
+    "Timeout(i='s3')",
+    "Receive(m='AppendEntriesResponse(s3->s2, mterm=2, msuccess=True, mmatchIndex=1)')",
+    "RequestVote(i='s1', j='s3')", "AdvanceCommitIndex(i='s2')",
+    "Receive(m='RequestVoteRequest(s1->s3, mterm=3, mlastLogTerm=0, mlastLogIndex=0)')",
+    "Receive(m='RequestVoteResponse(s3->s1, mterm=3, mvoteGranted=True, mlog=<<2:v1>>)')",
+    "BecomeLeader(i='s1')",
+]
+
+
+def test_no_up_to_date_check_trace_breaks_leader_completeness():
+    model = build("no-up-to-date-check")
+    trace = _run(model, NO_UP_TO_DATE_CHECK)
+    assert trace is not None and len(trace) == 26
+    holds = model.invariants["LeaderCompleteness"]
+    assert not holds(trace[-1].state) and all(holds(s.state) for s in trace[:-1])
+    # In Raft, s3 (last term 2) refuses s1 (empty log): the granted vote cannot happen.
+    raft = build(None, **SPEC.mutants["no-up-to-date-check"].defaults)
+    assert _run(raft, NO_UP_TO_DATE_CHECK) is None
+    assert _run(raft, NO_UP_TO_DATE_CHECK[:-2]) is not None
