@@ -74,23 +74,30 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(root)] + ([os.environ["PYTHONPATH"]] if "PYTHONPATH" in os.environ else [])))
     procs: list[subprocess.Popen[bytes]] = []
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and SIGTERM only record the request: raised as KeyboardInterrupt inside
+    # Popen, a signal could leave a member forked but unrecorded, never to be stopped.
+    stop: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
     try:
         for argv in member_args(args.nodes, args.base_port, data, args.peer_secret_file,
                                 args.snapshot_count):
+            if stop:
+                break
             procs.append(subprocess.Popen([sys.executable, "-m", "quorum", *argv], env=env,
                                           start_new_session=True))
-        endpoints = ",".join(f"http://127.0.0.1:{args.base_port + 2 * i}"
-                             for i in range(args.nodes))
-        print(f"cluster of {args.nodes} up; endpoints: {endpoints}  (Ctrl-C stops it)",
-              flush=True)
-        while all(p.poll() is None for p in procs):
+        if not stop:
+            endpoints = ",".join(f"http://127.0.0.1:{args.base_port + 2 * i}"
+                                 for i in range(args.nodes))
+            print(f"cluster of {args.nodes} up; endpoints: {endpoints}  (Ctrl-C stops it)",
+                  flush=True)
+        while not stop and all(p.poll() is None for p in procs):
             time.sleep(0.2)
+        if stop:
+            print("stopping the cluster", file=sys.stderr)
+            return EXIT_OK
         dead = [f"n{i + 1}" for i, p in enumerate(procs) if p.poll() is not None]
         print(f"member(s) {', '.join(dead)} exited; stopping the cluster", file=sys.stderr)
         return EXIT_VIOLATION
-    except KeyboardInterrupt:
-        print("stopping the cluster", file=sys.stderr)
-        return EXIT_OK
     finally:
         _stop(procs)

@@ -37,6 +37,22 @@ def test_bad_flags_one_line_exit_2(argv: list[str], message: str,
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
+def _members(pattern: str) -> str:
+    """The pids of running processes whose command line contains ``pattern``."""
+    out = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True)
+    assert out.returncode in (0, 1), out.stderr  # 1: none; anything else: pgrep failed
+    return out.stdout
+
+
+def _kill_all(up: subprocess.Popen[bytes], pattern: str) -> None:
+    """Leave nothing behind, whatever the test's outcome (members run in their own
+    sessions, so killing ``up`` alone would orphan them)."""
+    if up.poll() is None:
+        up.kill()
+        up.wait()
+    subprocess.run(["pkill", "-KILL", "-f", "--", pattern], capture_output=True)
+
+
 @pytest.mark.slow
 def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     base = free_ports(1)[0] // 16 * 16  # a run of ports; collisions are unlikely
@@ -59,10 +75,30 @@ def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         out, err = up.communicate(timeout=30)
         assert up.returncode == 0, err
         assert b"stopping the cluster" in err
-        members = subprocess.run(["pgrep", "-f", f"--data-dir {tmp_path}/n"],
-                                 capture_output=True, text=True).stdout
-        assert members == "", f"members still running: {members}"
+        assert _members(f"--data-dir {tmp_path}/n") == "", "members still running"
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait()
+        _kill_all(up, f"--data-dir {tmp_path}/n")
+
+
+@pytest.mark.slow
+def test_cluster_up_stopped_while_starting_leaves_no_member(tmp_path: Path) -> None:
+    # Ctrl-C as soon as the first member exists, while the others are being started:
+    # every member that was started is stopped, none is left behind.
+    base = free_ports(1)[0] // 16 * 16
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    up = subprocess.Popen([sys.executable, "-m", "quorum", "cluster", "up", "--nodes", "5",
+                           "--base-port", str(base), "--data-dir", str(tmp_path)],
+                          env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pattern = f"--data-dir {tmp_path}/n"
+    try:
+        deadline = time.monotonic() + 30
+        while not _members(pattern):
+            assert time.monotonic() < deadline, "no member ever started"
+            time.sleep(0.01)
+        up.send_signal(signal.SIGINT)
+        out, err = up.communicate(timeout=30)
+        assert up.returncode == 0, err
+        assert b"stopping the cluster" in err
+        assert _members(pattern) == "", "members still running"
+    finally:
+        _kill_all(up, pattern)
