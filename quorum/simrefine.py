@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.refinement.abstraction import Values, abstract
+from impl.refinement.abstraction import Values, abstract, learn_committed
 from impl.sim import Event, Simulator
 from spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
 
@@ -27,17 +27,8 @@ class RefinementObserver:
         self.committed: dict[int, tuple[int, int]] = {}
         self.prev: Any = None
 
-    def _learn(self, sim: Simulator) -> None:
-        for node in sim.nodes.values():
-            if node.raw is None:
-                continue
-            log = node.raw.raft.log
-            lo = max(max(self.committed, default=0) + 1, log.first_index())
-            for e in log.slice(lo, log.committed + 1, None) if lo <= log.committed else ():
-                self.committed[e.index] = (e.term + 1, self.values.of(e))
-
     def __call__(self, sim: Simulator, ev: Event) -> str | None:
-        self._learn(sim)
+        learn_committed(sim.nodes, self.committed, self.values)
         s = abstract(sim.nodes, self.committed, self.values)
         for name, inv in INVARIANTS.items():
             if not inv(s):

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from impl.raft.types import MessageType
-from impl.refinement.abstraction import MessageMap, Values, abstract
+from impl.refinement.abstraction import MessageMap, Values, abstract, learn_committed
 from impl.sim import Event, Simulator, in_tla_vocabulary
 from model_checker.trace_validation import validate_step
 from spec.common import majority
@@ -189,15 +189,6 @@ class StepRefinementObserver:
         self._checked_config = False
 
     # --- bookkeeping ------------------------------------------------------------------
-    def _learn(self, sim: Simulator) -> None:
-        for node in sim.nodes.values():
-            if node.raw is None:
-                continue
-            log = node.raw.raft.log
-            lo = max(max(self.committed, default=0) + 1, log.first_index())
-            for e in log.slice(lo, log.committed + 1, None) if lo <= log.committed else ():
-                self.committed[e.index] = (e.term + 1, self.values.of(e))
-
     def _count(self, kind: str, outcome: str) -> None:
         d = self.counts.setdefault(kind, {})
         d[outcome] = d.get(outcome, 0) + 1
@@ -229,7 +220,7 @@ class StepRefinementObserver:
             if not in_tla_vocabulary(sim.cfg):
                 return ("refinement: step refinement needs the tla profile (pre-vote and "
                         "check-quorum off, one entry per AppendEntries): --profile tla")
-        self._learn(sim)
+        learn_committed(sim.nodes, self.committed, self.values)
         self._spec_m = self.msgs.get(ev.message) if ev.message is not None else None
         post0 = abstract(sim.nodes, self.committed, self.values)
         bag = self.msgs.update(sim.inflight, post0.log, self.values)

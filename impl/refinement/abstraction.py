@@ -48,7 +48,7 @@ from spec.raft.state import (
 )
 from spec.raft.state import Message as SpecMessage
 
-__all__ = ["MessageMap", "Values", "abstract", "abstract_message"]
+__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed"]
 
 _ROLE = {Role.FOLLOWER: FOLLOWER, Role.PRE_CANDIDATE: FOLLOWER, Role.CANDIDATE: CANDIDATE,
          Role.LEADER: LEADER}
@@ -84,6 +84,19 @@ def _log(node: SimNode, committed: Mapping[int, tuple[int, int]], values: Values
     log = prefix + tuple((e.term + 1, values.of(e)) for e in im.entries)
     values.logs[node.id] = (version, log)
     return log
+
+
+def learn_committed(nodes: Mapping[int, SimNode], committed: dict[int, tuple[int, int]],
+                    values: Values) -> None:
+    """Add to ``committed`` (index -> abstract (term, value)) every entry a live node
+    knows committed beyond what it holds; entries compacted away were learnt before."""
+    for node in nodes.values():
+        if node.raw is None:
+            continue
+        log = node.raw.raft.log
+        lo = max(max(committed, default=0) + 1, log.first_index())
+        for e in log.slice(lo, log.committed + 1, None) if lo <= log.committed else ():
+            committed[e.index] = (e.term + 1, values.of(e))
 
 
 def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, int]],
