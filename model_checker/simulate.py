@@ -49,7 +49,7 @@ def run_rng(seed: int, run: int) -> random.Random:
     return random.Random(f"quorum-simulate:{seed}:{run}")
 
 
-class _Walker:
+class Walker:
     """Random walks over one model with one set of properties."""
 
     def __init__(self, model: Model, props: Properties, progress: ProgressFn | None) -> None:
@@ -62,7 +62,7 @@ class _Walker:
         self.coverage: dict[str, ActionCoverage] = {}
         self.reached: set[str] = set()
 
-    def _visit(self, state: Any) -> None:
+    def visit(self, state: Any) -> None:
         key = self.ident(state)
         if key not in self.seen:
             self.seen.add(key)
@@ -103,7 +103,7 @@ class _Walker:
         bad = self.props.violated_invariant(state)
         if bad is not None:
             return trace, "invariant", bad
-        self._visit(state)
+        self.visit(state)
         for _ in range(depth - 1):
             step = self._choose(rng, state, kept)
             if step is None:
@@ -119,7 +119,7 @@ class _Walker:
             if bad is not None:
                 return trace, "invariant", bad
             before = len(self.seen)
-            self._visit(t)
+            self.visit(t)
             cov.distinct += len(self.seen) - before
             state = t
         self.longest = max(self.longest, len(trace))
@@ -139,7 +139,7 @@ def simulate(model: Model, *, depth: int, runs: int, seed: int,
     if depth < 1 or runs < 1:
         raise CheckError(f"simulation needs depth >= 1 and runs >= 1 (got {depth}, {runs})")
     props = Properties(model, properties)
-    walker = _Walker(model, props, progress)
+    walker = Walker(model, props, progress)
     start = time.perf_counter()
     violation = None
     done = 0

@@ -40,7 +40,8 @@ class Mutant:
     ``defaults`` override the spec's parameter defaults when ``--mutant`` is given
     without explicit flags.  ``mode`` is ``"exhaustive"`` or ``"simulation"`` (for
     bugs whose traces are too deep to exhaust); ``simulation`` holds the default
-    ``depth``/``runs``/``seed`` for the latter.  ``symmetry`` turns symmetry reduction
+    ``depth``/``runs``/``seed`` for the latter, and its ``strategy`` (``"walk"``, uniform
+    random walks, or ``"explore"``, guided by the model's cells and action weights).  ``symmetry`` turns symmetry reduction
     on by default (a bug whose shortest trace lies deep in a large state space).
     """
 
@@ -49,7 +50,7 @@ class Mutant:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     expect: str = ""  # the property the checker is expected to report violated
     mode: str = "exhaustive"
-    simulation: Mapping[str, int] = field(default_factory=dict)
+    simulation: Mapping[str, Any] = field(default_factory=dict)
     symmetry: bool = False
 
 

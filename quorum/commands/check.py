@@ -56,6 +56,9 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--no-fairness", action="store_true",
                    help="with --liveness: drop the spec's fairness conditions")
     p.add_argument("--simulate", action="store_true", help="seeded random walks, not BFS")
+    p.add_argument("--strategy", choices=("walk", "explore"), default=None,
+                   help="simulation: uniform random walks (walk, the default) or Go-Explore "
+                        "guided by the spec's cells and action weights (explore)")
     p.add_argument("--exhaustive", action="store_true",
                    help="breadth-first search even for a mutant whose default is simulation")
     p.add_argument("--depth", type=int, default=None, help="simulation: steps per run")
@@ -103,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     info = load(args.spec)
     _positive(args)
+    if args.strategy is not None and not _simulating(info, args):
+        raise UsageError("--strategy chooses how to simulate; add --simulate")
     values = spec_values(info, args)
     try:
         model = info.build(values, args.mutant, _symmetry(info, args))
@@ -135,14 +140,16 @@ def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
     title = f"checking {model.name}"
     with Progress(title, enabled=not (args.quiet or args.json)) as progress:
         if _simulating(info, args):
+            from model_checker.explore import explore
             from model_checker.simulate import simulate
 
             sim = dict(info.mutants[args.mutant].simulation) if args.mutant else {}
             depth = args.depth or sim.get("depth", 100)
             runs = args.runs or sim.get("runs", 1000)
             seed = args.seed if args.seed is not None else sim.get("seed", 0)
-            return simulate(model, depth=depth, runs=runs, seed=seed,
-                            properties=args.properties, progress=progress)
+            search = explore if (args.strategy or sim.get("strategy")) == "explore" else simulate
+            return search(model, depth=depth, runs=runs, seed=seed,
+                          properties=args.properties, progress=progress)
         if args.liveness:
             from model_checker.liveness import check_liveness
 

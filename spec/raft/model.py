@@ -42,6 +42,16 @@ class RaftModel:
     successors: Callable[[State], Steps]
     within_bounds: Callable[[State], bool]
 
+    #: Guided simulation (``--strategy explore``) picks an action name with probability
+    #: proportional to its weight, as time would in a deployment: an election timeout
+    #: (hundreds of milliseconds) and a heartbeat are long next to a message delay, and
+    #: crashes and network faults are rarer still; a candidate asks for votes, and a
+    #: server answers, at once.  (Uniform walks and exhaustive search ignore this.)
+    action_weights: dict[str, float] = {
+        "Timeout": 0.03, "Restart": 0.03, "DropMessage": 0.03, "DuplicateMessage": 0.03,
+        "AppendEntries": 0.1, "ClientRequest": 0.3,
+    }
+
     def __init__(self, config: Config, rules: Rules = RAFT, symmetry: bool = False,
                  name: str = "raft", reference: bool = False) -> None:
         self.name = name
@@ -99,3 +109,19 @@ class RaftModel:
 
     def render(self, state: State) -> dict[str, Any]:
         return render_state(state)
+
+    @staticmethod
+    def explore_cell(state: State) -> Hashable:
+        """Guided simulation's abstraction: each server's role, the terms of its log
+        entries, its commit index and its vote count, as a multiset over servers (so
+        renamings share a cell); terms and messages left out."""
+        return tuple(sorted(
+            (role, tuple(term for term, _ in log), commit, votes.bit_count())
+            for role, log, commit, votes in zip(
+                state.role, state.log, state.commit_index, state.votes_granted, strict=True)))
+
+    @staticmethod
+    def explore_cost(state: State) -> tuple[int, int]:
+        """How much of the term bound a state has used: of two states in one cell, the
+        one with the lower terms leaves more elections to come."""
+        return max(state.current_term), sum(state.current_term)

@@ -67,7 +67,7 @@ MUTANTS: dict[str, Mutant] = {
         defaults={"servers": 3, "values": 1, "max_term": 5, "max_log": 1, "max_msgs": 1},
         expect="LeaderCompleteness",
         mode="simulation",
-        simulation={"depth": 150, "runs": 4000, "seed": 0},
+        simulation={"depth": 150, "runs": 100_000, "seed": 0, "strategy": "explore"},
     ),
     "ceil-quorum": Mutant(
         "ceil-quorum",

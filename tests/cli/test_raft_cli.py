@@ -68,3 +68,32 @@ def test_symmetry_default_follows_the_mutant_and_flags_override_it():
     assert out.returncode == 1 and json.loads(out.stdout)["symmetry"] is True
     out = quorum("check", "raft", "--mutant", "ceil-quorum", "--no-symmetry", "--json", "--quiet")
     assert out.returncode == 1 and json.loads(out.stdout)["symmetry"] is False
+
+
+def test_figure_8_is_found_by_the_mutant_defaults_and_replays_from_the_printed_flags():
+    # `--mutant commit-old-term` alone: guided simulation (strategy explore), seed 0.
+    # Seed 4 is the quickest of seeds 0..9 (763 runs); all ten are in
+    # tests/spec/test_raft_mutants.py.
+    p = quorum("check", "raft", "--mutant", "commit-old-term", "--seed", "4", "--json")
+    assert p.returncode == 1, p.stderr
+    out = json.loads(p.stdout)
+    assert (out["mode"], out["complete"]) == ("simulation", False)
+    v = out["violation"]
+    assert (v["property"], v["length"]) == ("LeaderCompleteness", 58)
+    replay = v["provenance"]["replay"]
+    assert replay == "--simulate --strategy explore --seed 4 --runs 763 --depth 150"
+    again = quorum("check", "raft", "--mutant", "commit-old-term", *replay.split(), "--json")
+    assert again.returncode == 1
+    assert json.loads(again.stdout)["violation"]["trace"] == v["trace"]
+
+
+def test_strategy_is_for_simulation_only():
+    p = quorum("check", "raft", "--strategy", "explore")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--simulate" in p.stderr
+    p = quorum("check", "raft", "--simulate", "--strategy", "sideways")
+    assert p.returncode == 2 and "--strategy" in p.stderr
+    p = quorum("check", "raft", "--simulate", "--strategy", "explore", "--runs", "200",
+               "--seed", "2", "--json")
+    out = json.loads(p.stdout)
+    assert p.returncode == 0 and out["ok"] and out["complete"] is False
+    assert (out["strategy"], out["runs"], out["seed"]) == ("explore", 200, 2)

@@ -177,6 +177,75 @@ def test_figure_8_is_safe_in_raft():
     assert all(all(f(s.state) for f in model.invariants.values()) for s in trace)
 
 
+#: seed -> (property, run that found it, shrunk length) under the mutant's defaults
+#: (`quorum check raft --mutant commit-old-term --seed N`: guided simulation, every
+#: property checked; whichever of the two the search meets first is reported).
+FIGURE_8_SEEDS = {
+    0: ("StateMachineSafety", 12875, 91), 1: ("StateMachineSafety", 760, 65),
+    2: ("StateMachineSafety", 6149, 68), 3: ("StateMachineSafety", 3263, 75),
+    4: ("LeaderCompleteness", 762, 58), 5: ("StateMachineSafety", 3869, 82),
+    6: ("LeaderCompleteness", 2109, 62), 7: ("LeaderCompleteness", 2465, 68),
+    8: ("StateMachineSafety", 3783, 71), 9: ("LeaderCompleteness", 5916, 58),
+}
+
+
+def _find_figure_8(seed: int):
+    from model_checker.explore import explore
+
+    sim = SPEC.mutants["commit-old-term"].simulation
+    assert sim["strategy"] == "explore"
+    model = build("commit-old-term")
+    result = explore(model, depth=sim["depth"], runs=sim["runs"], seed=seed)
+    assert result.mode == "simulation" and result.complete is False
+    return model, result.violation
+
+
+def _commits_an_old_term(trace) -> bool:
+    """Some AdvanceCommitIndex step commits an entry of a term older than the leader's."""
+    for prev, step in zip(trace, trace[1:], strict=False):
+        if step.label[0] == "AdvanceCommitIndex":
+            s, t = prev.state, step.state
+            for i, (before, after) in enumerate(zip(s.commit_index, t.commit_index, strict=True)):
+                if after > before and t.log[i][after - 1][0] < t.current_term[i]:
+                    return True
+    return False
+
+
+def _harmless_under_raft(trace) -> bool:
+    """The same labels under Raft's own rules: a step becomes disabled, or every state
+    keeps every invariant (so the mutant's commit is what breaks it)."""
+    model = build(None, **dict(SPEC.mutants["commit-old-term"].defaults))
+    state = trace[0].state
+    for step in trace[1:]:
+        nxt = [t for lab, t in model.successors(state) if lab == step.label]
+        if not nxt:
+            return True
+        state = nxt[0]
+        if not all(f(state) for f in model.invariants.values()):
+            return False
+    return True
+
+
+def _check_figure_8(seed: int) -> None:
+    model, v = _find_figure_8(seed)
+    assert v is not None, f"seed {seed}: not found"
+    assert (v.property, v.provenance["run"], v.length) == FIGURE_8_SEEDS[seed]
+    assert not model.invariants[v.property](v.trace[-1].state)
+    assert all(model.invariants[v.property](s.state) for s in v.trace[:-1])
+    assert all(model.within_bounds(s.state) for s in v.trace)
+    assert _commits_an_old_term(v.trace) and _harmless_under_raft(v.trace)
+
+
+def test_figure_8_found_by_guided_simulation():
+    _check_figure_8(4)  # the quickest seed (about 2 s); the rest are slow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", sorted(set(FIGURE_8_SEEDS) - {4}))
+def test_figure_8_found_by_guided_simulation_for_every_seed(seed):
+    _check_figure_8(seed)
+
+
 def test_every_property_is_broken_by_some_mutant():
     broken = {m.expect for m in SPEC.mutants.values()} | {"LogMatching", "StateMachineSafety"}
     assert set(SPEC.properties) - {"LeaderElected", "EntryCommitted"} <= broken
