@@ -33,9 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from model_checker.bfs import Properties  # noqa: E402
 from model_checker.explore import explore  # noqa: E402
 from model_checker.simulate import Walker  # noqa: E402
-from model_checker.bfs import Properties  # noqa: E402
 from spec.raft import SPEC  # noqa: E402
 
 MUTANT = "commit-old-term"

@@ -29,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
         for m in info.mutants.values():
             bounds = " ".join(f"{k}={v}" for k, v in m.defaults.items())
             print(f"    {m.name:<22} {m.doc}")
-            print(f"    {'':<22} [{m.mode}; defaults: {bounds}; expect: {m.expect or '-'}]")
+            mode = m.mode
+            if m.simulation.get("strategy"):
+                mode += f" ({m.simulation['strategy']})"
+            print(f"    {'':<22} [{mode}; defaults: {bounds}; expect: {m.expect or '-'}]")
         print()
     return EXIT_OK
