@@ -10,15 +10,14 @@ compared by hashing their snapshots.
 
 from __future__ import annotations
 
-import gc
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import msgpack
 
-__all__ = ["MAGIC", "VERSION", "SnapshotError", "dump_state", "gc_paused", "load_state"]
+from impl.gcpause import gc_paused
+
+__all__ = ["MAGIC", "VERSION", "SnapshotError", "dump_state", "load_state"]
 
 MAGIC = b"quorum-kv"
 VERSION = 2  # 2 added the client session table; 1 is still read (no sessions)
@@ -62,20 +61,6 @@ def load_state(data: bytes) -> tuple[int, int, int, tuple[Any, ...], tuple[Any, 
     if not all(type(x) is int for x in (applied, rev, compact_rev)):
         raise SnapshotError("malformed snapshot header fields")
     return applied, rev, compact_rev, keys, sessions
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Suspend the cyclic garbage collector while building or reading a snapshot: those
-    allocate millions of acyclic objects, and collections triggered by the allocation count
-    would otherwise more than double the time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check_keys(keys: Any) -> None:

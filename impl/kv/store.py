@@ -30,6 +30,7 @@ from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from typing import Any
 
+from impl.gcpause import gc_paused
 from impl.kv.commands import (
     Command,
     CommandDecodeError,
@@ -59,7 +60,7 @@ from impl.kv.results import (
     TxnResult,
 )
 from impl.kv.sessions import MAX_SESSIONS, Sessions
-from impl.kv.snapshot import SnapshotError, dump_state, gc_paused, load_state
+from impl.kv.snapshot import SnapshotError, dump_state, load_state
 from impl.kv.validate import validate
 
 __all__ = ["Applied", "KVStore"]
