@@ -1,18 +1,19 @@
 """Guided simulation: Go-Explore over a coarse abstraction of the state space.
 
 Uniform random walks (:mod:`model_checker.simulate`) find bugs whose traces are
-short or forgiving.  Some are neither: the Raft paper's Figure 8 needs four
-elections in one order, two entries that reach nobody, and no term wasted, and a
-walk that picks every action equally often spends the terms on split votes long
-before that.  This module searches the way Go-Explore does (Ecoffet, Huizinga,
-Lehman, Stanley and Clune, "First return, then explore", Nature 590, 2021):
+short or forgiving.  Some are neither: a behaviour that must win many races in one
+order, in a bounded model whose budget (say, a bound on a counter that many actions
+increment) a random walk spends long before the behaviour is complete.  This module
+searches the way Go-Explore does (Ecoffet, Huizinga, Lehman, Stanley and Clune,
+"First return, then explore", Nature 590, 2021):
 
 * an *archive* maps each *cell* (a coarse abstraction of a state, given by the
   model's optional ``explore_cell``) to the best state seen in it: the one with the
   lowest ``explore_cost`` (the model's measure of how much of its bounds a state has
   used up, say the terms spent), then the one reached in the fewest steps;
 * each run *returns* to a cell, chosen with weight ``1/sqrt(1 + times chosen)`` so that
-  rarely tried cells are preferred, and *explores* from its state for up to ``segment``
+  rarely tried cells are preferred (the table of weights is rebuilt every 100 runs, so
+  a new cell becomes a candidate at the next rebuild), and *explores* from its state for up to ``segment``
   steps, choosing an action name with probability proportional to the model's optional
   ``action_weights`` (default 1; a model may say, for instance, that timeouts and
   crashes are rarer than message deliveries, as they are in a real deployment), then
@@ -81,9 +82,11 @@ class _Cell:
 
 def _weights(model: Model) -> Mapping[str, float]:
     weights = dict(getattr(model, "action_weights", None) or {})
-    bad = {name: w for name, w in weights.items() if not (isinstance(w, int | float) and w >= 0)}
+    bad = {name: w for name, w in weights.items()
+           if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0)}
     if bad:
-        raise CheckError(f"{model.name}: action weights must be numbers >= 0 (got {bad})")
+        raise CheckError(f"{model.name}: action weights must be finite numbers >= 0 "
+                         f"(got {bad})")
     return weights
 
 
@@ -131,15 +134,16 @@ def _search(model: Model, props: Properties, walker: Walker, weights: Mapping[st
             rng: random.Random, depth: int, runs: int, segment: int
             ) -> tuple[tuple[_Node, str, str, int] | None, int, dict[Hashable, _Cell]]:
     archive: dict[Hashable, _Cell] = {}
+    if not walker.initial:
+        raise CheckError(f"{model.name} has no initial state")
+    walker.longest = 1
     for init in walker.initial:
         node = _Node(None, init, None)
         bad = props.violated_invariant(init)
         if bad is not None:
             return (node, "invariant", bad, 0), 1, archive
         walker.visit(init)
-        cell = archive.get(cell_of(init))
-        if cell is None:
-            archive[cell_of(init)] = _Cell(node, cost_of(init))
+        _enter(archive, cell_of(init), node, cost_of(init))
     cells: list[_Cell] = []
     cumulative: list[float] = []
     for run in range(runs):
@@ -160,24 +164,37 @@ def _search(model: Model, props: Properties, walker: Walker, weights: Mapping[st
             walker.longest = max(walker.longest, node.length)
             cov = walker.coverage.setdefault(label[0], ActionCoverage())
             cov.generated += 1
-            bad = props.violated_action_property(s, label, t)
+            kind, bad = "action-property", props.violated_action_property(s, label, t)
+            if bad is None:
+                kind, bad = "invariant", props.violated_invariant(t)
             if bad is not None:
-                return (node, "action-property", bad, run), run + 1, archive
-            bad = props.violated_invariant(t)
-            if bad is not None:
-                return (node, "invariant", bad, run), run + 1, archive
+                if walker.progress is not None:
+                    walker.progress(len(walker.seen), walker.generated, walker.longest,
+                                    runs - run - 1)
+                return (node, kind, bad, run), run + 1, archive
             before = len(walker.seen)
             walker.visit(t)
             cov.distinct += len(walker.seen) - before
-            key, cost = cell_of(t), cost_of(t)
-            cell = archive.get(key)
-            if cell is None:
-                archive[key] = _Cell(node, cost)
-            elif (cost, node.length) < (cell.cost, cell.node.length):
-                cell.node, cell.cost = node, cost
+            _enter(archive, cell_of(t), node, cost_of(t))
         if walker.progress is not None:
             walker.progress(len(walker.seen), walker.generated, walker.longest, runs - run - 1)
     return None, runs, archive
+
+
+def _enter(archive: dict[Hashable, _Cell], key: Hashable, node: _Node, cost: Any) -> None:
+    """A new cell enters the archive; a known one keeps the cheaper state (then the one
+    reached in fewer steps; on a tie, the one it had)."""
+    cell = archive.get(key)
+    if cell is None:
+        archive[key] = _Cell(node, cost)
+    else:
+        try:
+            better = (cost, node.length) < (cell.cost, cell.node.length)
+        except TypeError:
+            raise CheckError(f"explore_cost must return values that compare with < "
+                             f"(got {cost!r} and {cell.cost!r})") from None
+        if better:
+            cell.node, cell.cost = node, cost
 
 
 def _choose(model: Model, walker: Walker, weights: Mapping[str, float],

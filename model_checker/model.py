@@ -44,6 +44,17 @@ model with no liveness properties and no fairness:
   ``WF_vars(Phase1b(a) \\/ Phase2b(a))``.  A step that does not change the state never
   counts as a step of the action.
 
+Optional, for guided simulation (``--simulate --strategy explore``,
+:mod:`model_checker.explore`), read with ``getattr`` and a default like the above:
+
+* ``explore_cell(s) -> Hashable``: a coarse abstraction of states (a few thousand
+  cells, not millions); default: the state's identity;
+* ``explore_cost(s)``: of two states in one cell, the one to keep (lower is better,
+  values compared with ``<``; ties go to the state reached in fewer steps), typically
+  how much of the bounds a state has used up; default: all states cost the same;
+* ``action_weights: Mapping[str, float]``: the relative chance of choosing each action
+  name (finite, >= 0; missing names weigh 1); default: all equal.
+
 Optional, for speed: ``successors_within(s)``.  The searches call it instead of
 ``successors`` when a model has it, only on states within the bounds that satisfy
 the invariants being checked.  It yields the same labels in the same order; each step

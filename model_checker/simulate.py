@@ -153,8 +153,9 @@ def simulate(model: Model, *, depth: int, runs: int, seed: int,
             walker.longest = max(walker.longest, len(trace))
             shrunk = shrink(model, trace, name)
             violation = Violation(kind, name, tuple(shrunk), provenance={
-                "seed": seed, "run": run, "steps_found": len(trace),
-                "replay": f"--simulate --seed {seed} --runs {run + 1} --depth {depth}",
+                "seed": seed, "run": run, "steps_found": len(trace), "strategy": "walk",
+                "replay": f"--simulate --strategy walk --seed {seed} --runs {run + 1} "
+                          f"--depth {depth}",
             })
             break
     seconds = time.perf_counter() - start
@@ -164,7 +165,7 @@ def simulate(model: Model, *, depth: int, runs: int, seed: int,
         depth=walker.longest, seconds=seconds, coverage=walker.coverage,
         properties_checked=props.names, symmetry=model.canonicalize is not None,
         complete=False,
-        extra={"runs": done, "seed": seed,
+        extra={"strategy": "walk", "runs": done, "seed": seed,
                "reached": ", ".join(sorted(walker.reached)) or "(none)"},
     )
 

@@ -48,7 +48,9 @@ class Mutant:
     name: str
     doc: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    expect: str = ""  # the property the checker is expected to report violated
+    #: the property the mutant breaks when checked alone, and the one breadth-first search
+    #: reports; a simulation may meet another consequence of the same bug first
+    expect: str = ""
     mode: str = "exhaustive"
     simulation: Mapping[str, Any] = field(default_factory=dict)
     symmetry: bool = False

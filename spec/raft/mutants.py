@@ -63,7 +63,8 @@ MUTANTS: dict[str, Mutant] = {
     "commit-old-term": Mutant(
         "commit-old-term",
         "a leader commits an entry of an earlier term once a quorum holds it (the paper's "
-        "Figure 8): a later leader that lacks the entry overwrites it",
+        "Figure 8): a later leader that lacks the entry is elected (LeaderCompleteness) "
+        "and overwrites it (StateMachineSafety, which a simulation may meet first)",
         defaults={"servers": 3, "values": 1, "max_term": 5, "max_log": 1, "max_msgs": 1},
         expect="LeaderCompleteness",
         mode="simulation",

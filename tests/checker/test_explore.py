@@ -58,6 +58,29 @@ def test_a_model_without_cells_or_weights_is_explored_over_its_states(seed):
     assert replays(model, v.trace)
     assert not model.invariants["Agreement"](v.trace[-1].state)
     assert v.length <= v.provenance["steps_found"]
+    # one cell per distinct state visited
+    assert result.extra["cells"] == result.distinct_states
+
+
+def test_the_same_in_every_process_whatever_the_hash_seed():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(hash_seed: str) -> dict:
+        p = subprocess.run(
+            [sys.executable, "-m", "quorum", "check", "raft", "--mutant", "no-truncate",
+             "--simulate", "--strategy", "explore", "--seed", "3", "--json"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert p.returncode == 1, p.stderr
+        out = json.loads(p.stdout)
+        return {k: out[k] for k in ("violation", "distinct_states", "generated_states",
+                                    "cells", "runs")}
+
+    a, b = run("0"), run("12345")
+    assert a == b and a["violation"]["provenance"]["run"] == 217
 
 
 def test_nothing_found_says_not_exhaustive_and_respects_the_depth():
@@ -85,9 +108,14 @@ def test_bad_arguments_and_weights_are_refused():
         explore(raft(), depth=0, runs=10, seed=0)
     with pytest.raises(CheckError):
         explore(raft(), depth=10, runs=10, seed=0, segment=0)
+    for bad in (-1, float("inf"), float("nan"), "1"):
+        model = raft()
+        model.action_weights = {"Timeout": bad}
+        with pytest.raises(CheckError, match="action weights"):
+            explore(model, depth=10, runs=10, seed=0)
     model = raft()
-    model.action_weights = {"Timeout": -1}
-    with pytest.raises(CheckError, match="action weights"):
+    model.explore_cost = lambda s: None if s.current_term[0] == 1 else 1
+    with pytest.raises(CheckError, match="explore_cost"):
         explore(model, depth=10, runs=10, seed=0)
 
 

@@ -40,7 +40,7 @@ def test_simulation_output_is_reproducible_and_says_how_to_replay():
     assert a.returncode == b.returncode == 1
     assert a.stdout == b.stdout
     assert "[simulation]" in a.stdout
-    assert "replay=--simulate --seed 4 --runs 8 --depth 50" in a.stdout
+    assert "replay=--simulate --strategy walk --seed 4 --runs 8 --depth 50" in a.stdout
 
 
 def test_symmetry_default_follows_the_mutant_and_flags_override_it():

@@ -200,30 +200,34 @@ def _find_figure_8(seed: int):
     return model, result.violation
 
 
-def _commits_an_old_term(trace) -> bool:
-    """Some AdvanceCommitIndex step commits an entry of a term older than the leader's."""
-    for prev, step in zip(trace, trace[1:], strict=False):
-        if step.label[0] == "AdvanceCommitIndex":
-            s, t = prev.state, step.state
-            for i, (before, after) in enumerate(zip(s.commit_index, t.commit_index, strict=True)):
+def _old_term_commit(trace) -> int | None:
+    """The index of the first step where AdvanceCommitIndex commits an entry of a term
+    older than the leader's (the mutant's own step), if any."""
+    for k in range(1, len(trace)):
+        if trace[k].label[0] == "AdvanceCommitIndex":
+            s, t = trace[k - 1].state, trace[k].state
+            for i, (before, after) in enumerate(zip(s.commit_index, t.commit_index,
+                                                    strict=True)):
                 if after > before and t.log[i][after - 1][0] < t.current_term[i]:
-                    return True
-    return False
+                    return k
+    return None
 
 
-def _harmless_under_raft(trace) -> bool:
-    """The same labels under Raft's own rules: a step becomes disabled, or every state
-    keeps every invariant (so the mutant's commit is what breaks it)."""
+def _raft_follows_until(trace) -> tuple[int, bool]:
+    """The same labels under Raft's own rules: the first step whose state differs from
+    the mutant's (len(trace) if none), and whether every state Raft reached on the way,
+    to the end or to the first disabled step, keeps every invariant."""
     model = build(None, **dict(SPEC.mutants["commit-old-term"].defaults))
-    state = trace[0].state
-    for step in trace[1:]:
+    state, diverged, safe = trace[0].state, len(trace), True
+    for k, step in enumerate(trace[1:], start=1):
         nxt = [t for lab, t in model.successors(state) if lab == step.label]
         if not nxt:
-            return True
+            break
         state = nxt[0]
-        if not all(f(state) for f in model.invariants.values()):
-            return False
-    return True
+        if state != step.state:
+            diverged = min(diverged, k)
+        safe = safe and all(f(state) for f in model.invariants.values())
+    return diverged, safe
 
 
 def _check_figure_8(seed: int) -> None:
@@ -233,7 +237,9 @@ def _check_figure_8(seed: int) -> None:
     assert not model.invariants[v.property](v.trace[-1].state)
     assert all(model.invariants[v.property](s.state) for s in v.trace[:-1])
     assert all(model.within_bounds(s.state) for s in v.trace)
-    assert _commits_an_old_term(v.trace) and _harmless_under_raft(v.trace)
+    # The mutant's step is where Raft parts from the trace, and Raft stays safe.
+    commit = _old_term_commit(v.trace)
+    assert commit is not None and _raft_follows_until(v.trace) == (commit, True)
 
 
 def test_figure_8_found_by_guided_simulation():
