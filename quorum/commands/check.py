@@ -55,14 +55,15 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                         "eventually) under its weak fairness, on the whole state graph")
     p.add_argument("--no-fairness", action="store_true",
                    help="with --liveness: drop the spec's fairness conditions")
-    p.add_argument("--simulate", action="store_true", help="seeded random walks, not BFS")
+    p.add_argument("--simulate", action="store_true",
+                   help="seeded simulation (see --strategy), not BFS: finds bugs, proves nothing")
     p.add_argument("--strategy", choices=("walk", "explore"), default=None,
                    help="simulation: uniform random walks (walk, the default) or Go-Explore "
                         "guided by the spec's cells and action weights (explore)")
     p.add_argument("--exhaustive", action="store_true",
                    help="breadth-first search even for a mutant whose default is simulation")
-    p.add_argument("--depth", type=int, default=None, help="simulation: steps per run")
-    p.add_argument("--runs", type=int, default=None, help="simulation: number of runs")
+    p.add_argument("--depth", type=int, default=None, help="simulation: the longest trace, in states")
+    p.add_argument("--runs", type=int, default=None, help="simulation: number of runs (walks, or returns to a cell)")
     p.add_argument("--seed", type=int, default=None, help="simulation: random seed")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--itf", type=Path, default=None, metavar="FILE",

@@ -11,7 +11,8 @@ states, steps in the same order, verdicts and orbits (``tests/spec/test_raft_fas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from spec.raft import actions, canon, fast, memo
@@ -47,10 +48,10 @@ class RaftModel:
     #: (hundreds of milliseconds) and a heartbeat are long next to a message delay, and
     #: crashes and network faults are rarer still; a candidate asks for votes, and a
     #: server answers, at once.  (Uniform walks and exhaustive search ignore this.)
-    action_weights: dict[str, float] = {
+    action_weights: Mapping[str, float] = MappingProxyType({
         "Timeout": 0.03, "Restart": 0.03, "DropMessage": 0.03, "DuplicateMessage": 0.03,
         "AppendEntries": 0.1, "ClientRequest": 0.3,
-    }
+    })
 
     def __init__(self, config: Config, rules: Rules = RAFT, symmetry: bool = False,
                  name: str = "raft", reference: bool = False) -> None:
