@@ -130,6 +130,31 @@ def timeout(s: State, c: Context) -> Step:
             )
 
 
+def pre_campaign(s: State, c: Context) -> Step:
+    """PreCampaign(i) (etcd's pre-vote only, see Rules.pre_vote): a candidate returns to
+    follower in its term, keeping its vote."""
+    if not c.rules.pre_vote:
+        return
+    for i in range(c.n):
+        if s.role[i] == CANDIDATE:
+            yield _i("PreCampaign", i), s._replace(role=replace_at(s.role, i, FOLLOWER))
+
+
+def learn_term(s: State, c: Context) -> Step:
+    """LearnTerm(i, t) (etcd's pre-vote only, see Rules.pre_vote): i becomes a follower
+    of a higher term that some server holds or held, as UpdateTerm."""
+    if not c.rules.pre_vote:
+        return
+    top = max(s.current_term)
+    for i in range(c.n):
+        for t in range(s.current_term[i] + 1, top + 1):
+            yield ("LearnTerm", (("i", server_name(i)), ("t", t))), s._replace(
+                current_term=replace_at(s.current_term, i, t),
+                role=replace_at(s.role, i, FOLLOWER),
+                voted_for=replace_at(s.voted_for, i, NIL),
+            )
+
+
 def request_vote(s: State, c: Context) -> Step:
     """RequestVote(i, j): candidate i asks j (possibly itself) for its vote (§5.2)."""
     for i in range(c.n):
@@ -362,6 +387,8 @@ def drop_message(s: State, c: Context) -> Step:
 ACTIONS: tuple[Callable[[State, Context], Step], ...] = (
     restart,
     timeout,
+    pre_campaign,
+    learn_term,
     request_vote,
     become_leader,
     client_request,

@@ -90,7 +90,7 @@ def _message_labels(m: Message) -> tuple[Label, Label, Label]:
 #: the rules this module does not implement, with the only values it supports (raft.tla's:
 #: etcd's bookkeeping, spec.raft.rules.ETCD, is read by the reference actions only)
 _REFERENCE_ONLY = ("commits_after_restart", "follower_commit", "reply_match",
-                   "match_after_success", "heartbeats", "lost_elections")
+                   "match_after_success", "heartbeats", "lost_elections", "pre_vote")
 
 
 def supports(rules: Rules) -> bool:

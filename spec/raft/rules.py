@@ -10,7 +10,7 @@ correct protocol and a bug is a single, named function.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spec.common import majority
 from spec.raft.state import (
@@ -26,6 +26,7 @@ from spec.raft.state import (
 __all__ = [
     "ACCEPT",
     "ETCD",
+    "ETCD_PRE_VOTE",
     "RAFT",
     "REJECT",
     "STEP_DOWN",
@@ -122,7 +123,8 @@ def match_after_success(match_index: int, mmatch_index: int) -> int:
 
 
 # --- etcd's bookkeeping, for trace validation of the implementation (reference only) ---
-# These four rules, ``heartbeats`` and ``lost_elections`` are the switches of :data:`ETCD`; the defaults are
+# These four rules, ``heartbeats`` and ``lost_elections`` are the switches of :data:`ETCD`
+# (``pre_vote`` too, in :data:`ETCD_PRE_VOTE`); the defaults are
 # raft.tla's, so every pinned count of the model checker is unchanged.  Each is safe
 # (docs/refinement.md, "The etcd rules"); only the reference successor function of
 # spec.raft.actions reads them.
@@ -175,6 +177,18 @@ class Rules:
     #: a candidate returns to follower (same term, same vote) once so many servers have
     #: refused it that no quorum can grant (etcd's VoteLost); raft.tla's waits for a timeout
     lost_elections: bool = False
+    #: etcd's pre-vote (Ongaro's thesis, §9.6), seen through raft.tla's variables: its
+    #: messages change no variable of raft.tla until a pre-candidate wins and campaigns
+    #: (``Timeout``), except in two steps, enabled by this switch:
+    #: ``PreCampaign(i)``: a candidate whose election timed out starts a pre-campaign in
+    #: the same term, keeping its vote: raft.tla's follower (a candidate giving up, as in
+    #: ``lost_elections``); ``LearnTerm(i, t)``: i adopts a term t above its own that some
+    #: server holds or held (every term up to the largest current term was held, since
+    #: terms grow by one at a timeout or jump to one held elsewhere), as ``UpdateTerm``
+    #: does: a pre-vote refusal carries the refuser's term, and etcd adopts it.
+    #: Both only make i a follower of a term it may hold; docs/refinement.md gives the
+    #: safety argument.
+    pre_vote: bool = False
 
 
 RAFT = Rules()
@@ -184,3 +198,6 @@ ETCD = Rules(commits_after_restart=_etcd_commits_after_restart,
              follower_commit=_etcd_follower_commit, reply_match=_etcd_reply_match,
              match_after_success=_etcd_match_after_success, heartbeats=True,
              lost_elections=True)
+
+#: :data:`ETCD` with etcd's pre-vote (see Rules.pre_vote)
+ETCD_PRE_VOTE = replace(ETCD, pre_vote=True)

@@ -12,8 +12,10 @@ from spec.raft.rules import ETCD, RAFT
 from spec.raft.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
+    CANDIDATE,
     FOLLOWER,
     LEADER,
+    NIL,
     AppendEntriesRequest,
     AppendEntriesResponse,
     initial_state,
@@ -105,3 +107,45 @@ def test_a_candidate_gives_up_once_no_quorum_can_grant_under_etcd():
     raft = actions.receive_one(actions.receive_one(s, ctx3._replace(rules=RAFT), no(1)),
                                ctx3._replace(rules=RAFT), no(2))
     assert raft.role[0] == CANDIDATE  # raft.tla waits for a timeout
+
+
+# -- etcd's pre-vote (Rules.pre_vote, ETCD_PRE_VOTE) -----------------------------------
+def test_pre_vote_adds_two_steps_and_nothing_else():
+    from spec.raft.rules import ETCD_PRE_VOTE
+
+    s = initial_state(3)._replace(current_term=(3, 2, 1), role=(CANDIDATE, FOLLOWER, FOLLOWER),
+                                  voted_for=(0, 0, NIL))
+    ctx = actions.Context(n=3, values=1, quorum=2, rules=ETCD_PRE_VOTE)
+    (lb, t), = actions.pre_campaign(s, ctx)
+    # the candidate returns to follower in its term and keeps its vote
+    assert lb == ("PreCampaign", (("i", "s1"),))
+    assert (t.current_term, t.role, t.voted_for) == ((3, 2, 1), (FOLLOWER,) * 3, (0, 0, NIL))
+    learned = {lb[1]: (t.current_term, t.role, t.voted_for)
+               for lb, t in actions.learn_term(s, ctx)}
+    # a server adopts any higher term up to the largest one held (as UpdateTerm does)
+    assert learned == {
+        (("i", "s2"), ("t", 3)): ((3, 3, 1), (CANDIDATE, FOLLOWER, FOLLOWER), (0, NIL, NIL)),
+        (("i", "s3"), ("t", 2)): ((3, 2, 2), (CANDIDATE, FOLLOWER, FOLLOWER), (0, 0, NIL)),
+        (("i", "s3"), ("t", 3)): ((3, 2, 3), (CANDIDATE, FOLLOWER, FOLLOWER), (0, 0, NIL)),
+    }
+    for rules in (RAFT, ETCD):  # off by default, and in ETCD
+        assert not list(actions.pre_campaign(s, _ctx(rules, 3)))
+        assert not list(actions.learn_term(s, _ctx(rules, 3)))
+
+
+def test_pre_vote_keeps_every_property_on_a_small_model():
+    from dataclasses import replace
+
+    from model_checker.bfs import check
+    from spec.raft.config import Config
+    from spec.raft.model import RaftModel
+    from spec.raft.rules import ETCD_PRE_VOTE
+
+    for rules, distinct in ((replace(RAFT, pre_vote=True), 28690), (ETCD_PRE_VOTE, 27471)):
+        model = RaftModel(Config(servers=2, values=1, max_term=3, max_log=1, max_msgs=1),
+                          rules=rules, reference=True)
+        result = check(model)
+        assert result.ok and result.complete and result.distinct_states == distinct
+        # both new steps happen, and lead to new states
+        assert result.coverage["PreCampaign"].distinct > 0
+        assert result.coverage["LearnTerm"].distinct > 0
