@@ -1,11 +1,12 @@
 """Soak the store in the simulator: many generated schedules, every check, throughput figures.
 
 Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-seed 0]
-       [--workers 2] [--checks safety,linearizability] [--profile tla]
+       [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote]
 
 Runs seeds ``first_seed .. first_seed + schedules - 1`` through the same generator and
 checks as CI (``quorum.simcheck.check_schedule``), spread over ``--workers`` processes,
-(``--profile tla``: the tla profile's generator, every check including step refinement),
+(``--profile tla`` or ``tla-prevote``: the tla profile's generator, pre-vote off or on, every
+check including step refinement),
 and prints: schedules run, failures (with the replay command of each), events executed,
 events per second, and schedules per minute (wall clock).  Exit 1 if any schedule failed.
 """
@@ -17,13 +18,19 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from impl.sim import generate, generate_tla  # noqa: E402
 from quorum.simcheck import CHECKS, TLA_CHECKS, check_schedule  # noqa: E402
 
-GENERATORS = {"default": generate, "tla": generate_tla}
+
+def _generate_tla_prevote(seed: int, steps: int) -> Any:
+    return generate_tla(seed, steps, pre_vote=True)
+
+
+GENERATORS = {"default": generate, "tla": generate_tla, "tla-prevote": _generate_tla_prevote}
 
 
 def _one(args: tuple[int, int, tuple[str, ...], str]) -> tuple[int, int, int, str | None]:
@@ -40,11 +47,11 @@ def main() -> int:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--checks", default=None, help=f"default: {','.join(CHECKS)} "
-                    f"({','.join(TLA_CHECKS)} with --profile tla)")
+                    f"({','.join(TLA_CHECKS)} with a tla profile)")
     ap.add_argument("--profile", choices=sorted(GENERATORS), default="default")
     a = ap.parse_args()
     checks = tuple(a.checks.split(",")) if a.checks else (
-        TLA_CHECKS if a.profile == "tla" else CHECKS)
+        CHECKS if a.profile == "default" else TLA_CHECKS)
     jobs = [(s, a.steps, checks, a.profile)
             for s in range(a.first_seed, a.first_seed + a.schedules)]
     t0 = time.perf_counter()
@@ -55,7 +62,7 @@ def main() -> int:
             events += ev
             effective += eff
             if bad:
-                prof = " --profile tla" if a.profile == "tla" else ""
+                prof = "" if a.profile == "default" else f" --profile {a.profile}"
                 failures.append(f"seed {seed}: {bad} "
                                 f"(replay: quorum sim{prof} --seed {seed} --steps {a.steps})")
             if done % 500 == 0:

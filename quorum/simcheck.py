@@ -75,8 +75,8 @@ def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Any]:
         from quorum.simstep import StepRefinementObserver
 
         if not in_tla_vocabulary(schedule.config):
-            raise UsageError("step refinement needs the tla profile (pre-vote and check-quorum "
-                             "off, one entry per AppendEntries): use --profile tla "
+            raise UsageError("step refinement needs the tla profile (check-quorum off, one "
+                             "entry per AppendEntries): use --profile tla or tla-prevote "
                              "(see docs/refinement.md)")
         obs.append(StepRefinementObserver(schedule.config.nodes))
     if "invariants" in checks:

@@ -26,7 +26,10 @@ one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a 
 (``DropMessage`` of the request, its refusal an extra message), and a request etcd ignores where raft.tla answers (a
 stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a
 snapshot, an InstallSnapshot, a torn write) are counted as not validated, never as
-passed.  The check requires the ``tla`` profile (:func:`impl.sim.tla_config`).
+passed.  The check requires the ``tla`` profile (:func:`impl.sim.tla_config`), with or
+without etcd's pre-vote: with it, the spec runs :data:`spec.raft.rules.ETCD_PRE_VOTE`, whose
+``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
+term (pre-vote messages have no image in the bag).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from model_checker.trace_validation import validate_step
 from spec.common import majority
 from spec.raft import actions
 from spec.raft.render import message_name, render_state, server_name
-from spec.raft.rules import ETCD
+from spec.raft.rules import ETCD, ETCD_PRE_VOTE
 from spec.raft.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
@@ -65,6 +68,8 @@ MAX_STEPS = 3
 SENDS = frozenset({"RequestVote", "AppendEntries", "Heartbeat"})
 #: events that only move messages around or change nothing the spec sees
 NETWORK = frozenset({"drop", "dup", "deliver (lost)"})
+#: deliveries of etcd's pre-vote messages (Rules.pre_vote)
+PRE_VOTE = frozenset({"deliver PRE_VOTE", "deliver PRE_VOTE_RESP"})
 
 
 def _view(s: State, k: int) -> tuple[Any, ...]:
@@ -117,6 +122,8 @@ class _EventModel:
     def successors(self, s: State) -> Iterator[tuple[Any, State]]:
         i, k, ctx = self.node, self.kinds, self.ctx
         for kind, action in (("Restart", actions.restart), ("Timeout", actions.timeout),
+                             ("PreCampaign", actions.pre_campaign),
+                             ("LearnTerm", actions.learn_term),
                              ("BecomeLeader", actions.become_leader),
                              ("AdvanceCommitIndex", actions.advance_commit_index)):
             if kind in k:
@@ -183,10 +190,13 @@ class StepRefinementObserver:
         #: event kind -> outcome -> count (outcome: "stutter", "1 step", ..., "not validated: why")
         self.counts: dict[str, dict[str, int]] = {}
         self.sends = 0  # messages validated as send steps
+        #: spec action name -> state-changing steps of it in validated events
+        self.actions: dict[str, int] = {}
         self._spec_m: Any = None  # the image of the delivered message, if any
         self._rep: Any = None  # the last search's report
         self.details: str | None = None
         self._checked_config = False
+        self.pre_vote = False  # etcd's pre-vote is on (the spec runs Rules.pre_vote)
 
     # --- bookkeeping ------------------------------------------------------------------
     def _count(self, kind: str, outcome: str) -> None:
@@ -217,9 +227,10 @@ class StepRefinementObserver:
     def __call__(self, sim: Simulator, ev: Event) -> str | None:
         if not self._checked_config:
             self._checked_config = True
+            self.pre_vote = sim.cfg.pre_vote
             if not in_tla_vocabulary(sim.cfg):
-                return ("refinement: step refinement needs the tla profile (pre-vote and "
-                        "check-quorum off, one entry per AppendEntries): --profile tla")
+                return ("refinement: step refinement needs the tla profile (check-quorum "
+                        "off, one entry per AppendEntries): --profile tla or tla-prevote")
         learn_committed(sim.nodes, self.committed, self.values)
         self._spec_m = self.msgs.get(ev.message) if ev.message is not None else None
         post0 = abstract(sim.nodes, self.committed, self.values)
@@ -243,10 +254,16 @@ class StepRefinementObserver:
             before = dict(pre.messages)
             added = {x.msource for x, c in post.messages if before.get(x, 0) < c}
             acting = sorted(added | {k for k in range(self.n) if _view(pre, k) != _view(post, k)})
-            return [_Job(k, {"Timeout", "RequestVoteSelf", "Receive"}, budget=MAX_STEPS + 1)
-                    for k in acting]
+            tick = {"Timeout", "RequestVoteSelf", "Receive"} | (
+                {"PreCampaign"} if self.pre_vote else set())
+            return [_Job(k, tick, budget=MAX_STEPS + 1) for k in acting]
         if kind in NETWORK:
             return [_Job(-1, {"Network"}, budget=1)]
+        if kind in PRE_VOTE and m is not None:
+            # no image in the bag: the receiver may adopt a refusal's term, or win the
+            # pre-election and campaign at once (as at a tick)
+            return [_Job(m.to - 1, {"Timeout", "RequestVoteSelf", "Receive", "LearnTerm"},
+                         budget=MAX_STEPS + 1)]
         if kind.startswith("deliver") and m is not None and spec_m is not None:
             i = m.to - 1
             return [_Job(i, {"Receive", "BecomeLeader", "ClientRequest", "AdvanceCommitIndex",
@@ -289,7 +306,7 @@ class StepRefinementObserver:
             self._count(kind, "not validated: snapshot")
             return None
         ctx = actions.Context(n=self.n, values=len(self.values._ids), quorum=majority(self.n),
-                              rules=ETCD)
+                              rules=ETCD_PRE_VOTE if self.pre_vote else ETCD)
         state, longest, notes, sends = pre, 0, "", 0
         jobs = self._jobs(kind, ev, pre, post)
         for job in jobs:
@@ -303,6 +320,8 @@ class StepRefinementObserver:
                 return self._fail(ev, kind, pre, post, self._rep,
                                   f"{len(changing)} state-changing steps")
             longest, notes, sends = max(longest, len(changing)), notes + note, sends + sent
+            for lb in changing:
+                self.actions[lb[0]] = self.actions.get(lb[0], 0) + 1
         acting = {j.node for j in jobs}
         for k in range(self.n):
             if k not in acting and _view(state, k) != _view(post, k):

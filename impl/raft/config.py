@@ -14,6 +14,8 @@ MUTATIONS: dict[str, str] = {
     "no-truncate": "append without deleting conflicting entries (Figure 2, receiver rule 3)",
     "stale-append": "accept AppendEntries from a leader of an older term (Figure 2, rule 1)",
     "local-read": "a leader answers ReadIndex at once, without confirming leadership (6.4)",
+    "pre-vote-adopts-term": "a pre-vote request makes its receiver adopt the proposed term "
+                            "(the disruption pre-vote exists to prevent; thesis 9.6)",
 }
 
 

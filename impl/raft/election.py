@@ -85,7 +85,8 @@ def on_higher_term(r: Raft, m: Message, from_leader: bool) -> bool:
                     and r.election_elapsed < r.cfg.election_tick)
         if in_lease and m.context != CAMPAIGN_TRANSFER:
             return False
-    if m.type is MT.PRE_VOTE or (m.type is MT.PRE_VOTE_RESP and not m.reject):
+    if m.type is MT.PRE_VOTE and "pre-vote-adopts-term" not in r.mutations or (
+            m.type is MT.PRE_VOTE_RESP and not m.reject):
         return True
     r.become_follower(m.term, m.frm if from_leader else NONE)
     return True

@@ -31,10 +31,11 @@ def add_parser(sub: Any, name: str) -> None:
     src.add_argument("--schedule", type=Path, default=None, metavar="FILE",
                      help="replay a schedule saved as JSON")
     p.add_argument("--steps", type=int, default=1000, help="steps to draw (with --seed)")
-    p.add_argument("--profile", choices=("default", "tla"), default="default",
+    p.add_argument("--profile", choices=("default", "tla", "tla-prevote"), default="default",
                    help="tla: keep the store within raft.tla's vocabulary (pre-vote and "
                         "check-quorum off, one entry per AppendEntries, no snapshots, no torn "
-                        "writes) and check step refinement too (with --seed)")
+                        "writes) and check step refinement too (with --seed); tla-prevote: the "
+                        "same with etcd's pre-vote on")
     p.add_argument("--mutant", choices=sorted(MUTANTS), default=None,
                    help="switch on a known implementation bug")
     p.add_argument("--checks", default=None, metavar="LIST",
@@ -56,8 +57,11 @@ def _schedule(args: argparse.Namespace) -> Any:
     else:
         if args.steps < 1:
             raise UsageError("--steps must be at least 1")
-        gen = generate_tla if args.profile == "tla" else generate
-        sched = gen(42 if args.seed is None else args.seed, args.steps)
+        seed = 42 if args.seed is None else args.seed
+        if args.profile == "default":
+            sched = generate(seed, args.steps)
+        else:
+            sched = generate_tla(seed, args.steps, pre_vote=args.profile == "tla-prevote")
     if args.mutant:
         sched = replace(sched, config=with_mutant(sched.config, args.mutant))
     return sched

@@ -2,12 +2,12 @@
 
 Two sets, from the same swarm generator the mutant tests use:
 
-* 200 schedules of the ``tla`` profile (:func:`impl.sim.generate_tla`) with **every**
-  check: ghost safety, the spec's invariants, step refinement (every event a step of
+* 200 schedules of the ``tla`` profile (:func:`impl.sim.generate_tla`), and 50 more
+  with etcd's pre-vote on (``tla-prevote``), with **every** check: ghost safety, the spec's invariants, step refinement (every event a step of
   raft.tla under ``Rules.ETCD``, the whole abstract state compared: see
   docs/refinement.md) and linearizability;
 * 200 schedules of the default generator (:func:`impl.sim.generate`) for what the tla
-  profile leaves out (pre-vote, check-quorum, batching, snapshots, torn writes), with
+  profiles leave out (check-quorum, batching, snapshots, torn writes), with
   every check that applies there (all but step refinement).
 
 A failure prints the seed and the command that replays it.
@@ -43,21 +43,26 @@ CHUNK = 50  # seeds per test, so that each stays well within pytest-timeout on a
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("first", range(0, TLA_SCHEDULES, CHUNK))
-def test_tla_profile_schedules_pass_every_check_step_refinement_included(first):
-    """The tla profile (step refinement on): every event validated, every check passing."""
+@pytest.mark.parametrize("first,pre_vote", [*((f, False) for f in range(0, TLA_SCHEDULES, CHUNK)),
+                                            (0, True)])
+def test_tla_profile_schedules_pass_every_check_step_refinement_included(first, pre_vote):
+    """The tla profile (step refinement on): every event validated, every check passing;
+    the last chunk with etcd's pre-vote on (the tla-prevote profile)."""
     from impl.sim import generate_tla
     from quorum.simcheck import TLA_CHECKS
 
     failures, short = [], []
+    profile = "tla-prevote" if pre_vote else "tla"
     for seed in range(first, first + CHUNK):
-        res = check_schedule(generate_tla(seed, STEPS), TLA_CHECKS, keep_log=False)
+        sched = generate_tla(seed, STEPS, pre_vote=pre_vote)
+        assert sched.config.pre_vote is pre_vote
+        res = check_schedule(sched, TLA_CHECKS, keep_log=False)
         assert tuple(res.verdicts) == ("safety", "refinement", "invariants", "linearizability")
         if res.run.events - res.run.noops < 1000:
             short.append(seed)
         if not res.ok or res.validated != (STEPS, STEPS):
             failures.append(f"tla seed {seed}: {(res.failure or '').splitlines()[:1]} "
                             f"{res.verdicts} validated {res.validated} (replay: quorum sim "
-                            f"--profile tla --seed {seed} --steps {STEPS})")
+                            f"--profile {profile} --seed {seed} --steps {STEPS})")
     assert not failures, "\n".join(failures)
     assert not short, f"schedules with fewer than 1,000 effective events: {short}"
