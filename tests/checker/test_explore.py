@@ -8,24 +8,8 @@ from model_checker.errors import CheckError
 from model_checker.explore import explore
 from model_checker.simulate import simulate
 from spec.paxos import SPEC as PAXOS
-from spec.raft import SPEC as RAFT
-
-
-def raft(mutant: str | None = None, **overrides: int):
-    values = RAFT.defaults(mutant)
-    values.update(overrides)
-    return RAFT.build(values, mutant, False)
-
-
-def replays(model, trace) -> bool:
-    state = trace[0].state
-    if state not in list(model.initial_states()):
-        return False
-    for step in trace[1:]:
-        if (step.label, step.state) not in list(model.successors(state)):
-            return False
-        state = step.state
-    return True
+from tests.checker.test_simulate import build as raft
+from tests.checker.test_simulate import replays
 
 
 def test_same_seed_same_search_and_the_printed_runs_replay_it():
