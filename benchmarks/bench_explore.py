@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from model_checker.bfs import Properties  # noqa: E402
-from model_checker.explore import explore  # noqa: E402
+from model_checker.explore import explore, weighted_step  # noqa: E402
 from model_checker.simulate import Walker  # noqa: E402
 from spec.raft import SPEC  # noqa: E402
 
@@ -70,15 +70,10 @@ def weighted_walks(m: Any, seed: int, budget: float) -> tuple[bool, int]:
         rng = random.Random(f"bench-walk:{seed}:{run}")
         state = walker.initial[0]
         for _ in range(149):
-            by: dict[str, list[Any]] = {}
-            for label, t in m.successors(state):
-                if t != state and m.within_bounds(t):
-                    by.setdefault(label[0], []).append(t)
-            if not by:
+            step = weighted_step(m, walker, weights, rng, state)  # explore's own weighted choice
+            if step is None:
                 break
-            names = list(by)
-            nxt = by[rng.choices(names, [weights.get(n, 1.0) for n in names])[0]]
-            state = nxt[rng.randrange(len(nxt))]
+            state = step[1]
             if walker.props.violated_invariant(state) is not None:
                 return True, run + 1
         run += 1

@@ -46,7 +46,7 @@ from model_checker.model import Label, Model
 from model_checker.result import ActionCoverage, Result, Step, Violation
 from model_checker.simulate import ProgressFn, Walker, shrink
 
-__all__ = ["SEGMENT", "explore"]
+__all__ = ["SEGMENT", "explore", "weighted_step"]
 
 #: steps walked from a returned-to state, per run
 SEGMENT = 20
@@ -156,7 +156,7 @@ def _search(model: Model, props: Properties, walker: Walker, weights: Mapping[st
         for _ in range(segment):
             if node.length >= depth:
                 break
-            step = _choose(model, walker, weights, rng, node.state)
+            step = weighted_step(model, walker, weights, rng, node.state)
             if step is None:
                 break
             label, t = step
@@ -197,7 +197,7 @@ def _enter(archive: dict[Hashable, _Cell], key: Hashable, node: _Node, cost: Any
             cell.node, cell.cost = node, cost
 
 
-def _choose(model: Model, walker: Walker, weights: Mapping[str, float],
+def weighted_step(model: Model, walker: Walker, weights: Mapping[str, float],
             rng: random.Random, state: Any) -> tuple[Label, Any] | None:
     """An action name with probability proportional to its weight (among the names
     with a step that moves and stays within bounds), then one of its steps uniformly."""
