@@ -43,7 +43,7 @@ from model_checker.bfs import Properties
 from model_checker.errors import CheckError
 from model_checker.gcpause import paused
 from model_checker.model import Label, Model
-from model_checker.result import ActionCoverage, Result, Step, Violation
+from model_checker.result import Result, Step, Violation
 from model_checker.simulate import ProgressFn, Walker, shrink
 
 __all__ = ["SEGMENT", "explore", "weighted_step"]
@@ -162,19 +162,12 @@ def _search(model: Model, props: Properties, walker: Walker, weights: Mapping[st
             label, t = step
             s, node = node.state, _Node(label, t, node)
             walker.longest = max(walker.longest, node.length)
-            cov = walker.coverage.setdefault(label[0], ActionCoverage())
-            cov.generated += 1
-            kind, bad = "action-property", props.violated_action_property(s, label, t)
-            if bad is None:
-                kind, bad = "invariant", props.violated_invariant(t)
-            if bad is not None:
+            violation = walker.take(s, label, t)
+            if violation is not None:
                 if walker.progress is not None:
                     walker.progress(len(walker.seen), walker.generated, walker.longest,
                                     runs - run - 1)
-                return (node, kind, bad, run), run + 1, archive
-            before = len(walker.seen)
-            walker.visit(t)
-            cov.distinct += len(walker.seen) - before
+                return (node, *violation, run), run + 1, archive
             _enter(archive, cell_of(t), node, cost_of(t))
         if walker.progress is not None:
             walker.progress(len(walker.seen), walker.generated, walker.longest, runs - run - 1)

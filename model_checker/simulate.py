@@ -110,19 +110,27 @@ class Walker:
                 break
             label, t = step
             trace.append(Step(label, t))
-            cov = self.coverage.setdefault(label[0], ActionCoverage())
-            cov.generated += 1
-            bad = self.props.violated_action_property(state, label, t)
-            if bad is not None:
-                return trace, "action-property", bad
-            bad = self.props.violated_invariant(t)
-            if bad is not None:
-                return trace, "invariant", bad
-            before = len(self.seen)
-            self.visit(t)
-            cov.distinct += len(self.seen) - before
+            violation = self.take(state, label, t)
+            if violation is not None:
+                return trace, *violation
             state = t
         self.longest = max(self.longest, len(trace))
+        return None
+
+    def take(self, s: Any, label: Label, t: Any) -> tuple[str, str] | None:
+        """Check the step s -label-> t and count it (coverage, distinct states); the
+        violation's kind and property, if any (t is then not visited)."""
+        cov = self.coverage.setdefault(label[0], ActionCoverage())
+        cov.generated += 1
+        bad = self.props.violated_action_property(s, label, t)
+        if bad is not None:
+            return "action-property", bad
+        bad = self.props.violated_invariant(t)
+        if bad is not None:
+            return "invariant", bad
+        before = len(self.seen)
+        self.visit(t)
+        cov.distinct += len(self.seen) - before
         return None
 
 
