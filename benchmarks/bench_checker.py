@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,9 @@ BENCHES = [
 
 def child(name: str, workers: int, store: str) -> dict[str, Any]:
     """Run one benchmark in this process; return its figures."""
-    from model_checker.bfs import check
-    from model_checker.parallel import check_fingerprints
-    from quorum.specs import load
+    from quorum.cli.specs import load
+    from quorum.model_checker.explicit.bfs import check
+    from quorum.model_checker.explicit.parallel import check_fingerprints
 
     bench = next(b for b in BENCHES if b.name == name)
     info = load(bench.spec)
@@ -93,7 +92,7 @@ def measure(bench: Bench, workers: int, store: str, repeat: int) -> dict[str, An
 
 
 def main() -> int:
-    from model_checker.parallel import default_workers
+    from quorum.model_checker.explicit.parallel import default_workers
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default=None, help="run benchmarks whose name contains this")
@@ -108,7 +107,7 @@ def main() -> int:
     print(f"workers={args.workers} store={args.store}")
     print(f"{'model':<30} {'distinct':>10} {'wall s':>7} {'cpu s':>7} {'states/s':>9} "
           f"{'peak RSS':>9} {'B/state':>7} {'TLC s':>6} {'ratio':>6} {'cpu/2':>6}")
-    from quorum.specs import SPECS
+    from quorum.cli.specs import SPECS
 
     for bench in BENCHES:
         if args.only and args.only not in bench.name:

@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from quorum.model_checker.explicit.bfs import Properties
+from quorum.model_checker.simulation.explore import explore, weighted_step
+from quorum.model_checker.simulation.simulate import Walker
+from quorum.spec.raft import SPEC
 
-from model_checker.bfs import Properties  # noqa: E402
-from model_checker.explore import explore, weighted_step  # noqa: E402
-from model_checker.simulate import Walker  # noqa: E402
-from spec.raft import SPEC  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MUTANT = "commit-old-term"
 
@@ -106,7 +104,7 @@ def budgeted(search: Callable[..., Any], m: Any) -> Callable[[int, float], tuple
 
 
 def main() -> None:
-    from model_checker.simulate import simulate
+    from quorum.model_checker.simulation.simulate import simulate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)

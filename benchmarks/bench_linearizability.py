@@ -20,11 +20,8 @@ import heapq
 import random
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from model_checker.linearizability import ILLEGAL, OK, Operation, check  # noqa: E402
+from quorum.model_checker.history.linearizability import ILLEGAL, OK, Operation, check
 
 LOSS = 0.002
 

@@ -11,16 +11,12 @@ compare runs on one machine, not absolute times.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from model_checker.induction import prove  # noqa: E402
-from model_checker.lemmas import check_lemma  # noqa: E402
-from model_checker.system import TransitionSystem  # noqa: E402
-from quorum.commands.prove import LEMMAS, SYSTEMS  # noqa: E402
+from quorum.cli.commands.prove import LEMMAS, SYSTEMS
+from quorum.model_checker.symbolic.induction import prove
+from quorum.model_checker.symbolic.lemmas import check_lemma
+from quorum.model_checker.symbolic.system import TransitionSystem
 
 
 def load(ref: str):  # type: ignore[no-untyped-def]

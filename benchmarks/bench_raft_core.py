@@ -1,6 +1,6 @@
 """Throughput of the sans-IO Raft core alone: no disk, no network, no codec.
 
-Three RawNodes in one thread (``impl.raft.testing.Network``); the leader gets ``batch``
+Three RawNodes in one thread (``quorum.impl.raft.testing.Network``); the leader gets ``batch``
 proposals of 100 bytes, then every message is delivered and every Ready handled; repeated
 until ``n`` commands are applied on all three nodes.  Reports commands per second and the
 core's time per command, as the ceiling the runtime cannot beat.
@@ -15,11 +15,8 @@ import cProfile
 import pstats
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from impl.raft.testing import Network  # noqa: E402
+from quorum.impl.raft.testing import Network
 
 
 def run(n: int, batch: int) -> float:

@@ -16,11 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from impl.kv import KVStore, Put, Range, encode  # noqa: E402
-from impl.raft.types import Entry, HardState  # noqa: E402
-from impl.storage import DiskStorage, OSDisk  # noqa: E402
+from quorum.impl.kv import KVStore, Put, Range, encode
+from quorum.impl.raft.types import Entry, HardState
+from quorum.impl.storage import DiskStorage, OSDisk
 
 
 def bench_saves(directory: str, n: int, batch: int) -> float:

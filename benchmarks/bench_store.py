@@ -38,10 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 
-from impl.api import rpc_pb2, rpc_pb2_grpc  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 KEYS, KEY_BYTES, VALUE_BYTES = 100_000, 16, 100
 ANCHORS = {  # the issue's figures for etcd 3.4 (3 members, loopback, fsync), this machine class
@@ -190,14 +189,13 @@ def start_quorum(data: Path, log: Path) -> Cluster:
     names = ["n1", "n2", "n3"]
     peers = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
     c = Cluster()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     for i, n in enumerate(names):
         c.client_urls.append(f"http://127.0.0.1:{ports[2 * i]}")
-        argv = [sys.executable, "-m", "quorum", "serve", "--name", n,
+        argv = [sys.executable, "-P", "-m", "quorum", "serve", "--name", n,
                 "--data-dir", str(data / n), "--listen-client-urls", c.client_urls[-1],
                 "--listen-peer-urls", f"http://127.0.0.1:{ports[2 * i + 1]}",
                 "--initial-cluster", peers, "--log-level", "warning"]
-        c.procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+        c.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                         stderr=open(log / f"quorum-{n}.log", "wb")))
     return c
 
@@ -223,10 +221,9 @@ def start_etcd(data: Path, log: Path) -> Cluster:
 # --- the echo ceiling ---------------------------------------------------------------------
 
 ECHO_SERVER = """
-import asyncio, sys
-sys.path.insert(0, {root!r})
+import asyncio
 import grpc
-from impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 class Echo(rpc_pb2_grpc.KVServicer):
     async def Put(self, request, context):
         return rpc_pb2.PutResponse(header=rpc_pb2.ResponseHeader(revision=1))
@@ -242,8 +239,7 @@ asyncio.run(main())
 
 def start_echo() -> tuple[subprocess.Popen[bytes], str]:
     (port,) = free_ports(1)
-    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER.format(root=str(ROOT),
-                                                                      port=port)])
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER.format(port=port)])
     time.sleep(1.5)
     return proc, f"127.0.0.1:{port}"
 

@@ -4,7 +4,7 @@ Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-see
        [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote]
 
 Runs seeds ``first_seed .. first_seed + schedules - 1`` through the same generator and
-checks as CI (``quorum.simcheck.check_schedule``), spread over ``--workers`` processes,
+checks as CI (``quorum.conformance.runner.check_schedule``), spread over ``--workers`` processes,
 (``--profile tla`` or ``tla-prevote``: the tla profile's generator, pre-vote off or on, every
 check including step refinement),
 and prints: schedules run, failures (with the replay command of each), events executed,
@@ -17,13 +17,10 @@ import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from impl.sim import generate, generate_tla  # noqa: E402
-from quorum.simcheck import CHECKS, TLA_CHECKS, check_schedule  # noqa: E402
+from quorum.conformance.runner import CHECKS, TLA_CHECKS, check_schedule
+from quorum.impl.sim import generate, generate_tla
 
 
 def _generate_tla_prevote(seed: int, steps: int) -> Any:

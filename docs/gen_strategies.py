@@ -28,14 +28,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "strategies.md"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from model_checker.bfs import check  # noqa: E402
-from model_checker.model import Label  # noqa: E402
 from quorum.cli import main as quorum_main  # noqa: E402
-from quorum.specs import load  # noqa: E402
-from spec import central, primary_backup  # noqa: E402
+from quorum.cli.specs import load  # noqa: E402
+from quorum.model_checker.explicit.bfs import check  # noqa: E402
+from quorum.model_checker.model import Label  # noqa: E402
+from quorum.spec import central, primary_backup  # noqa: E402
 
 __all__ = ["ROWS", "Row", "comparison_table", "regenerate"]
 
@@ -62,7 +60,7 @@ def command_output(command: str) -> str:
 @dataclass(frozen=True)
 class Row:
     strategy: str
-    spec: str  # name in quorum/specs.py
+    spec: str  # name in quorum/cli/specs.py
     flags: str  # as typed after `quorum check SPEC`
     values: Mapping[str, Any]
 

@@ -30,7 +30,7 @@ Conventions a model must keep (the checker's verdicts rely on them):
   tuples (sequences), frozensets (sets), dicts (functions/maps) and
   ``NamedTuple`` instances (records; hashable, so they can be set members).
 
-Optional attributes, for ``quorum check --liveness`` (:mod:`model_checker.liveness`).
+Optional attributes, for ``quorum check --liveness`` (:mod:`quorum.model_checker.explicit.liveness`).
 The checker reads them with ``getattr`` and a default, so a model without them is a
 model with no liveness properties and no fairness:
 
@@ -45,7 +45,7 @@ model with no liveness properties and no fairness:
   counts as a step of the action.
 
 Optional, for guided simulation (``--simulate --strategy explore``,
-:mod:`model_checker.explore`), read with ``getattr`` and a default like the above:
+:mod:`quorum.model_checker.simulation.explore`), read with ``getattr`` and a default like the above:
 
 * ``explore_cell(s) -> Hashable``: a coarse abstraction of states (a few thousand
   cells, not millions); default: the state's identity;
@@ -64,7 +64,7 @@ satisfies every action property.  Such a step is counted (generated, coverage) a
 nothing else: its state is never built, hashed or checked.  TLC would build and check
 it, with the same verdicts, so counts and verdicts do not change.
 
-Fingerprints: the fingerprint store (:mod:`model_checker.fpset`) fingerprints a state's
+Fingerprints: the fingerprint store (:mod:`quorum.model_checker.explicit.fpset`) fingerprints a state's
 identity with Python's ``hash``, which maps the ints -1 and -2 to the same value; a
 model should not use both as values of one field.
 """

@@ -13,7 +13,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
-from model_checker.model import Label, format_label
+from quorum.model_checker.model import Label, format_label
 
 __all__ = ["KINDS", "ActionCoverage", "Result", "Step", "Violation"]
 

@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from model_checker.model import Model
-from model_checker.result import Result, Step, Violation
+from quorum.model_checker.model import Model
+from quorum.model_checker.result import Result, Step, Violation
 
 __all__ = ["format_trace", "format_value", "result_json", "step_changes", "to_itf", "trace_json"]
 

@@ -1,4 +1,4 @@
-"""Quorum lemmas as z3 claims (plain data for ``model_checker.lemmas``).
+"""Quorum lemmas as z3 claims (plain data for ``quorum.model_checker.symbolic.lemmas``).
 
 Every safety argument in Paxos and Raft ends in "two quorums share a member".  For
 majorities of n acceptors that rests on one counting fact about finite sets

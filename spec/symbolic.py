@@ -1,6 +1,6 @@
 """Small z3py vocabulary shared by the symbolic specs (``spec/*/symbolic.py``).
 
-A symbolic spec is plain data for ``model_checker.induction``: state symbols come in
+A symbolic spec is plain data for ``quorum.model_checker.symbolic.induction``: state symbols come in
 pairs ``(pre, post)``, and every action must say what each post-state symbol is.
 These helpers write those frame conditions, and the axioms of a total order.
 Nothing here knows a protocol.

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from impl.api import rpc_pb2 as impl_dot_api_dot_rpc__pb2
+from quorum.impl.api import rpc_pb2 as quorum_dot_impl_dot_api_dot_rpc__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in impl/api/rpc_pb2_grpc.py depends on'
+        + ' but the generated code in quorum/impl/api/rpc_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,28 +36,28 @@ class KVStub:
         """
         self.Range = channel.unary_unary(
                 '/etcdserverpb.KV/Range',
-                request_serializer=impl_dot_api_dot_rpc__pb2.RangeRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.RangeResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.RangeRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.RangeResponse.FromString,
                 _registered_method=True)
         self.Put = channel.unary_unary(
                 '/etcdserverpb.KV/Put',
-                request_serializer=impl_dot_api_dot_rpc__pb2.PutRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.PutResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.PutRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.PutResponse.FromString,
                 _registered_method=True)
         self.DeleteRange = channel.unary_unary(
                 '/etcdserverpb.KV/DeleteRange',
-                request_serializer=impl_dot_api_dot_rpc__pb2.DeleteRangeRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.DeleteRangeResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DeleteRangeRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DeleteRangeResponse.FromString,
                 _registered_method=True)
         self.Txn = channel.unary_unary(
                 '/etcdserverpb.KV/Txn',
-                request_serializer=impl_dot_api_dot_rpc__pb2.TxnRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.TxnResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.TxnRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.TxnResponse.FromString,
                 _registered_method=True)
         self.Compact = channel.unary_unary(
                 '/etcdserverpb.KV/Compact',
-                request_serializer=impl_dot_api_dot_rpc__pb2.CompactionRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.CompactionResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.CompactionRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.CompactionResponse.FromString,
                 _registered_method=True)
 
 
@@ -104,28 +104,28 @@ def add_KVServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Range': grpc.unary_unary_rpc_method_handler(
                     servicer.Range,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.RangeRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.RangeResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.RangeRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.RangeResponse.SerializeToString,
             ),
             'Put': grpc.unary_unary_rpc_method_handler(
                     servicer.Put,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.PutRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.PutResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.PutRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.PutResponse.SerializeToString,
             ),
             'DeleteRange': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteRange,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.DeleteRangeRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.DeleteRangeResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DeleteRangeRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DeleteRangeResponse.SerializeToString,
             ),
             'Txn': grpc.unary_unary_rpc_method_handler(
                     servicer.Txn,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.TxnRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.TxnResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.TxnRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.TxnResponse.SerializeToString,
             ),
             'Compact': grpc.unary_unary_rpc_method_handler(
                     servicer.Compact,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.CompactionRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.CompactionResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.CompactionRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.CompactionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -153,8 +153,8 @@ class KV:
             request,
             target,
             '/etcdserverpb.KV/Range',
-            impl_dot_api_dot_rpc__pb2.RangeRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.RangeResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.RangeRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.RangeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -180,8 +180,8 @@ class KV:
             request,
             target,
             '/etcdserverpb.KV/Put',
-            impl_dot_api_dot_rpc__pb2.PutRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.PutResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.PutRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.PutResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -207,8 +207,8 @@ class KV:
             request,
             target,
             '/etcdserverpb.KV/DeleteRange',
-            impl_dot_api_dot_rpc__pb2.DeleteRangeRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.DeleteRangeResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.DeleteRangeRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.DeleteRangeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -234,8 +234,8 @@ class KV:
             request,
             target,
             '/etcdserverpb.KV/Txn',
-            impl_dot_api_dot_rpc__pb2.TxnRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.TxnResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.TxnRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.TxnResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -261,8 +261,8 @@ class KV:
             request,
             target,
             '/etcdserverpb.KV/Compact',
-            impl_dot_api_dot_rpc__pb2.CompactionRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.CompactionResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.CompactionRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.CompactionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -285,28 +285,28 @@ class ClusterStub:
         """
         self.MemberAdd = channel.unary_unary(
                 '/etcdserverpb.Cluster/MemberAdd',
-                request_serializer=impl_dot_api_dot_rpc__pb2.MemberAddRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.MemberAddResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberAddRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberAddResponse.FromString,
                 _registered_method=True)
         self.MemberRemove = channel.unary_unary(
                 '/etcdserverpb.Cluster/MemberRemove',
-                request_serializer=impl_dot_api_dot_rpc__pb2.MemberRemoveRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.MemberRemoveResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberRemoveRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberRemoveResponse.FromString,
                 _registered_method=True)
         self.MemberUpdate = channel.unary_unary(
                 '/etcdserverpb.Cluster/MemberUpdate',
-                request_serializer=impl_dot_api_dot_rpc__pb2.MemberUpdateRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.MemberUpdateResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberUpdateRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberUpdateResponse.FromString,
                 _registered_method=True)
         self.MemberList = channel.unary_unary(
                 '/etcdserverpb.Cluster/MemberList',
-                request_serializer=impl_dot_api_dot_rpc__pb2.MemberListRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.MemberListResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberListRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberListResponse.FromString,
                 _registered_method=True)
         self.MemberPromote = channel.unary_unary(
                 '/etcdserverpb.Cluster/MemberPromote',
-                request_serializer=impl_dot_api_dot_rpc__pb2.MemberPromoteRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.MemberPromoteResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberPromoteRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberPromoteResponse.FromString,
                 _registered_method=True)
 
 
@@ -348,28 +348,28 @@ def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'MemberAdd': grpc.unary_unary_rpc_method_handler(
                     servicer.MemberAdd,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.MemberAddRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.MemberAddResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberAddRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberAddResponse.SerializeToString,
             ),
             'MemberRemove': grpc.unary_unary_rpc_method_handler(
                     servicer.MemberRemove,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.MemberRemoveRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.MemberRemoveResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberRemoveRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberRemoveResponse.SerializeToString,
             ),
             'MemberUpdate': grpc.unary_unary_rpc_method_handler(
                     servicer.MemberUpdate,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.MemberUpdateRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.MemberUpdateResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberUpdateRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberUpdateResponse.SerializeToString,
             ),
             'MemberList': grpc.unary_unary_rpc_method_handler(
                     servicer.MemberList,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.MemberListRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.MemberListResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberListRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberListResponse.SerializeToString,
             ),
             'MemberPromote': grpc.unary_unary_rpc_method_handler(
                     servicer.MemberPromote,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.MemberPromoteRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.MemberPromoteResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberPromoteRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.MemberPromoteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -397,8 +397,8 @@ class Cluster:
             request,
             target,
             '/etcdserverpb.Cluster/MemberAdd',
-            impl_dot_api_dot_rpc__pb2.MemberAddRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.MemberAddResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberAddRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberAddResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -424,8 +424,8 @@ class Cluster:
             request,
             target,
             '/etcdserverpb.Cluster/MemberRemove',
-            impl_dot_api_dot_rpc__pb2.MemberRemoveRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.MemberRemoveResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberRemoveRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberRemoveResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -451,8 +451,8 @@ class Cluster:
             request,
             target,
             '/etcdserverpb.Cluster/MemberUpdate',
-            impl_dot_api_dot_rpc__pb2.MemberUpdateRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.MemberUpdateResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberUpdateRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberUpdateResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -478,8 +478,8 @@ class Cluster:
             request,
             target,
             '/etcdserverpb.Cluster/MemberList',
-            impl_dot_api_dot_rpc__pb2.MemberListRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.MemberListResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberListRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberListResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -505,8 +505,8 @@ class Cluster:
             request,
             target,
             '/etcdserverpb.Cluster/MemberPromote',
-            impl_dot_api_dot_rpc__pb2.MemberPromoteRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.MemberPromoteResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberPromoteRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.MemberPromoteResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -529,8 +529,8 @@ class MaintenanceStub:
         """
         self.Status = channel.unary_unary(
                 '/etcdserverpb.Maintenance/Status',
-                request_serializer=impl_dot_api_dot_rpc__pb2.StatusRequest.SerializeToString,
-                response_deserializer=impl_dot_api_dot_rpc__pb2.StatusResponse.FromString,
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusResponse.FromString,
                 _registered_method=True)
 
 
@@ -549,8 +549,8 @@ def add_MaintenanceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Status': grpc.unary_unary_rpc_method_handler(
                     servicer.Status,
-                    request_deserializer=impl_dot_api_dot_rpc__pb2.StatusRequest.FromString,
-                    response_serializer=impl_dot_api_dot_rpc__pb2.StatusResponse.SerializeToString,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -578,8 +578,8 @@ class Maintenance:
             request,
             target,
             '/etcdserverpb.Maintenance/Status',
-            impl_dot_api_dot_rpc__pb2.StatusRequest.SerializeToString,
-            impl_dot_api_dot_rpc__pb2.StatusResponse.FromString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.StatusRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.StatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,10 +1,10 @@
 """The key-value state machine with etcd's revision model (commands, results, store).
 
-Start with :mod:`impl.kv.commands` (the requests, mirroring etcd's ``rpc.proto``), then
-:mod:`impl.kv.results` (the answers) and :mod:`impl.kv.store` (``KVStore``).
+Start with :mod:`quorum.impl.kv.commands` (the requests, mirroring etcd's ``rpc.proto``), then
+:mod:`quorum.impl.kv.results` (the answers) and :mod:`quorum.impl.kv.store` (``KVStore``).
 """
 
-from impl.kv.commands import (
+from quorum.impl.kv.commands import (
     Command,
     CommandDecodeError,
     Compact,
@@ -23,7 +23,7 @@ from impl.kv.commands import (
     encode,
     is_read_only,
 )
-from impl.kv.results import (
+from quorum.impl.kv.results import (
     CompactResult,
     DeleteRangeResult,
     ErrorCode,
@@ -34,9 +34,9 @@ from impl.kv.results import (
     Result,
     TxnResult,
 )
-from impl.kv.snapshot import SnapshotError
-from impl.kv.store import Applied, KVStore
-from impl.kv.validate import MAX_TXN_OPS, validate
+from quorum.impl.kv.snapshot import SnapshotError
+from quorum.impl.kv.store import Applied, KVStore
+from quorum.impl.kv.validate import MAX_TXN_OPS, validate
 
 __all__ = [
     "MAX_TXN_OPS",

@@ -5,7 +5,7 @@ field (names, defaults and enum numbers are etcd's), so the gRPC layer maps requ
 commands 1:1.  A log entry's data is ``encode(command, request_id)``: a msgpack array
 ``[FORMAT, request_id, tag, *fields]`` with the fields in declaration order; with a client
 session, ``encode(command, request_id, client_id, seq)`` is
-``[SESSION_FORMAT, request_id, client_id, seq, tag, *fields]`` (see :mod:`impl.kv.sessions`:
+``[SESSION_FORMAT, request_id, client_id, seq, tag, *fields]`` (see :mod:`quorum.impl.kv.sessions`:
 the store executes each ``(client_id, seq)`` at most once).  The encoding
 is deterministic (same command, same bytes) and :func:`decode` accepts exactly what
 :func:`encode` produces: anything else raises :class:`CommandDecodeError`, never another

@@ -42,7 +42,7 @@ class ErrorCode(Enum):
     LEASE_NOT_FOUND = ("NOT_FOUND", "etcdserver: requested lease not found")
     # Ours: a log entry whose bytes are not a valid command (a buggy or hostile proposer).
     MALFORMED_REQUEST = ("INVALID_ARGUMENT", "quorum: malformed request in the log")
-    # Ours: client sessions (impl.kv.sessions); neither command was executed.
+    # Ours: client sessions (quorum.impl.kv.sessions); neither command was executed.
     SESSION_EXPIRED = ("FAILED_PRECONDITION", "quorum: client session expired")
     STALE_REQUEST = ("FAILED_PRECONDITION", "quorum: request superseded by a newer one")
 

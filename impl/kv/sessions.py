@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from impl.kv.results import (
+from quorum.impl.kv.results import (
     CompactResult,
     DeleteRangeResult,
     ErrorCode,

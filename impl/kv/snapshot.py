@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack
 
-from impl.gcpause import gc_paused
+from quorum.impl.gcpause import gc_paused
 
 __all__ = ["MAGIC", "VERSION", "SnapshotError", "dump_state", "load_state"]
 

@@ -20,7 +20,7 @@ Theory of operation (etcd's ``server/storage/mvcc``):
 ``applied_index`` is ignored (returns None), so replaying a log after a restart, or after
 restoring a snapshot taken at a later index, cannot apply an entry twice.  It never raises
 for bad entry bytes: it answers a :class:`KVError` and still consumes the index.  A command
-with a client session runs at most once (:mod:`impl.kv.sessions`, thesis 6.3): a duplicate
+with a client session runs at most once (:mod:`quorum.impl.kv.sessions`, thesis 6.3): a duplicate
 entry answers the first execution's result and changes nothing.
 """
 
@@ -30,8 +30,8 @@ from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from typing import Any
 
-from impl.gcpause import gc_paused
-from impl.kv.commands import (
+from quorum.impl.gcpause import gc_paused
+from quorum.impl.kv.commands import (
     Command,
     CommandDecodeError,
     Compact,
@@ -48,7 +48,7 @@ from impl.kv.commands import (
     decode,
     is_read_only,
 )
-from impl.kv.results import (
+from quorum.impl.kv.results import (
     CompactResult,
     DeleteRangeResult,
     ErrorCode,
@@ -59,9 +59,9 @@ from impl.kv.results import (
     Result,
     TxnResult,
 )
-from impl.kv.sessions import MAX_SESSIONS, Sessions
-from impl.kv.snapshot import SnapshotError, dump_state, load_state
-from impl.kv.validate import validate
+from quorum.impl.kv.sessions import MAX_SESSIONS, Sessions
+from quorum.impl.kv.snapshot import SnapshotError, dump_state, load_state
+from quorum.impl.kv.validate import validate
 
 __all__ = ["Applied", "KVStore"]
 

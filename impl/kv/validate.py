@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from impl.kv.commands import Command, DeleteRange, Op, Put, Range, Txn
-from impl.kv.results import ErrorCode, KVError
+from quorum.impl.kv.commands import Command, DeleteRange, Op, Put, Range, Txn
+from quorum.impl.kv.results import ErrorCode, KVError
 
 __all__ = ["MAX_TXN_OPS", "validate"]
 

@@ -3,9 +3,9 @@ HMAC-SHA256 challenge-response handshake (``handshake.py``), bounded send queues
 reconnects (``transport.py``).  Protocol-neutral: it moves opaque frame bodies between
 authenticated node ids; the runtime encodes Raft messages into them."""
 
-from impl.net.frame import MAX_FRAME, PeerError
-from impl.net.handshake import Identity, check_insecure_peers, is_loopback
-from impl.net.transport import Transport
+from quorum.impl.net.frame import MAX_FRAME, PeerError
+from quorum.impl.net.handshake import Identity, check_insecure_peers, is_loopback
+from quorum.impl.net.transport import Transport
 
 __all__ = ["MAX_FRAME", "Identity", "PeerError", "Transport", "check_insecure_peers",
            "is_loopback"]

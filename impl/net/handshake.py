@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from impl.net.frame import PeerError, encode_frame, pack, read_frame, unpack
+from quorum.impl.net.frame import PeerError, encode_frame, pack, read_frame, unpack
 
 __all__ = [
     "HANDSHAKE_TIMEOUT",

@@ -7,12 +7,12 @@ direction, and each side only ever writes to the connection it dialed (after the
 handshake).  A link owns a bounded FIFO of encoded frames: :meth:`Transport.send` never
 blocks and drops the frame when the FIFO is full or the peer is unknown (Raft tolerates
 lost messages; a stuck peer must not grow memory without bound).  The link's task
-connects, runs :func:`impl.net.handshake.dial`, flushes the queued frames, and from then on
+connects, runs :func:`quorum.impl.net.handshake.dial`, flushes the queued frames, and from then on
 ``send`` writes into the connection directly (bounded by ``max_buffer`` bytes not yet
 accepted by the socket); on any error it closes the socket and reconnects after an
 exponential backoff with jitter.
 
-Inbound connections run :func:`impl.net.handshake.accept`; then each frame body goes to the
+Inbound connections run :func:`quorum.impl.net.handshake.accept`; then each frame body goes to the
 ``handler(peer_id, body)`` given to the transport.  A handshake failure, an oversized or
 garbage frame, or a :class:`PeerError` raised by the handler closes that connection and is
 logged; the node keeps running.
@@ -27,8 +27,8 @@ import random
 from collections import deque
 from collections.abc import Callable
 
-from impl.net.frame import MAX_FRAME, PeerError, encode_frame, read_frame
-from impl.net.handshake import HANDSHAKE_TIMEOUT, Identity, accept, dial
+from quorum.impl.net.frame import MAX_FRAME, PeerError, encode_frame, read_frame
+from quorum.impl.net.handshake import HANDSHAKE_TIMEOUT, Identity, accept, dial
 
 __all__ = ["Handler", "Transport"]
 

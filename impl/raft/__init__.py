@@ -1,7 +1,7 @@
 """The sans-IO Raft core: ``RawNode`` in, frozen ``Ready`` out (see ``rawnode.py``).
 
-Start reading at :mod:`impl.raft.rawnode` (the API and the driver loop), then
-:mod:`impl.raft.raft` (the state machine and its dispatch tables).
+Start reading at :mod:`quorum.impl.raft.rawnode` (the API and the driver loop), then
+:mod:`quorum.impl.raft.raft` (the state machine and its dispatch tables).
 """
 
 from .config import MUTATIONS, RaftConfig

@@ -2,7 +2,7 @@
 
 ``*_to_wire`` turn a value into nested lists of ints and bytes (msgpack packs them as
 arrays, ints and bin); ``*_from_wire`` turn such data back into a value, raising
-:class:`~impl.raft.errors.CodecError` — and nothing else — on any malformed input: wrong
+:class:`~quorum.impl.raft.errors.CodecError` — and nothing else — on any malformed input: wrong
 shapes or types, negative or oversized numbers, unknown enum values, and messages the
 core could not handle safely (AppendEntries whose entries are not contiguous after
 ``index``, entries where no entries belong, a SNAPSHOT without a snapshot).  The

@@ -1,8 +1,8 @@
 """Single-server membership changes (Ongaro's thesis, section 4.1, with the 2015 fix).
 
 Theory of operation.  A configuration change is an ordinary log entry of type
-``CONF_CHANGE`` whose data is a :class:`~impl.raft.types.ConfChange` (encoded by
-:mod:`impl.raft.codec`).  As in etcd-raft, a member adopts the new configuration when the
+``CONF_CHANGE`` whose data is a :class:`~quorum.impl.raft.types.ConfChange` (encoded by
+:mod:`quorum.impl.raft.codec`).  As in etcd-raft, a member adopts the new configuration when the
 application *applies* the committed entry and calls ``RawNode.apply_conf_change``, not
 when the entry is appended.  Safety of adding or removing one voter at a time rests on any
 majority of the old configuration overlapping any majority of the new one (thesis,

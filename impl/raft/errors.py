@@ -1,6 +1,6 @@
 """Errors of the Raft core, split by who is at fault (h11's style).
 
-* :class:`ConfigError`: the driver built a :class:`~impl.raft.rawnode.RaftConfig` that
+* :class:`ConfigError`: the driver built a :class:`~quorum.impl.raft.rawnode.RaftConfig` that
   cannot work (the caller's fault, reported in one line at construction).
 * :class:`ProposalDropped` and :class:`NotLeader`: the request cannot be served by this
   node right now (no known leader, a leadership transfer in progress, a conf change

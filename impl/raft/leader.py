@@ -3,7 +3,7 @@
 Proposals on a non-leader: a follower that knows its leader forwards them (``PROPOSE``)
 and returns; the leader may still drop a forwarded proposal silently (it stepped down,
 or a transfer or conf change is pending), so the application must time out and retry.
-With no known leader, ``propose`` raises :class:`~impl.raft.errors.ProposalDropped`.
+With no known leader, ``propose`` raises :class:`~quorum.impl.raft.errors.ProposalDropped`.
 """
 
 from __future__ import annotations

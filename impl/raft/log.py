@@ -3,7 +3,7 @@
 Theory of operation (etcd-raft's ``raftLog``).  Entries the core has accepted but the
 driver has not yet persisted live in :class:`Unstable` (and so does a snapshot received
 from the leader); everything persisted lives in the driver's
-:class:`~impl.raft.storage.MemoryStorage`.  ``ready()`` hands the unstable part to the
+:class:`~quorum.impl.raft.storage.MemoryStorage`.  ``ready()`` hands the unstable part to the
 driver; ``advance()`` calls :meth:`RaftLog.stable_to` once it is durable.
 
 Indexes: ``committed`` is the highest index known to be committed (Raft paper, section

@@ -15,7 +15,7 @@ Theory of operation.  A leader keeps one :class:`Progress` per member:
 
 :class:`ProgressTracker` holds the configuration (voters, learners), the progress map and
 the votes of the current election, and answers quorum questions through
-:mod:`impl.raft.quorum`.
+:mod:`quorum.impl.raft.quorum`.
 """
 
 from __future__ import annotations

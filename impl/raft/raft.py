@@ -2,7 +2,7 @@
 Understandable Consensus Algorithm", 2014; Ongaro's thesis, 2014).
 
 Theory of operation.  :class:`Raft` holds a node's protocol state: the persistent
-``term`` and ``vote``, the log (:class:`~impl.raft.log.RaftLog`), the volatile role and
+``term`` and ``vote``, the log (:class:`~quorum.impl.raft.log.RaftLog`), the volatile role and
 leader, and, on a leader, the per-member progress.  It has three kinds of input:
 
 * :meth:`Raft.step` — a message from a peer.  First the term rules common to every role
@@ -10,7 +10,7 @@ leader, and, on a leader, the per-member progress.  It has three kinds of input:
   ignored), then a handler chosen from a table by role and message type;
 * :meth:`Raft.tick` — one tick of the logical clock (election or heartbeat timer);
 * local requests (propose, read index, transfer leadership, campaign) made by
-  :class:`~impl.raft.rawnode.RawNode`.
+  :class:`~quorum.impl.raft.rawnode.RawNode`.
 
 Its only outputs are ``msgs`` (messages to send once the state they depend on is
 durable), ``read_states``, and the log's unstable part and commit index.  Handlers live
@@ -84,7 +84,7 @@ _FROM_LEADER = frozenset({MT.APPEND, MT.HEARTBEAT, MT.SNAPSHOT})
 
 
 class Raft:
-    """One node's Raft state; driven through :class:`~impl.raft.rawnode.RawNode`."""
+    """One node's Raft state; driven through :class:`~quorum.impl.raft.rawnode.RawNode`."""
 
     def __init__(self, cfg: RaftConfig, storage: MemoryStorage) -> None:
         cfg.validate()

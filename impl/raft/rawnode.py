@@ -1,7 +1,7 @@
 """The public, synchronous API of the Raft core (etcd-raft's ``RawNode``).
 
 A driver (the asyncio runtime, the deterministic simulator, a test harness) owns one
-:class:`RawNode` and a :class:`~impl.raft.storage.MemoryStorage` and runs this loop::
+:class:`RawNode` and a :class:`~quorum.impl.raft.storage.MemoryStorage` and runs this loop::
 
     node.tick()                      # every tick of its clock
     node.step(message)               # every message from a peer
@@ -18,8 +18,8 @@ A driver (the asyncio runtime, the deterministic simulator, a test harness) owns
 
 Nothing in here blocks, reads a clock, touches a socket or draws a random number the
 driver did not seed.  Call ``advance(rd)`` before the next ``ready()``.  Local requests that
-cannot be served raise :class:`~impl.raft.errors.ProposalDropped` (or its subclass
-:class:`~impl.raft.errors.NotLeader`); a peer's message never raises.
+cannot be served raise :class:`~quorum.impl.raft.errors.ProposalDropped` (or its subclass
+:class:`~quorum.impl.raft.errors.NotLeader`); a peer's message never raises.
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ class RawNode:
     def propose_conf_change(self, cc: ConfChange) -> None:
         """Propose adding/removing one member (single-server change, thesis 4.1).
 
-        Raises :class:`~impl.raft.confchange.ConfChangeError` for a change that cannot
-        apply, :class:`~impl.raft.errors.ProposalDropped` while another is pending.
+        Raises :class:`~quorum.impl.raft.confchange.ConfChangeError` for a change that cannot
+        apply, :class:`~quorum.impl.raft.errors.ProposalDropped` while another is pending.
         """
         confchange.apply_change(self.raft.tracker.conf_state(), cc)  # validate it now
         data = codec.conf_change_to_bytes(cc)

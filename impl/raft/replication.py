@@ -3,7 +3,7 @@
 The leader sends each member AppendEntries from that member's ``next`` index, batched by
 ``max_msg_entries`` / ``max_msg_bytes``.  A member in ``REPLICATE`` state is sent to
 optimistically (``next`` advances when a message is *sent*: pipelining) while its
-:class:`~impl.raft.progress.Inflights` window has room (flow control); a member in
+:class:`~quorum.impl.raft.progress.Inflights` window has room (flow control); a member in
 ``PROBE`` state gets one message at a time until its log is found to match (Figure 7's
 repair, with etcd's term-skipping hint); a member whose ``next`` entry was compacted away
 gets the snapshot (InstallSnapshot, section 7).

@@ -1,7 +1,7 @@
 """The in-memory log storage the core reads (etcd-raft's ``MemoryStorage``).
 
 Theory of operation: the core never writes here.  It hands new entries, hard state and
-snapshots to the driver in a :class:`~impl.raft.types.Ready`; the driver makes them
+snapshots to the driver in a :class:`~quorum.impl.raft.types.Ready`; the driver makes them
 durable (its WAL) and then copies them into this storage with :meth:`append`,
 :meth:`set_hard_state` and :meth:`apply_snapshot` before calling ``advance``.  The core
 reads everything stable from here, so after a restart the driver rebuilds this storage

@@ -1,7 +1,7 @@
 """A small in-process cluster of Raft cores, for tests and examples.
 
-:class:`Network` owns one :class:`~impl.raft.rawnode.RawNode` per member, each with its
-own :class:`~impl.raft.storage.MemoryStorage` (standing in for a WAL: whatever reaches it
+:class:`Network` owns one :class:`~quorum.impl.raft.rawnode.RawNode` per member, each with its
+own :class:`~quorum.impl.raft.storage.MemoryStorage` (standing in for a WAL: whatever reaches it
 counts as durable) and a toy state machine that records the applied commands.  It runs
 the driver loop of ``rawnode.py`` for every node and delivers messages from one FIFO
 queue, on demand, in a deterministic order.  Tests cut links, isolate nodes, drop or hold

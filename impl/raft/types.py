@@ -1,7 +1,7 @@
 """Values exchanged between the sans-IO Raft core and its drivers.
 
-These frozen dataclasses are the contract between ``impl.raft`` (the protocol core),
-``impl.storage`` (what is made durable), the asyncio runtime (what is sent) and the
+These frozen dataclasses are the contract between ``quorum.impl.raft`` (the protocol core),
+``quorum.impl.storage`` (what is made durable), the asyncio runtime (what is sent) and the
 deterministic simulator.  Node ids are positive ints; 0 means "none".
 
 Ordering rule of a :class:`Ready` (etcd-raft's, and the reason the type exists):

@@ -1,8 +1,8 @@
-"""Translation between etcd's protobuf messages (``impl.api``) and the key-value state
-machine's commands and results (``impl.kv``), and from errors to gRPC statuses.
+"""Translation between etcd's protobuf messages (``quorum.impl.api``) and the key-value state
+machine's commands and results (``quorum.impl.kv``), and from errors to gRPC statuses.
 
 Pure functions, one per message, so the gRPC servicers stay thin.  The field mapping is
-1:1 because ``impl.kv`` mirrors etcd's ``rpc.proto`` field for field.
+1:1 because ``quorum.impl.kv`` mirrors etcd's ``rpc.proto`` field for field.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import grpc
 
-from impl import kv
-from impl.api import kv_pb2, rpc_pb2
+from quorum.impl import kv
+from quorum.impl.api import kv_pb2, rpc_pb2
 
 __all__ = [
     "Header",

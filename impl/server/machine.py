@@ -1,8 +1,8 @@
 """The replicated state machine a member applies committed entries to: the key space
-(:class:`impl.kv.KVStore`) and the member table (:class:`Membership`), snapshotted together.
+(:class:`quorum.impl.kv.KVStore`) and the member table (:class:`Membership`), snapshotted together.
 
 Applying is deterministic and never raises on bad entry bytes (a malformed command is a
-:class:`impl.kv.KVError` result, a malformed attributes entry is ignored), so every member
+:class:`quorum.impl.kv.KVError` result, a malformed attributes entry is ignored), so every member
 computes the same state from the same log.  Conf change entries are decoded here and
 handed back to the caller, who must feed them to ``RawNode.apply_conf_change`` (the core
 owns the Raft configuration; this module owns names and URLs).
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from impl import kv
-from impl.raft import codec
-from impl.raft.errors import CodecError
-from impl.raft.types import ConfChange, ConfChangeType, Entry, EntryType
-from impl.server.members import (
+from quorum.impl import kv
+from quorum.impl.raft import codec
+from quorum.impl.raft.errors import CodecError
+from quorum.impl.raft.types import ConfChange, ConfChangeType, Entry, EntryType
+from quorum.impl.server.members import (
     ATTR_PREFIX,
     Membership,
     decode_add_context,

@@ -15,10 +15,10 @@ import signal
 
 import grpc
 
-from impl.server.config import ServerConfig, parse_url
-from impl.server.node import Node
-from impl.server.requests import Requests
-from impl.server.service import add_services
+from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.node import Node
+from quorum.impl.server.requests import Requests
+from quorum.impl.server.service import add_services
 
 __all__ = ["serve", "start_member"]
 

@@ -6,7 +6,7 @@ Three kinds of log entries change it: a Raft conf change adding a member (its co
 carries the peer URLs, see :func:`encode_add_context`), one removing a member, and an
 *attributes* entry that a member proposes once it is running, publishing its name and
 client URLs (etcd's ``publish``).  Attribute entries are told apart from key-value commands
-by the two-byte prefix ``b"QM"``, which no msgpack array (what ``impl.kv`` writes) starts
+by the two-byte prefix ``b"QM"``, which no msgpack array (what ``quorum.impl.kv`` writes) starts
 with.  The table travels inside snapshots (:func:`pack_snapshot`).
 """
 

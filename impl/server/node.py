@@ -1,4 +1,4 @@
-"""The node runtime: one asyncio loop driving a :class:`impl.raft.rawnode.RawNode`.
+"""The node runtime: one asyncio loop driving a :class:`quorum.impl.raft.rawnode.RawNode`.
 
 Theory of operation.  Three kinds of events poke the node: the tick timer, peer messages
 (``Transport`` calls :meth:`Node._on_frame`), and client requests (``propose``,
@@ -22,7 +22,7 @@ driver task turns Readies into effects, in the order the Ready contract prescrib
 
 Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
 request is in flight; every read that arrives meanwhile waits for the next one.  The
-client requests themselves live in :mod:`impl.server.requests`.
+client requests themselves live in :mod:`quorum.impl.server.requests`.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from impl.net import Identity, PeerError, Transport
-from impl.raft import codec
-from impl.raft.config import RaftConfig
-from impl.raft.errors import CodecError, ProposalDropped
-from impl.raft.rawnode import RawNode
-from impl.raft.storage import MemoryStorage
-from impl.raft.types import (
+from quorum.impl.net import Identity, PeerError, Transport
+from quorum.impl.raft import codec
+from quorum.impl.raft.config import RaftConfig
+from quorum.impl.raft.errors import CodecError, ProposalDropped
+from quorum.impl.raft.rawnode import RawNode
+from quorum.impl.raft.storage import MemoryStorage
+from quorum.impl.raft.types import (
     ConfChangeType,
     Entry,
     Message,
@@ -50,10 +50,10 @@ from impl.raft.types import (
     Role,
     Snapshot,
 )
-from impl.server.config import ServerConfig, parse_url
-from impl.server.machine import Outcome, StateMachine
-from impl.storage.disk import OSDisk
-from impl.storage.storage import DiskStorage
+from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.machine import Outcome, StateMachine
+from quorum.impl.storage.disk import OSDisk
+from quorum.impl.storage.storage import DiskStorage
 
 __all__ = ["Node"]
 

@@ -1,4 +1,4 @@
-"""Client requests on a :class:`~impl.server.node.Node`: writes, reads, membership, status.
+"""Client requests on a :class:`~quorum.impl.server.node.Node`: writes, reads, membership, status.
 
 What callers may rely on:
 
@@ -7,7 +7,7 @@ What callers may rely on:
   entry.  A request that fails raises :class:`ServerError` with etcd's status; a timed out
   write may still be applied later (as with etcd: the client cannot know).
 * A write executes at most once.  Each carries a client session ``(client_id, seq)``
-  (:mod:`impl.kv.sessions`, Raft thesis 6.3) from a pool of sessions owned by this member
+  (:mod:`quorum.impl.kv.sessions`, Raft thesis 6.3) from a pool of sessions owned by this member
   (one write outstanding per session); a proposal not applied within an election timeout
   (dropped by a deposed leader, lost on the way) is proposed again with the same session,
   so the store executes whichever copy commits first and answers the others from its
@@ -28,15 +28,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from impl import kv
-from impl.raft.errors import ProposalDropped
-from impl.raft.types import ConfChange, ConfChangeType, Role
-from impl.server import errors
-from impl.server.config import ServerConfigError, member_id_of, parse_url
-from impl.server.errors import ServerError
-from impl.server.machine import Outcome
-from impl.server.members import Member, encode_add_context, encode_attributes
-from impl.server.node import Node
+from quorum.impl import kv
+from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
+from quorum.impl.server import errors
+from quorum.impl.server.config import ServerConfigError, member_id_of, parse_url
+from quorum.impl.server.errors import ServerError
+from quorum.impl.server.machine import Outcome
+from quorum.impl.server.members import Member, encode_add_context, encode_attributes
+from quorum.impl.server.node import Node
 
 __all__ = ["Requests"]
 

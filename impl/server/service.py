@@ -1,6 +1,6 @@
 """The gRPC services (etcd's KV, Cluster and Maintenance) over :class:`Requests`.
 
-Each method converts the protobuf request (:mod:`impl.server.convert`), calls the node,
+Each method converts the protobuf request (:mod:`quorum.impl.server.convert`), calls the node,
 and converts the answer back; every failure becomes etcd's status code and message via
 ``context.abort``.  Writes and linearizable reads go through Raft; a Range with
 ``serializable=true`` (``etcdctl get --consistency=s``) is answered from local state.
@@ -12,12 +12,12 @@ from typing import Any
 
 import grpc
 
-from impl import kv
-from impl.api import rpc_pb2, rpc_pb2_grpc
-from impl.server import convert
-from impl.server.errors import ServerError
-from impl.server.members import Member
-from impl.server.requests import Requests
+from quorum.impl import kv
+from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.server import convert
+from quorum.impl.server.errors import ServerError
+from quorum.impl.server.members import Member
+from quorum.impl.server.requests import Requests
 
 __all__ = ["ClusterService", "KVService", "MaintenanceService", "VERSION", "add_services"]
 

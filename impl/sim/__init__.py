@@ -1,7 +1,7 @@
 """The deterministic simulator: N real Raft cores, WALs and KV stores in one thread.
 
-Start reading at :mod:`impl.sim.simulator` (the loop and the fault catalogue), then
-:mod:`impl.sim.schedule` (schedules as data) and :mod:`impl.sim.node` (one member's
+Start reading at :mod:`quorum.impl.sim.simulator` (the loop and the fault catalogue), then
+:mod:`quorum.impl.sim.schedule` (schedules as data) and :mod:`quorum.impl.sim.node` (one member's
 driver loop).  This package imports neither ``spec/`` nor ``model_checker/``.
 """
 

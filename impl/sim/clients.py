@@ -13,7 +13,7 @@ output:
 * ``("cas", key, old, new)`` -> ``True`` when it swapped.
 
 Writes and compare-and-swaps carry a client session ``(session_id, seq)`` (Raft thesis
-6.3, :mod:`impl.kv.sessions`), so a proposal the network duplicates executes once.  A client
+6.3, :mod:`quorum.impl.kv.sessions`), so a proposal the network duplicates executes once.  A client
 that gives up on an operation starts a new session, as the store requires.
 
 Values are small ints standing for ``b"v<int>"``.  An operation refused on the spot
@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from impl.kv import Compare, Put, Txn, encode
-from impl.kv.commands import CompareResult, CompareTarget
-from impl.kv.results import KVError, RangeResult, Result, TxnResult
+from quorum.impl.kv import Compare, Put, Txn, encode
+from quorum.impl.kv.commands import CompareResult, CompareTarget
+from quorum.impl.kv.results import KVError, RangeResult, Result, TxnResult
 
 __all__ = ["Client", "OpRecord", "key_bytes", "make_command", "output_of", "value_bytes"]
 

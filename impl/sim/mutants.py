@@ -1,8 +1,8 @@
 """The implementation mutant catalogue (issue 5): real bugs behind test-only switches.
 
 Each name maps to the switch of the layer that holds the bug: the Raft core
-(``impl.raft.MUTATIONS``), the storage (``impl.storage.MUTANTS``) or this simulator's
-driver loop (``impl.sim.node.DRIVER_MUTANTS``).  None is ever enabled outside tests and
+(``quorum.impl.raft.MUTATIONS``), the storage (``quorum.impl.storage.MUTANTS``) or this simulator's
+driver loop (``quorum.impl.sim.node.DRIVER_MUTANTS``).  None is ever enabled outside tests and
 ``quorum sim --mutant``.
 """
 

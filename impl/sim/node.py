@@ -1,14 +1,14 @@
 """One simulated member: the real Raft core, real WAL storage on a crashable disk, real KV store.
 
-A :class:`SimNode` runs the driver loop of :mod:`impl.raft.rawnode` exactly as the
+A :class:`SimNode` runs the driver loop of :mod:`quorum.impl.raft.rawnode` exactly as the
 asyncio server does, only synchronously and over a
-:class:`~impl.storage.memdisk.MemoryDisk`:
+:class:`~quorum.impl.storage.memdisk.MemoryDisk`:
 
 1. persist the Ready's hard state, entries and snapshot with one
-   :meth:`DiskStorage.save <impl.storage.storage.DiskStorage.save>` (one fsync), then
-   mirror them into the core's :class:`~impl.raft.storage.MemoryStorage`;
+   :meth:`DiskStorage.save <quorum.impl.storage.storage.DiskStorage.save>` (one fsync), then
+   mirror them into the core's :class:`~quorum.impl.raft.storage.MemoryStorage`;
 2. hand the messages to the simulated network;
-3. apply committed entries to the :class:`~impl.kv.store.KVStore` and report each
+3. apply committed entries to the :class:`~quorum.impl.kv.store.KVStore` and report each
    client request it answers (by request id);
 4. serve ReadIndex reads once their index is applied;
 5. ``advance``.
@@ -29,13 +29,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from impl.kv import KVStore, Put, Range, decode
-from impl.kv.commands import CommandDecodeError
-from impl.kv.results import Result
-from impl.raft import MemoryStorage, RaftConfig, RawNode
-from impl.raft.codec import conf_change_from_bytes
-from impl.raft.types import ConfState, Entry, EntryType, HardState, Message, Ready, Role
-from impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, recover
+from quorum.impl.kv import KVStore, Put, Range, decode
+from quorum.impl.kv.commands import CommandDecodeError
+from quorum.impl.kv.results import Result
+from quorum.impl.raft import MemoryStorage, RaftConfig, RawNode
+from quorum.impl.raft.codec import conf_change_from_bytes
+from quorum.impl.raft.types import ConfState, Entry, EntryType, HardState, Message, Ready, Role
+from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, recover
 
 __all__ = ["DRIVER_MUTANTS", "DurableImage", "SimNode"]
 

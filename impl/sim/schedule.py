@@ -67,9 +67,9 @@ class SimConfig:
     client_timeout: int = 40  # virtual time units before a client gives up (op stays pending)
     #: tick rate of node i, in quarter ticks per unit (clock skew); cycled over the nodes
     tick_rates: tuple[int, ...] = (4, 3, 5, 4, 6)
-    core_mutations: tuple[str, ...] = ()  # impl.raft MUTATIONS
-    storage_mutants: tuple[str, ...] = ()  # impl.storage MUTANTS
-    driver_mutants: tuple[str, ...] = ()  # impl.sim DRIVER_MUTANTS
+    core_mutations: tuple[str, ...] = ()  # quorum.impl.raft MUTATIONS
+    storage_mutants: tuple[str, ...] = ()  # quorum.impl.storage MUTANTS
+    driver_mutants: tuple[str, ...] = ()  # quorum.impl.sim DRIVER_MUTANTS
     max_msg_entries: int = 8  # batching limit of one AppendEntries
     seed: int = 0  # the cores' election-timeout seed
 

@@ -1,9 +1,9 @@
 """The deterministic simulator: a whole cluster in one thread, every fault from a schedule.
 
 Theory of operation (after FoundationDB's and TigerBeetle's simulators).  The
-:class:`Simulator` owns N :class:`~impl.sim.node.SimNode` (the real Raft core, WAL
+:class:`Simulator` owns N :class:`~quorum.impl.sim.node.SimNode` (the real Raft core, WAL
 storage and KV store), a network of messages in flight, client sessions, and a
-virtual clock.  It executes a :class:`~impl.sim.schedule.Schedule` one step at a time;
+virtual clock.  It executes a :class:`~quorum.impl.sim.schedule.Schedule` one step at a time;
 nothing else decides anything: no thread, no wall clock, no unseeded randomness, no
 iteration over an unordered set.  So the same schedule always produces the same run,
 and the event log (one line per step, hashed with SHA-256) proves it.
@@ -29,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from impl.raft import ProposalDropped, RaftConfig
-from impl.raft.types import Message, MessageType
-from impl.storage import SimulatedCrash
+from quorum.impl.raft import ProposalDropped, RaftConfig
+from quorum.impl.raft.types import Message, MessageType
+from quorum.impl.storage import SimulatedCrash
 
 from .clients import Client, OpRecord, key_bytes, make_command, output_of
 from .node import Completion, PendingRead, SimNode

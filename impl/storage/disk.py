@@ -1,7 +1,7 @@
 """The file-system interface of the storage layer, and its real implementation.
 
 Every byte the storage layer reads or writes goes through a :class:`Disk`, so the
-deterministic simulator can substitute :class:`impl.storage.memdisk.MemoryDisk` (which loses
+deterministic simulator can substitute :class:`quorum.impl.storage.memdisk.MemoryDisk` (which loses
 what was not fsynced on a simulated crash) and run the very same ``DiskStorage`` code.
 Paths are plain strings joined with ``/``.
 

@@ -1,4 +1,4 @@
-"""An in-memory :class:`~impl.storage.disk.Disk` with crashes, for the deterministic simulator.
+"""An in-memory :class:`~quorum.impl.storage.disk.Disk` with crashes, for the deterministic simulator.
 
 Each file is an inode holding what the process sees (``data``) and what a crash keeps
 (``durable``, updated by ``sync``).  Each directory likewise has a visible and a durable name
@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 import random
 
-from impl.storage.disk import DiskFile
+from quorum.impl.storage.disk import DiskFile
 
 __all__ = ["MemoryDisk", "SimulatedCrash"]
 

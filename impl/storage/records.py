@@ -30,7 +30,7 @@ from typing import Any
 
 import msgpack
 
-from impl.raft.types import Entry, EntryType, HardState
+from quorum.impl.raft.types import Entry, EntryType, HardState
 
 __all__ = [
     "FORMAT",

@@ -23,11 +23,11 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from impl.gcpause import gc_paused
-from impl.raft.types import Entry, HardState, Snapshot
-from impl.storage.disk import Disk
-from impl.storage.errors import CorruptionError, StorageError
-from impl.storage.records import (
+from quorum.impl.gcpause import gc_paused
+from quorum.impl.raft.types import Entry, HardState, Snapshot
+from quorum.impl.storage.disk import Disk
+from quorum.impl.storage.errors import CorruptionError, StorageError
+from quorum.impl.storage.records import (
     Damage,
     Kind,
     decode_entries,
@@ -36,7 +36,7 @@ from impl.storage.records import (
     decode_snapshot_marker,
     scan,
 )
-from impl.storage.snapfile import read_snapshot, snapshot_name
+from quorum.impl.storage.snapfile import read_snapshot, snapshot_name
 
 __all__ = [
     "LogReplay",

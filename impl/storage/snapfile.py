@@ -14,9 +14,9 @@ import zlib
 
 import msgpack
 
-from impl.raft.types import ConfState, Snapshot, SnapshotMeta
-from impl.storage.disk import Disk
-from impl.storage.errors import CorruptionError
+from quorum.impl.raft.types import ConfState, Snapshot, SnapshotMeta
+from quorum.impl.storage.disk import Disk
+from quorum.impl.storage.errors import CorruptionError
 
 __all__ = ["list_snapshots", "read_snapshot", "snapshot_name", "write_snapshot"]
 

@@ -21,7 +21,7 @@ What is fsynced when (the promise behind every acknowledgement):
 * :meth:`release_to` deletes segments holding only entries covered by a durable snapshot,
   and older snapshot files, then fsyncs the directories.
 
-Recovery (:meth:`DiskStorage.open`) is described in :mod:`impl.storage.recovery`.
+Recovery (:meth:`DiskStorage.open`) is described in :mod:`quorum.impl.storage.recovery`.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ import posixpath
 from dataclasses import dataclass, replace
 from typing import Any
 
-from impl.raft.types import Entry, HardState, Snapshot
-from impl.storage.disk import Disk, DiskFile
-from impl.storage.errors import StorageError
-from impl.storage.records import (
+from quorum.impl.raft.types import Entry, HardState, Snapshot
+from quorum.impl.storage.disk import Disk, DiskFile
+from quorum.impl.storage.errors import StorageError
+from quorum.impl.storage.records import (
     encode_entries,
     encode_hard_state,
     encode_metadata,
     encode_snapshot_marker,
 )
-from impl.storage.recovery import (
+from quorum.impl.storage.recovery import (
     LogReplay,
     Recovered,
     Segment,
@@ -47,7 +47,7 @@ from impl.storage.recovery import (
     recover,
     segment_name,
 )
-from impl.storage.snapfile import list_snapshots, write_snapshot
+from quorum.impl.storage.snapfile import list_snapshots, write_snapshot
 
 __all__ = ["MUTANTS", "SEGMENT_BYTES", "DiskStorage", "State"]
 
@@ -80,7 +80,7 @@ def _runs(entries: tuple[Entry, ...] | list[Entry]) -> list[list[Entry]]:
 
 
 class DiskStorage:
-    """A node's WAL and snapshots over a :class:`~impl.storage.disk.Disk`.  Open with
+    """A node's WAL and snapshots over a :class:`~quorum.impl.storage.disk.Disk`.  Open with
     :meth:`open`; one owner at a time; every method may raise ``OSError`` from the disk.
 
     ``hard_state``, ``last_index`` and ``snapshot_marker`` describe what has been

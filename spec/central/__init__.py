@@ -1,7 +1,7 @@
 """A central coordinator, alone or with a standby: the tutorial's second strategy.
 
 ``SPEC.build(values, mutant, symmetry)`` returns a :class:`CentralModel`.  Expected
-verdicts (pinned in ``tests/spec/test_central.py``, explained in
+verdicts (pinned in ``tests/spec/central/test_central.py``, explained in
 ``docs/strategies.md``): alone it is safe but nothing is acknowledged while it is
 down; ``--standby`` without fencing gets two coordinators; ``--standby --fencing``
 is safe.  With ``--liveness``, ``EveryWriteAcknowledged`` holds alone (a crashed
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from spec.central import properties
-from spec.central.config import (
+from quorum.spec.central import properties
+from quorum.spec.central.config import (
     DOWN,
     Config,
     coordinator_name,
@@ -24,8 +24,8 @@ from spec.central.config import (
     replica_name,
     write_name,
 )
-from spec.central.spec import Label, State, initial_state, successors
-from spec.common import ConfigError, Param, SpecInfo
+from quorum.spec.central.spec import Label, State, initial_state, successors
+from quorum.spec.common import ConfigError, Param, SpecInfo
 
 __all__ = ["PARAMS", "SPEC", "CentralModel", "Config", "State", "costs"]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spec.common import ConfigError
+from quorum.spec.common import ConfigError
 
 __all__ = ["DOWN", "Config", "coordinator_name", "from_values", "replica_name", "write_name"]
 

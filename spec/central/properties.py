@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from spec.central.config import Config
-from spec.central.spec import State, writable
+from quorum.spec.central.config import Config
+from quorum.spec.central.spec import State, writable
 
 __all__ = ["NAMES", "fairness", "invariants", "liveness", "reachability"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from spec.central.config import Config, coordinator_name, replica_name, write_name
+from quorum.spec.central.config import Config, coordinator_name, replica_name, write_name
 
 __all__ = ["Label", "State", "initial_state", "successors", "writable"]
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from spec.common import ConfigError, Mutant, Param, SpecInfo
-from spec.paxos import properties, spec, symmetry
-from spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
+from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
+from quorum.spec.paxos import properties, spec, symmetry
+from quorum.spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
 
 __all__ = ["SPEC", "Config", "PaxosModel"]
 
 
 class PaxosModel:
-    """A Paxos configuration, as the checker sees it (model_checker.model.Model)."""
+    """A Paxos configuration, as the checker sees it (quorum.model_checker.model.Model)."""
 
     def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
         if use_symmetry and not cfg.symmetric():

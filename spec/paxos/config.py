@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from spec.common import ConfigError, majority
+from quorum.spec.common import ConfigError, majority
 
 __all__ = ["Config", "acceptor_name", "parse_quorums", "value_name"]
 

@@ -3,7 +3,7 @@
 This module is the reference: one state variable per TLA+ variable, ``msgs`` a frozenset
 of message tuples, each action a guard and an update.  ``spec.py`` is the same state
 machine in a bit-set encoding that the checker runs ten times faster;
-``tests/spec/test_paxos_reference.py`` checks that the two have the same reachable
+``tests/spec/paxos/test_encodings.py`` checks that the two have the same reachable
 states and the same labelled steps, so what you read here is what is checked.
 
 State: per acceptor ``maxBal`` (highest ballot promised), ``maxVBal``/``maxVal`` (the
@@ -25,7 +25,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from spec.paxos.config import Config, acceptor_name, value_name
+from quorum.spec.paxos.config import Config, acceptor_name, value_name
 
 __all__ = ["MSG_1A", "MSG_1B", "MSG_2A", "MSG_2B", "PaxosState", "ReferenceModel", "chosen",
            "initial_state", "invariants", "successors", "votes"]
@@ -294,7 +294,7 @@ class ReferenceModel:
         return True
 
     def render(self, s: PaxosState) -> dict[str, object]:
-        from spec.paxos.config import acceptor_name, value_name
+        from quorum.spec.paxos.config import acceptor_name, value_name
 
         accs = [acceptor_name(a) for a in range(self.cfg.acceptors)]
         return {"maxBal": dict(zip(accs, s.maxBal, strict=True)),

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
-from spec.paxos.config import Config, acceptor_name, value_name
+from quorum.spec.paxos.config import Config, acceptor_name, value_name
 
 __all__ = ["MAXBAL", "MAXVAL", "MAXVBAL", "SENT1B", "SENT2B", "Acceptor", "Label", "Layout", "PaxosState", "initial_state", "layout",
            "successor_function", "successors"]

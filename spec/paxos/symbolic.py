@@ -26,7 +26,7 @@ so a proof holds for every number of each.  Following Padon et al., "Paxos Made 
   ``choosable`` which has one existential (section 5 of the paper: a value
   other than a proposal's is not choosable at an earlier ballot).
 
-``system()`` returns the plain data the engine in ``model_checker.induction``
+``system()`` returns the plain data the engine in ``quorum.model_checker.symbolic.induction``
 consumes.  Action parameters are named after the explicit spec's label parameters
 (``a``, ``b``, ``v``); Phase2a's quorum ``q`` is the one parameter a label omits.
 """
@@ -37,8 +37,8 @@ from typing import Any
 
 import z3
 
-from spec import symbolic
-from spec.symbolic import insert, state, unchanged
+from quorum.spec import symbolic
+from quorum.spec.symbolic import insert, state, unchanged
 
 __all__ = ["CONJUNCTS", "system"]
 
@@ -180,7 +180,7 @@ INVARIANT = {name: formula for name, (formula, _) in CONJUNCTS.items()}
 
 
 def system() -> dict[str, Any]:
-    """The symbolic system as plain data for ``model_checker.induction.prove``."""
+    """The symbolic system as plain data for ``quorum.model_checker.symbolic.induction.prove``."""
     return {
         "name": "paxos",
         "sorts": (Acceptor, Ballot, Value, Quorum),

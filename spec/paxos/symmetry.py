@@ -21,8 +21,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
-from spec.paxos.config import Config
-from spec.paxos.spec import Layout, PaxosState, layout
+from quorum.spec.paxos.config import Config
+from quorum.spec.paxos.spec import Layout, PaxosState, layout
 
 __all__ = ["BitPermutation", "canonicalizer"]
 

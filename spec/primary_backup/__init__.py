@@ -1,7 +1,7 @@
 """Primary-backup replication: the tutorial's first strategy, with its failure modes.
 
 ``SPEC.build(values, mutant, symmetry)`` returns a :class:`PrimaryBackupModel`.  The
-expected verdicts (pinned in ``tests/spec/test_primary_backup.py``, explained in
+expected verdicts (pinned in ``tests/spec/primary_backup/test_primary_backup.py``, explained in
 ``docs/strategies.md``): ``--mode async`` loses an acknowledged write on failover;
 ``--mode sync --no-fencing`` gets split brain; ``--mode sync`` (fenced) is safe but
 blocks when a node is down; ``--mode sync-majority`` is safe, and ``--reads local``
@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from itertools import permutations
 from typing import Any
 
-from spec.common import ConfigError, Mutant, Param, SpecInfo
-from spec.primary_backup import properties
-from spec.primary_backup.config import (
+from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
+from quorum.spec.primary_backup import properties
+from quorum.spec.primary_backup.config import (
     ASYNC,
     DOWN,
     MODES,
@@ -28,7 +28,7 @@ from spec.primary_backup.config import (
     node_name,
     write_name,
 )
-from spec.primary_backup.spec import PRIMARY, Label, State, initial_state, successors
+from quorum.spec.primary_backup.spec import PRIMARY, Label, State, initial_state, successors
 
 __all__ = ["COSTS", "PARAMS", "SPEC", "Config", "PrimaryBackupModel", "State"]
 
@@ -40,7 +40,7 @@ COSTS: dict[str, tuple[int, int]] = {
 
 
 class PrimaryBackupModel:
-    """A primary-backup configuration, as the checker sees it (model_checker.model.Model)."""
+    """A primary-backup configuration, as the checker sees it (quorum.model_checker.model.Model)."""
 
     def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
         self.cfg = cfg

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spec.common import ConfigError, majority
+from quorum.spec.common import ConfigError, majority
 
 __all__ = ["DOWN", "MODES", "READS", "ASYNC", "SYNC", "SYNC_MAJORITY", "QUORUM_READS",
            "LOCAL_READS", "Config", "from_values", "node_name", "write_name"]

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from spec.primary_backup.config import Config, write_name
-from spec.primary_backup.spec import PRIMARY, Label, State
+from quorum.spec.primary_backup.config import Config, write_name
+from quorum.spec.primary_backup.spec import PRIMARY, Label, State
 
 __all__ = ["ACTION_PROPERTIES", "INVARIANTS", "NAMES", "action_properties", "invariants",
            "reachability"]

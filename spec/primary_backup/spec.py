@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from itertools import combinations
 from typing import NamedTuple
 
-from spec.primary_backup.config import (
+from quorum.spec.primary_backup.config import (
     ASYNC,
     QUORUM_READS,
     SYNC,

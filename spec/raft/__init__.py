@@ -3,8 +3,8 @@
 and a catalogue of known Raft bugs.
 
 ``SPEC.build(values, mutant, symmetry)`` returns a :class:`RaftModel`.  Start
-reading at :mod:`spec.raft.actions` (the protocol), then
-:mod:`spec.raft.properties` (what must hold) and :mod:`spec.raft.mutants`.
+reading at :mod:`quorum.spec.raft.actions` (the protocol), then
+:mod:`quorum.spec.raft.properties` (what must hold) and :mod:`quorum.spec.raft.mutants`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spec.common import ConfigError, SpecInfo
-from spec.raft.config import PARAMS, Config
-from spec.raft.model import RaftModel
-from spec.raft.mutants import MUTANTS, RULES
-from spec.raft.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
-from spec.raft.rules import RAFT
-from spec.raft.state import State
+from quorum.spec.common import ConfigError, SpecInfo
+from quorum.spec.raft.config import PARAMS, Config
+from quorum.spec.raft.model import RaftModel
+from quorum.spec.raft.mutants import MUTANTS, RULES
+from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
+from quorum.spec.raft.rules import RAFT
+from quorum.spec.raft.state import State
 
 __all__ = ["SPEC", "Config", "RaftModel", "State", "build"]
 

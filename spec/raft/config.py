@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spec.common import ConfigError, Param
+from quorum.spec.common import ConfigError, Param
 
 __all__ = ["PARAMS", "Config"]
 

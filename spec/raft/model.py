@@ -1,12 +1,12 @@
 """The Raft model handed to the checker: bounds, actions, properties, symmetry.
 
-:class:`RaftModel` satisfies ``model_checker.model.Model`` structurally (this
-package imports nothing of ours besides ``spec.common``).  By default it runs the
-compiled successor function (:mod:`spec.raft.fast`), the memoized properties and
-bounds (:mod:`spec.raft.memo`) and the cheap canonical form (:mod:`spec.raft.canon`);
-``reference=True`` runs the readable transcription (:mod:`spec.raft.actions`,
-:mod:`spec.raft.properties`, :mod:`spec.raft.symmetry`) instead.  Both give the same
-states, steps in the same order, verdicts and orbits (``tests/spec/test_raft_fast.py``).
+:class:`RaftModel` satisfies ``quorum.model_checker.model.Model`` structurally (this
+package imports nothing of ours besides ``quorum.spec.common``).  By default it runs the
+compiled successor function (:mod:`quorum.spec.raft.fast`), the memoized properties and
+bounds (:mod:`quorum.spec.raft.memo`) and the cheap canonical form (:mod:`quorum.spec.raft.canon`);
+``reference=True`` runs the readable transcription (:mod:`quorum.spec.raft.actions`,
+:mod:`quorum.spec.raft.properties`, :mod:`quorum.spec.raft.symmetry`) instead.  Both give the same
+states, steps in the same order, verdicts and orbits (``tests/spec/raft/test_encodings.py``).
 """
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from spec.raft import actions, canon, fast, memo
-from spec.raft.config import Config
-from spec.raft.properties import (
+from quorum.spec.raft import actions, canon, fast, memo
+from quorum.spec.raft.config import Config
+from quorum.spec.raft.properties import (
     ACTION_PROPERTIES,
     FAIRNESS,
     INVARIANTS,
     LIVENESS,
     REACHABILITY,
 )
-from spec.raft.render import render_state
-from spec.raft.rules import RAFT, Rules
-from spec.raft.state import State, initial_state
-from spec.raft.symmetry import canonicalize
+from quorum.spec.raft.render import render_state
+from quorum.spec.raft.rules import RAFT, Rules
+from quorum.spec.raft.state import State, initial_state
+from quorum.spec.raft.symmetry import canonicalize
 
 __all__ = ["RaftModel"]
 
@@ -64,7 +64,7 @@ class RaftModel:
             quorum=rules.quorum_size(config.servers),
             rules=rules,
         )
-        # etcd's bookkeeping rules (spec.raft.rules.ETCD) exist in the reference only
+        # etcd's bookkeeping rules (quorum.spec.raft.rules.ETCD) exist in the reference only
         self.reference = reference = reference or not fast.supports(rules)
         if reference:
             self.successors = self.reference_successors
@@ -95,7 +95,7 @@ class RaftModel:
         return (initial_state(self.config.servers),)
 
     def reference_successors(self, state: State) -> Iterator[tuple[actions.Label, State]]:
-        """raft.tla's Next computed by the readable transcription (spec.raft.actions)."""
+        """raft.tla's Next computed by the readable transcription (quorum.spec.raft.actions)."""
         return actions.successors(state, self.context)
 
     def _reference_within_bounds(self, state: State) -> bool:

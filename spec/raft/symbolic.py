@@ -46,8 +46,8 @@ from typing import Any
 
 import z3
 
-from spec import symbolic
-from spec.symbolic import insert, remove_row, state, unchanged
+from quorum.spec import symbolic
+from quorum.spec.symbolic import insert, remove_row, state, unchanged
 
 __all__ = ["CONJUNCTS", "LOG_CONJUNCTS", "election_safety", "log_matching"]
 

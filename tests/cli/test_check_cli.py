@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-
-def quorum(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quorum", *args], capture_output=True,
-                          text=True, timeout=300)
+from helpers.cli import QUORUM, quorum
 
 
 def test_check_paxos_json():
@@ -84,7 +80,7 @@ def test_bad_input_is_one_line_exit_2(args, message):
 
 
 def test_closed_pipe_is_not_a_traceback():
-    p = subprocess.Popen([sys.executable, "-m", "quorum", "list"], stdout=subprocess.PIPE,
+    p = subprocess.Popen([*QUORUM, "list"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     assert p.stdout is not None
     p.stdout.close()  # the reader goes away before quorum writes

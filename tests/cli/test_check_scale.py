@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-
-def quorum(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quorum", *args], capture_output=True,
-                          text=True, timeout=300)
+from helpers.cli import quorum
 
 
 def test_workers_and_stores_agree():

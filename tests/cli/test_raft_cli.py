@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-
-def quorum(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quorum", *args], capture_output=True,
-                          text=True, timeout=300)
+from helpers.cli import quorum
 
 
 def test_defaults_are_the_tlc_model():
@@ -46,8 +41,8 @@ def test_simulation_output_is_reproducible_and_says_how_to_replay():
 def test_symmetry_default_follows_the_mutant_and_flags_override_it():
     import argparse
 
-    from quorum.commands.check import _symmetry
-    from quorum.specs import load
+    from quorum.cli.commands.check import _symmetry
+    from quorum.cli.specs import load
 
     info = load("raft")
 
@@ -73,7 +68,7 @@ def test_symmetry_default_follows_the_mutant_and_flags_override_it():
 def test_figure_8_is_found_by_the_mutant_defaults_and_replays_from_the_printed_flags():
     # `--mutant commit-old-term` alone: guided simulation (strategy explore), seed 0.
     # Seed 4 is the quickest of seeds 0..9 (763 runs); all ten are in
-    # tests/spec/test_raft_mutants.py.
+    # tests/spec/raft/test_mutants.py.
     p = quorum("check", "raft", "--mutant", "commit-old-term", "--seed", "4", "--json")
     assert p.returncode == 1, p.stderr
     out = json.loads(p.stdout)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-
-def quorum(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quorum", *args], capture_output=True,
-                          text=True, timeout=300)
+from helpers.cli import quorum
 
 
 @pytest.mark.parametrize("args,code,verdict", [

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from impl.raft.confchange import ConfChangeError
-from impl.raft.errors import ProposalDropped
-from impl.raft.testing import Network
-from impl.raft.types import ConfChange, ConfChangeType, Role
+from quorum.impl.raft.confchange import ConfChangeError
+from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
 
 
 class SafetyViolation(AssertionError):

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl.raft import codec
-from impl.raft.errors import CodecError
-from impl.raft.types import (
+from quorum.impl.raft import codec
+from quorum.impl.raft.errors import CodecError
+from quorum.impl.raft.types import (
     ConfChange,
     ConfChangeType,
     ConfState,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from impl.raft.testing import Network
-from impl.raft.types import MessageType, Role
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import MessageType, Role
 
 
 def _term(net: Network, i: int) -> int:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl.raft import codec
-from impl.raft.testing import Network
-from impl.raft.types import (
+from quorum.impl.raft import codec
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import (
     ConfState,
     Entry,
     Message,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from impl.raft.confchange import ConfChangeError
-from impl.raft.errors import ProposalDropped
-from impl.raft.testing import Network
-from impl.raft.types import ConfChange, ConfChangeType, ConfState, Role
+from quorum.impl.raft.confchange import ConfChangeError
+from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import ConfChange, ConfChangeType, ConfState, Role
 
 ADD, REMOVE, LEARNER = ConfChangeType.ADD_NODE, ConfChangeType.REMOVE_NODE, ConfChangeType.ADD_LEARNER
 

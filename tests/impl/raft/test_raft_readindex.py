@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from impl.raft.errors import ProposalDropped
-from impl.raft.testing import Network
-from impl.raft.types import MessageType, ReadState
+from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import MessageType, ReadState
 
 
 def _heartbeats_with(net: Network, ctx: bytes) -> list[int]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from impl.raft.progress import ProgressState
-from impl.raft.testing import Network
-from impl.raft.types import Message, MessageType
+from quorum.impl.raft.progress import ProgressState
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import Message, MessageType
 
 FIGURE_7_LEADER = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6]
 FIGURE_7_FOLLOWERS = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from impl.raft.testing import Network
-from impl.raft.types import Role
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import Role
 
 
 def test_three_nodes_elect_and_replicate() -> None:

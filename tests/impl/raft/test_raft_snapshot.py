@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.raft.progress import ProgressState
-from impl.raft.testing import Network
-from impl.raft.types import ConfChange, ConfChangeType, Message, MessageType
+from quorum.impl.raft.progress import ProgressState
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import ConfChange, ConfChangeType, Message, MessageType
 
 
 def _snapshots(net: Network, to: int) -> list[Message]:

@@ -9,9 +9,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from impl.raft.errors import ProposalDropped
-from impl.raft.testing import Network
-from impl.raft.types import Role
+from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import Role
 
 NODES = st.sampled_from([1, 2, 3])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from impl.raft.errors import NotLeader, ProposalDropped
-from impl.raft.testing import Network
-from impl.raft.types import MessageType, Role
+from quorum.impl.raft.errors import NotLeader, ProposalDropped
+from quorum.impl.raft.testing import Network
+from quorum.impl.raft.types import MessageType, Role
 
 
 def test_transfer_to_an_up_to_date_follower() -> None:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from impl.raft import quorum
-from impl.raft.config import RaftConfig
-from impl.raft.errors import CompactedError, ConfigError, SnapshotOutOfDateError, UnavailableError
-from impl.raft.log import RaftLog
-from impl.raft.progress import Inflights, Progress, ProgressState
-from impl.raft.quorum import VoteResult
-from impl.raft.storage import MemoryStorage
-from impl.raft.types import ConfState, Entry
+from quorum.impl.raft import quorum
+from quorum.impl.raft.config import RaftConfig
+from quorum.impl.raft.errors import (
+    CompactedError,
+    ConfigError,
+    SnapshotOutOfDateError,
+    UnavailableError,
+)
+from quorum.impl.raft.log import RaftLog
+from quorum.impl.raft.progress import Inflights, Progress, ProgressState
+from quorum.impl.raft.quorum import VoteResult
+from quorum.impl.raft.storage import MemoryStorage
+from quorum.impl.raft.types import ConfState, Entry
 
 
 def test_majority_is_floor_half_plus_one() -> None:

@@ -1,0 +1,265 @@
+"""`quorum check SPEC ...`: exhaustive (or simulated) model checking of a spec.
+
+Each spec's parameters become flags of its own sub-parser, so `quorum check paxos
+--help` lists exactly what Paxos takes.  Output is deterministic; timings go to stderr
+(human output) or under their own keys (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from quorum.cli import EXIT_OK, EXIT_VIOLATION, UsageError
+from quorum.cli.specs import SPECS, load
+from quorum.spec.common import Param, SpecInfo
+
+__all__ = ["add_parser", "run", "spec_values"]
+
+
+def _add_param(p: argparse.ArgumentParser, param: Param) -> None:
+    dest = param.name
+    if param.type is bool:
+        p.add_argument(param.flag, dest=dest, action=argparse.BooleanOptionalAction,
+                       default=None, help=f"{param.help} (default: {param.default})")
+    else:
+        p.add_argument(param.flag, dest=dest, type=param.type, default=None,
+                       choices=param.choices, metavar=None if param.choices else "N"
+                       if param.type is int else "TEXT",
+                       help=f"{param.help} (default: {param.default!r})")
+
+
+def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
+    p.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
+                   help="symmetry reduction (exact orbits); off unless a mutant's defaults "
+                        "turn it on")
+    p.add_argument("--mutant", choices=sorted(info.mutants) or None, default=None,
+                   help="check a known-bug variant (its default bounds apply unless given)")
+    p.add_argument("--invariant", action="append", dest="properties", metavar="NAME",
+                   help="check only this property (repeatable)")
+    p.add_argument("--check-deadlock", action="store_true",
+                   help="report a state with no enabled action as a violation")
+    p.add_argument("--max-states", type=int, default=None, metavar="N",
+                   help="stop after N distinct states (the result is then incomplete)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes for the exhaustive search (default: all cores)")
+    p.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint",
+                   help="seen states as 64-bit fingerprints, 16 bytes each (default), or "
+                        "exact identities in a dict (one process)")
+    p.add_argument("--liveness", action="store_true",
+                   help="check the spec's liveness properties (eventually / always "
+                        "eventually) under its weak fairness, on the whole state graph")
+    p.add_argument("--no-fairness", action="store_true",
+                   help="with --liveness: drop the spec's fairness conditions")
+    p.add_argument("--simulate", action="store_true",
+                   help="seeded simulation (see --strategy), not BFS: finds bugs, proves nothing")
+    p.add_argument("--strategy", choices=("walk", "explore"), default=None,
+                   help="simulation: uniform random walks (walk, the default) or Go-Explore "
+                        "guided by the spec's cells and action weights (explore)")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="breadth-first search even for a mutant whose default is simulation")
+    p.add_argument("--depth", type=int, default=None, help="simulation: the longest trace, in states")
+    p.add_argument("--runs", type=int, default=None, help="simulation: number of runs (walks, or returns to a cell)")
+    p.add_argument("--seed", type=int, default=None, help="simulation: random seed")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--itf", type=Path, default=None, metavar="FILE",
+                   help="write a counterexample as ITF JSON (Apalache/Quint trace format)")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+
+
+def add_parser(sub: Any, name: str) -> None:
+    p = sub.add_parser(name, help="model-check a spec", description=__doc__.split("\n\n")[0])
+    specs = p.add_subparsers(dest="spec", metavar="SPEC", parser_class=type(p))
+    specs.required = True
+    for spec_name in SPECS:
+        info = load(spec_name)
+        sp = specs.add_parser(spec_name, help=info.doc, description=info.doc)
+        for param in info.params:
+            _add_param(sp, param)
+        _add_common(sp, info)
+    p.set_defaults(run=run)
+
+
+def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults (the mutant's, when one is given) overridden by the flags given."""
+    values = info.defaults(args.mutant)
+    for param in info.params:
+        given = getattr(args, param.name, None)
+        if given is not None:
+            values[param.name] = given
+    return values
+
+
+def _positive(args: argparse.Namespace) -> None:
+    for flag in ("depth", "runs", "max_states", "workers"):
+        x = getattr(args, flag)
+        if x is not None and x < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {x}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from quorum.model_checker.errors import CheckError
+    from quorum.spec.common import ConfigError
+
+    info = load(args.spec)
+    _positive(args)
+    if args.strategy is not None and not _simulating(info, args):
+        raise UsageError("--strategy chooses how to simulate; add --simulate")
+    values = spec_values(info, args)
+    try:
+        model = info.build(values, args.mutant, _symmetry(info, args))
+        result = _run_check(model, info, values, args)
+    except (ConfigError, CheckError) as exc:
+        raise UsageError(str(exc)) from None
+    _report(model, result, values, args)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+def _symmetry(info: SpecInfo, args: argparse.Namespace) -> bool:
+    """``--symmetry``/``--no-symmetry`` when given, else the mutant's default (never with
+    ``--liveness``, which refuses symmetry)."""
+    if args.symmetry is not None:
+        return bool(args.symmetry)
+    return bool(args.mutant and info.mutants[args.mutant].symmetry and not args.liveness)
+
+
+def _simulating(info: SpecInfo, args: argparse.Namespace) -> bool:
+    if args.simulate:
+        return True
+    return bool(args.mutant and info.mutants[args.mutant].mode == "simulation"
+                and not args.exhaustive)
+
+
+def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
+               args: argparse.Namespace) -> Any:
+    from quorum.model_checker.progress import Progress
+
+    title = f"checking {model.name}"
+    with Progress(title, enabled=not (args.quiet or args.json)) as progress:
+        if _simulating(info, args):
+            from quorum.model_checker.simulation.explore import explore
+            from quorum.model_checker.simulation.simulate import simulate
+
+            sim = dict(info.mutants[args.mutant].simulation) if args.mutant else {}
+            depth = args.depth or sim.get("depth", 100)
+            runs = args.runs or sim.get("runs", 1000)
+            seed = args.seed if args.seed is not None else sim.get("seed", 0)
+            search = explore if (args.strategy or sim.get("strategy")) == "explore" else simulate
+            return search(model, depth=depth, runs=runs, seed=seed,
+                          properties=args.properties, progress=progress)
+        if args.liveness:
+            from quorum.model_checker.explicit.liveness import check_liveness
+
+            return check_liveness(model, properties=args.properties,
+                                  fairness=not args.no_fairness, max_states=args.max_states)
+        return _exhaustive(model, args, progress)
+
+
+def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
+    """BFS with the store and the number of workers asked for."""
+    common = {"properties": args.properties, "check_deadlock": args.check_deadlock,
+              "max_states": args.max_states, "progress": progress}
+    if args.store == "exact":
+        if args.workers not in (None, 1):
+            raise UsageError("--store exact runs in one process; drop --workers or use "
+                             "--store fingerprint")
+        from quorum.model_checker.explicit.bfs import check
+
+        return check(model, **common)
+    from quorum.model_checker.explicit.parallel import check_fingerprints, default_workers
+
+    return check_fingerprints(model, workers=args.workers or default_workers(), **common)
+
+
+def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.Namespace) -> None:
+    from quorum.model_checker.trace import result_json, to_itf
+
+    if args.itf is not None and result.violation is not None and result.violation.trace:
+        args.itf.write_text(json.dumps(to_itf(model, result.violation), indent=2) + "\n")
+    if args.json:
+        print(json.dumps(result_json(model, result, values), indent=2))
+        return
+    _print_human(model, result, values, args)
+
+
+def _print_human(model: Any, result: Any, values: Mapping[str, Any],
+                 args: argparse.Namespace) -> None:
+    from quorum.model_checker.trace import format_trace
+
+    shown = " ".join(f"{k}={v}" for k, v in values.items() if v != "")
+    print(f"quorum check {model.name}: {shown}"
+          f"{' (symmetry)' if result.symmetry else ''} [{result.mode}]")
+    print(f"properties: {', '.join(result.properties_checked) or '(none)'}")
+    v = result.violation
+    if v is None:
+        _print_ok(result)
+    elif v.kind == "unreached":
+        print(f"Error: reachability property {v.property} holds in no reachable state.")
+    elif v.kind == "liveness":
+        print(f"Error: liveness property {v.property} is violated.")
+        print(f"A behaviour that violates it, a lasso ({v.length} states):")
+        print(format_trace(model, v.trace))
+        if "stutters_in_state" in v.provenance:
+            print(f"Then it stutters in state {v.provenance['stutters_in_state']} forever "
+                  "(no fair action is enabled there, or none is required).")
+        else:
+            print(f"State {v.length} is state {v.provenance['cycle_returns_to_state']}: "
+                  "the cycle repeats forever.")
+    else:
+        what = {"invariant": "invariant", "action-property": "action property",
+                "deadlock": "deadlock check"}[v.kind]
+        print(f"Error: {what} {v.property} is violated.")
+        how = "a shortest" if result.mode == "exhaustive" else "a shrunk"
+        print(f"{how.capitalize()} behaviour that violates it ({v.length} states):")
+        print(format_trace(model, v.trace))
+        if v.provenance:
+            print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))
+    _print_stats(result)
+    print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
+          f"states/s), peak RSS {_peak_rss_mib():,.0f} MiB.", file=sys.stderr)
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process or of its largest worker, in MiB."""
+    import resource
+
+    return max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+
+
+def _print_ok(result: Any) -> None:
+    if result.mode == "simulation":
+        print("No violation found by simulation. This was NOT an exhaustive search: "
+              "it says nothing about behaviours that no run happened to take.")
+    elif not result.complete:
+        print("No violation found before the state limit; the search is INCOMPLETE.")
+    else:
+        print("Model checking completed. No error has been found.")
+
+
+_STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
+               "collision_probability_actual")
+
+
+def _print_stats(result: Any) -> None:
+    print(f"{result.generated_states:,} states generated, {result.distinct_states:,} distinct "
+          f"states found, depth {result.depth}.")
+    extra = dict(result.extra)
+    store = {k: extra.pop(k, None) for k in _STORE_KEYS}
+    if store["store_bytes_per_state"] is not None and result.ok:
+        # As TLC does on success: the odds that a fingerprint collision hid a state.  Only
+        # the estimate from the counts: the one from the fingerprints (in --json) moves
+        # with Python's per-process string hashing, and stdout must not.
+        print(f"Fingerprint store: {store['store_bytes_per_state']} bytes per distinct state; "
+              f"probability of a fingerprint collision (optimistic, as TLC): "
+              f"{store['collision_probability_optimistic']:.1e}.")
+    for key, value in extra.items():  # e.g. a simulation's seed and runs: deterministic
+        print(f"{key.replace('_', ' ')}: {value}")
+    if result.coverage:
+        print("coverage (action: generated / new distinct):")
+        for name, c in sorted(result.coverage.items()):
+            print(f"  {name}: {c.generated:,} / {c.distinct:,}")

@@ -1,0 +1,148 @@
+"""`quorum serve`: run one member of a quorum cluster, with etcd's own flag names.
+
+Example (the first of three members)::
+
+    quorum serve --name n1 --data-dir n1.data \\
+      --listen-peer-urls http://127.0.0.1:2380 --listen-client-urls http://127.0.0.1:2379 \\
+      --initial-cluster n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2382,n3=http://127.0.0.1:2384
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from quorum.cli import EXIT_OK, UsageError
+
+__all__ = ["add_parser", "build_config", "run"]
+
+
+def add_parser(sub: Any, name: str) -> None:
+    p = sub.add_parser(name, help="run one member of a cluster (etcd's flag names)")
+    a = p.add_argument
+    a("--name", default="default", help="human-readable name of this member")
+    a("--data-dir", default=None, help="directory of the WAL and snapshots (default NAME.quorum)")
+    a("--listen-peer-urls", default="http://127.0.0.1:2380", help="URLs to listen on for peers")
+    a("--listen-client-urls", default="http://127.0.0.1:2379",
+      help="URLs to listen on for clients (gRPC)")
+    a("--initial-advertise-peer-urls", default=None,
+      help="this member's peer URLs as the others reach them (default: listen peer URLs)")
+    a("--advertise-client-urls", default=None,
+      help="this member's client URLs as published (default: listen client URLs)")
+    a("--initial-cluster", default=None,
+      help="NAME=PEER_URL,... of every initial member (default: NAME=advertise peer URLs)")
+    a("--initial-cluster-state", default="new", choices=("new", "existing"),
+      help="new: bootstrap a cluster; existing: join one (after `member add`)")
+    a("--initial-cluster-token", default="etcd-cluster",
+      help="cluster name; member and cluster ids are derived from it")
+    a("--peer-secret-file", default=None,
+      help="file holding the shared secret that authenticates peers (HMAC-SHA256)")
+    a("--heartbeat-interval", type=int, default=100, help="milliseconds per heartbeat (tick)")
+    a("--election-timeout", type=int, default=1000, help="milliseconds of election timeout")
+    a("--snapshot-count", type=int, default=100_000,
+      help="applied entries between snapshots (then the log is compacted)")
+    a("--snapshot-catchup-entries", type=int, default=5_000,
+      help="entries kept after a compaction for slow followers")
+    a("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(run=run)
+
+
+def _read_secret(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        secret = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"--peer-secret-file {path}: {exc.strerror}") from None
+    if len(secret) < 16:
+        raise UsageError(f"--peer-secret-file {path}: the secret must be at least 16 bytes")
+    return secret
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The :class:`quorum.impl.server.config.ServerConfig` of these flags, or UsageError."""
+    from quorum.impl.net import check_insecure_peers
+    from quorum.impl.server.config import (
+        ServerConfig,
+        ServerConfigError,
+        parse_initial_cluster,
+        parse_urls,
+    )
+
+    try:
+        listen_peer = parse_urls(args.listen_peer_urls, "--listen-peer-urls")
+        listen_client = parse_urls(args.listen_client_urls, "--listen-client-urls")
+        adv_peer = parse_urls(args.initial_advertise_peer_urls or args.listen_peer_urls,
+                              "--initial-advertise-peer-urls")
+        adv_client = parse_urls(args.advertise_client_urls or args.listen_client_urls,
+                                "--advertise-client-urls")
+        initial = parse_initial_cluster(
+            args.initial_cluster or ",".join(f"{args.name}={u}" for u in adv_peer))
+        if args.election_timeout < 3 * args.heartbeat_interval:
+            raise ServerConfigError("--election-timeout must be at least 3 heartbeat intervals")
+        cfg = ServerConfig(
+            name=args.name, data_dir=Path(args.data_dir or f"{args.name}.quorum"),
+            listen_peer_urls=listen_peer, listen_client_urls=listen_client,
+            initial_cluster=initial, advertise_peer_urls=adv_peer,
+            advertise_client_urls=adv_client, cluster_state=args.initial_cluster_state,
+            token=args.initial_cluster_token, peer_secret=_read_secret(args.peer_secret_file),
+            tick_ms=args.heartbeat_interval,
+            election_ticks=args.election_timeout // args.heartbeat_interval,
+            snapshot_count=args.snapshot_count,
+            catchup_entries=args.snapshot_catchup_entries)
+        if cfg.peer_secret is None:
+            check_insecure_peers(cfg.peer_hosts())
+    except (ServerConfigError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from quorum.impl.server.main import serve
+
+    cfg = build_config(args)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
+    if cfg.peer_secret is None:
+        logging.getLogger("quorum.server").warning(
+            "no --peer-secret-file: peers are not authenticated; accepting loopback peers only")
+    run_loop = _loop_runner()
+    # The WAL's fsync runs in a worker thread; when it returns, the thread needs the GIL
+    # back, which a busy event loop yields only every switch interval (5 ms by default).
+    sys.setswitchinterval(float(os.environ.get("QUORUM_SWITCH_INTERVAL", "0.0005")))
+    # The key space is many small long-lived objects without cycles; collecting the
+    # young generation less often keeps the cyclic GC from pausing every few ms.
+    gen0 = int(os.environ.get("QUORUM_GC_GEN0", "50000"))
+    if gen0 > 0:
+        import gc
+
+        gc.set_threshold(gen0, 20, 100)
+    profile = os.environ.get("QUORUM_PROFILE")  # a file to write cProfile stats to, at exit
+    if profile:
+        import cProfile
+
+        cProfile.runctx("run_loop(serve(cfg))", globals(), {"run_loop": run_loop,
+                        "serve": serve, "cfg": cfg}, filename=f"{profile}.{cfg.name}")
+    else:
+        run_loop(serve(cfg))
+    return EXIT_OK
+
+
+def _loop_runner() -> Any:
+    """``uvloop.run`` when uvloop is installed (less CPU per request), else ``asyncio.run``;
+    ``QUORUM_LOOP=asyncio`` forces the standard loop."""
+    import asyncio
+
+    if os.environ.get("QUORUM_LOOP", "auto") != "asyncio":
+        try:
+            import uvloop
+
+            return uvloop.run
+        except ImportError:
+            pass
+    return asyncio.run

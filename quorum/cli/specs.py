@@ -1,0 +1,22 @@
+"""The registry of specifications: name on the command line -> spec package."""
+
+from __future__ import annotations
+
+import importlib
+
+from quorum.spec.common import SpecInfo
+
+__all__ = ["SPECS", "load"]
+
+#: name -> module exporting SPEC (one line per spec)
+SPECS: dict[str, str] = {
+    "paxos": "quorum.spec.paxos",
+    "raft": "quorum.spec.raft",
+    "primary-backup": "quorum.spec.primary_backup",
+    "central": "quorum.spec.central",
+}
+
+
+def load(name: str) -> SpecInfo:
+    info: SpecInfo = importlib.import_module(SPECS[name]).SPEC
+    return info

@@ -1,1 +1,0 @@
-"""One module per subcommand of `quorum` (see quorum/cli.py)."""

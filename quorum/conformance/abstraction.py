@@ -1,0 +1,212 @@
+"""The abstraction function: a simulated cluster seen as a state of ``quorum.spec.raft`` (raft.tla).
+
+This is the only module of ``impl`` that imports ``spec/``.  :func:`abstract` maps the
+concrete cluster onto :class:`quorum.spec.raft.state.State`, variable by variable; every choice
+is explained in ``docs/refinement.md``:
+
+* servers: node id ``i`` is spec server ``i - 1``;
+* terms: the implementation starts at term 0 and raft.tla at term 1, so every abstract
+  term (of a server and of a log entry) is the concrete one plus 1;
+* ``currentTerm``, ``votedFor`` and ``log`` come from the node's *durable image*: what
+  its driver saved (fsynced) while it runs, what recovery reads back once it has crashed;
+* ``state``: a pre-candidate is a follower (pre-vote changes neither term nor vote); a
+  crashed node is a follower (raft.tla's ``Restart``);
+* ``commitIndex``: the core's commit index; while crashed, the commit index of the hard
+  state recovery finds (etcd keeps it on disk; see ``quorum.spec.raft.rules.ETCD``);
+* a log prefix compacted into a snapshot is rebuilt from the ghost record of committed
+  entries (a snapshot holds only committed entries);
+* an entry's value is a small int naming its bytes (``values`` assigns them in order of
+  first sight, so equal entries map to equal values);
+* ``votesResponded``/``votesGranted`` from a candidate's tally, ``nextIndex``/``matchIndex``
+  from a leader's progress (the defaults of ``Restart`` otherwise);
+* ``messages``: empty unless the caller passes a bag; :func:`abstract_message` maps one
+  message in flight (RequestVote and AppendEntries requests and responses; a heartbeat is
+  an empty AppendEntries, see the docs) and :class:`Bag` keeps the bag of the network.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from quorum.impl.raft.types import Entry, Message, MessageType, Role
+from quorum.impl.sim.node import SimNode
+from quorum.spec.raft.state import (
+    APPEND_ENTRIES_REQUEST,
+    APPEND_ENTRIES_RESPONSE,
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    NIL,
+    REQUEST_VOTE_REQUEST,
+    REQUEST_VOTE_RESPONSE,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    State,
+)
+from quorum.spec.raft.state import Message as SpecMessage
+
+__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed"]
+
+_ROLE = {Role.FOLLOWER: FOLLOWER, Role.PRE_CANDIDATE: FOLLOWER, Role.CANDIDATE: CANDIDATE,
+         Role.LEADER: LEADER}
+
+
+class Values:
+    """Entry bytes -> small ints, in order of first sight (deterministic).
+
+    Also caches each node's abstract log by the node's durable version, so that an
+    event that changed no log costs no log rebuilding.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, bytes], int] = {}
+        self.logs: dict[int, tuple[tuple[int, ...], tuple[tuple[int, int], ...]]] = {}
+
+    def of(self, e: Entry) -> int:
+        key = (int(e.type), e.data)
+        return self._ids.setdefault(key, len(self._ids))
+
+
+def _log(node: SimNode, committed: Mapping[int, tuple[int, int]], values: Values
+         ) -> tuple[tuple[int, int], ...]:
+    version = node.durable_version()
+    cached = values.logs.get(node.id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    im = node.durable()
+    prefix = tuple(committed[k] for k in range(1, im.snap_index + 1) if k in committed)
+    if len(prefix) < im.snap_index:  # a snapshot beyond what the ghost saw committed
+        raise AssertionError(f"n{node.id}: snapshot at {im.snap_index} covers entries never "
+                             f"seen committed")
+    log = prefix + tuple((e.term + 1, values.of(e)) for e in im.entries)
+    values.logs[node.id] = (version, log)
+    return log
+
+
+def learn_committed(nodes: Mapping[int, SimNode], committed: dict[int, tuple[int, int]],
+                    values: Values) -> None:
+    """Add to ``committed`` (index -> abstract (term, value)) every entry a live node
+    knows committed beyond what it holds; entries compacted away were learnt before."""
+    for node in nodes.values():
+        if node.raw is None:
+            continue
+        log = node.raw.raft.log
+        lo = max(max(committed, default=0) + 1, log.first_index())
+        for e in log.slice(lo, log.committed + 1, None) if lo <= log.committed else ():
+            committed[e.index] = (e.term + 1, values.of(e))
+
+
+def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, int]],
+             values: Values, bag: tuple = ()) -> State:
+    """The spec state of the cluster; ``committed``: index -> abstract (term, value)."""
+    ids = sorted(nodes)
+    term, role, vote, log, commit = [], [], [], [], []
+    responded, granted, nxt, match = [], [], [], []
+    for i in ids:
+        node = nodes[i]
+        hs = node.durable().hard_state
+        term.append(hs.term + 1)
+        vote.append(hs.vote - 1 if hs.vote else NIL)
+        log.append(_log(node, committed, values))
+        raw = node.raw
+        r = _ROLE[raw.raft.role] if raw is not None else FOLLOWER
+        role.append(r)
+        commit.append(raw.raft.log.committed if raw is not None else hs.commit)
+        st = raw.status() if raw is not None and r != FOLLOWER else None
+        votes = st.votes if st is not None and r == CANDIDATE else {}
+        responded.append(sum(1 << (j - 1) for j in votes))
+        granted.append(sum(1 << (j - 1) for j, ok in votes.items() if ok))
+        prog = st.progress if st is not None and r == LEADER else {}
+        nxt.append(tuple(prog[j].next if j in prog else 1 for j in ids))
+        match.append(tuple(prog[j].match if j in prog and j != i else 0 for j in ids))
+    return State(tuple(term), tuple(role), tuple(vote), tuple(log), tuple(commit),
+                 tuple(responded), tuple(granted), tuple(nxt), tuple(match), bag)
+
+
+def _lt(index: int, term: int) -> int:
+    """An abstract (index, term) pair's term: +1, except index 0 (no entry) has term 0."""
+    return term + 1 if index > 0 else 0
+
+
+def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values: Values
+                     ) -> SpecMessage | None:
+    """raft.tla's image of one message in flight, or None for a kind raft.tla has not.
+
+    ``sender_log`` is the sender's abstract log when the message entered the network
+    (raft.tla's proof-only ``mlog``; no guard of the spec reads it).  An AppendEntries
+    request's ``mcommitIndex`` is ``min(commit, last index it carries)``: what the
+    follower may commit from it (raft.tla's leader sends exactly that, etcd's sends its
+    commit index and the follower takes the min).  A heartbeat is the spec's
+    ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.rules.ETCD``): no entry, prevLogIndex 0,
+    its commit index ``min(match, commit)``; a heartbeat response is a successful
+    AppendEntries response with matchIndex 0 (it acknowledges nothing).  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
+    leadership transfer have no image (None).
+    """
+    src, dst, t, MT = m.frm - 1, m.to - 1, m.term + 1, MessageType
+    if m.type is MT.VOTE:
+        return RequestVoteRequest(REQUEST_VOTE_REQUEST, t, _lt(m.index, m.log_term), m.index,
+                                  src, dst)
+    if m.type is MT.VOTE_RESP:
+        return RequestVoteResponse(REQUEST_VOTE_RESPONSE, t, not m.reject, sender_log, src, dst)
+    if m.type is MT.APPEND:
+        ents = tuple((e.term + 1, values.of(e)) for e in m.entries)
+        return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, m.index, _lt(m.index, m.log_term),
+                                    ents, sender_log, min(m.commit, m.index + len(ents)),
+                                    src, dst)
+    if m.type is MT.HEARTBEAT:
+        return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, 0, 0, (), sender_log, m.commit,
+                                    src, dst)
+    if m.type is MT.APPEND_RESP:
+        return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, not m.reject,
+                                     0 if m.reject else m.index, src, dst)
+    if m.type is MT.HEARTBEAT_RESP:
+        return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, True, 0, src, dst)
+    return None
+
+
+class MessageMap:
+    """The network's messages in flight, each mapped once, when first seen in flight.
+
+    Keyed by object identity (a duplicated message is the same object twice in the
+    queue, hence two copies in the bag); the objects are held so an id is never reused
+    while mapped.
+    """
+
+    def __init__(self) -> None:
+        self._map: dict[int, tuple[Message, SpecMessage | None]] = {}
+        self._ids: Counter[int] = Counter()  # id -> copies in flight, at the last update
+        self._counts: dict[SpecMessage, int] = {}
+        self._bag: tuple = ()
+
+    def get(self, m: Message) -> SpecMessage | None:
+        hit = self._map.get(id(m))
+        return hit[1] if hit is not None and hit[0] is m else None
+
+    def update(self, inflight: list[Message], logs: tuple[tuple[tuple[int, int], ...], ...],
+               values: Values) -> tuple:
+        """Map the new messages (sender's log: ``logs[frm - 1]``), forget the gone ones,
+        and return raft.tla's bag of what is in flight (computed from the changes only)."""
+        ids = Counter(map(id, inflight))
+        changed = {k for k, _ in set(ids.items()) ^ set(self._ids.items())}
+        if not changed:
+            return self._bag
+        fresh = changed - self._map.keys()
+        for m in inflight if fresh else ():
+            if id(m) in fresh:
+                self._map[id(m)] = (m, abstract_message(m, logs[m.frm - 1], values))
+        for k in changed:
+            image = self._map[k][1]
+            if image is not None:
+                c = self._counts.get(image, 0) + ids.get(k, 0) - self._ids.get(k, 0)
+                if c:
+                    self._counts[image] = c
+                else:
+                    del self._counts[image]
+            if k not in ids:
+                del self._map[k]
+        self._ids = ids
+        self._bag = tuple(sorted(self._counts.items()))
+        return self._bag

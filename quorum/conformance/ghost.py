@@ -1,0 +1,158 @@
+"""Safety of the simulated implementation itself, through ghost (history) state.
+
+These checks read the concrete cluster (no spec needed) and keep what raft.tla keeps in
+its history variables: who led each term (``elections``) and which entries were
+committed.  After every event:
+
+* **Election Safety** (Raft Figure 3): at most one node ever leads a term.
+* **State Machine Safety**: one entry per index is ever applied, by any node.
+* **Committed entries are durable on a majority**: an entry once known committed (some
+  node's commit index covers it) is held, in the durable image of the log or under a
+  snapshot, by at least floor(n/2)+1 nodes, crashed ones included.  Raft's
+  acknowledgement promise rests on this; with Leader Completeness it is what makes a
+  committed entry survive every later election.
+* **Commit rule** (section 5.4.2, Figure 8): a leader advances its commit index, by
+  counting, only onto an entry of its own term.
+* **Restart keeps term, vote and log** (raft.tla's ``Restart``): what a crashed node
+  recovers equals what its driver last saved.
+* **Stale messages change no log** (Figure 2, receiver rule 1).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from quorum.impl.raft.types import Role
+from quorum.impl.sim import Event, Simulator
+
+__all__ = ["GhostSafety"]
+
+
+class GhostSafety:
+    name = "safety"
+
+    def __init__(self) -> None:
+        self.applied: dict[int, tuple[int, int]] = {}  # index -> (term, crc of the data)
+        self.leaders: dict[int, int] = {}  # term -> leader
+        self.committed: dict[int, int] = {}  # index -> term of the committed entry
+        self.leader_commit: dict[int, tuple[int, int]] = {}  # node -> (term, commit)
+        self._signature: tuple[object, ...] = ()
+        self._seen: dict[int, tuple[int, ...]] = {}
+
+    def __call__(self, sim: Simulator, ev: Event) -> str | None:
+        for check in (self._elections, self._applied, self._commit_rule, self._durable,
+                      self._restart_keeps, self._stale_ignored):
+            failure = check(sim, ev)
+            if failure is not None:
+                return "safety: " + failure
+        return None
+
+    def _elections(self, sim: Simulator, ev: Event) -> str | None:
+        for i, node in sim.nodes.items():
+            if node.raw is not None and node.raw.raft.role is Role.LEADER:
+                term = node.raw.raft.term
+                if self.leaders.setdefault(term, i) != i:
+                    return f"two leaders in term {term}: n{self.leaders[term]} and n{i}"
+        return None
+
+    def _applied(self, sim: Simulator, ev: Event) -> str | None:
+        for i, node in sim.nodes.items():
+            for e in node.newly_applied:
+                key = (e.term, zlib.crc32(bytes([int(e.type)]) + e.data))
+                prev = self.applied.setdefault(e.index, key)
+                if prev != key:
+                    return (f"n{i} applied entry {e.index} of term {e.term}, "
+                            f"another node applied term {prev[0]} there")
+        return None
+
+    def _commit_rule(self, sim: Simulator, ev: Event) -> str | None:
+        for i, node in sim.nodes.items():
+            raw = node.raw
+            if raw is None or raw.raft.role is not Role.LEADER:
+                self.leader_commit.pop(i, None)
+                continue
+            r = raw.raft
+            term, commit = r.term, r.log.committed
+            before = self.leader_commit.get(i)
+            self.leader_commit[i] = (term, commit)
+            if before is not None and before[0] == term and commit > before[1]:
+                if r.log.term(commit) != term:
+                    return (f"leader n{i} of term {term} committed entry {commit} of term "
+                            f"{r.log.term(commit)} by counting (Figure 8)")
+        return None
+
+    def _learn_committed(self, sim: Simulator, ev: Event) -> str | None:
+        for i, node in sim.nodes.items():
+            if node.raw is None:
+                continue
+            log = node.raw.raft.log
+            last = log.last_index()
+            sig = (id(node.raw), log.first_index(), last, log.term(last), log.committed,
+                   len(self.committed))
+            if self._seen.get(i) == sig:
+                continue  # nothing this check reads changed on this node
+            self._seen[i] = sig
+            top = max(self.committed, default=0)
+            for k in range(max(top, log.first_index() - 1) + 1, log.committed + 1):
+                self.committed[k] = log.term(k)
+            for k in range(max(log.first_index(), 1), min(log.committed, top) + 1):
+                if log.term(k) != self.committed[k]:
+                    return (f"n{i} holds entry {k} of term {log.term(k)} below its commit "
+                            f"index; the committed entry there has term {self.committed[k]}")
+        return None
+
+    def _durable(self, sim: Simulator, ev: Event) -> str | None:
+        failure = self._learn_committed(sim, ev)
+        if failure is not None or not self.committed:
+            return failure
+        sig = (*(node.durable_version() for node in sim.nodes.values()), len(self.committed))
+        if sig == self._signature:
+            return None  # no log and no commit changed since the last check
+        self._signature = sig
+        images = [node.durable() for node in sim.nodes.values()]
+        need = len(images) // 2 + 1
+        for k in sorted(self.committed):
+            term = self.committed[k]
+            held = sum(1 for im in images if k <= im.snap_index or im.term(k) == term)
+            if held < need:
+                return (f"committed entry {k} (term {term}) is durable on {held} of "
+                        f"{len(images)} nodes, fewer than a majority")
+        return None
+
+    def _restart_keeps(self, sim: Simulator, ev: Event) -> str | None:
+        """A crash keeps term, vote and log as last saved (raft.tla's Restart; Figure 2).
+
+        A crash that interrupted a save may also recover that save's hard state and
+        entries (the save may have reached the disk before the power cut).
+        """
+        for i, node in sim.nodes.items():
+            if node.last_crash is None:
+                continue
+            before, after, saving = node.last_crash
+            hs, hs2 = before.hard_state, after.hard_state
+            ok = {(hs.term, hs.vote)}
+            if saving is not None and saving.hard_state is not None:
+                ok.add((saving.hard_state.term, saving.hard_state.vote))
+            if (hs2.term, hs2.vote) not in ok:
+                return (f"n{i} saved term {hs.term} vote {hs.vote} but recovered term "
+                        f"{hs2.term} vote {hs2.vote} after a crash")
+            last = before.snap_index + len(before.entries)
+            if saving is not None and saving.entries:
+                last = min(last, saving.entries[0].index - 1)
+            if last > after.snap_index and after.term(last) != before.term(last):
+                return f"n{i} lost log entry {last} in a crash (it was saved)"
+        return None
+
+    def _stale_ignored(self, sim: Simulator, ev: Event) -> str | None:
+        """A message of an older term changes no log (Figure 2, receiver rule 1)."""
+        m, pre = ev.message, sim.pre_step
+        if m is None or pre is None or m.term >= pre[0]:
+            return None
+        raw = sim.nodes[m.to].raw
+        if raw is None:
+            return None
+        log = raw.raft.log
+        if (log.last_index(), log.term(log.last_index())) != pre[1:]:
+            return (f"n{m.to} of term {pre[0]} changed its log on "
+                    f"{m.type.name} of term {m.term} from n{m.frm}")
+        return None

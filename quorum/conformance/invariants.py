@@ -1,0 +1,42 @@
+"""The spec's own invariants, evaluated on the abstract image of every simulated event.
+
+After every event the cluster is mapped onto ``quorum.spec.raft``'s ``State`` by
+:func:`quorum.conformance.abstraction.abstract`; the spec's invariant functions (the same
+Python functions the model checker evaluates: Election Safety, Log Matching, Leader
+Completeness, State Machine Safety) run on that state, and its action properties
+(Leader Append-Only) on the step from the previous abstract state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quorum.conformance.abstraction import Values, abstract, learn_committed
+from quorum.impl.sim import Event, Simulator
+from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
+
+__all__ = ["RefinementObserver"]
+
+
+class RefinementObserver:
+    """Observer for :func:`quorum.impl.sim.run_schedule` (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.names = ("invariants",)
+        self.values = Values()
+        self.committed: dict[int, tuple[int, int]] = {}
+        self.prev: Any = None
+
+    def __call__(self, sim: Simulator, ev: Event) -> str | None:
+        learn_committed(sim.nodes, self.committed, self.values)
+        s = abstract(sim.nodes, self.committed, self.values)
+        for name, inv in INVARIANTS.items():
+            if not inv(s):
+                return f"invariants: {name} violated on the abstract state"
+        if self.prev is not None:
+            label = ("ImplementationEvent", (("event", ev.text),))
+            for name, prop in ACTION_PROPERTIES.items():
+                if not prop(self.prev, label, s):
+                    return f"invariants: {name} violated by the abstract step"
+        self.prev = s
+        return None

@@ -1,0 +1,151 @@
+"""Wiring: run a simulated schedule with every check, and shrink a failing one.
+
+This is where the simulator (``quorum.impl.sim``), the abstraction onto the Raft spec
+(``quorum.impl.refinement``), the spec's own invariants and the generic engines of
+``model_checker`` (step refinement, linearizability) meet; ``quorum sim`` and the
+tests both call :func:`check_schedule`.  The checks:
+
+* ``safety``: the implementation's own safety through ghost state
+  (:mod:`quorum.conformance.ghost`: election safety, state machine safety, committed entries
+  durable on a majority, the commit rule), and no node ever panics;
+* ``invariants``: the spec's invariant functions on the abstract state after every
+  event, and its action properties on every abstract step;
+* ``refinement``: every event is a stutter or a path of at most 3 spec steps;
+* ``linearizability``: the client history, at the end of the run.
+
+:func:`shrink` is delta debugging over the steps (Zeller's ddmin, then lowering
+numbers): every list of steps is a valid schedule, so any subsequence can be tried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from quorum.cli import UsageError
+from quorum.conformance.ghost import GhostSafety
+from quorum.impl.sim import RunResult, Schedule, run_schedule
+from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
+
+__all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "check_schedule", "default_checks",
+           "shrink"]
+
+#: every check, in the order they are reported
+ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
+#: the checks that run by default (step refinement needs the tla profile: see
+#: docs/refinement.md; TLA_CHECKS are the defaults under it)
+CHECKS = ("safety", "invariants", "linearizability")
+TLA_CHECKS = ("safety", "invariants", "refinement", "linearizability")
+
+
+@dataclass
+class CheckedRun:
+    run: RunResult
+    verdicts: dict[str, str] = field(default_factory=dict)  # check -> ok / FAILED ... / unknown
+    failure: str | None = None  # the first failure: one line (step refinement adds details)
+    seconds: float = 0.0
+    #: step refinement's coverage, one line per event kind (None: the check did not run)
+    coverage: str | None = None
+    validated: tuple[int, int] = (0, 0)  # (events validated, events) by step refinement
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and all(v == "ok" for v in self.verdicts.values())
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+
+def default_checks(schedule: Schedule) -> tuple[str, ...]:
+    """Every check that applies: step refinement too under the tla profile."""
+    from quorum.impl.sim import in_tla_vocabulary
+
+    return TLA_CHECKS if in_tla_vocabulary(schedule.config) else CHECKS
+
+
+def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Any]:
+    obs: list[Any] = []
+    if "safety" in checks:
+        obs.append(GhostSafety())
+    if "refinement" in checks:
+        from quorum.conformance.steps import StepRefinementObserver
+        from quorum.impl.sim import in_tla_vocabulary
+
+        if not in_tla_vocabulary(schedule.config):
+            raise UsageError("step refinement needs the tla profile (check-quorum off, one "
+                             "entry per AppendEntries): use --profile tla or tla-prevote "
+                             "(see docs/refinement.md)")
+        obs.append(StepRefinementObserver(schedule.config.nodes))
+    if "invariants" in checks:
+        from quorum.conformance.invariants import RefinementObserver
+
+        obs.append(RefinementObserver())
+    return obs
+
+
+def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
+                   lin_timeout: float = 10.0, keep_log: bool = True) -> CheckedRun:
+    """Run ``schedule`` with the given checks; the verdicts and the first failure."""
+    t0 = time.perf_counter()
+    observers = _observers(checks, schedule)
+    run = run_schedule(schedule, observers, keep_log=keep_log)
+    verdicts = {}
+    for o in observers:
+        for name in getattr(o, "names", None) or (o.name,):
+            verdicts[name] = "ok"
+    failure = run.failure
+    if failure is not None:
+        verdicts[failure.split(":", 1)[0]] = "FAILED"
+    if "linearizability" in checks:
+        verdict = check(history_from_json(run.history), timeout=lin_timeout).verdict
+        verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(verdict, "FAILED")
+        if verdict not in (OK, UNKNOWN) and failure is None:
+            failure = "linearizability: the client history is not linearizable"
+    coverage, validated = None, (0, 0)
+    for o in observers:
+        if hasattr(o, "coverage"):
+            coverage, validated = o.coverage(), o.totals()
+    return CheckedRun(run, verdicts, failure, time.perf_counter() - t0, coverage, validated)
+
+
+def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],
+           budget_seconds: float = 30.0) -> Schedule:
+    """A smaller schedule that still ``fails`` (ddmin over steps, then smaller numbers)."""
+    deadline = time.monotonic() + budget_seconds
+    steps = list(schedule.steps)
+
+    def still(cand: list[tuple[Any, ...]]) -> bool:
+        return time.monotonic() < deadline and fails(replace(schedule, steps=tuple(cand)))
+
+    # the shortest failing prefix first (binary search; a failure stays in a longer prefix)
+    lo, hi = 1, len(steps)
+    while lo < hi and time.monotonic() < deadline:
+        mid = (lo + hi) // 2
+        if still(steps[:mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    steps = steps[:hi]
+    chunk = max(1, len(steps) // 2)
+    while chunk >= 1 and time.monotonic() < deadline:
+        i, removed = 0, False
+        while i < len(steps) and time.monotonic() < deadline:
+            cand = steps[:i] + steps[i + chunk:]
+            if cand and still(cand):
+                steps, removed = cand, True
+            else:
+                i += chunk
+        if not removed:
+            chunk //= 2
+    for i in range(len(steps)):
+        for j in range(1, len(steps[i])):
+            if steps[i][j] and time.monotonic() < deadline:
+                cand = list(steps)
+                cand[i] = steps[i][:j] + (0,) + steps[i][j + 1:]
+                if still(cand):
+                    steps = cand
+    origin = f"shrunk from {schedule.origin or 'a schedule'}"
+    return replace(schedule, steps=tuple(steps), origin=origin)

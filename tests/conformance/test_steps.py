@@ -1,0 +1,181 @@
+"""Step refinement of the simulated store against quorum.spec.raft (raft.tla), in the tla profile.
+
+Pinned: the seeds, the number of events validated, how many of them took at least one
+state-changing spec step (the rest are stutters of the whole compared state, sends
+aside), and how many messages were validated as send steps; see docs/refinement.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from quorum.conformance.abstraction import MessageMap, Values, abstract
+from quorum.conformance.runner import check_schedule
+from quorum.conformance.steps import StepRefinementObserver
+from quorum.impl.sim import Simulator, generate, generate_tla, run_schedule, tla_config, with_mutant
+from quorum.spec.raft.state import REQUEST_VOTE_REQUEST, bag_size, initial_state
+
+#: seed -> (nodes, events validated, events that took >= 1 spec step, send steps),
+#: 1,000 steps each
+PINNED = {0: (3, 1000, 461, 244), 1: (3, 1000, 193, 623), 2: (5, 1000, 290, 355),
+          3: (5, 1000, 365, 437), 4: (3, 1000, 272, 146), 5: (3, 1000, 537, 286),
+          6: (3, 1000, 124, 111), 7: (3, 1000, 534, 437)}
+
+
+@pytest.mark.parametrize("seed", sorted(PINNED))
+def test_the_unmutated_store_refines_raft_tla(seed):
+    s = generate_tla(seed, 1000)
+    obs = StepRefinementObserver(s.config.nodes)
+    run = run_schedule(s, [obs], keep_log=False)
+    assert run.failure is None, run.failure
+    nodes, validated, steps, sends = PINNED[seed]
+    assert s.config.nodes == nodes
+    assert obs.totals() == (validated, 1000)
+    assert obs.spec_steps() == steps
+    assert obs.sends == sends
+    assert "not validated" not in obs.coverage()
+
+
+def test_messages_in_flight_map_onto_the_bag():
+    sim = Simulator(tla_config(3, seed=1))
+    values, msgs = Values(), MessageMap()
+    for _ in range(40):  # tick until someone campaigns
+        sim.step(("tick",))
+        if sim.inflight:
+            break
+    s = abstract(sim.nodes, {}, values)
+    bag = msgs.update(sim.inflight, s.log, values)
+    assert bag_size(bag) == len(sim.inflight) == 2
+    assert all(m.mtype == REQUEST_VOTE_REQUEST and m.mterm == 2 for m, _ in bag)
+    sim.step(("dup", 0))
+    assert bag_size(msgs.update(sim.inflight, s.log, values)) == 3
+    assert abstract(Simulator(tla_config(3)).nodes, {}, Values()) == initial_state(3)
+
+
+@pytest.mark.parametrize("mutant,seed,event", [("no-truncate", 0, "deliver APPEND"),
+                                               ("stale-append", 0, "deliver APPEND"),
+                                               ("no-fsync-vote", 2, "crash"),
+                                               ("commit-old-term", 3, "deliver APPEND_RESP")])
+def test_step_refinement_catches_an_implementation_mutant(mutant, seed, event):
+    s = generate_tla(seed, 1500)
+    s = replace(s, config=with_mutant(s.config, mutant))
+    res = check_schedule(s, ("refinement",), keep_log=False)
+    assert res.failure is not None
+    assert res.failure.startswith("refinement: event ")
+    # the failing step is printed: the event, the spec actions enabled, pre and post
+    for part in (event, "is no step of raft.tla", "enabled spec actions", "abstract pre-state",
+                 "abstract post-state"):
+        assert part in res.failure
+
+
+def test_refinement_needs_the_tla_profile():
+    from quorum.cli import UsageError
+
+    with pytest.raises(UsageError):
+        check_schedule(generate(0, 10), ("refinement",))
+
+
+def test_quorum_sim_profile_tla_reports_coverage():
+    out = subprocess.run([sys.executable, "-m", "quorum", "sim", "--profile", "tla",
+                          "--seed", "4", "--steps", "600"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "step refinement: 600 of 600 events validated" in out.stdout
+    assert "refinement ok" in out.stdout.splitlines()[-1]
+
+
+def test_commit_old_term_is_caught_on_the_commit_index():
+    """The leader's commitIndex moves onto an entry of an earlier term: no
+    AdvanceCommitIndex allows it (Figure 8), and commitIndex is compared."""
+    s = generate_tla(3, 1500)
+    res = check_schedule(replace(s, config=with_mutant(s.config, "commit-old-term")),
+                         ("refinement",), keep_log=False)
+    assert res.failure is not None and "event 427 (deliver APPEND_RESP 2->5 t3 ok i=9)" in res.failure
+    pre, post = res.failure.split("abstract pre-state")[1].split("abstract post-state")
+    commit = [line for line in post.splitlines() if "commitIndex" in line]
+    assert commit and commit[0] not in pre  # the failing step moved a commit index
+    assert check_schedule(s, ("refinement",), keep_log=False).failure is None
+
+
+def test_a_message_never_sent_by_a_spec_step_is_caught():
+    """The whole bag is compared: a forged AppendEntries (a leader that never was) in flight."""
+    from quorum.impl.raft.types import Message, MessageType
+
+    class Forger:
+        def __call__(self, sim, ev):
+            if ev.index == 50:
+                sim.inflight.append(Message(type=MessageType.APPEND, to=2, frm=1, term=9))
+            return None
+
+    s = generate_tla(0, 100)
+    obs = StepRefinementObserver(s.config.nodes)
+    run = run_schedule(s, [Forger(), obs], keep_log=False)
+    assert run.failed_at == 50
+    assert "the messages in flight differ" in run.failure
+    assert "AppendEntriesRequest(s1->s2, mterm=10" in run.failure
+
+
+# -- etcd's pre-vote (the tla-prevote profile; the spec runs Rules.pre_vote) -------------
+#: seed -> (nodes, events that took >= 1 spec step, send steps, PreCampaign steps,
+#: LearnTerm steps), 1,000 steps each, every event validated
+PINNED_PRE_VOTE = {0: (3, 520, 326, 1, 0), 1: (3, 162, 707, 0, 0), 2: (5, 218, 234, 1, 0),
+                   3: (5, 237, 143, 0, 1)}
+
+
+@pytest.mark.parametrize("seed", sorted(PINNED_PRE_VOTE))
+def test_the_store_with_pre_vote_refines_raft_tla_with_two_more_steps(seed):
+    s = generate_tla(seed, 1000, pre_vote=True)
+    assert s.config.pre_vote
+    obs = StepRefinementObserver(s.config.nodes)
+    run = run_schedule(s, [obs], keep_log=False)
+    assert run.failure is None, run.failure
+    nodes, steps, sends, pre_campaigns, learned = PINNED_PRE_VOTE[seed]
+    assert s.config.nodes == nodes and obs.totals() == (1000, 1000)
+    assert (obs.spec_steps(), obs.sends) == (steps, sends)
+    assert (obs.actions.get("PreCampaign", 0), obs.actions.get("LearnTerm", 0)) == (
+        pre_campaigns, learned)
+    assert "deliver PRE_VOTE_RESP" in obs.coverage()
+    assert "not validated" not in obs.coverage()
+
+
+def test_without_pre_vote_the_two_steps_are_refused():
+    # the same observer on the plain tla profile never takes PreCampaign or LearnTerm
+    s = generate_tla(0, 1000)
+    obs = StepRefinementObserver(s.config.nodes)
+    assert run_schedule(s, [obs], keep_log=False).failure is None
+    assert not {"PreCampaign", "LearnTerm"} & set(obs.actions)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_pre_vote_that_disrupts_is_caught(seed):
+    # The bug pre-vote exists to prevent: a pre-vote request makes its receiver adopt the
+    # proposed term, which no server holds.  Caught at the first such delivery.
+    s = generate_tla(seed, 300, pre_vote=True)
+    s = replace(s, config=replace(s.config, core_mutations=("pre-vote-adopts-term",)))
+    res = check_schedule(s, ("refinement",), keep_log=False)
+    assert res.failure is not None and "is no step of raft.tla" in res.failure
+    first = res.failure.splitlines()[0]
+    assert "(deliver PRE_VOTE " in first
+    if seed == 0:
+        assert first.startswith("refinement: event 21 (deliver PRE_VOTE 1->2 t1")
+
+
+@pytest.mark.parametrize("mutant,seed,event", [("commit-old-term", 3, "event 406 (deliver APPEND_RESP"),
+                                               ("no-truncate", 4, "event 1247 (deliver APPEND"),
+                                               ("no-fsync-vote", 0, "event 166 (crash")])
+def test_the_log_mutants_are_caught_with_pre_vote_on(mutant, seed, event):
+    s = generate_tla(seed, 1500, pre_vote=True)
+    res = check_schedule(replace(s, config=with_mutant(s.config, mutant)), ("refinement",),
+                         keep_log=False)
+    assert res.failure is not None and event in res.failure.splitlines()[0]
+
+
+def test_quorum_sim_profile_tla_prevote():
+    out = subprocess.run([sys.executable, "-m", "quorum", "sim", "--profile", "tla-prevote",
+                          "--seed", "0", "--steps", "600"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "step refinement: 600 of 600 events validated" in out.stdout
+    assert "deliver PRE_VOTE" in out.stdout

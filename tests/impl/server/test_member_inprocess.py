@@ -1,0 +1,213 @@
+"""A one-member cluster inside the test process: the gRPC API end to end (fast suite), and
+a restart that recovers every acknowledged write from the WAL and a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from helpers.cluster import free_ports
+from quorum.impl import kv as kvm
+from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.server.config import ServerConfig, parse_initial_cluster
+from quorum.impl.server.main import start_member, stop_member
+
+
+def config(tmp: Path, **kw: Any) -> ServerConfig:
+    client, peer = free_ports(2)
+    peer_url = f"http://127.0.0.1:{peer}"
+    base: dict[str, Any] = dict(
+        name="solo", data_dir=tmp / "solo", listen_peer_urls=(peer_url,),
+        listen_client_urls=(f"http://127.0.0.1:{client}",),
+        initial_cluster=parse_initial_cluster(f"solo={peer_url}"),
+        advertise_peer_urls=(peer_url,), advertise_client_urls=(f"http://127.0.0.1:{client}",),
+        tick_ms=20)
+    base.update(kw)
+    return ServerConfig(**base)
+
+
+async def wait_leader(node: Any) -> None:
+    for _ in range(200):
+        if node.leader == node.id:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no leader")
+
+
+def test_kv_cluster_and_maintenance_services(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                put = await kv.Put(rpc_pb2.PutRequest(key=b"a", value=b"1"))
+                again = await kv.Put(rpc_pb2.PutRequest(key=b"a", value=b"2", prev_kv=True))
+                assert again.header.revision == put.header.revision + 1
+                assert again.prev_kv.value == b"1" and again.header.member_id == node.id
+                for ser in (False, True):
+                    got = await kv.Range(rpc_pb2.RangeRequest(key=b"a", serializable=ser))
+                    assert [(x.key, x.value, x.version) for x in got.kvs] == [(b"a", b"2", 2)]
+                txn = await kv.Txn(rpc_pb2.TxnRequest(
+                    compare=[rpc_pb2.Compare(key=b"a", target=rpc_pb2.Compare.VALUE,
+                                             value=b"2")],
+                    success=[rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(
+                        key=b"a"))]))
+                assert txn.succeeded and txn.responses[0].response_delete_range.deleted == 1
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await kv.Range(rpc_pb2.RangeRequest(key=b"a", revision=10**6))
+                assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await kv.Put(rpc_pb2.PutRequest(key=b"", value=b"x"))
+                assert (err.value.code(), err.value.details()) == (
+                    grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: key is not provided")
+                members = await rpc_pb2_grpc.ClusterStub(ch).MemberList(
+                    rpc_pb2.MemberListRequest(linearizable=True))
+                assert [(m.ID, m.name) for m in members.members] == [(node.id, "solo")]
+                st = await rpc_pb2_grpc.MaintenanceStub(ch).Status(rpc_pb2.StatusRequest())
+                assert st.leader == node.id and st.raftTerm >= 1
+                assert st.raftIndex >= st.raftAppliedIndex >= 4
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(tmp_path: Path) -> None:
+    async def write_some(cfg: ServerConfig, start: int, n: int) -> None:
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                await asyncio.gather(*(kv.Put(rpc_pb2.PutRequest(
+                    key=b"k%03d" % i, value=b"v%d" % i)) for i in range(start, start + n)))
+        finally:
+            await stop_member(node, server)
+
+    async def scenario() -> None:
+        cfg = config(tmp_path, snapshot_count=25, catchup_entries=5)
+        await write_some(cfg, 0, 60)  # several snapshots and compactions
+        await write_some(cfg, 60, 10)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            assert node.snapshot_index >= 50  # recovered from a snapshot, then the WAL tail
+            got = node.sm.kv.read(kvm.Range(b"k", b"l"))
+            assert [kv.key for kv in got.kvs] == [b"k%03d" % i for i in range(70)]
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from quorum.impl.net import Identity
+    from quorum.impl.net.frame import encode_frame, pack
+    from quorum.impl.net.handshake import dial
+    from quorum.impl.raft import codec
+    from quorum.impl.raft.types import Message, MessageType
+
+    caplog.set_level(logging.WARNING, "quorum.net")
+
+    async def peer_sends(node: Any, port: int, body: bytes) -> bool:
+        """Handshake as a (fake) member 7 and send ``body``; True if node hung up on us."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await dial(reader, writer, Identity(node.cluster_id, 7, None), node.id)
+        writer.write(encode_frame(body))
+        try:
+            return await asyncio.wait_for(reader.read(1), 5) == b""
+        finally:
+            writer.close()
+
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            port = int(cfg.listen_peer_urls[0].rsplit(":", 1)[1])
+            assert await peer_sends(node, port, pack([1, 2, 3]))  # msgpack, not a Message
+            spoofed = Message(MessageType.APPEND, to=node.id, frm=9, term=99)
+            assert await peer_sends(node, port, codec.encode_message(spoofed))
+            assert node.term < 99  # the spoofed message never reached the core
+            result = await requests.write(kvm.Put(b"still", b"serving"))
+            assert isinstance(result, kvm.PutResult)
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+    assert "dropped peer connection" in caplog.text
+    assert "on 7's connection" in caplog.text
+
+
+def test_a_lost_or_duplicated_write_proposal_executes_exactly_once(tmp_path: Path) -> None:
+    """Client sessions (thesis 6.3): the first proposal of a write is lost, so the member
+    proposes it again after an election timeout; the next write's proposal is duplicated.
+    Each executes once, and the duplicate is answered from the session table."""
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            real, calls = node.submit, []
+
+            def lossy(data: bytes) -> None:  # drop the first submission
+                calls.append(data)
+                if len(calls) > 1:
+                    real(data)
+            node.submit = lossy
+            rev = node.sm.kv.revision
+            result = await requests.write(kvm.Put(b"once", b"1"))
+            assert isinstance(result, kvm.PutResult) and result.revision == rev + 1
+            assert len(calls) == 2 and calls[0] == calls[1]  # the same bytes: same session
+            assert node.stats["resubmits"] == 1
+            assert kvm.decode(calls[0]).client_id != 0 and kvm.decode(calls[0]).seq >= 1
+
+            def twice(data: bytes) -> None:
+                real(data)
+                real(data)
+            node.submit = twice
+            hits = node.sm.kv.sessions.hits
+            cas = kvm.Txn(compare=(kvm.Compare(b"once", kvm.CompareTarget.VALUE,
+                                               kvm.CompareResult.EQUAL, b"1"),),
+                          success=(kvm.Put(b"once", b"2"),))
+            result = await requests.write(cas)
+            assert isinstance(result, kvm.TxnResult) and result.succeeded
+            for _ in range(100):
+                if node.sm.kv.sessions.hits > hits:
+                    break
+                await asyncio.sleep(0.02)
+            assert node.sm.kv.sessions.hits == hits + 1  # the second copy was deduplicated
+            assert node.sm.kv.revision == rev + 2
+            got = node.sm.kv.read(kvm.Range(b"once"))
+            assert isinstance(got, kvm.RangeResult) and got.kvs[0].version == 2
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_a_write_on_a_forgotten_pooled_session_is_retried_on_a_fresh_one(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path)
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            await requests.write(kvm.Put(b"a", b"1"))  # pools session A (seq 1)
+            (a_id, _), = requests._sessions
+            node.sm.kv.sessions.max_sessions = 1
+            await requests._write_once(kvm.Put(b"b", b"1"), [12345, 0])  # evicts A
+            assert requests._sessions.pop() == [12345, 1]  # out of the pool: A is next
+            rev = node.sm.kv.revision
+            result = await requests.write(kvm.Put(b"a", b"2"))  # A seq 2: expired, retried
+            assert isinstance(result, kvm.PutResult) and result.revision == rev + 1
+            assert node.sm.kv.sessions.last(12345) is None  # the fresh session evicted it
+            assert node.sm.kv.sessions.last(a_id) is None and len(node.sm.kv.sessions) == 1
+            assert [s[0] for s in requests._sessions] != [a_id]  # A left the pool
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())

@@ -1,0 +1,212 @@
+"""The linearizability checker on known histories, and against brute force.
+
+Scenarios follow Herlihy & Wing (1990) and the classic Jepsen/Porcupine examples:
+a stale read, a value that flips back, two successful CAS from the same value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from quorum.model_checker.history.linearizability import (
+    ILLEGAL,
+    OK,
+    UNKNOWN,
+    KVModel,
+    Operation,
+    check,
+    history_from_json,
+    history_to_json,
+)
+
+
+def W(c, call, ret, k, v):
+    return Operation(c, call, ret, ("write", k, v), None)
+
+
+def R(c, call, ret, k, out):
+    return Operation(c, call, ret, ("read", k), out)
+
+
+def CAS(c, call, ret, k, old, new, out):
+    return Operation(c, call, ret, ("cas", k, old, new), out)
+
+
+def test_empty_history_is_linearizable():
+    assert check([]).verdict == OK
+
+
+def test_sequential_write_then_read():
+    h = [W(0, 0, 1, "x", 1), R(1, 2, 3, "x", 1)]
+    res = check(h)
+    assert res.verdict == OK
+    assert res.witness == [h]
+
+
+def test_stale_read_after_completed_write_is_illegal():
+    h = [W(0, 0, 1, "x", 1), R(1, 2, 3, "x", None)]
+    res = check(h)
+    assert res.verdict == ILLEGAL
+    assert res.partition == h
+    assert res.longest_prefix == [h[0]]
+
+
+def test_concurrent_read_may_see_old_or_new():
+    for out in (None, 1):
+        assert check([W(0, 0, 10, "x", 1), R(1, 1, 2, "x", out)]).verdict == OK
+
+
+def test_value_flipping_back_is_illegal():
+    # two writes overlapping sequential reads 1, 2, 1: each write takes effect once
+    h = [
+        W(0, 0, 20, "x", 1),
+        W(1, 0, 20, "x", 2),
+        R(2, 6, 7, "x", 1),
+        R(2, 8, 9, "x", 2),
+        R(2, 10, 11, "x", 1),
+    ]
+    assert check(h).verdict == ILLEGAL
+    assert check(h[:4]).verdict == OK
+
+
+def test_two_successful_cas_from_the_same_value_is_illegal():
+    h = [
+        W(0, 0, 1, "x", 0),
+        CAS(1, 2, 5, "x", 0, 1, True),
+        CAS(2, 2, 5, "x", 0, 2, True),
+    ]
+    assert check(h).verdict == ILLEGAL
+    h_ok = h[:2] + [CAS(2, 2, 5, "x", 0, 2, False)]
+    assert check(h_ok).verdict == OK
+
+
+def test_failed_cas_must_see_a_different_value():
+    h = [W(0, 0, 1, "x", 0), CAS(1, 2, 3, "x", 0, 1, False)]
+    assert check(h).verdict == ILLEGAL
+
+
+def test_read_of_a_value_never_written_is_illegal():
+    assert check([R(0, 0, 1, "x", 7)]).verdict == ILLEGAL
+
+
+def test_pending_write_may_or_may_not_take_effect():
+    pending = W(0, 0, None, "x", 1)
+    assert check([pending, R(1, 5, 6, "x", 1)]).verdict == OK
+    assert check([pending, R(1, 5, 6, "x", None)]).verdict == OK
+    # ...but once seen, it cannot be unseen
+    h = [pending, R(1, 5, 6, "x", 1), R(1, 7, 8, "x", None)]
+    assert check(h).verdict == ILLEGAL
+
+
+def test_pending_write_cannot_take_effect_before_its_call():
+    h = [R(1, 0, 1, "x", 1), W(0, 2, None, "x", 1)]
+    assert check(h).verdict == ILLEGAL
+
+
+def test_pending_cas_takes_effect_only_when_its_guard_holds():
+    h = [W(0, 0, 1, "x", 5), CAS(1, 2, None, "x", 4, 9, None), R(2, 3, 4, "x", 9)]
+    assert check(h).verdict == ILLEGAL
+    h2 = [W(0, 0, 1, "x", 4), CAS(1, 2, None, "x", 4, 9, None), R(2, 3, 4, "x", 9)]
+    assert check(h2).verdict == OK
+
+
+def test_keys_are_checked_independently():
+    h = [W(0, 0, 1, "x", 1), W(0, 2, 3, "y", 2), R(1, 4, 5, "y", 2), R(1, 6, 7, "x", None)]
+    res = check(h)
+    assert res.verdict == ILLEGAL
+    assert res.partitions == 2
+    assert [op.input[1] for op in res.partition] == ["x", "x"]
+
+
+def test_touching_operations_are_concurrent():
+    # a returns at 5 and b is called at 5: not ordered, so b may precede a
+    h = [W(0, 0, 5, "x", 1), R(1, 5, 6, "x", None)]
+    assert check(h).verdict == OK
+
+
+def _hard_history(n_ops: int) -> list[Operation]:
+    """Many overlapping writes and reads on one key: a large search."""
+    rng = random.Random(7)
+    ops = []
+    for i in range(n_ops):
+        t = i * 0.5
+        if i % 3:
+            ops.append(W(i % 40, t, t + 30, "x", rng.randrange(3)))
+        else:
+            ops.append(R(i % 40, t, t + 30, "x", rng.randrange(3)))
+    return ops
+
+
+def test_time_limit_gives_unknown_never_ok():
+    res = check(_hard_history(3000), timeout=0.0)
+    assert res.verdict == UNKNOWN
+    assert res.witness == []
+
+
+def test_json_round_trip():
+    h = [W(0, 0, 1, "x", 1), CAS(1, 2, None, "x", 1, 2, None)]
+    assert history_from_json(history_to_json(h)) == h
+
+
+# --- against brute force -------------------------------------------------------------
+
+
+def _brute_force(ops: list[Operation]) -> bool:
+    model = KVModel()
+    done = [o for o in ops if o.ret is not None]
+    pending = [o for o in ops if o.ret is None]
+    for k in range(len(pending) + 1):
+        for chosen in itertools.combinations(pending, k):
+            cand = done + list(chosen)
+            for perm in itertools.permutations(cand):
+                if _respects_time(perm) and _legal(model, perm):
+                    return True
+    return False
+
+
+def _respects_time(perm) -> bool:
+    for i, a in enumerate(perm):
+        for b in perm[:i]:
+            if a.ret is not None and a.ret < b.call:
+                return False
+    return True
+
+
+def _legal(model: KVModel, perm) -> bool:
+    s = model.init()
+    for o in perm:
+        if o.ret is None:
+            s = model.step_unknown(s, o.input)
+            continue
+        ok, s = model.step(s, o.input, o.output)
+        if not ok:
+            return False
+    return True
+
+
+@st.composite
+def small_histories(draw):
+    n = draw(st.integers(1, 5))
+    ops = []
+    for c in range(n):
+        call = draw(st.integers(0, 6))
+        ret = draw(st.one_of(st.none(), st.integers(call, 8)) if c == 0 else st.integers(call, 8))
+        kind = draw(st.sampled_from(["read", "write", "cas"]))
+        v = draw(st.sampled_from([None, 1, 2]))
+        if kind == "read":
+            ops.append(R(c, call, ret, "k", v))
+        elif kind == "write":
+            ops.append(W(c, call, ret, "k", draw(st.sampled_from([1, 2]))))
+        else:
+            ops.append(CAS(c, call, ret, "k", v, draw(st.sampled_from([1, 2])), draw(st.booleans())))
+    return ops
+
+
+@settings(max_examples=400, deadline=None)
+@given(small_histories())
+def test_agrees_with_brute_force(ops):
+    assert (check(ops).verdict == OK) == _brute_force(ops)

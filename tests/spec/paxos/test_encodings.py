@@ -1,0 +1,66 @@
+"""The readable reference spec and the fast encoding are the same state machine.
+
+``spec/paxos/reference.py`` is Paxos.tla transcribed (the one to read); ``spec/paxos/spec.py``
+encodes the same state in bit sets for speed.  Both are explored here and translated into
+one vocabulary: their sets of reachable states, of labelled steps, and their verdicts on
+every property must be equal, for the correct protocol and for every mutant.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from quorum.spec.paxos import SPEC, reference
+from quorum.spec.paxos import spec as fast
+from quorum.spec.paxos.config import Config
+
+
+def to_reference(cfg: Config, s: fast.PaxosState) -> reference.PaxosState:
+    lay = fast.layout(cfg)
+    accs, sent1a, _ = s
+    msgs = {(reference.MSG_1A, b) for b in lay.bits(sent1a)}
+    msgs |= {(reference.MSG_1B, *m) for m in lay.messages_1b(s)}
+    msgs |= {(reference.MSG_2A, b, v) for b, v in lay.proposals(s)}
+    msgs |= {(reference.MSG_2B, *vote) for vote in lay.votes(s)}
+    return reference.PaxosState(tuple(a[fast.MAXBAL] for a in accs),
+                                tuple(a[fast.MAXVBAL] for a in accs),
+                                tuple(a[fast.MAXVAL] for a in accs), frozenset(msgs))
+
+
+def graph(model, translate=lambda s: s):
+    init = list(model.initial_states())
+    seen, queue, edges = set(init), deque(init), set()
+    while queue:
+        s = queue.popleft()
+        for label, t in model.successors(s):
+            edges.add((translate(s), label, translate(t)))
+            if t not in seen:
+                seen.add(t)
+                queue.append(t)
+    return {translate(s) for s in seen}, edges, seen
+
+
+@pytest.mark.parametrize("mutant,bounds", [
+    (None, {}),
+    (None, {"acceptors": 2, "values": 3, "max_ballot": 2}),
+    ("ignore-1b-votes", {}),
+    pytest.param("vote-below-promise", {}, marks=pytest.mark.slow),  # ~1 min
+    pytest.param("ceil-quorum", {"acceptors": 4, "values": 1, "max_ballot": 1},
+                 marks=pytest.mark.slow),  # ~3 min: the reference invariants are slow
+])
+def test_same_states_steps_and_verdicts(mutant, bounds):
+    values = {**SPEC.defaults(mutant), **bounds}
+    model = SPEC.build(values, mutant, False)
+    cfg = model.cfg
+    ref = reference.ReferenceModel(cfg)
+    fast_states, fast_edges, raw = graph(model, lambda s: to_reference(cfg, s))
+    ref_states, ref_edges, _ = graph(ref)
+    assert fast_states == ref_states
+    assert fast_edges == ref_edges
+    for name, holds in model.invariants.items():
+        ref_holds = ref.invariants[name]
+        assert all(holds(s) == ref_holds(to_reference(cfg, s)) for s in raw), name
+    chosen_somewhere = [ref.reachability["ValueChosen"](s) for s in ref_states]
+    assert any(chosen_somewhere) == any(model.reachability["ValueChosen"](s) for s in raw)

@@ -1,0 +1,151 @@
+"""quorum.spec.raft.rules.ETCD: raft.tla with etcd's bookkeeping, for trace validation only.
+
+Each switch is checked against the raft.tla behaviour it replaces (the default, RAFT,
+is pinned by tests/spec/raft/test_raft.py's state counts).  See docs/refinement.md, "The
+etcd rules".
+"""
+
+from __future__ import annotations
+
+from quorum.spec.raft import actions
+from quorum.spec.raft.rules import ETCD, RAFT
+from quorum.spec.raft.state import (
+    APPEND_ENTRIES_REQUEST,
+    APPEND_ENTRIES_RESPONSE,
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    NIL,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    initial_state,
+)
+
+
+def _ctx(rules, n=2):
+    return actions.Context(n=n, values=1, quorum=n // 2 + 1, rules=rules)
+
+
+def _ae(term, prev, prev_term, entries, commit, src=0, dst=1, log=()):
+    return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, term, prev, prev_term, tuple(entries),
+                                tuple(log), commit, src, dst)
+
+
+def _receive(s, rules, m):
+    return actions.receive_one(s, _ctx(rules), m)
+
+
+def test_a_follower_never_lowers_its_commit_index_under_etcd():
+    """raft.tla: commitIndex := mcommitIndex (down from 1 to 0); etcd: max."""
+    m = _ae(2, 0, 0, [], 0)
+    s = initial_state(2)._replace(current_term=(2, 2), commit_index=(0, 1),
+                                  log=((), ((2, 0),)), messages=((m, 1),))
+    assert _receive(s, RAFT, m).commit_index == (0, 0)
+    assert _receive(s, ETCD, m).commit_index == (0, 1)
+
+
+def test_a_request_below_the_commit_index_is_answered_with_the_commit_index():
+    m = _ae(2, 1, 2, [(2, 0)], 0, log=((2, 0), (2, 0)))
+    s = initial_state(2)._replace(current_term=(2, 2), commit_index=(0, 3),
+                                  log=((), ((2, 0), (2, 0), (2, 0))), messages=((m, 1),))
+    ((raft_reply, _),) = _receive(s, RAFT, m).messages
+    ((etcd_reply, _),) = _receive(s, ETCD, m).messages
+    assert (raft_reply.mmatch_index, etcd_reply.mmatch_index) == (2, 3)
+
+
+def test_a_heartbeat_commits_up_to_the_match_index_and_acknowledges_nothing():
+    s = initial_state(2)._replace(current_term=(2, 2), role=(LEADER, FOLLOWER),
+                                  log=(((2, 0), (2, 0)), ((2, 0),)), commit_index=(2, 0),
+                                  match_index=((0, 1), (0, 0)))
+    assert not [lb for lb, _ in actions.append_entries(s, _ctx(RAFT)) if lb[0] == "Heartbeat"]
+    ((lb, t),) = [(lb, t) for lb, t in actions.append_entries(s, _ctx(ETCD))
+                  if lb[0] == "Heartbeat"]
+    assert lb == ("Heartbeat", (("i", "s1"), ("j", "s2")))
+    ((h, _),) = t.messages
+    assert (h.mprev_log_index, h.mprev_log_term, h.mentries, h.mcommit_index) == (0, 0, (), 1)
+    u = _receive(t, ETCD, h)
+    assert u.commit_index == (2, 1)
+    ((reply, _),) = u.messages
+    assert reply == AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, 2, True, 0, 1, 0)
+
+
+def test_a_leader_never_lowers_a_match_index_under_etcd():
+    r = AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, 2, True, 0, 1, 0)
+    s = initial_state(2)._replace(current_term=(2, 2), role=(LEADER, FOLLOWER),
+                                  log=(((2, 0),), ((2, 0),)), match_index=((0, 1), (0, 0)),
+                                  messages=((r, 1),))
+    assert _receive(s, RAFT, r).match_index[0] == (0, 0)
+    assert _receive(s, ETCD, r).match_index[0] == (0, 1)
+
+
+def test_a_restart_recovers_any_commit_index_up_to_the_one_it_had_under_etcd():
+    s = initial_state(2)._replace(commit_index=(0, 2), log=((), ((2, 0), (2, 0))))
+    raft = {lb: t.commit_index[1] for lb, t in actions.restart(s, _ctx(RAFT)) if "s2" in str(lb)}
+    etcd = {lb: t.commit_index[1] for lb, t in actions.restart(s, _ctx(ETCD)) if "s2" in str(lb)}
+    assert raft == {("Restart", (("i", "s2"),)): 0}
+    assert etcd == {("Restart", (("i", "s2"), ("commitIndex", k))): k for k in (0, 1, 2)}
+    # the self-loop is kept: a follower with nothing volatile to lose
+    t = dict(actions.restart(s, _ctx(ETCD)))[("Restart", (("i", "s2"), ("commitIndex", 2)))]
+    assert t == s and t.role[1] == FOLLOWER
+
+
+def test_a_candidate_gives_up_once_no_quorum_can_grant_under_etcd():
+    """3 servers: s1 voted for itself; s2 refuses, then s3 refuses: no majority left."""
+    from quorum.spec.raft.state import CANDIDATE, REQUEST_VOTE_RESPONSE, RequestVoteResponse
+
+    def no(j):
+        return RequestVoteResponse(REQUEST_VOTE_RESPONSE, 2, False, (), j, 0)
+
+    s = initial_state(3)._replace(current_term=(2, 2, 2), role=(CANDIDATE, FOLLOWER, FOLLOWER),
+                                  voted_for=(0, 2, 2), votes_responded=(0b001, 0, 0),
+                                  votes_granted=(0b001, 0, 0), messages=((no(1), 1), (no(2), 1)))
+    ctx3 = actions.Context(n=3, values=1, quorum=2, rules=ETCD)
+    one = actions.receive_one(s, ctx3, no(1))
+    assert one.role[0] == CANDIDATE  # s3 may still grant: 2 of 3
+    two = actions.receive_one(one, ctx3, no(2))
+    assert two.role[0] == FOLLOWER and two.current_term[0] == 2 and two.voted_for[0] == 0
+    raft = actions.receive_one(actions.receive_one(s, ctx3._replace(rules=RAFT), no(1)),
+                               ctx3._replace(rules=RAFT), no(2))
+    assert raft.role[0] == CANDIDATE  # raft.tla waits for a timeout
+
+
+# -- etcd's pre-vote (Rules.pre_vote, ETCD_PRE_VOTE) -----------------------------------
+def test_pre_vote_adds_two_steps_and_nothing_else():
+    from quorum.spec.raft.rules import ETCD_PRE_VOTE
+
+    s = initial_state(3)._replace(current_term=(3, 2, 1), role=(CANDIDATE, FOLLOWER, FOLLOWER),
+                                  voted_for=(0, 0, NIL))
+    ctx = actions.Context(n=3, values=1, quorum=2, rules=ETCD_PRE_VOTE)
+    (lb, t), = actions.pre_campaign(s, ctx)
+    # the candidate returns to follower in its term and keeps its vote
+    assert lb == ("PreCampaign", (("i", "s1"),))
+    assert (t.current_term, t.role, t.voted_for) == ((3, 2, 1), (FOLLOWER,) * 3, (0, 0, NIL))
+    learned = {lb[1]: (t.current_term, t.role, t.voted_for)
+               for lb, t in actions.learn_term(s, ctx)}
+    # a server adopts any higher term up to the largest one held (as UpdateTerm does)
+    assert learned == {
+        (("i", "s2"), ("t", 3)): ((3, 3, 1), (CANDIDATE, FOLLOWER, FOLLOWER), (0, NIL, NIL)),
+        (("i", "s3"), ("t", 2)): ((3, 2, 2), (CANDIDATE, FOLLOWER, FOLLOWER), (0, 0, NIL)),
+        (("i", "s3"), ("t", 3)): ((3, 2, 3), (CANDIDATE, FOLLOWER, FOLLOWER), (0, 0, NIL)),
+    }
+    for rules in (RAFT, ETCD):  # off by default, and in ETCD
+        assert not list(actions.pre_campaign(s, _ctx(rules, 3)))
+        assert not list(actions.learn_term(s, _ctx(rules, 3)))
+
+
+def test_pre_vote_keeps_every_property_on_a_small_model():
+    from dataclasses import replace
+
+    from quorum.model_checker.explicit.bfs import check
+    from quorum.spec.raft.config import Config
+    from quorum.spec.raft.model import RaftModel
+    from quorum.spec.raft.rules import ETCD_PRE_VOTE
+
+    for rules, distinct in ((replace(RAFT, pre_vote=True), 28690), (ETCD_PRE_VOTE, 27471)):
+        model = RaftModel(Config(servers=2, values=1, max_term=3, max_log=1, max_msgs=1),
+                          rules=rules, reference=True)
+        result = check(model)
+        assert result.ok and result.complete and result.distinct_states == distinct
+        # both new steps happen, and lead to new states
+        assert result.coverage["PreCampaign"].distinct > 0
+        assert result.coverage["LearnTerm"].distinct > 0
