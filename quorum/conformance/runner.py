@@ -24,13 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from quorum.cli import UsageError
 from quorum.conformance.ghost import GhostSafety
 from quorum.impl.sim import RunResult, Schedule, run_schedule
 from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
 
-__all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "check_schedule", "default_checks",
-           "shrink"]
+__all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
+           "default_checks", "shrink"]
 
 #: every check, in the order they are reported
 ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
@@ -38,6 +37,10 @@ ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
 #: docs/refinement.md; TLA_CHECKS are the defaults under it)
 CHECKS = ("safety", "invariants", "linearizability")
 TLA_CHECKS = ("safety", "invariants", "refinement", "linearizability")
+
+
+class ChecksError(ValueError):
+    """The checks asked for cannot run on this schedule (the caller's mistake)."""
 
 
 @dataclass
@@ -75,7 +78,7 @@ def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Any]:
         from quorum.impl.sim import in_tla_vocabulary
 
         if not in_tla_vocabulary(schedule.config):
-            raise UsageError("step refinement needs the tla profile (check-quorum off, one "
+            raise ChecksError("step refinement needs the tla profile (check-quorum off, one "
                              "entry per AppendEntries): use --profile tla or tla-prevote "
                              "(see docs/refinement.md)")
         obs.append(StepRefinementObserver(schedule.config.nodes))

@@ -73,9 +73,9 @@ def test_step_refinement_catches_an_implementation_mutant(mutant, seed, event):
 
 
 def test_refinement_needs_the_tla_profile():
-    from quorum.cli import UsageError
+    from quorum.conformance.runner import ChecksError
 
-    with pytest.raises(UsageError):
+    with pytest.raises(ChecksError, match="needs the tla profile"):
         check_schedule(generate(0, 10), ("refinement",))
 
 

@@ -81,11 +81,14 @@ def _checks(args: argparse.Namespace, sched: Any) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from quorum.conformance.runner import check_schedule, shrink
+    from quorum.conformance.runner import ChecksError, check_schedule, shrink
 
     sched = _schedule(args)
     checks = _checks(args, sched)
-    res = check_schedule(sched, checks)
+    try:
+        res = check_schedule(sched, checks)
+    except ChecksError as exc:
+        raise UsageError(str(exc)) from None
     r = res.run
     cfg = sched.config
     print(f"schedule: {sched.origin or 'from file'}; {len(sched.steps)} steps; {cfg.nodes} nodes, "
