@@ -80,9 +80,10 @@ def test_bad_conf_change_entry_is_refused() -> None:
 @given(st.binary(max_size=200))
 def test_random_bytes_raise_only_codec_error(data: bytes) -> None:
     try:
-        codec.decode_message(data)
+        decoded = codec.decode_message(data)
     except CodecError:
-        pass
+        return
+    assert isinstance(decoded, Message) and decoded.type in MessageType
 
 
 _leaf = st.one_of(st.integers(min_value=-2, max_value=(1 << 64) - 1), st.booleans(), st.none(),
@@ -94,9 +95,10 @@ _tree = st.recursive(_leaf, lambda c: st.lists(c, max_size=13), max_leaves=12)
 @given(st.one_of(_tree, st.lists(_leaf, min_size=12, max_size=12)))
 def test_random_msgpack_values_raise_only_codec_error(value: object) -> None:
     try:
-        codec.decode_message(msgpack.packb(value, use_bin_type=True))
+        decoded = codec.decode_message(msgpack.packb(value, use_bin_type=True))
     except CodecError:
-        pass
+        return
+    assert isinstance(decoded, Message) and decoded.type in MessageType
 
 
 @settings(max_examples=300, deadline=None)
@@ -118,6 +120,7 @@ def test_flipped_bytes_in_a_real_frame_raise_only_codec_error(noise: bytes, at: 
     for k, b in enumerate(noise):
         frame[(at + k) % len(frame)] ^= b
     try:
-        codec.decode_message(bytes(frame))
+        decoded = codec.decode_message(bytes(frame))
     except CodecError:
-        pass
+        return
+    assert isinstance(decoded, Message) and decoded.type in MessageType
