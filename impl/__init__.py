@@ -1,4 +1,5 @@
 """The replicated key-value store: sans-IO protocol cores, storage, state machine, runtime.
 
-Never imports ``model_checker``; only ``quorum/conformance/abstraction.py`` imports ``spec``.
+Imports neither the checker nor the specs: :mod:`quorum.conformance` maps this store's
+state onto the specs and checks it (tests/test_layering.py enforces the rule).
 """

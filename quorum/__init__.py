@@ -5,7 +5,7 @@ One import root over the project's folders (see ``setup.py`` and docs/architectu
 
 - :mod:`quorum.spec`: the specifications (pure; imports nothing of ours);
 - :mod:`quorum.model_checker`: the generic checker (knows no protocol);
-- :mod:`quorum.impl`: the key-value store (never imports the checker);
+- :mod:`quorum.impl`: the key-value store (imports neither the checker nor the specs);
 - :mod:`quorum.conformance`: the implementation checked against the specs;
 - :mod:`quorum.cli`: the ``quorum`` command, on top of everything.
 """
