@@ -27,6 +27,7 @@ from typing import Any
 from quorum.conformance.ghost import GhostSafety
 from quorum.impl.sim import RunResult, Schedule, run_schedule
 from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
+from quorum.spec.kv import KVModel
 
 __all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
            "default_checks", "shrink"]
@@ -103,7 +104,7 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
     if failure is not None:
         verdicts[failure.split(":", 1)[0]] = "FAILED"
     if "linearizability" in checks:
-        verdict = check(history_from_json(run.history), timeout=lin_timeout).verdict
+        verdict = check(history_from_json(run.history), KVModel(), timeout=lin_timeout).verdict
         verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(verdict, "FAILED")
         if verdict not in (OK, UNKNOWN) and failure is None:
             failure = "linearizability: the client history is not linearizable"
