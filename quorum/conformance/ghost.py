@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import zlib
 
+from quorum.conformance.failure import Check, Failure
 from quorum.impl.raft.types import Role
 from quorum.impl.sim import Event, Simulator
 
@@ -29,7 +30,12 @@ __all__ = ["GhostSafety"]
 
 
 class GhostSafety:
-    name = "safety"
+    """Observer for :func:`quorum.impl.sim.run_schedule`: the checks of the module docstring.
+
+    Each private check returns ``None`` or why it failed, in one line.
+    """
+
+    check: Check = "safety"
 
     def __init__(self) -> None:
         self.applied: dict[int, tuple[int, int]] = {}  # index -> (term, crc of the data)
@@ -39,12 +45,12 @@ class GhostSafety:
         self._signature: tuple[object, ...] = ()
         self._seen: dict[int, tuple[int, ...]] = {}
 
-    def __call__(self, sim: Simulator, ev: Event) -> str | None:
-        for check in (self._elections, self._applied, self._commit_rule, self._durable,
-                      self._restart_keeps, self._stale_ignored):
-            failure = check(sim, ev)
-            if failure is not None:
-                return "safety: " + failure
+    def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
+        for rule in (self._elections, self._applied, self._commit_rule, self._durable,
+                     self._restart_keeps, self._stale_ignored):
+            why = rule(sim, ev)
+            if why is not None:
+                return Failure(self.check, why, ev.index)
         return None
 
     def _elections(self, sim: Simulator, ev: Event) -> str | None:

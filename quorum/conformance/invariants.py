@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from quorum.conformance.abstraction import Values, abstract, learn_committed
+from quorum.conformance.failure import Check, Failure
 from quorum.impl.sim import Event, Simulator
 from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
 
@@ -21,22 +22,24 @@ __all__ = ["RefinementObserver"]
 class RefinementObserver:
     """Observer for :func:`quorum.impl.sim.run_schedule` (see the module docstring)."""
 
+    check: Check = "invariants"
+
     def __init__(self) -> None:
-        self.names = ("invariants",)
         self.values = Values()
         self.committed: dict[int, tuple[int, int]] = {}
         self.prev: Any = None
 
-    def __call__(self, sim: Simulator, ev: Event) -> str | None:
+    def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
         learn_committed(sim.nodes, self.committed, self.values)
         s = abstract(sim.nodes, self.committed, self.values)
         for name, inv in INVARIANTS.items():
             if not inv(s):
-                return f"invariants: {name} violated on the abstract state"
+                return Failure(self.check, f"{name} violated on the abstract state", ev.index)
         if self.prev is not None:
             label = ("ImplementationEvent", (("event", ev.text),))
             for name, prop in ACTION_PROPERTIES.items():
                 if not prop(self.prev, label, s):
-                    return f"invariants: {name} violated by the abstract step"
+                    return Failure(self.check, f"{name} violated by the abstract step",
+                                   ev.index)
         self.prev = s
         return None

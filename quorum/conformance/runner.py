@@ -24,20 +24,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from quorum.conformance.failure import ALL_CHECKS, Check, Failure, Observer
 from quorum.conformance.ghost import GhostSafety
-from quorum.impl.sim import RunResult, Schedule, run_schedule
+from quorum.conformance.invariants import RefinementObserver
+from quorum.conformance.steps import StepRefinementObserver
+from quorum.impl.sim import RunResult, Schedule, in_tla_vocabulary, run_schedule
 from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
 from quorum.spec.kv import KVModel
 
 __all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
            "default_checks", "shrink"]
 
-#: every check, in the order they are reported
-ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
 #: the checks that run by default (step refinement needs the tla profile: see
 #: docs/refinement.md; TLA_CHECKS are the defaults under it)
-CHECKS = ("safety", "invariants", "linearizability")
-TLA_CHECKS = ("safety", "invariants", "refinement", "linearizability")
+CHECKS: tuple[Check, ...] = ("safety", "invariants", "linearizability")
+TLA_CHECKS: tuple[Check, ...] = ("safety", "invariants", "refinement", "linearizability")
 
 
 class ChecksError(ValueError):
@@ -46,9 +47,9 @@ class ChecksError(ValueError):
 
 @dataclass
 class CheckedRun:
-    run: RunResult
-    verdicts: dict[str, str] = field(default_factory=dict)  # check -> ok / FAILED ... / unknown
-    failure: str | None = None  # the first failure: one line (step refinement adds details)
+    run: RunResult[Failure]
+    verdicts: dict[Check, str] = field(default_factory=dict)  # check -> ok / FAILED / unknown
+    failure: Failure | None = None  # the first failure
     seconds: float = 0.0
     #: step refinement's coverage, one line per event kind (None: the check did not run)
     coverage: str | None = None
@@ -65,27 +66,21 @@ class CheckedRun:
 
 def default_checks(schedule: Schedule) -> tuple[str, ...]:
     """Every check that applies: step refinement too under the tla profile."""
-    from quorum.impl.sim import in_tla_vocabulary
-
     return TLA_CHECKS if in_tla_vocabulary(schedule.config) else CHECKS
 
 
-def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Any]:
-    obs: list[Any] = []
+def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Observer]:
+    """The per-event checks among ``checks``, in the order their verdicts are reported."""
+    obs: list[Observer] = []
     if "safety" in checks:
         obs.append(GhostSafety())
     if "refinement" in checks:
-        from quorum.conformance.steps import StepRefinementObserver
-        from quorum.impl.sim import in_tla_vocabulary
-
         if not in_tla_vocabulary(schedule.config):
             raise ChecksError("step refinement needs the tla profile (check-quorum off, one "
                              "entry per AppendEntries): use --profile tla or tla-prevote "
                              "(see docs/refinement.md)")
         obs.append(StepRefinementObserver(schedule.config.nodes))
     if "invariants" in checks:
-        from quorum.conformance.invariants import RefinementObserver
-
         obs.append(RefinementObserver())
     return obs
 
@@ -95,22 +90,21 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
     """Run ``schedule`` with the given checks; the verdicts and the first failure."""
     t0 = time.perf_counter()
     observers = _observers(checks, schedule)
-    run = run_schedule(schedule, observers, keep_log=keep_log)
-    verdicts = {}
-    for o in observers:
-        for name in getattr(o, "names", None) or (o.name,):
-            verdicts[name] = "ok"
+    run: RunResult[Failure] = run_schedule(schedule, observers, keep_log=keep_log)
+    verdicts: dict[Check, str] = {o.check: "ok" for o in observers}
     failure = run.failure
+    if run.panic is not None:  # a node's code raised: the implementation is not safe
+        failure = Failure("safety", f"a node panicked: {run.panic}", run.failed_at)
     if failure is not None:
-        verdicts[failure.split(":", 1)[0]] = "FAILED"
+        verdicts[failure.check] = "FAILED"
     if "linearizability" in checks:
         verdict = check(history_from_json(run.history), KVModel(), timeout=lin_timeout).verdict
         verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(verdict, "FAILED")
         if verdict not in (OK, UNKNOWN) and failure is None:
-            failure = "linearizability: the client history is not linearizable"
+            failure = Failure("linearizability", "the client history is not linearizable")
     coverage, validated = None, (0, 0)
     for o in observers:
-        if hasattr(o, "coverage"):
+        if isinstance(o, StepRefinementObserver):
             coverage, validated = o.coverage(), o.totals()
     return CheckedRun(run, verdicts, failure, time.perf_counter() - t0, coverage, validated)
 
