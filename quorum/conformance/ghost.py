@@ -1,8 +1,10 @@
-"""Safety of the simulated implementation itself, through ghost (history) state.
+"""The ``safety`` check: the simulated implementation's own safety, through ghost state.
 
-These checks read the concrete cluster (no spec needed) and keep what raft.tla keeps in
-its history variables: who led each term (``elections``) and which entries were
-committed.  After every event:
+These checks read the concrete cluster and keep what raft.tla keeps in its history
+variables: who led each term (``elections``) and which entries were committed.  They
+need no spec (this module imports only ``impl``), so they also cover what the
+abstraction onto the spec leaves out (snapshots, batching, torn writes).  After every
+event, the first rule broken is reported as ``Failure("safety", why, event)``:
 
 * **Election Safety** (Raft Figure 3): at most one node ever leads a term.
 * **State Machine Safety**: one entry per index is ever applied, by any node.

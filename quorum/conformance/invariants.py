@@ -1,4 +1,4 @@
-"""The spec's own invariants, evaluated on the abstract image of every simulated event.
+"""The ``invariants`` check: the spec's own invariants on the abstract image of every event.
 
 After every event the cluster is mapped onto ``quorum.spec.raft``'s ``State`` by
 :func:`quorum.conformance.abstraction.abstract`; the spec's invariant functions (the same
@@ -16,11 +16,12 @@ from quorum.conformance.failure import Check, Failure
 from quorum.impl.sim import Event, Simulator
 from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
 
-__all__ = ["RefinementObserver"]
+__all__ = ["InvariantObserver"]
 
 
-class RefinementObserver:
-    """Observer for :func:`quorum.impl.sim.run_schedule` (see the module docstring)."""
+class InvariantObserver:
+    """Observer for :func:`quorum.impl.sim.run_schedule`: the first invariant or action
+    property violated, as ``Failure("invariants", ...)`` (see the module docstring)."""
 
     check: Check = "invariants"
 

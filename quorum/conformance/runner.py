@@ -1,17 +1,26 @@
 """Wiring: run a simulated schedule with every check, and shrink a failing one.
 
-This is where the simulator (``quorum.impl.sim``), the abstraction onto the Raft spec
-(``quorum.impl.refinement``), the spec's own invariants and the generic engines of
-``model_checker`` (step refinement, linearizability) meet; ``quorum sim`` and the
-tests both call :func:`check_schedule`.  The checks:
+This is where the simulator (``quorum.impl.sim``), the observers of this package and the
+generic history checker of ``quorum.model_checker`` meet; ``quorum sim``, the soak
+benchmark and the tests call :func:`check_schedule`.  The checks, as
+:data:`~quorum.conformance.failure.ALL_CHECKS` names them:
 
 * ``safety``: the implementation's own safety through ghost state
-  (:mod:`quorum.conformance.ghost`: election safety, state machine safety, committed entries
-  durable on a majority, the commit rule), and no node ever panics;
+  (:class:`~quorum.conformance.ghost.GhostSafety`: election safety, state machine safety,
+  committed entries durable on a majority, the commit rule, restarts, stale messages),
+  and no node ever panics (the simulator's :attr:`~quorum.impl.sim.RunResult.panic`);
 * ``invariants``: the spec's invariant functions on the abstract state after every
-  event, and its action properties on every abstract step;
-* ``refinement``: every event is a stutter or a path of at most 3 spec steps;
-* ``linearizability``: the client history, at the end of the run.
+  event, and its action properties on every abstract step
+  (:class:`~quorum.conformance.invariants.InvariantObserver`);
+* ``refinement``: every event is a stutter or a path of at most 3 spec steps
+  (:class:`~quorum.conformance.steps.StepRefinementObserver`; tla profiles only);
+* ``linearizability``: the client history against ``quorum.spec.kv.KVModel``, at the end
+  of the run (``unknown`` when the time limit cuts the search short, never ``ok``).
+
+The first failure stops the run and is :attr:`CheckedRun.failure`, a
+:class:`~quorum.conformance.failure.Failure`; :attr:`CheckedRun.verdicts` maps each check
+that ran to ``ok``, ``FAILED`` or ``unknown`` (the observers first, in the order safety,
+refinement, invariants; then linearizability).
 
 :func:`shrink` is delta debugging over the steps (Zeller's ddmin, then lowering
 numbers): every list of steps is a valid schedule, so any subsequence can be tried.
@@ -26,7 +35,7 @@ from typing import Any
 
 from quorum.conformance.failure import ALL_CHECKS, Check, Failure, Observer
 from quorum.conformance.ghost import GhostSafety
-from quorum.conformance.invariants import RefinementObserver
+from quorum.conformance.invariants import InvariantObserver
 from quorum.conformance.steps import StepRefinementObserver
 from quorum.impl.sim import RunResult, Schedule, in_tla_vocabulary, run_schedule
 from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
@@ -47,6 +56,8 @@ class ChecksError(ValueError):
 
 @dataclass
 class CheckedRun:
+    """One schedule run with its checks: what :func:`check_schedule` returns."""
+
     run: RunResult[Failure]
     verdicts: dict[Check, str] = field(default_factory=dict)  # check -> ok / FAILED / unknown
     failure: Failure | None = None  # the first failure
@@ -81,7 +92,7 @@ def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Observer]:
                              "(see docs/refinement.md)")
         obs.append(StepRefinementObserver(schedule.config.nodes))
     if "invariants" in checks:
-        obs.append(RefinementObserver())
+        obs.append(InvariantObserver())
     return obs
 
 

@@ -30,6 +30,10 @@ passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_conf
 without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.rules.ETCD_PRE_VOTE`, whose
 ``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
 term (pre-vote messages have no image in the bag).
+
+The first event that is no such path stops the run with ``Failure("refinement", "event N
+(...) is no step of raft.tla: why", N, details)``; the details list the spec actions that
+were enabled (among those the event may stand for) and the abstract pre- and post-states.
 """
 
 from __future__ import annotations
