@@ -22,6 +22,7 @@ import sys
 import time
 
 from quorum.model_checker.history.linearizability import ILLEGAL, OK, Operation, check
+from quorum.spec.kv import KVModel
 
 LOSS = 0.002
 
@@ -93,7 +94,7 @@ def best_of(history: list[Operation], repeat: int) -> tuple[float, str, int]:
     times, verdict, parts = [], "", 0
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = check(history, timeout=60)
+        res = check(history, KVModel(), timeout=60)
         times.append(time.perf_counter() - t0)
         verdict, parts = res.verdict, res.partitions
     return min(times), verdict, parts

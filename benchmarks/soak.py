@@ -33,7 +33,7 @@ GENERATORS = {"default": generate, "tla": generate_tla, "tla-prevote": _generate
 def _one(args: tuple[int, int, tuple[str, ...], str]) -> tuple[int, int, int, str | None]:
     seed, steps, checks, profile = args
     res = check_schedule(GENERATORS[profile](seed, steps), checks, keep_log=False)
-    bad = None if res.ok else (res.failure or str(res.verdicts))
+    bad = None if res.ok else str(res.failure or res.verdicts)
     return seed, res.run.events, res.run.events - res.run.noops, bad
 
 

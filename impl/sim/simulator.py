@@ -9,10 +9,11 @@ iteration over an unordered set.  So the same schedule always produces the same 
 and the event log (one line per step, hashed with SHA-256) proves it.
 
 After every step the simulator calls its observers with the step's :class:`Event`;
-an observer returns ``None`` or a failure message, which stops the run.  The
-refinement checks (spec invariants, step refinement) and the linearizability check
-are such observers, wired in by the ``quorum sim`` command and the tests: this
-package imports neither ``spec/`` nor ``model_checker/``.
+an observer returns ``None`` or a failure (any value: the simulator only stores it in
+:attr:`RunResult.failure`), which stops the run; so does an exception from a node's code
+(:attr:`RunResult.panic`).  The checks of ``quorum.conformance`` (ghost safety, the
+spec's invariants, step refinement) are such observers, wired in by the ``quorum sim``
+command and the tests: this package imports neither ``spec/`` nor ``model_checker/``.
 
 Network semantics: a message is *in flight* from the moment its sender's Ready is
 persisted until it is delivered, dropped, or found undeliverable (its link cut or its
@@ -25,9 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from quorum.impl.raft import ProposalDropped, RaftConfig
 from quorum.impl.raft.types import Message, MessageType
@@ -52,19 +53,23 @@ class Event:
     noop: bool = False
 
 
-Observer = Callable[["Simulator", Event], "str | None"]
+F = TypeVar("F")
+#: called after every event; a result other than None is a failure and stops the run
+Observer = Callable[["Simulator", Event], "F | None"]
 
 
 @dataclass
-class RunResult:
+class RunResult(Generic[F]):
     events: int
     noops: int
     hash: str
-    failure: str | None
-    failed_at: int | None
+    failure: F | None  # what the observer that stopped the run returned
+    failed_at: int | None  # the event of the failure or of the panic
     log: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    #: ``"ExceptionType: message"`` when a node's code raised (a finding; the run stops)
+    panic: str | None = None
 
 
 class Simulator:
@@ -381,18 +386,21 @@ def describe(m: Message) -> str:
     return s
 
 
-def run_schedule(schedule: Schedule, observers: list[Observer] | None = None,
-                 keep_log: bool = True) -> RunResult:
-    """Run every step (stopping at the first observer failure); hash the event log."""
+def run_schedule(schedule: Schedule, observers: Sequence[Observer[F]] | None = None,
+                 keep_log: bool = True) -> RunResult[F]:
+    """Run every step (stopping at the first observer failure or panic); hash the event log."""
     sim = Simulator(schedule.config)
     h = hashlib.sha256()
     log: list[str] = []
-    failure, failed_at, noops = None, None, 0
+    failure: F | None = None
+    failed_at: int | None = None
+    panic: str | None = None
+    noops = 0
     for step in schedule.steps:
         try:
             ev = sim.step(tuple(step))
         except Exception as exc:  # a node's code failed: that is a finding, not a crash
-            failure, failed_at = f"safety: a node panicked: {type(exc).__name__}: {exc}", sim.index
+            panic, failed_at = f"{type(exc).__name__}: {exc}", sim.index
             h.update(f"{sim.index} panic\n".encode())
             log.append(f"{sim.index} {step} -> panic {type(exc).__name__}: {exc}")
             break
@@ -409,4 +417,4 @@ def run_schedule(schedule: Schedule, observers: list[Observer] | None = None,
             failed_at = ev.index
             break
     return RunResult(sim.index, noops, h.hexdigest(), failure, failed_at, log,
-                     sim.history(), dict(sorted(sim.stats.items())))
+                     sim.history(), dict(sorted(sim.stats.items())), panic)

@@ -16,9 +16,13 @@ the event list and restart from the head; at a return whose operation is not yet
 linearized, backtrack.  Lowe's improvement memoizes every visited pair
 (set of linearized operations, model state): reaching the same pair twice can
 only repeat a failed search, so it is cut.  Porcupine's P-compositionality splits
-the history by key first (linearizability is local, Herlihy & Wing 1990, so a
-history is linearizable iff each per-key sub-history is), which turns one
-exponential search into many small ones.
+the history first, by the model's ``partition`` (by key for a key-value store:
+linearizability is local, Herlihy & Wing 1990, so a history is linearizable iff each
+per-key sub-history is), which turns one exponential search into many small ones.
+
+The checker is generic: the sequential specification is a :class:`SeqModel` passed to
+:func:`check` (the store's is ``quorum.spec.kv.KVModel``); this module knows no
+operation of any store.
 
 Verdicts: ``"ok"``, ``"illegal"`` (with the offending partition and the longest
 linearizable prefix found), or ``"unknown"`` when the time limit cut a search
@@ -37,7 +41,6 @@ __all__ = [
     "ILLEGAL",
     "OK",
     "UNKNOWN",
-    "KVModel",
     "LinearizabilityResult",
     "Operation",
     "SeqModel",
@@ -88,47 +91,6 @@ class SeqModel(Protocol):
         constrains nothing and is dropped.  ``False`` is always safe.
         """
         ...
-
-
-class KVModel:
-    """A key-value register per key: ``("read", k)``, ``("write", k, v)``, ``("cas", k, old, new)``.
-
-    Outputs: a read returns the value (``None`` for an absent key); a write returns
-    anything (ignored); a compare-and-swap returns ``True`` when the key held
-    ``old`` and now holds ``new``, ``False`` when it held something else.
-    """
-
-    def init(self) -> Hashable:
-        return None
-
-    def step(self, state: Any, input: tuple[Any, ...], output: Any) -> tuple[bool, Hashable]:
-        kind = input[0]
-        if kind == "read":
-            return output == state, state
-        if kind == "write":
-            return True, input[2]
-        if kind == "cas":
-            hit = state == input[2]
-            return bool(output) == hit, (input[3] if hit else state)
-        raise ValueError(f"unknown KV operation {kind!r}")
-
-    def step_unknown(self, state: Any, input: tuple[Any, ...]) -> Hashable:
-        kind = input[0]
-        if kind == "write":
-            return input[2]
-        if kind == "cas":
-            return input[3] if state == input[2] else state
-        return state
-
-    def read_only(self, op: Operation) -> bool:
-        kind = op.input[0]
-        return kind == "read" or (kind == "cas" and op.ret is not None and op.output is False)
-
-    def partition(self, ops: Sequence[Operation]) -> list[list[Operation]]:
-        by_key: dict[Any, list[Operation]] = {}
-        for op in ops:
-            by_key.setdefault(op.input[1], []).append(op)
-        return [by_key[k] for k in sorted(by_key, key=repr)]
 
 
 @dataclass
@@ -259,12 +221,12 @@ def _unlift(nxt: list[int], prv: list[int], call: int, ret: int) -> None:
 
 def check(
     history: Iterable[Operation],
-    model: SeqModel | None = None,
+    model: SeqModel,
     timeout: float | None = 10.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> LinearizabilityResult:
-    """Judge a history; ``timeout`` (seconds, ``None`` for none) bounds the whole check."""
-    model = model or KVModel()
+    """Judge a history against ``model``; ``timeout`` (seconds, ``None`` for none) bounds
+    the whole check."""
     ops = list(history)
     start = clock()
     # a pending read-only operation may be placed last, where it constrains nothing

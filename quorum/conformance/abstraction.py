@@ -1,8 +1,9 @@
 """The abstraction function: a simulated cluster seen as a state of ``quorum.spec.raft`` (raft.tla).
 
-This is the only module of ``impl`` that imports ``spec/``.  :func:`abstract` maps the
-concrete cluster onto :class:`quorum.spec.raft.state.State`, variable by variable; every choice
-is explained in ``docs/refinement.md``:
+The spec-level checks of this package (:mod:`~quorum.conformance.invariants`,
+:mod:`~quorum.conformance.steps`) see the implementation only through this module.
+:func:`abstract` maps the concrete cluster onto :class:`quorum.spec.raft.state.State`,
+variable by variable; every choice is explained in ``docs/refinement.md``:
 
 * servers: node id ``i`` is spec server ``i - 1``;
 * terms: the implementation starts at term 0 and raft.tla at term 1, so every abstract

@@ -1,8 +1,10 @@
-"""Safety of the simulated implementation itself, through ghost (history) state.
+"""The ``safety`` check: the simulated implementation's own safety, through ghost state.
 
-These checks read the concrete cluster (no spec needed) and keep what raft.tla keeps in
-its history variables: who led each term (``elections``) and which entries were
-committed.  After every event:
+These checks read the concrete cluster and keep what raft.tla keeps in its history
+variables: who led each term (``elections``) and which entries were committed.  They
+need no spec (this module imports only ``impl``), so they also cover what the
+abstraction onto the spec leaves out (snapshots, batching, torn writes).  After every
+event, the first rule broken is reported as ``Failure("safety", why, event)``:
 
 * **Election Safety** (Raft Figure 3): at most one node ever leads a term.
 * **State Machine Safety**: one entry per index is ever applied, by any node.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import zlib
 
+from quorum.conformance.failure import Check, Failure
 from quorum.impl.raft.types import Role
 from quorum.impl.sim import Event, Simulator
 
@@ -29,7 +32,12 @@ __all__ = ["GhostSafety"]
 
 
 class GhostSafety:
-    name = "safety"
+    """Observer for :func:`quorum.impl.sim.run_schedule`: the checks of the module docstring.
+
+    Each private check returns ``None`` or why it failed, in one line.
+    """
+
+    check: Check = "safety"
 
     def __init__(self) -> None:
         self.applied: dict[int, tuple[int, int]] = {}  # index -> (term, crc of the data)
@@ -39,12 +47,12 @@ class GhostSafety:
         self._signature: tuple[object, ...] = ()
         self._seen: dict[int, tuple[int, ...]] = {}
 
-    def __call__(self, sim: Simulator, ev: Event) -> str | None:
-        for check in (self._elections, self._applied, self._commit_rule, self._durable,
-                      self._restart_keeps, self._stale_ignored):
-            failure = check(sim, ev)
-            if failure is not None:
-                return "safety: " + failure
+    def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
+        for rule in (self._elections, self._applied, self._commit_rule, self._durable,
+                     self._restart_keeps, self._stale_ignored):
+            why = rule(sim, ev)
+            if why is not None:
+                return Failure(self.check, why, ev.index)
         return None
 
     def _elections(self, sim: Simulator, ev: Event) -> str | None:

@@ -1,4 +1,4 @@
-"""The spec's own invariants, evaluated on the abstract image of every simulated event.
+"""The ``invariants`` check: the spec's own invariants on the abstract image of every event.
 
 After every event the cluster is mapped onto ``quorum.spec.raft``'s ``State`` by
 :func:`quorum.conformance.abstraction.abstract`; the spec's invariant functions (the same
@@ -12,31 +12,35 @@ from __future__ import annotations
 from typing import Any
 
 from quorum.conformance.abstraction import Values, abstract, learn_committed
+from quorum.conformance.failure import Check, Failure
 from quorum.impl.sim import Event, Simulator
 from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
 
-__all__ = ["RefinementObserver"]
+__all__ = ["InvariantObserver"]
 
 
-class RefinementObserver:
-    """Observer for :func:`quorum.impl.sim.run_schedule` (see the module docstring)."""
+class InvariantObserver:
+    """Observer for :func:`quorum.impl.sim.run_schedule`: the first invariant or action
+    property violated, as ``Failure("invariants", ...)`` (see the module docstring)."""
+
+    check: Check = "invariants"
 
     def __init__(self) -> None:
-        self.names = ("invariants",)
         self.values = Values()
         self.committed: dict[int, tuple[int, int]] = {}
         self.prev: Any = None
 
-    def __call__(self, sim: Simulator, ev: Event) -> str | None:
+    def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
         learn_committed(sim.nodes, self.committed, self.values)
         s = abstract(sim.nodes, self.committed, self.values)
         for name, inv in INVARIANTS.items():
             if not inv(s):
-                return f"invariants: {name} violated on the abstract state"
+                return Failure(self.check, f"{name} violated on the abstract state", ev.index)
         if self.prev is not None:
             label = ("ImplementationEvent", (("event", ev.text),))
             for name, prop in ACTION_PROPERTIES.items():
                 if not prop(self.prev, label, s):
-                    return f"invariants: {name} violated by the abstract step"
+                    return Failure(self.check, f"{name} violated by the abstract step",
+                                   ev.index)
         self.prev = s
         return None

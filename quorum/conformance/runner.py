@@ -1,17 +1,26 @@
 """Wiring: run a simulated schedule with every check, and shrink a failing one.
 
-This is where the simulator (``quorum.impl.sim``), the abstraction onto the Raft spec
-(``quorum.impl.refinement``), the spec's own invariants and the generic engines of
-``model_checker`` (step refinement, linearizability) meet; ``quorum sim`` and the
-tests both call :func:`check_schedule`.  The checks:
+This is where the simulator (``quorum.impl.sim``), the observers of this package and the
+generic history checker of ``quorum.model_checker`` meet; ``quorum sim``, the soak
+benchmark and the tests call :func:`check_schedule`.  The checks, as
+:data:`~quorum.conformance.failure.ALL_CHECKS` names them:
 
 * ``safety``: the implementation's own safety through ghost state
-  (:mod:`quorum.conformance.ghost`: election safety, state machine safety, committed entries
-  durable on a majority, the commit rule), and no node ever panics;
+  (:class:`~quorum.conformance.ghost.GhostSafety`: election safety, state machine safety,
+  committed entries durable on a majority, the commit rule, restarts, stale messages),
+  and no node ever panics (the simulator's :attr:`~quorum.impl.sim.RunResult.panic`);
 * ``invariants``: the spec's invariant functions on the abstract state after every
-  event, and its action properties on every abstract step;
-* ``refinement``: every event is a stutter or a path of at most 3 spec steps;
-* ``linearizability``: the client history, at the end of the run.
+  event, and its action properties on every abstract step
+  (:class:`~quorum.conformance.invariants.InvariantObserver`);
+* ``refinement``: every event is a stutter or a path of at most 3 spec steps
+  (:class:`~quorum.conformance.steps.StepRefinementObserver`; tla profiles only);
+* ``linearizability``: the client history against ``quorum.spec.kv.KVModel``, at the end
+  of the run (``unknown`` when the time limit cuts the search short, never ``ok``).
+
+The first failure stops the run and is :attr:`CheckedRun.failure`, a
+:class:`~quorum.conformance.failure.Failure`; :attr:`CheckedRun.verdicts` maps each check
+that ran to ``ok``, ``FAILED`` or ``unknown`` (the observers first, in the order safety,
+refinement, invariants; then linearizability).
 
 :func:`shrink` is delta debugging over the steps (Zeller's ddmin, then lowering
 numbers): every list of steps is a valid schedule, so any subsequence can be tried.
@@ -24,19 +33,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from quorum.conformance.failure import ALL_CHECKS, Check, Failure, Observer
 from quorum.conformance.ghost import GhostSafety
-from quorum.impl.sim import RunResult, Schedule, run_schedule
+from quorum.conformance.invariants import InvariantObserver
+from quorum.conformance.steps import StepRefinementObserver
+from quorum.impl.sim import RunResult, Schedule, in_tla_vocabulary, run_schedule
 from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
+from quorum.spec.kv import KVModel
 
 __all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
            "default_checks", "shrink"]
 
-#: every check, in the order they are reported
-ALL_CHECKS = ("safety", "invariants", "refinement", "linearizability")
 #: the checks that run by default (step refinement needs the tla profile: see
 #: docs/refinement.md; TLA_CHECKS are the defaults under it)
-CHECKS = ("safety", "invariants", "linearizability")
-TLA_CHECKS = ("safety", "invariants", "refinement", "linearizability")
+CHECKS: tuple[Check, ...] = ("safety", "invariants", "linearizability")
+TLA_CHECKS: tuple[Check, ...] = ("safety", "invariants", "refinement", "linearizability")
 
 
 class ChecksError(ValueError):
@@ -45,9 +56,11 @@ class ChecksError(ValueError):
 
 @dataclass
 class CheckedRun:
-    run: RunResult
-    verdicts: dict[str, str] = field(default_factory=dict)  # check -> ok / FAILED ... / unknown
-    failure: str | None = None  # the first failure: one line (step refinement adds details)
+    """One schedule run with its checks: what :func:`check_schedule` returns."""
+
+    run: RunResult[Failure]
+    verdicts: dict[Check, str] = field(default_factory=dict)  # check -> ok / FAILED / unknown
+    failure: Failure | None = None  # the first failure
     seconds: float = 0.0
     #: step refinement's coverage, one line per event kind (None: the check did not run)
     coverage: str | None = None
@@ -64,28 +77,22 @@ class CheckedRun:
 
 def default_checks(schedule: Schedule) -> tuple[str, ...]:
     """Every check that applies: step refinement too under the tla profile."""
-    from quorum.impl.sim import in_tla_vocabulary
-
     return TLA_CHECKS if in_tla_vocabulary(schedule.config) else CHECKS
 
 
-def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Any]:
-    obs: list[Any] = []
+def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Observer]:
+    """The per-event checks among ``checks``, in the order their verdicts are reported."""
+    obs: list[Observer] = []
     if "safety" in checks:
         obs.append(GhostSafety())
     if "refinement" in checks:
-        from quorum.conformance.steps import StepRefinementObserver
-        from quorum.impl.sim import in_tla_vocabulary
-
         if not in_tla_vocabulary(schedule.config):
             raise ChecksError("step refinement needs the tla profile (check-quorum off, one "
                              "entry per AppendEntries): use --profile tla or tla-prevote "
                              "(see docs/refinement.md)")
         obs.append(StepRefinementObserver(schedule.config.nodes))
     if "invariants" in checks:
-        from quorum.conformance.invariants import RefinementObserver
-
-        obs.append(RefinementObserver())
+        obs.append(InvariantObserver())
     return obs
 
 
@@ -94,22 +101,21 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
     """Run ``schedule`` with the given checks; the verdicts and the first failure."""
     t0 = time.perf_counter()
     observers = _observers(checks, schedule)
-    run = run_schedule(schedule, observers, keep_log=keep_log)
-    verdicts = {}
-    for o in observers:
-        for name in getattr(o, "names", None) or (o.name,):
-            verdicts[name] = "ok"
+    run: RunResult[Failure] = run_schedule(schedule, observers, keep_log=keep_log)
+    verdicts: dict[Check, str] = {o.check: "ok" for o in observers}
     failure = run.failure
+    if run.panic is not None:  # a node's code raised: the implementation is not safe
+        failure = Failure("safety", f"a node panicked: {run.panic}", run.failed_at)
     if failure is not None:
-        verdicts[failure.split(":", 1)[0]] = "FAILED"
+        verdicts[failure.check] = "FAILED"
     if "linearizability" in checks:
-        verdict = check(history_from_json(run.history), timeout=lin_timeout).verdict
+        verdict = check(history_from_json(run.history), KVModel(), timeout=lin_timeout).verdict
         verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(verdict, "FAILED")
         if verdict not in (OK, UNKNOWN) and failure is None:
-            failure = "linearizability: the client history is not linearizable"
+            failure = Failure("linearizability", "the client history is not linearizable")
     coverage, validated = None, (0, 0)
     for o in observers:
-        if hasattr(o, "coverage"):
+        if isinstance(o, StepRefinementObserver):
             coverage, validated = o.coverage(), o.totals()
     return CheckedRun(run, verdicts, failure, time.perf_counter() - t0, coverage, validated)
 

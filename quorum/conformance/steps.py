@@ -30,6 +30,10 @@ passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_conf
 without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.rules.ETCD_PRE_VOTE`, whose
 ``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
 term (pre-vote messages have no image in the bag).
+
+The first event that is no such path stops the run with ``Failure("refinement", "event N
+(...) is no step of raft.tla: why", N, details)``; the details list the spec actions that
+were enabled (among those the event may stand for) and the abstract pre- and post-states.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from quorum.conformance.abstraction import MessageMap, Values, abstract, learn_committed
+from quorum.conformance.failure import Check, Failure
 from quorum.impl.raft.types import MessageType
 from quorum.impl.sim import Event, Simulator, in_tla_vocabulary
 from quorum.model_checker.explicit.trace_validation import validate_step
@@ -180,8 +185,9 @@ class _Job:
 class StepRefinementObserver:
     """Observer for :func:`quorum.impl.sim.run_schedule`: step refinement (module docstring)."""
 
+    check: Check = "refinement"
+
     def __init__(self, n: int) -> None:
-        self.names = ("refinement",)
         self.values = Values()
         self.msgs = MessageMap()
         self.committed: dict[int, tuple[int, int]] = {}
@@ -194,7 +200,6 @@ class StepRefinementObserver:
         self.actions: dict[str, int] = {}
         self._spec_m: Any = None  # the image of the delivered message, if any
         self._rep: Any = None  # the last search's report
-        self.details: str | None = None
         self._checked_config = False
         self.pre_vote = False  # etcd's pre-vote is on (the spec runs Rules.pre_vote)
 
@@ -224,13 +229,14 @@ class StepRefinementObserver:
         return ok, sum(v for d in self.counts.values() for v in d.values())
 
     # --- the check --------------------------------------------------------------------
-    def __call__(self, sim: Simulator, ev: Event) -> str | None:
+    def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
         if not self._checked_config:
             self._checked_config = True
             self.pre_vote = sim.cfg.pre_vote
             if not in_tla_vocabulary(sim.cfg):
-                return ("refinement: step refinement needs the tla profile (check-quorum "
-                        "off, one entry per AppendEntries): --profile tla or tla-prevote")
+                return Failure(self.check, "step refinement needs the tla profile (check-quorum "
+                               "off, one entry per AppendEntries): --profile tla or tla-prevote",
+                               ev.index)
         learn_committed(sim.nodes, self.committed, self.values)
         self._spec_m = self.msgs.get(ev.message) if ev.message is not None else None
         post0 = abstract(sim.nodes, self.committed, self.values)
@@ -297,7 +303,7 @@ class StepRefinementObserver:
             m.mterm == pre.current_term[i] and pre.role[i] == CANDIDATE)
         return max(MAX_STEPS, len(log) - index + 1 + 2 + first)
 
-    def _validate(self, ev: Event, pre: State, post: State) -> str | None:
+    def _validate(self, ev: Event, pre: State, post: State) -> Failure | None:
         kind, m = self._kind(ev), ev.message
         if "crashed mid-write" in ev.text:
             self._count(kind, "not validated: torn write")
@@ -405,9 +411,11 @@ class StepRefinementObserver:
         return RequestVoteResponse(REQUEST_VOTE_RESPONSE, t.current_term[i], False, t.log[i], i,
                                    m.msource)
 
-    def _fail(self, ev: Event, kind: str, pre: State, post: State, rep: Any, why: str) -> str:
+    def _fail(self, ev: Event, kind: str, pre: State, post: State, rep: Any, why: str
+              ) -> Failure:
+        """The failure of event ``ev``: ``why``, then the search's report and both states."""
         self._count(kind, "not validated: FAILED")
-        lines = [f"refinement: event {ev.index} ({ev.text}) is no step of raft.tla: {why}"]
+        lines = []
         if rep is not None:
             lines.append(f"  enabled spec actions (among those this event may stand for): "
                          f"{rep.describe()}")
@@ -418,8 +426,8 @@ class StepRefinementObserver:
                 if key != "messages":
                     lines.append(f"    {key}: {val}")
             lines.append(f"    messages in flight: {len(s.messages)} distinct")
-        self.details = "\n".join(lines)
-        return self.details
+        return Failure(self.check, f"event {ev.index} ({ev.text}) is no step of raft.tla: {why}",
+                       ev.index, "\n".join(lines))
 
 
 def _bag_diff(s: State, post: State) -> str:

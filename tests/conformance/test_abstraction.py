@@ -37,4 +37,5 @@ def test_the_spec_invariants_catch_a_truncation_bug():
     s = generate(0, 1500)
     s = replace(s, config=with_mutant(s.config, "no-truncate"))
     res = check_schedule(s, ("invariants",), keep_log=False)
-    assert res.failure is not None and res.failure.startswith("invariants:")
+    assert res.failure is not None and res.failure.check == "invariants"
+    assert res.failure.message == "LogMatching violated on the abstract state"

@@ -61,7 +61,7 @@ def test_tla_profile_schedules_pass_every_check_step_refinement_included(first, 
         if res.run.events - res.run.noops < 1000:
             short.append(seed)
         if not res.ok or res.validated != (STEPS, STEPS):
-            failures.append(f"tla seed {seed}: {(res.failure or '').splitlines()[:1]} "
+            failures.append(f"tla seed {seed}: {res.failure.headline if res.failure else ''} "
                             f"{res.verdicts} validated {res.validated} (replay: quorum sim "
                             f"--profile {profile} --seed {seed} --steps {STEPS})")
     assert not failures, "\n".join(failures)

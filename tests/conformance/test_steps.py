@@ -64,12 +64,14 @@ def test_step_refinement_catches_an_implementation_mutant(mutant, seed, event):
     s = generate_tla(seed, 1500)
     s = replace(s, config=with_mutant(s.config, mutant))
     res = check_schedule(s, ("refinement",), keep_log=False)
-    assert res.failure is not None
-    assert res.failure.startswith("refinement: event ")
+    f = res.failure
+    assert f is not None and f.check == "refinement" and f.event == res.run.failed_at
+    assert f.message.startswith(f"event {f.event} ({event}")
+    assert "is no step of raft.tla" in f.message
     # the failing step is printed: the event, the spec actions enabled, pre and post
-    for part in (event, "is no step of raft.tla", "enabled spec actions", "abstract pre-state",
-                 "abstract post-state"):
-        assert part in res.failure
+    for part in ("enabled spec actions", "abstract pre-state", "abstract post-state"):
+        assert part in f.details
+    assert str(f) == f"refinement: {f.message}\n{f.details}"
 
 
 def test_refinement_needs_the_tla_profile():
@@ -93,8 +95,9 @@ def test_commit_old_term_is_caught_on_the_commit_index():
     s = generate_tla(3, 1500)
     res = check_schedule(replace(s, config=with_mutant(s.config, "commit-old-term")),
                          ("refinement",), keep_log=False)
-    assert res.failure is not None and "event 427 (deliver APPEND_RESP 2->5 t3 ok i=9)" in res.failure
-    pre, post = res.failure.split("abstract pre-state")[1].split("abstract post-state")
+    assert res.failure is not None and res.failure.event == 427
+    assert "event 427 (deliver APPEND_RESP 2->5 t3 ok i=9)" in res.failure.message
+    pre, post = res.failure.details.split("abstract pre-state")[1].split("abstract post-state")
     commit = [line for line in post.splitlines() if "commitIndex" in line]
     assert commit and commit[0] not in pre  # the failing step moved a commit index
     assert check_schedule(s, ("refinement",), keep_log=False).failure is None
@@ -113,9 +116,9 @@ def test_a_message_never_sent_by_a_spec_step_is_caught():
     s = generate_tla(0, 100)
     obs = StepRefinementObserver(s.config.nodes)
     run = run_schedule(s, [Forger(), obs], keep_log=False)
-    assert run.failed_at == 50
-    assert "the messages in flight differ" in run.failure
-    assert "AppendEntriesRequest(s1->s2, mterm=10" in run.failure
+    assert run.failed_at == 50 and run.failure is not None and run.failure.event == 50
+    assert "the messages in flight differ" in run.failure.message
+    assert "AppendEntriesRequest(s1->s2, mterm=10" in run.failure.message
 
 
 # -- etcd's pre-vote (the tla-prevote profile; the spec runs Rules.pre_vote) -------------
@@ -156,11 +159,12 @@ def test_a_pre_vote_that_disrupts_is_caught(seed):
     s = generate_tla(seed, 300, pre_vote=True)
     s = replace(s, config=replace(s.config, core_mutations=("pre-vote-adopts-term",)))
     res = check_schedule(s, ("refinement",), keep_log=False)
-    assert res.failure is not None and "is no step of raft.tla" in res.failure
-    first = res.failure.splitlines()[0]
-    assert "(deliver PRE_VOTE " in first
+    assert res.failure is not None and res.failure.check == "refinement"
+    message = res.failure.message
+    assert "is no step of raft.tla" in message and "(deliver PRE_VOTE " in message
     if seed == 0:
-        assert first.startswith("refinement: event 21 (deliver PRE_VOTE 1->2 t1")
+        assert res.failure.event == 21
+        assert message.startswith("event 21 (deliver PRE_VOTE 1->2 t1")
 
 
 @pytest.mark.parametrize("mutant,seed,event", [("commit-old-term", 3, "event 406 (deliver APPEND_RESP"),
@@ -170,7 +174,8 @@ def test_the_log_mutants_are_caught_with_pre_vote_on(mutant, seed, event):
     s = generate_tla(seed, 1500, pre_vote=True)
     res = check_schedule(replace(s, config=with_mutant(s.config, mutant)), ("refinement",),
                          keep_log=False)
-    assert res.failure is not None and event in res.failure.splitlines()[0]
+    assert res.failure is not None and res.failure.check == "refinement"
+    assert event in res.failure.message
 
 
 def test_quorum_sim_profile_tla_prevote():

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
               f"entries, plus send steps; compared: the whole abstract state but nextIndex), "
               f"by event kind:")
         print(res.coverage)
-    if res.failure:
+    if res.failure is not None:  # "check: message", then any details
         print(f"FAILED at event {r.failed_at or r.events}: {res.failure}")
     print(f"event log sha256: {r.hash}")
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in res.verdicts.items()))

@@ -90,4 +90,4 @@ def test_without_sessions_the_duplicate_swaps_and_linearizability_fails() -> Non
     assert sim.clients[1].history[-1].output == 2  # the CAS said False, yet it swapped
     res = check_schedule(sched, keep_log=False)
     assert res.failed and res.failure is not None
-    assert res.failure.startswith("linearizability"), res.failure
+    assert res.failure.check == "linearizability", res.failure

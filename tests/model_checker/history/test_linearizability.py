@@ -16,12 +16,14 @@ from quorum.model_checker.history.linearizability import (
     ILLEGAL,
     OK,
     UNKNOWN,
-    KVModel,
     Operation,
     check,
     history_from_json,
     history_to_json,
 )
+from quorum.spec.kv import KVModel
+
+KV = KVModel()  # the store's sequential specification
 
 
 def W(c, call, ret, k, v):
@@ -37,19 +39,19 @@ def CAS(c, call, ret, k, old, new, out):
 
 
 def test_empty_history_is_linearizable():
-    assert check([]).verdict == OK
+    assert check([], KV).verdict == OK
 
 
 def test_sequential_write_then_read():
     h = [W(0, 0, 1, "x", 1), R(1, 2, 3, "x", 1)]
-    res = check(h)
+    res = check(h, KV)
     assert res.verdict == OK
     assert res.witness == [h]
 
 
 def test_stale_read_after_completed_write_is_illegal():
     h = [W(0, 0, 1, "x", 1), R(1, 2, 3, "x", None)]
-    res = check(h)
+    res = check(h, KV)
     assert res.verdict == ILLEGAL
     assert res.partition == h
     assert res.longest_prefix == [h[0]]
@@ -57,7 +59,7 @@ def test_stale_read_after_completed_write_is_illegal():
 
 def test_concurrent_read_may_see_old_or_new():
     for out in (None, 1):
-        assert check([W(0, 0, 10, "x", 1), R(1, 1, 2, "x", out)]).verdict == OK
+        assert check([W(0, 0, 10, "x", 1), R(1, 1, 2, "x", out)], KV).verdict == OK
 
 
 def test_value_flipping_back_is_illegal():
@@ -69,8 +71,8 @@ def test_value_flipping_back_is_illegal():
         R(2, 8, 9, "x", 2),
         R(2, 10, 11, "x", 1),
     ]
-    assert check(h).verdict == ILLEGAL
-    assert check(h[:4]).verdict == OK
+    assert check(h, KV).verdict == ILLEGAL
+    assert check(h[:4], KV).verdict == OK
 
 
 def test_two_successful_cas_from_the_same_value_is_illegal():
@@ -79,44 +81,44 @@ def test_two_successful_cas_from_the_same_value_is_illegal():
         CAS(1, 2, 5, "x", 0, 1, True),
         CAS(2, 2, 5, "x", 0, 2, True),
     ]
-    assert check(h).verdict == ILLEGAL
+    assert check(h, KV).verdict == ILLEGAL
     h_ok = h[:2] + [CAS(2, 2, 5, "x", 0, 2, False)]
-    assert check(h_ok).verdict == OK
+    assert check(h_ok, KV).verdict == OK
 
 
 def test_failed_cas_must_see_a_different_value():
     h = [W(0, 0, 1, "x", 0), CAS(1, 2, 3, "x", 0, 1, False)]
-    assert check(h).verdict == ILLEGAL
+    assert check(h, KV).verdict == ILLEGAL
 
 
 def test_read_of_a_value_never_written_is_illegal():
-    assert check([R(0, 0, 1, "x", 7)]).verdict == ILLEGAL
+    assert check([R(0, 0, 1, "x", 7)], KV).verdict == ILLEGAL
 
 
 def test_pending_write_may_or_may_not_take_effect():
     pending = W(0, 0, None, "x", 1)
-    assert check([pending, R(1, 5, 6, "x", 1)]).verdict == OK
-    assert check([pending, R(1, 5, 6, "x", None)]).verdict == OK
+    assert check([pending, R(1, 5, 6, "x", 1)], KV).verdict == OK
+    assert check([pending, R(1, 5, 6, "x", None)], KV).verdict == OK
     # ...but once seen, it cannot be unseen
     h = [pending, R(1, 5, 6, "x", 1), R(1, 7, 8, "x", None)]
-    assert check(h).verdict == ILLEGAL
+    assert check(h, KV).verdict == ILLEGAL
 
 
 def test_pending_write_cannot_take_effect_before_its_call():
     h = [R(1, 0, 1, "x", 1), W(0, 2, None, "x", 1)]
-    assert check(h).verdict == ILLEGAL
+    assert check(h, KV).verdict == ILLEGAL
 
 
 def test_pending_cas_takes_effect_only_when_its_guard_holds():
     h = [W(0, 0, 1, "x", 5), CAS(1, 2, None, "x", 4, 9, None), R(2, 3, 4, "x", 9)]
-    assert check(h).verdict == ILLEGAL
+    assert check(h, KV).verdict == ILLEGAL
     h2 = [W(0, 0, 1, "x", 4), CAS(1, 2, None, "x", 4, 9, None), R(2, 3, 4, "x", 9)]
-    assert check(h2).verdict == OK
+    assert check(h2, KV).verdict == OK
 
 
 def test_keys_are_checked_independently():
     h = [W(0, 0, 1, "x", 1), W(0, 2, 3, "y", 2), R(1, 4, 5, "y", 2), R(1, 6, 7, "x", None)]
-    res = check(h)
+    res = check(h, KV)
     assert res.verdict == ILLEGAL
     assert res.partitions == 2
     assert [op.input[1] for op in res.partition] == ["x", "x"]
@@ -125,7 +127,7 @@ def test_keys_are_checked_independently():
 def test_touching_operations_are_concurrent():
     # a returns at 5 and b is called at 5: not ordered, so b may precede a
     h = [W(0, 0, 5, "x", 1), R(1, 5, 6, "x", None)]
-    assert check(h).verdict == OK
+    assert check(h, KV).verdict == OK
 
 
 def _hard_history(n_ops: int) -> list[Operation]:
@@ -142,9 +144,36 @@ def _hard_history(n_ops: int) -> list[Operation]:
 
 
 def test_time_limit_gives_unknown_never_ok():
-    res = check(_hard_history(3000), timeout=0.0)
+    res = check(_hard_history(3000), KV, timeout=0.0)
     assert res.verdict == UNKNOWN
     assert res.witness == []
+
+
+class Counter:
+    """Another sequential specification: one counter, ``("inc",)`` and ``("get",)``."""
+
+    def init(self):
+        return 0
+
+    def step(self, state, input, output):
+        return (True, state + 1) if input == ("inc",) else (output == state, state)
+
+    def step_unknown(self, state, input):
+        return state + 1 if input == ("inc",) else state
+
+    def partition(self, ops):
+        return [list(ops)]
+
+    def read_only(self, op):
+        return op.input == ("get",)
+
+
+def test_the_checker_takes_any_sequential_model():
+    inc, get = ("inc",), ("get",)
+    h = [Operation(0, 0, 1, inc), Operation(1, 0, 1, inc), Operation(2, 2, 3, get, 2)]
+    assert check(h, Counter()).verdict == OK
+    stale = h[:2] + [Operation(2, 2, 3, get, 1)]  # both increments returned before the get
+    assert check(stale, Counter()).verdict == ILLEGAL
 
 
 def test_json_round_trip():
@@ -156,14 +185,13 @@ def test_json_round_trip():
 
 
 def _brute_force(ops: list[Operation]) -> bool:
-    model = KVModel()
     done = [o for o in ops if o.ret is not None]
     pending = [o for o in ops if o.ret is None]
     for k in range(len(pending) + 1):
         for chosen in itertools.combinations(pending, k):
             cand = done + list(chosen)
             for perm in itertools.permutations(cand):
-                if _respects_time(perm) and _legal(model, perm):
+                if _respects_time(perm) and _legal(KV, perm):
                     return True
     return False
 
@@ -209,4 +237,4 @@ def small_histories(draw):
 @settings(max_examples=400, deadline=None)
 @given(small_histories())
 def test_agrees_with_brute_force(ops):
-    assert (check(ops).verdict == OK) == _brute_force(ops)
+    assert (check(ops, KV).verdict == OK) == _brute_force(ops)
