@@ -140,8 +140,8 @@ class RaftLog:
     def find_conflict(self, ents: Sequence[Entry], no_truncate: bool = False) -> int:
         """Index of the first entry of ``ents`` that is new or conflicts (0: none).
 
-        With the test mutant ``no_truncate`` a term mismatch is not a conflict, so a
-        divergent suffix survives (the bug issue 5's simulator must catch).
+        With ``no_truncate`` (the test mutant ``Mutant.NO_TRUNCATE``) a term mismatch is
+        not a conflict, so a divergent suffix survives (the bug the simulator must catch).
         """
         last = self.last_index()
         for e in ents:
@@ -197,7 +197,7 @@ class RaftLog:
     def maybe_commit(self, index: int, term: int, any_term: bool = False) -> bool:
         """Commit ``index`` if it is newer and of the leader's ``term`` (section 5.4.2).
 
-        ``any_term`` is the test mutant "commit-old-term" (Figure 8's bug).
+        ``any_term`` is the test mutant ``Mutant.COMMIT_OLD_TERM`` (Figure 8's bug).
         """
         if index > self.committed and (any_term or self.zero_term_on_error(index) == term):
             self.commit_to(index)

@@ -90,7 +90,7 @@ class Raft:
         cfg.validate()
         self.id = cfg.id
         self.cfg = cfg
-        self.mutations = cfg.mutations
+        self.mutants = cfg.mutants  # test-only bugs (quorum.impl.mutants), normally empty
         self.log = RaftLog(storage, cfg.max_apply_bytes)
         hs, cs = storage.initial_state()
         self.tracker = ProgressTracker(cfg.max_inflight_msgs, cfg.max_inflight_bytes)
