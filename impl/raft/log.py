@@ -8,14 +8,15 @@ driver; ``advance()`` calls :meth:`RaftLog.stable_to` once it is durable.
 
 Indexes: ``committed`` is the highest index known to be committed (Raft paper, section
 5.3); ``applied`` the highest index handed to the application.  Always
-``applied <= committed <= last_index()``.
+``applied <= committed <= last_index()``, and committed entries are never rewritten: a
+step that would break either raises :class:`~quorum.impl.raft.errors.PanicError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import CompactedError, StorageError, UnavailableError
+from .errors import CompactedError, PanicError, StorageError, UnavailableError
 from .storage import MemoryStorage, limit_size
 from .types import Entry, Snapshot
 
@@ -133,7 +134,9 @@ class RaftLog:
     def append(self, ents: Sequence[Entry]) -> int:
         """Append (truncating any conflicting unstable suffix); returns the last index."""
         if ents:
-            assert ents[0].index > self.committed, "would overwrite committed entries"
+            if ents[0].index <= self.committed:
+                raise PanicError(f"appending at index {ents[0].index} would overwrite "
+                                 f"committed entries (committed {self.committed})")
             self.unstable.truncate_and_append(ents)
         return self.last_index()
 
@@ -190,8 +193,11 @@ class RaftLog:
 
     # -- commit and apply ------------------------------------------------------------------
     def commit_to(self, index: int) -> None:
+        """Raise the commit index to ``index`` (never lowers it)."""
         if index > self.committed:
-            assert index <= self.last_index(), f"commit {index} beyond log {self.last_index()}"
+            if index > self.last_index():
+                raise PanicError(f"commit {index} is beyond the last index "
+                                 f"{self.last_index()}: was the log corrupted, truncated or lost?")
             self.committed = index
 
     def maybe_commit(self, index: int, term: int, any_term: bool = False) -> bool:
@@ -205,7 +211,9 @@ class RaftLog:
         return False
 
     def applied_to(self, index: int) -> None:
-        assert self.applied <= index <= self.committed, (self.applied, index, self.committed)
+        if not self.applied <= index <= self.committed:
+            raise PanicError(f"applied index {index} is out of range "
+                             f"[{self.applied}, {self.committed}] (applied, committed)")
         self.applied = index
 
     def has_next_committed(self) -> bool:

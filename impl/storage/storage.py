@@ -185,22 +185,25 @@ class DiskStorage:
             self.disk.sync_dir(self.wal_dir)
         self.segments.append(Segment(seq, first_index, name, self._size, 0))
 
+    def _current(self) -> DiskFile:
+        """The segment being written; StorageError once the storage is closed."""
+        if self._file is None:
+            raise StorageError("storage is closed")
+        return self._file
+
     def _rotate(self) -> None:
-        assert self._file is not None
         self._sync()
-        self._file.close()
+        self._current().close()
         self._create_segment(self.segments[-1].seq + 1, self.last_index + 1)
 
     def _write(self, data: bytes, ops: list[_Op]) -> None:
-        assert self._file is not None, "storage is closed"
-        self._file.write(data)
+        self._current().write(data)
         self._size += len(data)
         self._pending.extend(ops)
 
     def _sync(self) -> None:
         """fsync the current segment; everything written so far is now durable."""
-        assert self._file is not None, "storage is closed"
-        self._file.sync()
+        self._current().sync()
         d, where = self._durable, ("<durable state>", 0)
         for kind, arg in self._pending:
             if kind == "entries":

@@ -18,7 +18,7 @@ import pytest
 
 from quorum.impl.mutants import Mutant
 from quorum.impl.raft.confchange import ConfChangeError
-from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.errors import PanicError, ProposalDropped
 from quorum.impl.raft.testing import Network
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
 
@@ -154,7 +154,7 @@ def _first_violation(mutant: Mutant, seeds: range, steps: int, n: int) -> int | 
     for seed in seeds:
         try:
             run(seed, steps, frozenset({mutant}), n=n)
-        except AssertionError:  # a safety property or an internal invariant broke
+        except (AssertionError, PanicError):  # a safety property or a core invariant broke
             return seed
     return None
 
