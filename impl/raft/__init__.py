@@ -5,9 +5,9 @@ Start reading at :mod:`quorum.impl.raft.rawnode` (the API and the driver loop), 
 """
 
 from .config import RaftConfig
-from .errors import CodecError, ConfigError, NotLeader, ProposalDropped, RaftError
+from .errors import CodecError, ConfigError, NotLeader, PanicError, ProposalDropped, RaftError
 from .rawnode import RawNode, Status
 from .storage import MemoryStorage
 
-__all__ = ["CodecError", "ConfigError", "MemoryStorage", "NotLeader", "ProposalDropped",
-           "RaftConfig", "RaftError", "RawNode", "Status"]
+__all__ = ["CodecError", "ConfigError", "MemoryStorage", "NotLeader", "PanicError",
+           "ProposalDropped", "RaftConfig", "RaftError", "RawNode", "Status"]
