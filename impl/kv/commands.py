@@ -213,7 +213,8 @@ def encode(command: Command, request_id: int = 0, client_id: int = 0, seq: int =
     ``client_id`` (with ``seq`` >= 1) makes the command exactly-once (module docstring)."""
     if client_id == 0:
         return msgpack.packb([FORMAT, request_id, *_enc(command)], use_bin_type=True)
-    assert 0 < client_id < 2**64 and 0 < seq < 2**64, "bad client session"
+    if not (0 < client_id < 2**64 and 0 < seq < 2**64):
+        raise ValueError(f"bad client session: id {client_id}, seq {seq}")
     return msgpack.packb([SESSION_FORMAT, request_id, client_id, seq, *_enc(command)],
                          use_bin_type=True)
 

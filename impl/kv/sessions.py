@@ -49,7 +49,8 @@ class Sessions:
     """The per-client table of last sequence number and result; see the module docstring."""
 
     def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
-        assert max_sessions >= 1
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be at least 1, got {max_sessions}")
         self.max_sessions = max_sessions
         self._table: OrderedDict[int, tuple[int, Result]] = OrderedDict()
         self.hits = 0  # duplicates answered from the table (a local counter, not state)

@@ -63,7 +63,13 @@ from quorum.impl.kv.sessions import MAX_SESSIONS, Sessions
 from quorum.impl.kv.snapshot import SnapshotError, dump_state, load_state
 from quorum.impl.kv.validate import validate
 
-__all__ = ["Applied", "KVStore"]
+__all__ = ["Applied", "HistoryError", "KVStore"]
+
+
+class HistoryError(RuntimeError):
+    """The store's revision history would break: a key written twice in one revision (a
+    bug, since :func:`validate` refuses every such transaction).  An explicit check, so
+    also under ``python -O``; the node must stop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +364,8 @@ class KVStore:
         if h is None:
             h = self._hist[key] = _History()
             insort(self._keys, key)
-        assert not h.revs or h.revs[-1] < self._main, "a key written twice in one txn"
+        if h.revs and h.revs[-1] >= self._main:
+            raise HistoryError(f"key {key!r} written twice in revision {self._main}")
         h.revs.append(self._main)
         h.rows.append(row)
 

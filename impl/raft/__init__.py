@@ -4,10 +4,10 @@ Start reading at :mod:`quorum.impl.raft.rawnode` (the API and the driver loop), 
 :mod:`quorum.impl.raft.raft` (the state machine and its dispatch tables).
 """
 
-from .config import MUTATIONS, RaftConfig
-from .errors import CodecError, ConfigError, NotLeader, ProposalDropped, RaftError
+from .config import RaftConfig
+from .errors import CodecError, ConfigError, NotLeader, PanicError, ProposalDropped, RaftError
 from .rawnode import RawNode, Status
 from .storage import MemoryStorage
 
-__all__ = ["MUTATIONS", "CodecError", "ConfigError", "MemoryStorage", "NotLeader",
+__all__ = ["CodecError", "ConfigError", "MemoryStorage", "NotLeader", "PanicError",
            "ProposalDropped", "RaftConfig", "RaftError", "RawNode", "Status"]

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from quorum.impl.mutants import Layer, Mutant, foreign, names
+
 from .errors import ConfigError
 
-__all__ = ["MUTATIONS", "RaftConfig"]
-
-#: Test-only implementation mutants (issue 5's catalogue); never enable in production.
-MUTATIONS: dict[str, str] = {
-    "commit-old-term": "commit an entry of an earlier term by counting replicas (Figure 8)",
-    "no-truncate": "append without deleting conflicting entries (Figure 2, receiver rule 3)",
-    "stale-append": "accept AppendEntries from a leader of an older term (Figure 2, rule 1)",
-    "local-read": "a leader answers ReadIndex at once, without confirming leadership (6.4)",
-    "pre-vote-adopts-term": "a pre-vote request makes its receiver adopt the proposed term "
-                            "(the disruption pre-vote exists to prevent; thesis 9.6)",
-}
+__all__ = ["RaftConfig"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +28,8 @@ class RaftConfig:
     * ``snapshot_timeout_ticks``: a snapshot unacknowledged this long is assumed lost and
       retried (0: three election timeouts).
     * ``applied``: on restart, the index the application's state already reflects.
-    * ``mutations``: names from :data:`MUTATIONS`, for issue 5's mutant tests only.
+    * ``mutants``: core members of :class:`~quorum.impl.mutants.Mutant`, known bugs
+      switched on for the mutant tests only (never in production).
     """
 
     id: int
@@ -52,7 +45,7 @@ class RaftConfig:
     max_apply_bytes: int | None = None
     snapshot_timeout_ticks: int = 0
     applied: int = 0
-    mutations: frozenset[str] = field(default_factory=frozenset)
+    mutants: frozenset[Mutant] = field(default_factory=frozenset)
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first bad field."""
@@ -67,10 +60,10 @@ class RaftConfig:
             (self.max_inflight_bytes >= 0, "max_inflight_bytes must be >= 0"),
             (self.snapshot_timeout_ticks >= 0, "snapshot_timeout_ticks must be >= 0"),
             (self.applied >= 0, "applied must be >= 0"),
-            (not (set(self.mutations) - set(MUTATIONS)),
-             f"unknown mutations {sorted(set(self.mutations) - set(MUTATIONS))}; "
-             f"known: {sorted(MUTATIONS)}"),
         ]
+        bad = foreign(self.mutants, Layer.CORE)
+        checks.append((not bad, f"unknown core mutants {', '.join(bad)}; RaftConfig.mutants "
+                                f"takes Mutant members of: {', '.join(names(Layer.CORE))}"))
         for ok, why in checks:
             if not ok:
                 raise ConfigError(why)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from quorum.impl.mutants import Mutant
+
 from .quorum import VoteResult
 from .types import NONE, Message, MessageType, Role
 
@@ -85,7 +87,7 @@ def on_higher_term(r: Raft, m: Message, from_leader: bool) -> bool:
                     and r.election_elapsed < r.cfg.election_tick)
         if in_lease and m.context != CAMPAIGN_TRANSFER:
             return False
-    if m.type is MT.PRE_VOTE and "pre-vote-adopts-term" not in r.mutations or (
+    if m.type is MT.PRE_VOTE and Mutant.PRE_VOTE_ADOPTS_TERM not in r.mutants or (
             m.type is MT.PRE_VOTE_RESP and not m.reject):
         return True
     r.become_follower(m.term, m.frm if from_leader else NONE)

@@ -10,6 +10,9 @@
   ``ErrSnapOutOfDate``).
 * :class:`CodecError`: a peer sent bytes that are not a valid message (the peer's
   fault: the transport closes that connection, the node keeps running).
+* :class:`PanicError`: an invariant the core relies on is broken, where etcd-raft
+  panics (a commit beyond the log, an overwrite of committed entries, an impossible
+  role change): the node's own state can no longer be trusted, and its driver stops it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ __all__ = [
     "CompactedError",
     "ConfigError",
     "NotLeader",
+    "PanicError",
     "ProposalDropped",
     "RaftError",
     "SnapshotOutOfDateError",
@@ -65,3 +69,10 @@ class SnapshotOutOfDateError(StorageError):
 
 class CodecError(RaftError, ValueError):
     """Malformed wire data from a peer: close that connection, never crash the node."""
+
+
+class PanicError(RaftError):
+    """A broken invariant of the core (etcd-raft panics there): a bug in the core or its
+    driver, or a log that storage lost.  Raised by explicit checks, so also under
+    ``python -O``.  Never catch it to carry on: the driver must stop the node (the
+    simulator reports it as a failed safety check, the server stops the member)."""

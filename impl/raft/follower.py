@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from quorum.impl.mutants import Mutant
+
 from . import election
 from .types import Message, MessageType
 
@@ -49,7 +51,7 @@ def handle_append(r: Raft, m: Message) -> None:
         r.send(MT.APPEND_RESP, m.frm, index=r.log.committed)  # an old, duplicated message
         return
     last = r.log.maybe_append(m.index, m.log_term, m.commit, m.entries,
-                              no_truncate="no-truncate" in r.mutations)
+                              no_truncate=Mutant.NO_TRUNCATE in r.mutants)
     if last is not None:
         r.send(MT.APPEND_RESP, m.frm, index=last)
         return
@@ -98,7 +100,7 @@ def on_lower_term(r: Raft, m: Message) -> None:
     otherwise reach it); a stale pre-vote is refused explicitly.  The "stale-append"
     mutant instead accepts the AppendEntries (the bug of skipping receiver rule 1).
     """
-    if m.type is MT.APPEND and "stale-append" in r.mutations:
+    if m.type is MT.APPEND and Mutant.STALE_APPEND in r.mutants:
         last = r.log.maybe_append(m.index, m.log_term, m.commit, m.entries)
         if last is not None:
             r.send(MT.APPEND_RESP, m.frm, term=m.term, index=last)

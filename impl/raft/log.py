@@ -8,14 +8,15 @@ driver; ``advance()`` calls :meth:`RaftLog.stable_to` once it is durable.
 
 Indexes: ``committed`` is the highest index known to be committed (Raft paper, section
 5.3); ``applied`` the highest index handed to the application.  Always
-``applied <= committed <= last_index()``.
+``applied <= committed <= last_index()``, and committed entries are never rewritten: a
+step that would break either raises :class:`~quorum.impl.raft.errors.PanicError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import CompactedError, StorageError, UnavailableError
+from .errors import CompactedError, PanicError, StorageError, UnavailableError
 from .storage import MemoryStorage, limit_size
 from .types import Entry, Snapshot
 
@@ -133,15 +134,17 @@ class RaftLog:
     def append(self, ents: Sequence[Entry]) -> int:
         """Append (truncating any conflicting unstable suffix); returns the last index."""
         if ents:
-            assert ents[0].index > self.committed, "would overwrite committed entries"
+            if ents[0].index <= self.committed:
+                raise PanicError(f"appending at index {ents[0].index} would overwrite "
+                                 f"committed entries (committed {self.committed})")
             self.unstable.truncate_and_append(ents)
         return self.last_index()
 
     def find_conflict(self, ents: Sequence[Entry], no_truncate: bool = False) -> int:
         """Index of the first entry of ``ents`` that is new or conflicts (0: none).
 
-        With the test mutant ``no_truncate`` a term mismatch is not a conflict, so a
-        divergent suffix survives (the bug issue 5's simulator must catch).
+        With ``no_truncate`` (the test mutant ``Mutant.NO_TRUNCATE``) a term mismatch is
+        not a conflict, so a divergent suffix survives (the bug the simulator must catch).
         """
         last = self.last_index()
         for e in ents:
@@ -190,14 +193,17 @@ class RaftLog:
 
     # -- commit and apply ------------------------------------------------------------------
     def commit_to(self, index: int) -> None:
+        """Raise the commit index to ``index`` (never lowers it)."""
         if index > self.committed:
-            assert index <= self.last_index(), f"commit {index} beyond log {self.last_index()}"
+            if index > self.last_index():
+                raise PanicError(f"commit {index} is beyond the last index "
+                                 f"{self.last_index()}: was the log corrupted, truncated or lost?")
             self.committed = index
 
     def maybe_commit(self, index: int, term: int, any_term: bool = False) -> bool:
         """Commit ``index`` if it is newer and of the leader's ``term`` (section 5.4.2).
 
-        ``any_term`` is the test mutant "commit-old-term" (Figure 8's bug).
+        ``any_term`` is the test mutant ``Mutant.COMMIT_OLD_TERM`` (Figure 8's bug).
         """
         if index > self.committed and (any_term or self.zero_term_on_error(index) == term):
             self.commit_to(index)
@@ -205,7 +211,9 @@ class RaftLog:
         return False
 
     def applied_to(self, index: int) -> None:
-        assert self.applied <= index <= self.committed, (self.applied, index, self.committed)
+        if not self.applied <= index <= self.committed:
+            raise PanicError(f"applied index {index} is out of range "
+                             f"[{self.applied}, {self.committed}] (applied, committed)")
         self.applied = index
 
     def has_next_committed(self) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from . import quorum
+from .errors import PanicError
 from .types import ConfState
 
 __all__ = ["Inflights", "Progress", "ProgressState", "ProgressTracker"]
@@ -49,7 +50,8 @@ class Inflights:
         return len(self._q)
 
     def add(self, index: int, size: int) -> None:
-        assert not self.full(), "inflights window is full"
+        if self.full():
+            raise PanicError(f"sending index {index} into a full inflights window")
         self._q.append((index, size))
         self.bytes += size
 

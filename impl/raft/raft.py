@@ -28,6 +28,7 @@ from dataclasses import replace
 
 from . import confchange, election, follower, leader, replication
 from .config import RaftConfig
+from .errors import PanicError
 from .log import RaftLog
 from .progress import ProgressState, ProgressTracker
 from .readonly import ReadOnly
@@ -90,7 +91,7 @@ class Raft:
         cfg.validate()
         self.id = cfg.id
         self.cfg = cfg
-        self.mutations = cfg.mutations
+        self.mutants = cfg.mutants  # test-only bugs (quorum.impl.mutants), normally empty
         self.log = RaftLog(storage, cfg.max_apply_bytes)
         hs, cs = storage.initial_state()
         self.tracker = ProgressTracker(cfg.max_inflight_msgs, cfg.max_inflight_bytes)
@@ -164,18 +165,21 @@ class Raft:
 
     def become_pre_candidate(self) -> None:
         """Pre-vote (thesis 9.6): like a candidate, but neither term nor vote change."""
-        assert self.role is not Role.LEADER
+        if self.role is Role.LEADER:
+            raise PanicError("invalid transition: leader -> pre-candidate")
         self.tracker.reset_votes()
         self.lead, self.role = NONE, Role.PRE_CANDIDATE
 
     def become_candidate(self) -> None:
-        assert self.role is not Role.LEADER
+        if self.role is Role.LEADER:
+            raise PanicError("invalid transition: leader -> candidate")
         self._reset(self.term + 1)
         self.vote, self.role = self.id, Role.CANDIDATE
 
     def become_leader(self) -> None:
         """Win an election: probe every follower and append an empty entry (section 8)."""
-        assert self.role is Role.CANDIDATE
+        if self.role is not Role.CANDIDATE:
+            raise PanicError(f"invalid transition: {self.role.name.lower().replace('_', '-')} -> leader")
         self._reset(self.term)
         self.lead, self.role = self.id, Role.LEADER
         me = self.tracker.progress.get(self.id)

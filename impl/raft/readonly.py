@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from quorum.impl.mutants import Mutant
+
 from . import replication
 from .quorum import VoteResult
 from .types import NONE, MessageType
@@ -84,7 +86,7 @@ class ReadOnly:
 # -- the leader's side, on a Raft instance -----------------------------------------------------
 def serve_read_index(r: Raft, frm: int, context: bytes) -> None:
     """Leader: start a ReadIndex for ``frm`` (ourselves or a follower that forwarded it)."""
-    if "local-read" in r.mutations:
+    if Mutant.LOCAL_READ in r.mutants:
         _answer(r, frm, r.log.committed, context)  # the mutant: no leadership check
         return
     if not r.committed_in_current_term():

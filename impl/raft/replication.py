@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from quorum.impl.mutants import Mutant
+
 from . import readonly
 from .errors import StorageError
 from .progress import Progress, ProgressState
@@ -100,7 +102,7 @@ def send_timeout_now(r: Raft, to: int) -> None:
 
 def maybe_commit(r: Raft) -> bool:
     """Advance the commit index by the commit rule; release reads waiting for it."""
-    any_term = "commit-old-term" in r.mutations
+    any_term = Mutant.COMMIT_OLD_TERM in r.mutants
     if not r.log.maybe_commit(r.tracker.committed(), r.term, any_term):
         return False
     if r.pending_reads and r.committed_in_current_term():

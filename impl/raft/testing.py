@@ -19,6 +19,7 @@ import msgpack
 
 from . import codec
 from .config import RaftConfig
+from .errors import PanicError
 from .rawnode import RawNode
 from .storage import MemoryStorage
 from .types import (
@@ -45,7 +46,8 @@ class StateMachine:
     commands: list[bytes] = field(default_factory=list)
 
     def apply(self, e: Entry) -> None:
-        assert e.index == self.applied_index + 1, (e.index, self.applied_index)
+        if e.index != self.applied_index + 1:  # the core handed out a gap or a repeat
+            raise PanicError(f"applying entry {e.index} after {self.applied_index}")
         self.applied_index = e.index
         if e.type is EntryType.NORMAL and e.data:
             self.commands.append(e.data)
@@ -222,7 +224,8 @@ class Network:
         """Snapshot node ``i``'s state machine at its applied index and compact its log."""
         st, sm = self.storages[i], self.sms[i]
         index = sm.applied_index if index is None else index
-        assert index == sm.applied_index, "the toy state machine snapshots where it is"
+        if index != sm.applied_index:
+            raise ValueError(f"the toy state machine snapshots where it is ({sm.applied_index})")
         cs = self.nodes[i].raft.tracker.conf_state()
         snap = st.create_snapshot(index, cs, sm.snapshot_data())
         st.compact(index)

@@ -23,6 +23,11 @@ driver task turns Readies into effects, in the order the Ready contract prescrib
 Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
 request is in flight; every read that arrives meanwhile waits for the next one.  The
 client requests themselves live in :mod:`quorum.impl.server.requests`.
+
+A :class:`~quorum.impl.raft.errors.PanicError` from the core, whichever input raised it,
+stops the member (:meth:`Node.stop_on_panic`): nothing more is stepped into a core whose
+state broke, and ``serve`` shuts the member down.  Any other failure of the driver task
+stops it too; a failure handling one peer's frame costs only that connection.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Any
 from quorum.impl.net import Identity, PeerError, Transport
 from quorum.impl.raft import codec
 from quorum.impl.raft.config import RaftConfig
-from quorum.impl.raft.errors import CodecError, ProposalDropped
+from quorum.impl.raft.errors import CodecError, PanicError, ProposalDropped
 from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
@@ -80,6 +85,7 @@ class Node:
         self._proposals: list[Entry] = []  # submitted, not yet handed to the core
         self.stopped = asyncio.Event()
         self.removed = False
+        self.panic: PanicError | None = None  # the broken invariant that stopped the member
         self.leader_changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
@@ -204,20 +210,39 @@ class Node:
             raise PeerError(str(exc)) from None
         if msg.frm != peer or msg.to != self.id:
             raise PeerError(f"message from {msg.frm:x} to {msg.to:x} on {peer:x}'s connection")
-        self.raw.step(msg)
+        if self.panic is not None:
+            return  # stopping: the core's state is not to be trusted
+        try:
+            self.raw.step(msg)
+        except PanicError as exc:
+            self.stop_on_panic(exc)
+            return
         self._wake.set()
 
     async def _tick(self) -> None:
         interval = self.cfg.tick_ms / 1000
-        while True:
-            await asyncio.sleep(interval)
-            self.raw.tick()
-            self._expire()
-            self._read_age += 1
-            if self._read_batch and self._read_age > self.cfg.election_ticks:
-                self.pending_reads[:0] = self._read_batch  # lost or dropped: ask again
-                self._read_batch, self._read_ctx = [], b""
-            self._wake.set()
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                self.raw.tick()
+                self._expire()
+                self._read_age += 1
+                if self._read_batch and self._read_age > self.cfg.election_ticks:
+                    self.pending_reads[:0] = self._read_batch  # lost or dropped: ask again
+                    self._read_batch, self._read_ctx = [], b""
+                self._wake.set()
+        except PanicError as exc:
+            self.stop_on_panic(exc)
+
+    def stop_on_panic(self, exc: PanicError) -> None:
+        """The core found its own state broken (where etcd-raft panics): stop ticking and
+        driving it at once; ``serve`` (or whoever awaits :attr:`stopped`) shuts down."""
+        if self.panic is None:
+            self.panic = exc
+            log.critical("raft invariant broken; stopping this member: %s", exc, exc_info=exc)
+        for task in self._tasks:
+            task.cancel()
+        self.stopped.set()
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
@@ -226,6 +251,8 @@ class Node:
             await self._ready_loop()
         except asyncio.CancelledError:
             raise
+        except PanicError as exc:
+            self.stop_on_panic(exc)
         except OSError:
             log.exception("storage failed; stopping this member")
             self.stopped.set()

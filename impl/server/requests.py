@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from quorum.impl import kv
-from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.errors import PanicError, ProposalDropped
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
 from quorum.impl.server import errors
 from quorum.impl.server.config import ServerConfigError, member_id_of, parse_url
@@ -152,7 +152,7 @@ class Requests:
         data = kv.encode(command, request_id, session[0], session[1])
         outcome = await self._propose(request_id, lambda: self.node.submit(data), True)
         result = outcome.result
-        assert result is not None
+        assert result is not None  # a command's entry always has one
         if not isinstance(result, kv.KVError) or result.code not in (
                 kv.ErrorCode.SESSION_EXPIRED, kv.ErrorCode.STALE_REQUEST):
             self._sessions.append(session)  # answered: the session may serve the next write
@@ -207,6 +207,9 @@ class Requests:
                 self.node.raw.propose_conf_change(cc)
             except ProposalDropped:
                 raise
+            except PanicError as exc:
+                self.node.stop_on_panic(exc)
+                raise ServerError(*errors.STOPPED) from exc
             except Exception as exc:  # the core refused the change as invalid
                 raise ServerError(*errors.RECONFIG_PENDING) from exc
         await self._propose(request_id, submit)

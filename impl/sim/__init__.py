@@ -6,8 +6,7 @@ driver loop).  This package imports neither ``spec/`` nor ``model_checker/``.
 """
 
 from .clients import OpRecord
-from .mutants import MUTANTS, with_mutant
-from .node import DRIVER_MUTANTS, SimNode
+from .node import SimNode
 from .schedule import (
                        KINDS,
                        Profile,
@@ -17,9 +16,10 @@ from .schedule import (
                        generate_tla,
                        in_tla_vocabulary,
                        tla_config,
+                       with_mutant,
 )
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
-__all__ = ["DRIVER_MUTANTS", "KINDS", "MUTANTS", "Event", "Observer", "OpRecord", "Profile", "RunResult",
-           "Schedule", "SimConfig", "SimNode", "Simulator", "generate", "generate_tla", "in_tla_vocabulary",
-           "run_schedule", "tla_config", "with_mutant"]
+__all__ = ["KINDS", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule", "SimConfig",
+           "SimNode", "Simulator", "generate", "generate_tla", "in_tla_vocabulary", "run_schedule",
+           "tla_config", "with_mutant"]

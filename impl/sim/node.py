@@ -18,9 +18,10 @@ write may be torn.  A crash may also be armed to strike in the middle of a later
 operation (:meth:`arm_crash`), which is where torn records come from.  :meth:`start`
 recovers from the disk alone, as a restarted process would.
 
-``DRIVER_MUTANTS`` are test-only bugs of this driver (issue 5's catalogue):
-``ack-before-commit`` acknowledges a client's write as soon as the contact node has
-made the entry durable locally, before it is committed (durable on a majority).
+``driver_mutants`` holds the driver's test-only bugs switched on (driver members of
+:class:`~quorum.impl.mutants.Mutant`): ``ACK_BEFORE_COMMIT`` acknowledges a client's
+write as soon as the contact node has made the entry durable locally, before it is
+committed (durable on a majority).  ``storage_mutants`` go to ``DiskStorage.open``.
 """
 
 from __future__ import annotations
@@ -32,17 +33,13 @@ from dataclasses import dataclass, field
 from quorum.impl.kv import KVStore, Put, Range, decode
 from quorum.impl.kv.commands import CommandDecodeError
 from quorum.impl.kv.results import Result
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft import MemoryStorage, RaftConfig, RawNode
 from quorum.impl.raft.codec import conf_change_from_bytes
 from quorum.impl.raft.types import ConfState, Entry, EntryType, HardState, Message, Ready, Role
 from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, recover
 
-__all__ = ["DRIVER_MUTANTS", "DurableImage", "SimNode"]
-
-DRIVER_MUTANTS: dict[str, str] = {
-    "ack-before-commit": "acknowledge a write once durable on the contact node, before commit",
-    "no-sessions": "propose writes without a client session: a duplicate executes twice",
-}
+__all__ = ["DurableImage", "SimNode"]
 
 #: (node id, request id, result or None for "write acknowledged without a result")
 Completion = tuple[int, int, Result | None]
@@ -83,8 +80,8 @@ class SimNode:
     id: int
     voters: tuple[int, ...]
     raft_config: RaftConfig
-    storage_mutants: frozenset[str] = frozenset()
-    driver_mutants: frozenset[str] = frozenset()
+    storage_mutants: frozenset[Mutant] = frozenset()
+    driver_mutants: frozenset[Mutant] = frozenset()
     disk: MemoryDisk = field(default_factory=MemoryDisk)
     running: bool = False
     raw: RawNode | None = None
@@ -151,7 +148,7 @@ class SimNode:
             except SimulatedCrash:
                 self.crash(rng, saving=rd)
                 return False
-            if "ack-before-commit" in self.driver_mutants:
+            if Mutant.ACK_BEFORE_COMMIT in self.driver_mutants:
                 self._ack_early(rd, done)
             for m in rd.messages:
                 send(m)

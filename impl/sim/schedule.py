@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from quorum.impl.mutants import Mutant, parse
+
 __all__ = ["FAULTS", "KINDS", "Profile", "Schedule", "SimConfig", "Step", "generate", "generate_tla",
-           "in_tla_vocabulary", "swarm", "tla_config"]
+           "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -54,7 +56,11 @@ KINDS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Everything but the steps: cluster shape, core knobs, and test-only mutants."""
+    """Everything but the steps: cluster shape, core knobs, and test-only mutants.
+
+    ``mutants`` are members of :class:`~quorum.impl.mutants.Mutant` of any layer (the
+    simulator hands each layer its own); in JSON, their names.
+    """
 
     nodes: int = 3
     clients: int = 4
@@ -67,27 +73,48 @@ class SimConfig:
     client_timeout: int = 40  # virtual time units before a client gives up (op stays pending)
     #: tick rate of node i, in quarter ticks per unit (clock skew); cycled over the nodes
     tick_rates: tuple[int, ...] = (4, 3, 5, 4, 6)
-    core_mutations: tuple[str, ...] = ()  # quorum.impl.raft MUTATIONS
-    storage_mutants: tuple[str, ...] = ()  # quorum.impl.storage MUTANTS
-    driver_mutants: tuple[str, ...] = ()  # quorum.impl.sim DRIVER_MUTANTS
+    mutants: tuple[Mutant, ...] = ()
     max_msg_entries: int = 8  # batching limit of one AppendEntries
     seed: int = 0  # the cores' election-timeout seed
+
+    def __post_init__(self) -> None:
+        bad = [repr(m) for m in self.mutants if not isinstance(m, Mutant)]
+        if bad:
+            raise ValueError(f"SimConfig.mutants takes Mutant members, got {', '.join(bad)} "
+                             f"(quorum.impl.mutants.parse turns a name into one)")
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         for k, v in d.items():
             if isinstance(v, tuple):
                 d[k] = list(v)
+        d["mutants"] = [m.value for m in self.mutants]
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SimConfig:
+        d = dict(d)
+        for old in _LEGACY_MUTANT_KEYS:  # schedules saved before the one registry
+            d["mutants"] = [*d.get("mutants", ()), *d.pop(old, ())]
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown simulator setting {unknown[0]!r}")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        values["mutants"] = tuple(parse(name) for name in values.get("mutants", ()))
         return cls(**values)
+
+
+#: the per-layer lists of mutant names older schedule files carry (read into ``mutants``)
+_LEGACY_MUTANT_KEYS = ("core_mutations", "storage_mutants", "driver_mutants")
+
+
+def with_mutant(config: SimConfig, mutant: Mutant | str) -> SimConfig:
+    """``config`` with ``mutant`` (a member or its name) switched on too.
+
+    Raises ValueError naming the known mutants for an unknown name."""
+    m = mutant if isinstance(mutant, Mutant) else parse(mutant)
+    return config if m in config.mutants else replace(config, mutants=(*config.mutants, m))
 
 
 @dataclass(frozen=True)

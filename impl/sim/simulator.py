@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from quorum.impl.mutants import Layer, Mutant, of_layer
 from quorum.impl.raft import ProposalDropped, RaftConfig
 from quorum.impl.raft.types import Message, MessageType
 from quorum.impl.storage import SimulatedCrash
@@ -81,9 +82,10 @@ class Simulator:
             rc = RaftConfig(id=i, election_tick=config.election_tick,
                             heartbeat_tick=config.heartbeat_tick, seed=config.seed,
                             pre_vote=config.pre_vote, check_quorum=config.check_quorum,
-                            max_msg_entries=config.max_msg_entries, mutations=frozenset(config.core_mutations))
-            self.nodes[i] = SimNode(i, ids, rc, frozenset(config.storage_mutants),
-                                    frozenset(config.driver_mutants))
+                            max_msg_entries=config.max_msg_entries,
+                            mutants=of_layer(config.mutants, Layer.CORE))
+            self.nodes[i] = SimNode(i, ids, rc, of_layer(config.mutants, Layer.STORAGE),
+                                    of_layer(config.mutants, Layer.DRIVER))
         for node in self.nodes.values():
             node.start()
         self.inflight: list[Message] = []
@@ -303,7 +305,7 @@ class Simulator:
         assert node.raw is not None
         rid = client.next_request_id()
         session = (client.session_id(), client.session_seq + 1)
-        if "no-sessions" in self.cfg.driver_mutants:
+        if Mutant.NO_SESSIONS in self.cfg.mutants:
             session = (0, 0)
         inp, data = make_command(kind % 3, key % self.cfg.keys, value % self.cfg.values, rid,
                                  self.cfg.values, session)

@@ -9,10 +9,9 @@ from quorum.impl.storage.disk import Disk, DiskFile, OSDisk
 from quorum.impl.storage.errors import CorruptionError, StorageError
 from quorum.impl.storage.memdisk import MemoryDisk, SimulatedCrash
 from quorum.impl.storage.recovery import recover
-from quorum.impl.storage.storage import MUTANTS, SEGMENT_BYTES, DiskStorage, State
+from quorum.impl.storage.storage import SEGMENT_BYTES, DiskStorage, State
 
 __all__ = [
-    "MUTANTS",
     "SEGMENT_BYTES",
     "CorruptionError",
     "Disk",

@@ -30,6 +30,7 @@ import posixpath
 from dataclasses import dataclass, replace
 from typing import Any
 
+from quorum.impl.mutants import Layer, Mutant, foreign, names
 from quorum.impl.raft.types import Entry, HardState, Snapshot
 from quorum.impl.storage.disk import Disk, DiskFile
 from quorum.impl.storage.errors import StorageError
@@ -49,10 +50,9 @@ from quorum.impl.storage.recovery import (
 )
 from quorum.impl.storage.snapfile import list_snapshots, write_snapshot
 
-__all__ = ["MUTANTS", "SEGMENT_BYTES", "DiskStorage", "State"]
+__all__ = ["SEGMENT_BYTES", "DiskStorage", "State"]
 
 SEGMENT_BYTES = 64 * 1024 * 1024
-MUTANTS = ("no-fsync-vote",)  # test-only faults for the refinement suite's catalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +85,11 @@ class DiskStorage:
 
     ``hard_state``, ``last_index`` and ``snapshot_marker`` describe what has been
     *written*, which may be ahead of what is durable (a commit-only hard state, or a vote
-    under the ``no-fsync-vote`` mutant); :meth:`durable` and :attr:`durable_hard_state`
+    under the ``Mutant.NO_FSYNC_VOTE`` mutant); :meth:`durable` and :attr:`durable_hard_state`
     describe what a crash now would leave."""
 
     def __init__(self, disk: Disk, directory: str, *, cluster_id: int, node_id: int,
-                 segment_bytes: int, mutants: frozenset[str]) -> None:
+                 segment_bytes: int, mutants: frozenset[Mutant]) -> None:
         self.disk, self.dir = disk, directory
         self.wal_dir, self.snap_dir = posixpath.join(directory, "wal"), posixpath.join(
             directory, "snap")
@@ -110,13 +110,15 @@ class DiskStorage:
     @classmethod
     def open(cls, disk: Disk, directory: str, *, cluster_id: int, node_id: int,
              segment_bytes: int = SEGMENT_BYTES,
-             mutants: frozenset[str] = frozenset()) -> tuple[DiskStorage, State]:
+             mutants: frozenset[Mutant] = frozenset()) -> tuple[DiskStorage, State]:
         """Open (creating if needed) the data directory and recover its state.  Raises
         :class:`CorruptionError` on damage that is not a torn tail, :class:`StorageError`
-        if the directory belongs to another node or cluster."""
-        unknown = set(mutants) - set(MUTANTS)
+        if the directory belongs to another node or cluster.  ``mutants``: storage members
+        of :class:`~quorum.impl.mutants.Mutant`, for the mutant tests only."""
+        unknown = foreign(mutants, Layer.STORAGE)
         if unknown:
-            raise StorageError(f"unknown storage mutants {sorted(unknown)}")
+            raise StorageError(f"unknown storage mutants {', '.join(unknown)}; known: "
+                               f"{', '.join(names(Layer.STORAGE))}")
         s = cls(disk, directory, cluster_id=cluster_id, node_id=node_id,
                 segment_bytes=segment_bytes, mutants=frozenset(mutants))
         created = not disk.exists(s.wal_dir)
@@ -183,22 +185,25 @@ class DiskStorage:
             self.disk.sync_dir(self.wal_dir)
         self.segments.append(Segment(seq, first_index, name, self._size, 0))
 
+    def _current(self) -> DiskFile:
+        """The segment being written; StorageError once the storage is closed."""
+        if self._file is None:
+            raise StorageError("storage is closed")
+        return self._file
+
     def _rotate(self) -> None:
-        assert self._file is not None
         self._sync()
-        self._file.close()
+        self._current().close()
         self._create_segment(self.segments[-1].seq + 1, self.last_index + 1)
 
     def _write(self, data: bytes, ops: list[_Op]) -> None:
-        assert self._file is not None, "storage is closed"
-        self._file.write(data)
+        self._current().write(data)
         self._size += len(data)
         self._pending.extend(ops)
 
     def _sync(self) -> None:
         """fsync the current segment; everything written so far is now durable."""
-        assert self._file is not None, "storage is closed"
-        self._file.sync()
+        self._current().sync()
         d, where = self._durable, ("<durable state>", 0)
         for kind, arg in self._pending:
             if kind == "entries":
@@ -257,7 +262,7 @@ class DiskStorage:
         if max_index:
             self.segments[-1] = replace(self.segments[-1], max_index=max(
                 self.segments[-1].max_index, max_index))
-        if "no-fsync-vote" in self.mutants and vote:  # the vote goes after the fsync
+        if Mutant.NO_FSYNC_VOTE in self.mutants and vote:  # the vote goes after the fsync
             self._commit(records, ops, bool(records))
             self._write(vote_record, vote)
             return bool(records)

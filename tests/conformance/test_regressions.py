@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from quorum.conformance.runner import check_schedule
+from quorum.conformance.runner import check_schedule, default_checks
 from quorum.impl.sim import Schedule
 
 FILES = sorted((Path(__file__).parent / "regressions").glob("*.json"))
@@ -25,7 +25,8 @@ def test_there_are_regressions():
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_regression_replays(path):
     data = json.loads(path.read_text())
-    res = check_schedule(Schedule.from_json(path.read_text()), keep_log=False)
+    sched = Schedule.from_json(path.read_text())
+    res = check_schedule(sched, default_checks(sched), keep_log=False)  # as quorum sim does
     if data["expect"] == "pass":
         assert res.ok, res.failure
     else:

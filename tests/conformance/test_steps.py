@@ -157,7 +157,7 @@ def test_a_pre_vote_that_disrupts_is_caught(seed):
     # The bug pre-vote exists to prevent: a pre-vote request makes its receiver adopt the
     # proposed term, which no server holds.  Caught at the first such delivery.
     s = generate_tla(seed, 300, pre_vote=True)
-    s = replace(s, config=replace(s.config, core_mutations=("pre-vote-adopts-term",)))
+    s = replace(s, config=with_mutant(s.config, "pre-vote-adopts-term"))
     res = check_schedule(s, ("refinement",), keep_log=False)
     assert res.failure is not None and res.failure.check == "refinement"
     message = res.failure.message

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,10 +23,10 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: Any, name: str) -> None:
-    from quorum.impl.sim.mutants import MUTANTS
+    from quorum.impl.mutants import Mutant
 
     p = sub.add_parser(name, help="deterministic simulation of the store, with safety, spec and linearizability checks",
-                       description=__doc__.split("\n\n")[0])
+                       description=__doc__.split("\n\n")[0], formatter_class=_HelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--seed", type=int, default=None, help="draw a schedule from this seed")
     src.add_argument("--schedule", type=Path, default=None, metavar="FILE",
@@ -36,14 +37,22 @@ def add_parser(sub: Any, name: str) -> None:
                         "check-quorum off, one entry per AppendEntries, no snapshots, no torn "
                         "writes) and check step refinement too (with --seed); tla-prevote: the "
                         "same with etcd's pre-vote on")
-    p.add_argument("--mutant", choices=sorted(MUTANTS), default=None,
-                   help="switch on a known implementation bug")
+    p.add_argument("--mutant", choices=[m.value for m in Mutant], default=None, metavar="NAME",
+                   help="switch on a known implementation bug (layer, the check that catches "
+                        "it): " + "; ".join(f"{m} ({m.layer.value}, {m.check})" for m in Mutant))
     p.add_argument("--checks", default=None, metavar="LIST",
                    help="comma-separated subset of: safety,invariants,refinement,linearizability")
     p.add_argument("--log", action="store_true", help="print the whole event log")
     p.add_argument("--shrink", type=Path, default=None, metavar="FILE",
                    help="on failure, shrink the schedule and save it to FILE")
     p.set_defaults(run=run)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, wrapped without breaking a mutant's name at its hyphens."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def _schedule(args: argparse.Namespace) -> Any:
@@ -93,9 +102,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = sched.config
     print(f"schedule: {sched.origin or 'from file'}; {len(sched.steps)} steps; {cfg.nodes} nodes, "
           f"{cfg.clients} clients; batching {cfg.max_msg_entries}")
-    mutants = [*cfg.core_mutations, *cfg.storage_mutants, *cfg.driver_mutants]
-    if mutants:
-        print(f"mutants: {', '.join(mutants)}")
+    if cfg.mutants:
+        print(f"mutants: {', '.join(str(m) for m in cfg.mutants)}")
     if args.log or res.failed:
         lines = r.log if args.log else r.log[-25:]
         print("event log" + ("" if args.log else " (last 25 events)") + ":")

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.confchange import ConfChangeError
-from quorum.impl.raft.errors import ProposalDropped
+from quorum.impl.raft.errors import PanicError, ProposalDropped
 from quorum.impl.raft.testing import Network
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
 
@@ -74,11 +75,11 @@ class Checker:
                                   f"message of term {m.term}")
 
 
-def run(seed: int, steps: int, mutations: frozenset[str] = frozenset(), n: int = 3) -> Network:
+def run(seed: int, steps: int, mutants: frozenset[Mutant] = frozenset(), n: int = 3) -> Network:
     """A random schedule: ticks, partial delivery with drops, partitions, proposals,
     restarts and compactions; raises SafetyViolation on the first broken property."""
     rng = random.Random(seed)
-    net = Network(range(1, n + 1), seed=seed, mutations=mutations, election_tick=4,
+    net = Network(range(1, n + 1), seed=seed, mutants=mutants, election_tick=4,
                   max_msg_entries=rng.choice([1, 2, 8]), pre_vote=rng.random() < 0.7,
                   check_quorum=rng.random() < 0.7)
     ids = sorted(net.nodes)
@@ -149,20 +150,20 @@ def test_many_more_random_schedules(seed: int) -> None:
     assert len(net.leaders()) == 1
 
 
-def _first_violation(mutant: str, seeds: range, steps: int, n: int) -> int | None:
+def _first_violation(mutant: Mutant, seeds: range, steps: int, n: int) -> int | None:
     for seed in seeds:
         try:
             run(seed, steps, frozenset({mutant}), n=n)
-        except AssertionError:  # a safety property or an internal invariant broke
+        except (AssertionError, PanicError):  # a safety property or a core invariant broke
             return seed
     return None
 
 
-LOG_MUTANTS = ["commit-old-term", "no-truncate", "stale-append"]
+LOG_MUTANTS = [Mutant.COMMIT_OLD_TERM, Mutant.NO_TRUNCATE, Mutant.STALE_APPEND]
 
 
-@pytest.mark.parametrize("mutant", LOG_MUTANTS)
-def test_each_log_mutant_is_caught_by_generic_schedules(mutant: str) -> None:
+@pytest.mark.parametrize("mutant", LOG_MUTANTS, ids=str)
+def test_each_log_mutant_is_caught_by_generic_schedules(mutant: Mutant) -> None:
     """The same schedules, with no knowledge of the bug, catch every log mutant: the
     action properties (the commit guard, the stale-term rule) catch commit-old-term and
     stale-append at the faulty step (about one 600-step run in three and one in
@@ -171,8 +172,8 @@ def test_each_log_mutant_is_caught_by_generic_schedules(mutant: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mutant", LOG_MUTANTS)
-def test_each_log_mutant_is_caught_with_three_nodes(mutant: str) -> None:
+@pytest.mark.parametrize("mutant", LOG_MUTANTS, ids=str)
+def test_each_log_mutant_is_caught_with_three_nodes(mutant: Mutant) -> None:
     assert _first_violation(mutant, range(150), steps=600, n=3) is not None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.errors import ProposalDropped
 from quorum.impl.raft.testing import Network
 from quorum.impl.raft.types import MessageType, ReadState
@@ -71,7 +72,7 @@ def test_a_deposed_leader_cannot_answer_a_read() -> None:
 def test_local_read_mutant_answers_a_stale_read_on_a_deposed_leader() -> None:
     """The "local-read" mutant skips the heartbeat round: the old leader answers with
     its commit index 1, missing the write committed at index 3 by the new leader."""
-    net = Network([1, 2, 3], check_quorum=False, mutations=frozenset({"local-read"}))
+    net = Network([1, 2, 3], check_quorum=False, mutants=frozenset({Mutant.LOCAL_READ}))
     net.campaign(1)
     net.isolate(1)
     net.campaign(2)

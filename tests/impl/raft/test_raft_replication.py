@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.progress import ProgressState
 from quorum.impl.raft.testing import Network
 from quorum.impl.raft.types import Message, MessageType
@@ -43,7 +44,7 @@ def test_no_truncate_mutant_keeps_a_divergent_suffix() -> None:
     """The "no-truncate" mutant skips receiver rule 3 (delete conflicting entries): the
     follower reports success, the logs disagree, Log Matching is broken."""
     net = Network.with_logs({1: FIGURE_7_LEADER, 2: FIGURE_7_LEADER[:6], 3: [1, 1, 1, 2, 2, 2, 3, 3]},
-                            term=7, pre_vote=False, mutations=frozenset({"no-truncate"}))
+                            term=7, pre_vote=False, mutants=frozenset({Mutant.NO_TRUNCATE}))
     net.campaign(1)
     net.tick(n=2)
     assert net.log(3)[:8] == [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (6, 2), (7, 3), (8, 3)]
@@ -73,7 +74,7 @@ def _figure_8(mutant: bool) -> tuple[int, dict[int, list[bytes]]]:
     """Figure 8 (c)-(d): S1 leads term 4; S3 acknowledges only index 2; then S5 wins."""
     logs = {1: [1, 2], 2: [1, 2], 3: [1], 4: [1], 5: [1, 3]}
     net = Network.with_logs(logs, term=3, pre_vote=False, check_quorum=False, max_msg_entries=1,
-                            mutations=frozenset({"commit-old-term"} if mutant else ()))
+                            mutants=frozenset({Mutant.COMMIT_OLD_TERM} if mutant else ()))
     net.isolate(5)
     to_s3: list[Message] = []
 
@@ -200,18 +201,18 @@ def test_stale_append_mutant_lets_a_deposed_leader_commit() -> None:
     """The "stale-append" mutant accepts it: deposed leader 1 (term 1) gets follower 3 to
     store its entry and acknowledge, counts a majority and applies a command that the
     real leader of term 2 then overwrites: State Machine Safety is violated."""
-    applied = _deposed_leader_writes(mutations=frozenset({"stale-append"}))
+    applied = _deposed_leader_writes(mutants=frozenset({Mutant.STALE_APPEND}))
     assert applied[1] == [b"old"]
     assert applied[2] == applied[3] == [b"new"]
 
 
 def test_without_the_mutant_the_deposed_leaders_write_is_lost_not_applied() -> None:
-    applied = _deposed_leader_writes(mutations=frozenset())
+    applied = _deposed_leader_writes(mutants=frozenset())
     assert applied == {1: [], 2: [b"new"], 3: [b"new"]}
 
 
-def _deposed_leader_writes(mutations: frozenset[str]) -> dict[int, list[bytes]]:
-    net = Network([1, 2, 3], mutations=mutations, check_quorum=False)
+def _deposed_leader_writes(mutants: frozenset[Mutant]) -> dict[int, list[bytes]]:
+    net = Network([1, 2, 3], mutants=mutants, check_quorum=False)
     net.campaign(1)
     net.isolate(1)
     net.drop = lambda m: (m.frm, m.to, m.type) == (2, 3, MessageType.APPEND)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft import quorum
 from quorum.impl.raft.config import RaftConfig
 from quorum.impl.raft.errors import (
@@ -116,7 +117,10 @@ def test_raft_log_unstable_tail_and_conflicts() -> None:
 def test_config_is_validated() -> None:
     with pytest.raises(ConfigError, match="election_tick"):
         RaftConfig(id=1, election_tick=1, heartbeat_tick=1).validate()
-    with pytest.raises(ConfigError, match="unknown mutations"):
-        RaftConfig(id=1, mutations=frozenset({"typo"})).validate()
+    with pytest.raises(ConfigError, match="unknown core mutants 'typo'"):
+        RaftConfig(id=1, mutants=frozenset({"typo"})).validate()  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="no-fsync-vote [(]a storage mutant[)]"):
+        RaftConfig(id=1, mutants=frozenset({Mutant.NO_FSYNC_VOTE})).validate()
+    RaftConfig(id=1, mutants=frozenset({Mutant.LOCAL_READ})).validate()
     with pytest.raises(ConfigError, match="positive"):
         RaftConfig(id=0).validate()

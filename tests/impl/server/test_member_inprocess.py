@@ -211,3 +211,44 @@ def test_a_write_on_a_forgotten_pooled_session_is_retried_on_a_fresh_one(tmp_pat
         finally:
             await stop_member(node, server)
     asyncio.run(scenario())
+
+
+def test_a_broken_raft_invariant_stops_the_member(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A PanicError from the core (where etcd-raft panics) stops the member whichever input
+    raised it, a tick or a peer's message: nothing more is stepped into the broken core,
+    and ``serve`` sees ``stopped`` and shuts the member down."""
+    import logging
+
+    from quorum.impl.raft import codec
+    from quorum.impl.raft.errors import PanicError
+    from quorum.impl.raft.types import Message, MessageType
+
+    caplog.set_level(logging.CRITICAL, "quorum.server")
+
+    def planted(*_: Any) -> None:
+        raise PanicError("planted: commit 9 is beyond the last index 4")
+
+    async def scenario(through: str) -> None:
+        cfg = config(tmp_path / through)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            heartbeat = codec.encode_message(
+                Message(MessageType.HEARTBEAT, to=node.id, frm=7, term=node.term))
+            if through == "tick":
+                node.raw.tick = planted  # type: ignore[method-assign]
+            else:
+                node.raw.step = planted  # type: ignore[method-assign]
+                node.transport.handler(7, heartbeat)
+            await asyncio.wait_for(node.stopped.wait(), 5)
+            assert isinstance(node.panic, PanicError) and not node.removed
+            stepped: list[Message] = []
+            node.raw.step = stepped.append  # type: ignore[method-assign]
+            node.transport.handler(7, heartbeat)
+            assert stepped == []
+        finally:
+            await stop_member(node, server)
+    for through in ("tick", "frame"):
+        asyncio.run(scenario(through))
+    assert caplog.text.count("raft invariant broken; stopping this member: planted") == 2

@@ -10,12 +10,12 @@ mutant) the second copy swaps, and the linearizability check must catch it; with
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from quorum.conformance.runner import check_schedule
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.types import MessageType
-from quorum.impl.sim import Schedule, SimConfig, Simulator
+from quorum.impl.sim import Schedule, SimConfig, Simulator, with_mutant
 
 BASE = SimConfig(nodes=3, seed=1)
 
@@ -85,7 +85,7 @@ def test_a_duplicated_cas_proposal_executes_once_and_the_history_is_linearizable
 
 
 def test_without_sessions_the_duplicate_swaps_and_linearizability_fails() -> None:
-    cfg = replace(BASE, driver_mutants=("no-sessions",))
+    cfg = with_mutant(BASE, Mutant.NO_SESSIONS)
     sched, sim = _scenario(cfg)
     assert sim.clients[1].history[-1].output == 2  # the CAS said False, yet it swapped
     res = check_schedule(sched, keep_log=False)

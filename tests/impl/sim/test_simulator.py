@@ -132,3 +132,24 @@ def test_history_is_plain_data_ordered_by_call():
     calls = [op["call"] for op in r.history]
     assert calls == sorted(calls) and r.history
     assert all(set(op) == {"client", "call", "ret", "input", "output"} for op in r.history)
+
+
+def test_a_core_panic_is_a_failed_safety_check_at_its_event(monkeypatch):
+    """A PanicError (a broken invariant of the core) stops the run as a finding: the
+    'no node ever panics' part of the safety check, at the event that raised it."""
+    from quorum.impl.raft.errors import PanicError
+    from quorum.impl.raft.log import RaftLog
+
+    applied_to = RaftLog.applied_to
+    calls = []
+
+    def breaks_on_the_fifth(log: RaftLog, index: int) -> None:
+        calls.append(index)
+        if len(calls) == 5:
+            raise PanicError(f"applied index {index} is out of range (planted)")
+        applied_to(log, index)
+    monkeypatch.setattr(RaftLog, "applied_to", breaks_on_the_fifth)
+    res = check_schedule(generate(0, 300), keep_log=True)
+    assert res.verdicts["safety"] == "FAILED"
+    assert res.run.failed_at == res.run.events
+    assert "-> panic PanicError: applied index" in res.run.log[-1]

@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.types import ConfState, Entry, HardState, Snapshot, SnapshotMeta
 from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, State
 
@@ -32,7 +33,7 @@ def test_unsynced_commit_index_is_lost_but_synced_entries_are_not() -> None:
 
 def test_no_fsync_vote_mutant_loses_the_vote_on_a_crash() -> None:
     for mutants, expected in [(frozenset(), HardState(2, 3, 0)),
-                              (frozenset({"no-fsync-vote"}), HardState())]:
+                              (frozenset({Mutant.NO_FSYNC_VOTE}), HardState())]:
         disk = MemoryDisk()
         s, _ = open_mem(disk, mutants=mutants)
         assert s.save(HardState(2, 3, 0)) is not bool(mutants)
@@ -180,9 +181,9 @@ def run_with_crashes(seed: int, steps: int) -> int:
     return crashes
 
 
-@pytest.mark.parametrize("mutants", [frozenset(), frozenset({"no-fsync-vote"})])
+@pytest.mark.parametrize("mutants", [frozenset(), frozenset({Mutant.NO_FSYNC_VOTE})])
 @pytest.mark.parametrize("seed", range(6))
-def test_durable_is_what_a_crash_would_recover(seed: int, mutants: frozenset[str]) -> None:
+def test_durable_is_what_a_crash_would_recover(seed: int, mutants: frozenset[Mutant]) -> None:
     rng = random.Random(seed)
     disk = MemoryDisk()
     s, state = open_mem(disk, segment_bytes=400, mutants=mutants)
