@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -37,10 +38,13 @@ def source_modules() -> set[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
+    # built from a copy: setuptools writes build/ and *.egg-info next to the sources
+    src = tmp_path_factory.mktemp("src") / "quorum"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(out), str(ROOT)],
-                   check=True, capture_output=True, cwd=build, timeout=300)
+                    "--no-build-isolation", "-w", str(out), str(src)],
+                   check=True, capture_output=True, cwd=src, timeout=300)
     (found,) = out.glob("quorum_check-*.whl")
     return found
 
