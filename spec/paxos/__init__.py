@@ -9,8 +9,19 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
-from quorum.spec.paxos import properties, spec, symmetry
 from quorum.spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
+from quorum.spec.paxos.fast import properties, symmetry
+from quorum.spec.paxos.fast.actions import successor_function
+from quorum.spec.paxos.fast.state import (
+    MAXBAL,
+    MAXVAL,
+    MAXVBAL,
+    Label,
+    Layout,
+    PaxosState,
+    initial_state,
+    layout,
+)
 
 __all__ = ["SPEC", "Config", "PaxosModel"]
 
@@ -33,24 +44,24 @@ class PaxosModel:
         self.fairness = properties.fairness(cfg)
         self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
         self.view = None
-        self._layout = spec.layout(cfg)
-        self._next = spec.successor_function(cfg)
+        self._layout = layout(cfg)
+        self._next = successor_function(cfg)
 
-    def initial_states(self) -> Iterator[spec.PaxosState]:
-        yield spec.initial_state(self.cfg)
+    def initial_states(self) -> Iterator[PaxosState]:
+        yield initial_state(self.cfg)
 
-    def successors(self, state: spec.PaxosState) -> Iterator[tuple[spec.Label, spec.PaxosState]]:
+    def successors(self, state: PaxosState) -> Iterator[tuple[Label, PaxosState]]:
         return self._next(state)
 
-    def within_bounds(self, state: spec.PaxosState) -> bool:
+    def within_bounds(self, state: PaxosState) -> bool:
         return True  # ballots are bounded by the actions themselves (0..max_ballot)
 
-    def render(self, state: spec.PaxosState) -> dict[str, Any]:
+    def render(self, state: PaxosState) -> dict[str, Any]:
         accs = [acceptor_name(a) for a in range(self.cfg.acceptors)]
         return {
-            "maxBal": {a: x[spec.MAXBAL] for a, x in zip(accs, state[0], strict=True)},
-            "maxVBal": {a: x[spec.MAXVBAL] for a, x in zip(accs, state[0], strict=True)},
-            "maxVal": {a: value_name(x[spec.MAXVAL]) for a, x in zip(accs, state[0], strict=True)},
+            "maxBal": {a: x[MAXBAL] for a, x in zip(accs, state[0], strict=True)},
+            "maxVBal": {a: x[MAXVBAL] for a, x in zip(accs, state[0], strict=True)},
+            "maxVal": {a: value_name(x[MAXVAL]) for a, x in zip(accs, state[0], strict=True)},
             "msgs": frozenset(_messages(self._layout, state)),
         }
 
@@ -81,7 +92,7 @@ class Msg2b(NamedTuple):
     val: str
 
 
-def _messages(lay: spec.Layout, s: spec.PaxosState) -> Iterator[NamedTuple]:
+def _messages(lay: Layout, s: PaxosState) -> Iterator[NamedTuple]:
     """Messages as records with Paxos.tla's field names."""
     for b in lay.bits(s[1]):
         yield Msg1a("1a", b)

@@ -1,6 +1,6 @@
 """The readable reference spec and the fast encoding are the same state machine.
 
-``spec/paxos/reference.py`` is Paxos.tla transcribed (the one to read); ``spec/paxos/spec.py``
+``spec/paxos/tla/`` is Paxos.tla transcribed (the one to read); ``spec/paxos/fast/``
 encodes the same state in bit sets for speed.  Both are explored here and translated into
 one vocabulary: their sets of reachable states, of labelled steps, and their verdicts on
 every property must be equal, for the correct protocol and for every mutant.
@@ -12,9 +12,10 @@ from collections import deque
 
 import pytest
 
-from quorum.spec.paxos import SPEC, reference
-from quorum.spec.paxos import spec as fast
+from quorum.spec.paxos import SPEC, tla
 from quorum.spec.paxos.config import Config
+from quorum.spec.paxos.fast import state as fast
+from quorum.spec.paxos.tla import state as reference
 
 
 def to_reference(cfg: Config, s: fast.PaxosState) -> reference.PaxosState:
@@ -54,7 +55,7 @@ def test_same_states_steps_and_verdicts(mutant, bounds):
     values = {**SPEC.defaults(mutant), **bounds}
     model = SPEC.build(values, mutant, False)
     cfg = model.cfg
-    ref = reference.ReferenceModel(cfg)
+    ref = tla.ReferenceModel(cfg)
     fast_states, fast_edges, raw = graph(model, lambda s: to_reference(cfg, s))
     ref_states, ref_edges, _ = graph(ref)
     assert fast_states == ref_states

@@ -22,7 +22,7 @@ import itertools
 from collections.abc import Callable, Sequence
 
 from quorum.spec.paxos.config import Config
-from quorum.spec.paxos.spec import Layout, PaxosState, layout
+from quorum.spec.paxos.fast.state import Layout, PaxosState, layout
 
 __all__ = ["BitPermutation", "canonicalizer"]
 

@@ -12,7 +12,7 @@ Each property is a function of the state alone.  Names map onto Paxos.tla:
 ``Agreement``          Consensus: at most one value is chosen
 =====================  ==========================================================
 
-The messages are bit sets (see :mod:`quorum.spec.paxos.spec`), so most properties are a few
+The messages are bit sets (see :mod:`quorum.spec.paxos.fast.state`), so most properties are a few
 ``&``/``|`` over per-ballot groups of bits; each function says which TLA+ formula it
 computes.
 
@@ -31,7 +31,7 @@ from operator import itemgetter
 from typing import Any
 
 from quorum.spec.paxos.config import Config, acceptor_name, value_name
-from quorum.spec.paxos.spec import MAXBAL, SENT2B, Acceptor, Layout, PaxosState, layout
+from quorum.spec.paxos.fast.state import MAXBAL, SENT2B, Acceptor, Layout, PaxosState, layout
 
 __all__ = ["chosen", "fairness", "invariants", "liveness", "reachability", "votes"]
 
