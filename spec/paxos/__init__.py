@@ -13,14 +13,16 @@ from quorum.spec.paxos.config import Config, acceptor_name, parse_quorums, value
 from quorum.spec.paxos.fast import properties, symmetry
 from quorum.spec.paxos.fast.actions import successor_function
 from quorum.spec.paxos.fast.state import (
-    MAXBAL,
-    MAXVAL,
-    MAXVBAL,
     Label,
     Layout,
     PaxosState,
+    acceptors,
     initial_state,
     layout,
+    max_bal,
+    max_v_bal,
+    max_val,
+    sent1a,
 )
 
 __all__ = ["SPEC", "Config", "PaxosModel"]
@@ -57,11 +59,11 @@ class PaxosModel:
         return True  # ballots are bounded by the actions themselves (0..max_ballot)
 
     def render(self, state: PaxosState) -> dict[str, Any]:
-        accs = [acceptor_name(a) for a in range(self.cfg.acceptors)]
+        names, accs = [acceptor_name(a) for a in range(self.cfg.acceptors)], acceptors(state)
         return {
-            "maxBal": {a: x[MAXBAL] for a, x in zip(accs, state[0], strict=True)},
-            "maxVBal": {a: x[MAXVBAL] for a, x in zip(accs, state[0], strict=True)},
-            "maxVal": {a: value_name(x[MAXVAL]) for a, x in zip(accs, state[0], strict=True)},
+            "maxBal": dict(zip(names, map(max_bal, accs), strict=True)),
+            "maxVBal": dict(zip(names, map(max_v_bal, accs), strict=True)),
+            "maxVal": dict(zip(names, map(value_name, map(max_val, accs)), strict=True)),
             "msgs": frozenset(_messages(self._layout, state)),
         }
 
@@ -94,7 +96,7 @@ class Msg2b(NamedTuple):
 
 def _messages(lay: Layout, s: PaxosState) -> Iterator[NamedTuple]:
     """Messages as records with Paxos.tla's field names."""
-    for b in lay.bits(s[1]):
+    for b in lay.bits(sent1a(s)):
         yield Msg1a("1a", b)
     for a, b, mbal, mval in lay.messages_1b(s):
         yield Msg1b("1b", acceptor_name(a), b, mbal, value_name(mval))
@@ -136,10 +138,10 @@ MUTANTS = {
 
 
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> PaxosModel:
-    acceptors = int(values["acceptors"])
+    n = int(values["acceptors"])
     text = str(values.get("quorums") or "")
-    quorums = parse_quorums(text, acceptors) if text else None
-    cfg = Config(acceptors=acceptors, values=int(values["values"]),
+    quorums = parse_quorums(text, n) if text else None
+    cfg = Config(acceptors=n, values=int(values["values"]),
                  max_ballot=int(values["max_ballot"]), quorums=quorums, mutant=mutant)
     return PaxosModel(cfg, use_symmetry)
 

@@ -10,7 +10,15 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from quorum.spec.paxos.config import Config, acceptor_name, value_name
-from quorum.spec.paxos.fast.state import SENT1B, Acceptor, Label, Layout, PaxosState, layout
+from quorum.spec.paxos.fast.state import (
+    Acceptor,
+    Label,
+    Layout,
+    PaxosState,
+    acceptors,
+    layout,
+    sent1b,
+)
 
 __all__ = ["safe_values", "successor_function", "successors"]
 
@@ -22,7 +30,8 @@ def safe_values(cfg: Config, s: PaxosState, b: int) -> list[int]:
     any value is safe; otherwise the value of the highest-ballot vote reported.
     """
     lay = layout(cfg)
-    return _safe_values(cfg, lay, tuple((x[SENT1B] >> b * lay.W) & lay.wmask for x in s[0]))
+    return _safe_values(cfg, lay,
+                        tuple((sent1b(x) >> b * lay.W) & lay.wmask for x in acceptors(s)))
 
 
 def _safe_values(cfg: Config, lay: Layout, groups: tuple[int, ...]) -> list[int]:
@@ -56,7 +65,7 @@ def successor_function(cfg: Config) -> Callable[[PaxosState], Iterator[tuple[Lab
 
     def safe(accs: tuple[Acceptor, ...], b: int) -> list[int]:
         shift = b * W
-        groups = tuple([(x[SENT1B] >> shift) & wmask for x in accs])
+        groups = tuple([(s1b >> shift) & wmask for s1b in map(sent1b, accs)])
         found = memo.get(groups)
         if found is None:
             if len(memo) > 1 << 16:

@@ -11,7 +11,19 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from quorum.spec.paxos.config import Config, acceptor_name, value_name
-from quorum.spec.paxos.tla.state import MSG_1A, MSG_1B, MSG_2A, MSG_2B, Label, PaxosState
+from quorum.spec.paxos.tla.state import (
+    MSG_1A,
+    MSG_1B,
+    MSG_2A,
+    MSG_2B,
+    Label,
+    Message,
+    Msg1a,
+    Msg1b,
+    Msg2a,
+    Msg2b,
+    PaxosState,
+)
 
 __all__ = ["phase1a", "phase1b", "phase2a", "phase2b", "safe_values", "successors"]
 
@@ -24,22 +36,24 @@ class _Index(NamedTuple):
     """One pass over ``msgs``, shared by every action enabled in a state."""
 
     ballots_1a: list[int]  # sorted
-    promises: dict[int, dict[int, tuple[int, int]]]  # b -> a -> (mbal, mval) from 1b msgs
+    promises: dict[int, dict[int, Msg1b]]  # b -> a -> the 1b message of a for b
     ballots_2a: set[int]
     proposals: list[tuple[int, int]]  # sorted (b, v) of 2a msgs
 
 
-def _index(msgs: frozenset[tuple[int, ...]]) -> _Index:
-    ones, promises, twos, proposals = [], {}, set(), []  # type: ignore[var-annotated]
+def _index(msgs: frozenset[Message]) -> _Index:
+    ones: list[int] = []
+    promises: dict[int, dict[int, Msg1b]] = {}
+    twos: set[int] = set()
+    proposals: list[tuple[int, int]] = []
     for m in msgs:
-        t = m[0]
-        if t == MSG_1A:
-            ones.append(m[1])
-        elif t == MSG_1B:
-            promises.setdefault(m[2], {})[m[1]] = (m[3], m[4])
-        elif t == MSG_2A:
-            twos.add(m[1])
-            proposals.append((m[1], m[2]))
+        if isinstance(m, Msg1a):
+            ones.append(m.bal)
+        elif isinstance(m, Msg1b):
+            promises.setdefault(m.bal, {})[m.acc] = m
+        elif isinstance(m, Msg2a):
+            twos.add(m.bal)
+            proposals.append((m.bal, m.val))
     ones.sort()
     proposals.sort()
     return _Index(ones, promises, twos, proposals)
@@ -47,14 +61,14 @@ def _index(msgs: frozenset[tuple[int, ...]]) -> _Index:
 
 def phase1a(cfg: Config, s: PaxosState, b: int) -> Iterator[tuple[Label, PaxosState]]:
     """Phase1a(b): a proposer asks the acceptors to join ballot b (sends 1a)."""
-    yield ("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {(MSG_1A, b)})
+    yield ("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {Msg1a(MSG_1A, b)})
 
 
 def phase1b(cfg: Config, s: PaxosState, ix: _Index, a: int) -> Iterator[tuple[Label, PaxosState]]:
     """Phase1b(a): acceptor a promises a higher ballot and reports its latest vote (1b)."""
     for b in ix.ballots_1a:
         if b > s.maxBal[a]:
-            m = (MSG_1B, a, b, s.maxVBal[a], s.maxVal[a])
+            m = Msg1b(MSG_1B, a, b, s.maxVBal[a], s.maxVal[a])
             yield (("Phase1b", (("a", acceptor_name(a)), ("b", b))),
                    s._replace(maxBal=_set(s.maxBal, a, b), msgs=s.msgs | {m}))
 
@@ -73,7 +87,7 @@ def safe_values(cfg: Config, ix: _Index, b: int) -> set[int] | None:
         if not all(a in promised for a in q):
             continue
         allowed = allowed if allowed is not None else set()
-        reported = [promised[a] for a in q if promised[a][0] >= 0]
+        reported = [(promised[a].mbal, promised[a].mval) for a in q if promised[a].mbal >= 0]
         if not reported or cfg.mutant == "ignore-1b-votes":
             return set(range(cfg.values))
         top = max(mbal for mbal, _ in reported)
@@ -91,7 +105,7 @@ def phase2a(cfg: Config, s: PaxosState, ix: _Index, b: int) -> Iterator[tuple[La
     for v in range(cfg.values):
         if v in allowed:
             yield (("Phase2a", (("b", b), ("v", value_name(v)))),
-                   s._replace(msgs=s.msgs | {(MSG_2A, b, v)}))
+                   s._replace(msgs=s.msgs | {Msg2a(MSG_2A, b, v)}))
 
 
 def phase2b(cfg: Config, s: PaxosState, ix: _Index, a: int) -> Iterator[tuple[Label, PaxosState]]:
@@ -102,7 +116,7 @@ def phase2b(cfg: Config, s: PaxosState, ix: _Index, a: int) -> Iterator[tuple[La
             promise = max(b, s.maxBal[a])
             yield (("Phase2b", (("a", acceptor_name(a)), ("b", b), ("v", value_name(v)))),
                    PaxosState(_set(s.maxBal, a, promise), _set(s.maxVBal, a, b),
-                              _set(s.maxVal, a, v), s.msgs | {(MSG_2B, a, b, v)}))
+                              _set(s.maxVal, a, v), s.msgs | {Msg2b(MSG_2B, a, b, v)}))
 
 
 def successors(cfg: Config, s: PaxosState) -> Iterator[tuple[Label, PaxosState]]:

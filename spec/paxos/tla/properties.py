@@ -10,7 +10,18 @@ import functools
 from collections.abc import Callable
 
 from quorum.spec.paxos.config import Config
-from quorum.spec.paxos.tla.state import MSG_1A, MSG_1B, MSG_2A, MSG_2B, PaxosState
+from quorum.spec.paxos.tla.state import (
+    MSG_1A,
+    MSG_1B,
+    MSG_2A,
+    MSG_2B,
+    Message,
+    Msg1a,
+    Msg1b,
+    Msg2a,
+    Msg2b,
+    PaxosState,
+)
 
 __all__ = ["chosen", "invariants", "reachability", "votes"]
 
@@ -19,7 +30,7 @@ Vote = tuple[int, int, int]  # (acceptor, ballot, value)
 
 def votes(s: PaxosState) -> set[Vote]:
     """``votes`` of Paxos.tla: the (acceptor, ballot, value) of every 2b message."""
-    return {(m[1], m[2], m[3]) for m in s.msgs if m[0] == MSG_2B}
+    return {(m.acc, m.bal, m.val) for m in s.msgs if isinstance(m, Msg2b)}
 
 
 def chosen(cfg: Config, s: PaxosState) -> set[int]:
@@ -41,16 +52,18 @@ def _type_ok(cfg: Config, s: PaxosState) -> bool:
     return arrays_ok and all(_message_ok(cfg, m) for m in s.msgs)
 
 
-def _message_ok(cfg: Config, m: tuple[int, ...]) -> bool:
+def _message_ok(cfg: Config, m: Message) -> bool:
+    """m is in Paxos.tla's ``Message``: a record of one of the four types, fields in range."""
     bals, vals, accs = range(cfg.max_ballot + 1), range(cfg.values), range(cfg.acceptors)
-    if m[0] == MSG_1A:
-        return len(m) == 2 and m[1] in bals
-    if m[0] == MSG_1B:
-        return (len(m) == 5 and m[1] in accs and m[2] in bals
-                and (m[3] == -1 and m[4] == -1 or m[3] in bals and m[4] in vals))
-    if m[0] == MSG_2A:
-        return len(m) == 3 and m[1] in bals and m[2] in vals
-    return len(m) == 4 and m[0] == MSG_2B and m[1] in accs and m[2] in bals and m[3] in vals
+    if isinstance(m, Msg1a):
+        return m.type == MSG_1A and m.bal in bals
+    if isinstance(m, Msg1b):
+        return (m.type == MSG_1B and m.acc in accs and m.bal in bals
+                and (m.mbal == -1 and m.mval == -1 or m.mbal in bals and m.mval in vals))
+    if isinstance(m, Msg2a):
+        return m.type == MSG_2A and m.bal in bals and m.val in vals
+    return (isinstance(m, Msg2b) and m.type == MSG_2B and m.acc in accs and m.bal in bals
+            and m.val in vals)
 
 
 def _acc_inv(cfg: Config, s: PaxosState) -> bool:
@@ -58,7 +71,7 @@ def _acc_inv(cfg: Config, s: PaxosState) -> bool:
         if s.maxVBal[a] == -1:
             if s.maxVal[a] != -1:
                 return False
-        elif (MSG_2B, a, s.maxVBal[a], s.maxVal[a]) not in s.msgs:
+        elif Msg2b(MSG_2B, a, s.maxVBal[a], s.maxVal[a]) not in s.msgs:
             return False
     return True
 
@@ -80,15 +93,13 @@ def _msg_inv(cfg: Config, s: PaxosState) -> bool:
     vs = votes(s)
     proposal: dict[int, int] = {}
     for m in s.msgs:
-        if m[0] == MSG_1B:
-            _, a, b, mbal, mval = m
-            if s.maxBal[a] < b or (mbal >= 0 and (a, mbal, mval) not in vs):
+        if isinstance(m, Msg1b):
+            if s.maxBal[m.acc] < m.bal or (m.mbal >= 0 and (m.acc, m.mbal, m.mval) not in vs):
                 return False
-        elif m[0] == MSG_2A:
-            _, b, v = m
-            if proposal.setdefault(b, v) != v:
+        elif isinstance(m, Msg2a):
+            if proposal.setdefault(m.bal, m.val) != m.val:
                 return False
-            if not any(_shows_safe_at(s, vs, q, b, v) for q in cfg.quorum_sets()):
+            if not any(_shows_safe_at(s, vs, q, m.bal, m.val) for q in cfg.quorum_sets()):
                 return False
     return True
 

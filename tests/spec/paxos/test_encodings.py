@@ -20,14 +20,14 @@ from quorum.spec.paxos.tla import state as reference
 
 def to_reference(cfg: Config, s: fast.PaxosState) -> reference.PaxosState:
     lay = fast.layout(cfg)
-    accs, sent1a, _ = s
-    msgs = {(reference.MSG_1A, b) for b in lay.bits(sent1a)}
-    msgs |= {(reference.MSG_1B, *m) for m in lay.messages_1b(s)}
-    msgs |= {(reference.MSG_2A, b, v) for b, v in lay.proposals(s)}
-    msgs |= {(reference.MSG_2B, *vote) for vote in lay.votes(s)}
-    return reference.PaxosState(tuple(a[fast.MAXBAL] for a in accs),
-                                tuple(a[fast.MAXVBAL] for a in accs),
-                                tuple(a[fast.MAXVAL] for a in accs), frozenset(msgs))
+    accs = fast.acceptors(s)
+    msgs: set[reference.Message] = {reference.Msg1a(reference.MSG_1A, b)
+                                    for b in lay.bits(fast.sent1a(s))}
+    msgs |= {reference.Msg1b(reference.MSG_1B, *m) for m in lay.messages_1b(s)}
+    msgs |= {reference.Msg2a(reference.MSG_2A, b, v) for b, v in lay.proposals(s)}
+    msgs |= {reference.Msg2b(reference.MSG_2B, *vote) for vote in lay.votes(s)}
+    return reference.PaxosState(tuple(map(fast.max_bal, accs)), tuple(map(fast.max_v_bal, accs)),
+                                tuple(map(fast.max_val, accs)), frozenset(msgs))
 
 
 def graph(model, translate=lambda s: s):
