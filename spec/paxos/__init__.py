@@ -1,6 +1,10 @@
 """Single-decree Paxos after Lamport's Paxos.tla, with its known-bug mutants.
 
-``SPEC.build(values, mutant, symmetry)`` returns a :class:`PaxosModel`.
+``SPEC.build(values, mutant, symmetry)`` returns a :class:`PaxosModel`, which runs the
+bit-set encoding (:mod:`quorum.spec.paxos.fast`).  Start reading at
+:mod:`quorum.spec.paxos.tla` (Paxos.tla transcribed: state, actions, properties), then
+:mod:`quorum.spec.paxos.rules` and :mod:`quorum.spec.paxos.mutants` (the known bugs) and
+:mod:`quorum.spec.paxos.config` (the bounds).
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
+from quorum.spec.common import ConfigError, Param, SpecInfo
 from quorum.spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
 from quorum.spec.paxos.fast import properties, symmetry
 from quorum.spec.paxos.fast.actions import successor_function
@@ -24,6 +28,8 @@ from quorum.spec.paxos.fast.state import (
     max_val,
     sent1a,
 )
+from quorum.spec.paxos.mutants import MUTANTS
+from quorum.spec.paxos.rules import PAXOS
 
 __all__ = ["SPEC", "Config", "PaxosModel"]
 
@@ -38,6 +44,7 @@ class PaxosModel:
                 "acceptors, so states that differ by a permutation may behave differently"
             )
         self.cfg = cfg
+        self.rules = cfg.rules  # Paxos.tla's decisions, or the mutant's
         self.name = "paxos" + (f"[{cfg.mutant}]" if cfg.mutant else "")
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
@@ -113,30 +120,6 @@ PARAMS = (
     Param("quorums", str, "", "explicit quorums, e.g. 'a1,a2;a2,a3;a1,a3' (default: majorities)"),
 )
 
-MUTANTS = {
-    "ceil-quorum": Mutant(
-        "ceil-quorum",
-        "quorums of ceil(n/2) acceptors (the tutorial's formula): with an even n two "
-        "quorums can be disjoint, and each chooses its own value",
-        defaults={"acceptors": 4, "values": 2, "max_ballot": 1},
-        expect="Agreement",
-    ),
-    "vote-below-promise": Mutant(
-        "vote-below-promise",
-        "an acceptor votes for a 2a proposal of a ballot below the one it promised, "
-        "breaking the promise that Phase2a's choice of value relies on",
-        defaults={"acceptors": 3, "values": 2, "max_ballot": 1},
-        expect="Agreement",
-    ),
-    "ignore-1b-votes": Mutant(
-        "ignore-1b-votes",
-        "a proposer ignores the votes reported in 1b messages and proposes any value",
-        defaults={"acceptors": 3, "values": 2, "max_ballot": 1},
-        expect="Agreement",
-    ),
-}
-
-
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> PaxosModel:
     n = int(values["acceptors"])
     text = str(values.get("quorums") or "")
@@ -152,6 +135,7 @@ SPEC = SpecInfo(
     params=PARAMS,
     mutants=MUTANTS,
     build=build,
+    rules=PAXOS,
     properties=("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot",
                 "ValueChosen"),
 )

@@ -2,13 +2,22 @@
 
 The same actions as :mod:`quorum.spec.paxos.tla.actions`, in the same order, with the
 same labels; ``tests/spec/paxos/test_encodings.py`` proves the two equal.
+
+The :class:`~quorum.spec.paxos.rules.Rules` are compiled here, once per configuration:
+``may_vote`` into a table of the ballots each promise allows, ``proposable`` into the memo
+of Phase2a's safe values, ``quorum_size`` into the quorum system (through ``Config``).
+:data:`SUPPORTED` lists them: this encoding refuses rules that change any other decision
+(:class:`~quorum.spec.common.Unsupported`), so a decision added to ``Rules`` for the
+readable encoding alone cannot be silently ignored by the checker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from functools import lru_cache
 
+from quorum.spec.common import Unsupported
 from quorum.spec.paxos.config import Config, acceptor_name, value_name
 from quorum.spec.paxos.fast.state import (
     Acceptor,
@@ -19,15 +28,32 @@ from quorum.spec.paxos.fast.state import (
     layout,
     sent1b,
 )
+from quorum.spec.paxos.rules import Rules
 
-__all__ = ["safe_values", "successor_function", "successors"]
+__all__ = ["SUPPORTED", "require_supported", "safe_values", "successor_function", "successors"]
+
+#: the decisions of :class:`~quorum.spec.paxos.rules.Rules` this encoding implements,
+#: whatever function each holds
+SUPPORTED = ("quorum_size", "proposable", "may_vote")
+
+
+def require_supported(rules: Rules) -> None:
+    """Raise :class:`Unsupported` if these rules change a decision not in :data:`SUPPORTED`
+    from Paxos.tla's (the defaults of their class)."""
+    paxos = type(rules)()
+    changed = [f.name for f in fields(rules) if getattr(rules, f.name) != getattr(paxos, f.name)]
+    missing = [name for name in changed if name not in SUPPORTED]
+    if missing:
+        raise Unsupported(f"the fast Paxos encoding does not implement the rules "
+                          f"{', '.join(missing)} (it implements {', '.join(SUPPORTED)})")
 
 
 def safe_values(cfg: Config, s: PaxosState, b: int) -> list[int]:
     """Values Phase2a may propose in ballot b (ascending): none when no quorum has promised b.
 
-    For a quorum Q whose members all sent 1b for b: if none of them reported a vote,
-    any value is safe; otherwise the value of the highest-ballot vote reported.
+    For a quorum Q whose members all sent 1b for b, the values the rules allow given the
+    votes they reported (``rules.proposable``: with none reported any value, otherwise
+    the value of the highest-ballot vote reported).
     """
     lay = layout(cfg)
     return _safe_values(cfg, lay,
@@ -36,21 +62,22 @@ def safe_values(cfg: Config, s: PaxosState, b: int) -> list[int]:
 
 def _safe_values(cfg: Config, lay: Layout, groups: tuple[int, ...]) -> list[int]:
     """safe_values from the 1b messages for b of each acceptor (its W-bit group, 0: none)."""
+    proposable = cfg.rules.proposable
     allowed: set[int] = set()
     for q in lay.quorum_lists:
         if not all(groups[a] for a in q):
             continue
         reported = [lay.report(groups[a]) for a in q if groups[a] != 1]
-        if not reported or cfg.mutant == "ignore-1b-votes":
-            return list(range(cfg.values))
-        top = max(mbal for mbal, _ in reported)
-        allowed.update(mval for mbal, mval in reported if mbal == top)
+        allowed.update(v for v in range(cfg.values) if proposable(reported, v))
     return sorted(allowed)
 
 
 def successor_function(cfg: Config) -> Callable[[PaxosState], Iterator[tuple[Label, PaxosState]]]:
     """``Next`` for one configuration, in Paxos.tla's order: for each ballot Phase1a and
-    Phase2a; for each acceptor Phase1b and Phase2b.  Labels are built once, here."""
+    Phase2a; for each acceptor Phase1b and Phase2b.  Labels are built once, here.
+
+    Raises :class:`Unsupported` for rules this encoding does not implement."""
+    require_supported(cfg.rules)
     lay = layout(cfg)
     B, V, n, vmask = lay.B, lay.V, lay.n, lay.vmask
     names = [acceptor_name(a) for a in range(n)]
@@ -59,7 +86,9 @@ def successor_function(cfg: Config) -> Callable[[PaxosState], Iterator[tuple[Lab
     l1b = [[("Phase1b", (("a", names[a]), ("b", b))) for b in range(B)] for a in range(n)]
     l2b = [[("Phase2b", (("a", names[a]), ("b", i // V), ("v", value_name(i % V))))
             for i in range(B * V)] for a in range(n)]
-    buggy = cfg.mutant == "vote-below-promise"  # ignores its promise, keeps the highest one
+    #: per promise maxBal (at index maxBal + 1), the 2a bits of the ballots it may vote in
+    votable = [sum(vmask << b * V for b in range(B) if cfg.rules.may_vote(bal, b))
+               for bal in range(-1, B)]
     W, wmask = lay.W, lay.wmask
     memo: dict[tuple[int, ...], list[int]] = {}  # 1b groups of a ballot -> safe values
 
@@ -90,7 +119,7 @@ def successor_function(cfg: Config) -> Callable[[PaxosState], Iterator[tuple[Lab
                     new = (b, mvbal, mval, s1b | lay.bit_1b(b, mvbal, mval), s2b)
                     yield l1b[a][b], (accs[:a] + (new,) + accs[a + 1:], sent1a, sent2a)
             # Phase2b(a): acceptor a votes for a 2a proposal of a ballot it did not skip.
-            rest = sent2a if buggy or maxbal <= 0 else sent2a >> maxbal * V << maxbal * V
+            rest = sent2a & votable[maxbal + 1]
             while rest:
                 low = rest & -rest
                 rest ^= low

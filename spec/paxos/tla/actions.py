@@ -76,22 +76,21 @@ def phase1b(cfg: Config, s: PaxosState, ix: _Index, a: int) -> Iterator[tuple[La
 def safe_values(cfg: Config, ix: _Index, b: int) -> set[int] | None:
     """Values Phase2a may propose in ballot b: ``None`` when no quorum has promised b.
 
-    For a quorum Q whose members all sent 1b for b: if none of them reported a vote,
-    any value is safe; otherwise the value of the highest-ballot vote reported.
+    For a quorum Q whose members all sent 1b for b, the values the rules allow given the
+    votes they reported (``rules.proposable``: with none reported any value, otherwise
+    the value of the highest-ballot vote reported).
     """
     promised = ix.promises.get(b)
     if promised is None:
         return None
+    proposable = cfg.rules.proposable
     allowed: set[int] | None = None
     for q in cfg.quorum_sets():
         if not all(a in promised for a in q):
             continue
         allowed = allowed if allowed is not None else set()
         reported = [(promised[a].mbal, promised[a].mval) for a in q if promised[a].mbal >= 0]
-        if not reported or cfg.mutant == "ignore-1b-votes":
-            return set(range(cfg.values))
-        top = max(mbal for mbal, _ in reported)
-        allowed.update(mval for mbal, mval in reported if mbal == top)
+        allowed.update(v for v in range(cfg.values) if proposable(reported, v))
     return allowed
 
 
@@ -109,10 +108,11 @@ def phase2a(cfg: Config, s: PaxosState, ix: _Index, b: int) -> Iterator[tuple[La
 
 
 def phase2b(cfg: Config, s: PaxosState, ix: _Index, a: int) -> Iterator[tuple[Label, PaxosState]]:
-    """Phase2b(a): acceptor a votes for a 2a proposal of a ballot it has not promised to skip."""
-    buggy = cfg.mutant == "vote-below-promise"  # ignores its promise, keeps the highest one
+    """Phase2b(a): acceptor a votes for a 2a proposal of a ballot it has not promised to
+    skip (``rules.may_vote``); its promise becomes that ballot, or stays if higher."""
+    may_vote = cfg.rules.may_vote
     for b, v in ix.proposals:
-        if b >= s.maxBal[a] or buggy:
+        if may_vote(s.maxBal[a], b):
             promise = max(b, s.maxBal[a])
             yield (("Phase2b", (("a", acceptor_name(a)), ("b", b), ("v", value_name(v)))),
                    PaxosState(_set(s.maxBal, a, promise), _set(s.maxVBal, a, b),

@@ -9,12 +9,16 @@ every property must be equal, for the correct protocol and for every mutant.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import fields, make_dataclass
 
 import pytest
 
+from quorum.spec.common import Unsupported
 from quorum.spec.paxos import SPEC, tla
 from quorum.spec.paxos.config import Config
 from quorum.spec.paxos.fast import state as fast
+from quorum.spec.paxos.fast.actions import SUPPORTED, require_supported
+from quorum.spec.paxos.rules import Rules
 from quorum.spec.paxos.tla import state as reference
 
 
@@ -65,3 +69,15 @@ def test_same_states_steps_and_verdicts(mutant, bounds):
         assert all(holds(s) == ref_holds(to_reference(cfg, s)) for s in raw), name
     chosen_somewhere = [ref.reachability["ValueChosen"](s) for s in ref_states]
     assert any(chosen_somewhere) == any(model.reachability["ValueChosen"](s) for s in raw)
+
+
+def test_fast_declares_the_rules_it_implements_and_refuses_others():
+    """The checker's encoding lists the decisions it compiles (today every one) and
+    refuses rules that change a decision it does not list, rather than run Paxos.tla's."""
+    assert set(SUPPORTED) == {f.name for f in fields(Rules)}
+    for mutant in SPEC.mutants.values():
+        require_supported(mutant.rules)
+    wider = make_dataclass("Wider", [("new_decision", bool, False)], bases=(Rules,), frozen=True)
+    require_supported(wider())
+    with pytest.raises(Unsupported, match="does not implement the rules new_decision"):
+        require_supported(wider(new_decision=True))
