@@ -120,6 +120,7 @@ PARAMS = (
     Param("quorums", str, "", "explicit quorums, e.g. 'a1,a2;a2,a3;a1,a3' (default: majorities)"),
 )
 
+
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> PaxosModel:
     n = int(values["acceptors"])
     text = str(values.get("quorums") or "")
