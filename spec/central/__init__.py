@@ -25,9 +25,13 @@ from quorum.spec.central.config import (
     write_name,
 )
 from quorum.spec.central.spec import Label, State, initial_state, successors
-from quorum.spec.common import ConfigError, Param, SpecInfo
+from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
 
 __all__ = ["PARAMS", "SPEC", "CentralModel", "Config", "State", "costs"]
+
+#: none: the strategy's failure modes are its options (``--standby`` without
+#: ``--fencing``, ``--down``), not bugs, so it has no ``Rules`` to swap
+MUTANTS: dict[str, Mutant] = {}
 
 
 def costs(cfg: Config) -> dict[str, tuple[int, int]]:
@@ -117,7 +121,7 @@ PARAMS = (
 
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> CentralModel:
     """The model for these values (symmetry: replicas are interchangeable)."""
-    if mutant is not None:
+    if mutant is not None and mutant not in MUTANTS:
         raise ConfigError(f"central has no mutant {mutant!r}: its options are its variants")
     return CentralModel(from_values(values), use_symmetry)
 
@@ -126,7 +130,7 @@ SPEC = SpecInfo(
     name="central",
     doc="a central coordinator ordering all writes, optionally with a (fenced) standby",
     params=PARAMS,
-    mutants={},
+    mutants=MUTANTS,
     build=build,
     properties=properties.NAMES,
 )

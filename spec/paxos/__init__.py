@@ -1,6 +1,10 @@
 """Single-decree Paxos after Lamport's Paxos.tla, with its known-bug mutants.
 
-``SPEC.build(values, mutant, symmetry)`` returns a :class:`PaxosModel`.
+``SPEC.build(values, mutant, symmetry)`` returns a :class:`PaxosModel`, which runs the
+bit-set encoding (:mod:`quorum.spec.paxos.fast`).  Start reading at
+:mod:`quorum.spec.paxos.tla` (Paxos.tla transcribed: state, actions, properties), then
+:mod:`quorum.spec.paxos.rules` and :mod:`quorum.spec.paxos.mutants` (the known bugs) and
+:mod:`quorum.spec.paxos.config` (the bounds).
 """
 
 from __future__ import annotations
@@ -8,9 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
-from quorum.spec.paxos import properties, spec, symmetry
+from quorum.spec.common import ConfigError, Param, SpecInfo
 from quorum.spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
+from quorum.spec.paxos.fast import properties, symmetry
+from quorum.spec.paxos.fast.actions import successor_function
+from quorum.spec.paxos.fast.state import (
+    Label,
+    Layout,
+    PaxosState,
+    acceptors,
+    initial_state,
+    layout,
+    max_bal,
+    max_v_bal,
+    max_val,
+    sent1a,
+)
+from quorum.spec.paxos.mutants import MUTANTS
+from quorum.spec.paxos.rules import PAXOS
 
 __all__ = ["SPEC", "Config", "PaxosModel"]
 
@@ -25,6 +44,7 @@ class PaxosModel:
                 "acceptors, so states that differ by a permutation may behave differently"
             )
         self.cfg = cfg
+        self.rules = cfg.rules  # Paxos.tla's decisions, or the mutant's
         self.name = "paxos" + (f"[{cfg.mutant}]" if cfg.mutant else "")
         self.invariants = properties.invariants(cfg)
         self.action_properties: dict[str, Any] = {}
@@ -33,24 +53,24 @@ class PaxosModel:
         self.fairness = properties.fairness(cfg)
         self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
         self.view = None
-        self._layout = spec.layout(cfg)
-        self._next = spec.successor_function(cfg)
+        self._layout = layout(cfg)
+        self._next = successor_function(cfg)
 
-    def initial_states(self) -> Iterator[spec.PaxosState]:
-        yield spec.initial_state(self.cfg)
+    def initial_states(self) -> Iterator[PaxosState]:
+        yield initial_state(self.cfg)
 
-    def successors(self, state: spec.PaxosState) -> Iterator[tuple[spec.Label, spec.PaxosState]]:
+    def successors(self, state: PaxosState) -> Iterator[tuple[Label, PaxosState]]:
         return self._next(state)
 
-    def within_bounds(self, state: spec.PaxosState) -> bool:
+    def within_bounds(self, state: PaxosState) -> bool:
         return True  # ballots are bounded by the actions themselves (0..max_ballot)
 
-    def render(self, state: spec.PaxosState) -> dict[str, Any]:
-        accs = [acceptor_name(a) for a in range(self.cfg.acceptors)]
+    def render(self, state: PaxosState) -> dict[str, Any]:
+        names, accs = [acceptor_name(a) for a in range(self.cfg.acceptors)], acceptors(state)
         return {
-            "maxBal": {a: x[spec.MAXBAL] for a, x in zip(accs, state[0], strict=True)},
-            "maxVBal": {a: x[spec.MAXVBAL] for a, x in zip(accs, state[0], strict=True)},
-            "maxVal": {a: value_name(x[spec.MAXVAL]) for a, x in zip(accs, state[0], strict=True)},
+            "maxBal": dict(zip(names, map(max_bal, accs), strict=True)),
+            "maxVBal": dict(zip(names, map(max_v_bal, accs), strict=True)),
+            "maxVal": dict(zip(names, map(value_name, map(max_val, accs)), strict=True)),
             "msgs": frozenset(_messages(self._layout, state)),
         }
 
@@ -81,9 +101,9 @@ class Msg2b(NamedTuple):
     val: str
 
 
-def _messages(lay: spec.Layout, s: spec.PaxosState) -> Iterator[NamedTuple]:
+def _messages(lay: Layout, s: PaxosState) -> Iterator[NamedTuple]:
     """Messages as records with Paxos.tla's field names."""
-    for b in lay.bits(s[1]):
+    for b in lay.bits(sent1a(s)):
         yield Msg1a("1a", b)
     for a, b, mbal, mval in lay.messages_1b(s):
         yield Msg1b("1b", acceptor_name(a), b, mbal, value_name(mval))
@@ -100,35 +120,12 @@ PARAMS = (
     Param("quorums", str, "", "explicit quorums, e.g. 'a1,a2;a2,a3;a1,a3' (default: majorities)"),
 )
 
-MUTANTS = {
-    "ceil-quorum": Mutant(
-        "ceil-quorum",
-        "quorums of ceil(n/2) acceptors (the tutorial's formula): with an even n two "
-        "quorums can be disjoint, and each chooses its own value",
-        defaults={"acceptors": 4, "values": 2, "max_ballot": 1},
-        expect="Agreement",
-    ),
-    "vote-below-promise": Mutant(
-        "vote-below-promise",
-        "an acceptor votes for a 2a proposal of a ballot below the one it promised, "
-        "breaking the promise that Phase2a's choice of value relies on",
-        defaults={"acceptors": 3, "values": 2, "max_ballot": 1},
-        expect="Agreement",
-    ),
-    "ignore-1b-votes": Mutant(
-        "ignore-1b-votes",
-        "a proposer ignores the votes reported in 1b messages and proposes any value",
-        defaults={"acceptors": 3, "values": 2, "max_ballot": 1},
-        expect="Agreement",
-    ),
-}
-
 
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool) -> PaxosModel:
-    acceptors = int(values["acceptors"])
+    n = int(values["acceptors"])
     text = str(values.get("quorums") or "")
-    quorums = parse_quorums(text, acceptors) if text else None
-    cfg = Config(acceptors=acceptors, values=int(values["values"]),
+    quorums = parse_quorums(text, n) if text else None
+    cfg = Config(acceptors=n, values=int(values["values"]),
                  max_ballot=int(values["max_ballot"]), quorums=quorums, mutant=mutant)
     return PaxosModel(cfg, use_symmetry)
 
@@ -139,6 +136,7 @@ SPEC = SpecInfo(
     params=PARAMS,
     mutants=MUTANTS,
     build=build,
+    rules=PAXOS,
     properties=("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot",
                 "ValueChosen"),
 )

@@ -11,11 +11,11 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from quorum.spec.common import ConfigError, majority
+from quorum.spec.common import ConfigError
+from quorum.spec.paxos.mutants import MUTANTS
+from quorum.spec.paxos.rules import PAXOS, Rules
 
 __all__ = ["Config", "acceptor_name", "parse_quorums", "value_name"]
-
-MUTANTS = ("ceil-quorum", "vote-below-promise", "ignore-1b-votes")
 
 
 def acceptor_name(a: int) -> str:
@@ -33,6 +33,7 @@ class Config:
     max_ballot: int = 1
     #: explicit quorums (sets of acceptor numbers); None means all majorities
     quorums: tuple[frozenset[int], ...] | None = None
+    #: a known bug (quorum.spec.paxos.mutants) whose rules the model runs
     mutant: str | None = None
 
     def __post_init__(self) -> None:
@@ -47,9 +48,14 @@ class Config:
         if self.quorums is not None:
             self._validate_quorums(self.quorums)
 
+    @property
+    def rules(self) -> Rules:
+        """The decisions the actions ask: Paxos.tla's, or the mutant's (rules.py)."""
+        return MUTANTS[self.mutant].rules if self.mutant is not None else PAXOS
+
     def _validate_quorums(self, quorums: tuple[frozenset[int], ...]) -> None:
-        if self.mutant == "ceil-quorum":
-            raise ConfigError("--quorums and --mutant ceil-quorum both choose the quorums")
+        if self.rules.quorum_size is not PAXOS.quorum_size:
+            raise ConfigError(f"--quorums and --mutant {self.mutant} both choose the quorums")
         if not quorums:
             raise ConfigError("--quorums names no quorum")
         for q in quorums:
@@ -71,7 +77,7 @@ class Config:
         return range(self.max_ballot + 1)
 
     def quorum_sets(self) -> tuple[frozenset[int], ...]:
-        """The quorum system: explicit, or the minimal quorums of the size rule in force.
+        """The quorum system: explicit, or the minimal quorums of the rules' size.
 
         Only minimal quorums are listed: Paxos.tla's MCQuorum also admits supersets of
         majorities, but a superset enables no Phase2a and chooses no value that one of
@@ -79,7 +85,7 @@ class Config:
         """
         if self.quorums is not None:
             return self.quorums
-        size = -(-self.acceptors // 2) if self.mutant == "ceil-quorum" else majority(self.acceptors)
+        size = self.rules.quorum_size(self.acceptors)
         return tuple(frozenset(c) for c in itertools.combinations(range(self.acceptors), size))
 
     def symmetric(self) -> bool:

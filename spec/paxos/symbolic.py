@@ -1,6 +1,6 @@
 """Single-decree Paxos as a symbolic transition system (z3py data), for proofs of all sizes.
 
-The protocol is the one of Lamport's ``Paxos.tla`` (and of ``spec/paxos/spec.py``),
+The protocol is the one of Lamport's ``Paxos.tla`` (and of ``spec/paxos/tla/``),
 seen through relations only, so that every query stays in the decidable EPR fragment
 (no function from acceptors to ballots, whose cycle with the invariant's existential
 would send z3's model search into a loop):

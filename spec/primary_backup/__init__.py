@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from itertools import permutations
 from typing import Any
 
-from quorum.spec.common import ConfigError, Mutant, Param, SpecInfo
+from quorum.spec.common import ConfigError, Param, SpecInfo
 from quorum.spec.primary_backup import properties
 from quorum.spec.primary_backup.config import (
     ASYNC,
@@ -28,6 +28,8 @@ from quorum.spec.primary_backup.config import (
     node_name,
     write_name,
 )
+from quorum.spec.primary_backup.mutants import MUTANTS
+from quorum.spec.primary_backup.rules import PRIMARY_BACKUP
 from quorum.spec.primary_backup.spec import PRIMARY, Label, State, initial_state, successors
 
 __all__ = ["COSTS", "PARAMS", "SPEC", "Config", "PrimaryBackupModel", "State"]
@@ -44,6 +46,7 @@ class PrimaryBackupModel:
 
     def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
         self.cfg = cfg
+        self.rules = cfg.rules  # the correct decisions, or the mutant's
         self.name = "primary-backup" + (f"[{cfg.mutant}]" if cfg.mutant else "")
         self.invariants = properties.invariants(cfg)
         self.action_properties = properties.action_properties(cfg)
@@ -127,18 +130,6 @@ PARAMS = (
 )
 
 
-MUTANTS = {
-    "ceil-majority": Mutant(
-        "ceil-majority",
-        "sync-majority counting ceil(n/2) nodes as a majority (the tutorial's formula): "
-        "with 4 nodes one pair acknowledges a write and the disjoint pair elects a "
-        "primary that never saw it",
-        defaults={"nodes": 4, "mode": "sync-majority"},
-        expect="NoLostWrite",
-    ),
-}
-
-
 def build(values: Mapping[str, Any], mutant: str | None, use_symmetry: bool
           ) -> PrimaryBackupModel:
     """The model for these values; ConfigError for bad values or an unknown mutant."""
@@ -154,5 +145,6 @@ SPEC = SpecInfo(
     params=PARAMS,
     mutants=MUTANTS,
     build=build,
+    rules=PRIMARY_BACKUP,
     properties=properties.NAMES,
 )

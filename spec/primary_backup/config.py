@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from quorum.spec.common import ConfigError, majority
+from quorum.spec.common import ConfigError
+from quorum.spec.primary_backup.mutants import MUTANTS
+from quorum.spec.primary_backup.rules import PRIMARY_BACKUP, Rules
 
 __all__ = ["DOWN", "MODES", "READS", "ASYNC", "SYNC", "SYNC_MAJORITY", "QUORUM_READS",
            "LOCAL_READS", "Config", "from_values", "node_name", "write_name"]
@@ -35,6 +37,7 @@ class Config:
     fencing: bool = True
     reads: int = QUORUM_READS
     down: int = -1  # a node that is down from the start (fail-stop), or -1
+    #: a known bug (quorum.spec.primary_backup.mutants) whose rules the model runs
     mutant: str | None = None
 
     @property
@@ -47,11 +50,14 @@ class Config:
         return (1 << self.nodes) - 1
 
     @property
+    def rules(self) -> Rules:
+        """The decisions the actions ask: the correct ones, or the mutant's (rules.py)."""
+        return MUTANTS[self.mutant].rules if self.mutant is not None else PRIMARY_BACKUP
+
+    @property
     def majority(self) -> int:
-        """floor(n/2)+1; the ``ceil-majority`` mutant uses the tutorial's ceil(n/2)."""
-        if self.mutant == "ceil-majority":
-            return -(-self.nodes // 2)
-        return majority(self.nodes)
+        """floor(n/2)+1 (the ``ceil-majority`` mutant's rules: the tutorial's ceil(n/2))."""
+        return self.rules.quorum_size(self.nodes)
 
     def up(self, i: int) -> bool:
         return i != self.down

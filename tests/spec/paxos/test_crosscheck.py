@@ -1,7 +1,7 @@
 """The explicit Paxos spec and the symbolic one describe the same protocol.
 
 For a small instance (3 acceptors, 2 values, ballots 0..1: Paxos.tla's reference
-model, 3,921 states) every reachable state of ``spec/paxos/spec.py``, translated
+model, 3,921 states) every reachable state of ``spec/paxos/fast/``, translated
 into a finite first-order structure, satisfies the symbolic invariant of
 ``spec/paxos/symbolic.py`` and its Agreement, and every explicit step satisfies the
 transition formula of the symbolic action of the same name, with the label's

@@ -1,6 +1,6 @@
 """The readable reference spec and the fast encoding are the same state machine.
 
-``spec/paxos/reference.py`` is Paxos.tla transcribed (the one to read); ``spec/paxos/spec.py``
+``spec/paxos/tla/`` is Paxos.tla transcribed (the one to read); ``spec/paxos/fast/``
 encodes the same state in bit sets for speed.  Both are explored here and translated into
 one vocabulary: their sets of reachable states, of labelled steps, and their verdicts on
 every property must be equal, for the correct protocol and for every mutant.
@@ -9,24 +9,29 @@ every property must be equal, for the correct protocol and for every mutant.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import fields, make_dataclass
 
 import pytest
 
-from quorum.spec.paxos import SPEC, reference
-from quorum.spec.paxos import spec as fast
+from quorum.spec.common import Unsupported
+from quorum.spec.paxos import SPEC, tla
 from quorum.spec.paxos.config import Config
+from quorum.spec.paxos.fast import state as fast
+from quorum.spec.paxos.fast.actions import SUPPORTED, require_supported
+from quorum.spec.paxos.rules import Rules
+from quorum.spec.paxos.tla import state as reference
 
 
 def to_reference(cfg: Config, s: fast.PaxosState) -> reference.PaxosState:
     lay = fast.layout(cfg)
-    accs, sent1a, _ = s
-    msgs = {(reference.MSG_1A, b) for b in lay.bits(sent1a)}
-    msgs |= {(reference.MSG_1B, *m) for m in lay.messages_1b(s)}
-    msgs |= {(reference.MSG_2A, b, v) for b, v in lay.proposals(s)}
-    msgs |= {(reference.MSG_2B, *vote) for vote in lay.votes(s)}
-    return reference.PaxosState(tuple(a[fast.MAXBAL] for a in accs),
-                                tuple(a[fast.MAXVBAL] for a in accs),
-                                tuple(a[fast.MAXVAL] for a in accs), frozenset(msgs))
+    accs = fast.acceptors(s)
+    msgs: set[reference.Message] = {reference.Msg1a(reference.MSG_1A, b)
+                                    for b in lay.bits(fast.sent1a(s))}
+    msgs |= {reference.Msg1b(reference.MSG_1B, *m) for m in lay.messages_1b(s)}
+    msgs |= {reference.Msg2a(reference.MSG_2A, b, v) for b, v in lay.proposals(s)}
+    msgs |= {reference.Msg2b(reference.MSG_2B, *vote) for vote in lay.votes(s)}
+    return reference.PaxosState(tuple(map(fast.max_bal, accs)), tuple(map(fast.max_v_bal, accs)),
+                                tuple(map(fast.max_val, accs)), frozenset(msgs))
 
 
 def graph(model, translate=lambda s: s):
@@ -54,7 +59,7 @@ def test_same_states_steps_and_verdicts(mutant, bounds):
     values = {**SPEC.defaults(mutant), **bounds}
     model = SPEC.build(values, mutant, False)
     cfg = model.cfg
-    ref = reference.ReferenceModel(cfg)
+    ref = tla.ReferenceModel(cfg)
     fast_states, fast_edges, raw = graph(model, lambda s: to_reference(cfg, s))
     ref_states, ref_edges, _ = graph(ref)
     assert fast_states == ref_states
@@ -64,3 +69,15 @@ def test_same_states_steps_and_verdicts(mutant, bounds):
         assert all(holds(s) == ref_holds(to_reference(cfg, s)) for s in raw), name
     chosen_somewhere = [ref.reachability["ValueChosen"](s) for s in ref_states]
     assert any(chosen_somewhere) == any(model.reachability["ValueChosen"](s) for s in raw)
+
+
+def test_fast_declares_the_rules_it_implements_and_refuses_others():
+    """The checker's encoding lists the decisions it compiles (today every one) and
+    refuses rules that change a decision it does not list, rather than run Paxos.tla's."""
+    assert set(SUPPORTED) == {f.name for f in fields(Rules)}
+    for mutant in SPEC.mutants.values():
+        require_supported(mutant.rules)
+    wider = make_dataclass("Wider", [("new_decision", bool, False)], bases=(Rules,), frozen=True)
+    require_supported(wider())
+    with pytest.raises(Unsupported, match="does not implement the rules new_decision"):
+        require_supported(wider(new_decision=True))

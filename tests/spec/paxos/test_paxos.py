@@ -11,7 +11,7 @@ from helpers.specs import reachable
 from quorum.model_checker.explicit.bfs import check
 from quorum.spec.common import ConfigError
 from quorum.spec.paxos import SPEC, Config
-from quorum.spec.paxos.properties import chosen
+from quorum.spec.paxos.fast.properties import chosen
 
 build = partial(build_spec, SPEC)
 

@@ -22,7 +22,7 @@ import itertools
 from collections.abc import Callable, Sequence
 
 from quorum.spec.paxos.config import Config
-from quorum.spec.paxos.spec import Layout, PaxosState, layout
+from quorum.spec.paxos.fast.state import Layout, PaxosState, layout
 
 __all__ = ["BitPermutation", "canonicalizer"]
 
@@ -70,8 +70,8 @@ def canonicalizer(cfg: Config) -> Callable[[PaxosState], Key]:
         accs, sent1a, sent2a = s
         best: Key = (tuple(sorted(accs)), sent1a, sent2a)
         for vmap, votes, ones in renamings:
-            key = (tuple(sorted([(x[0], x[1], vmap[x[2]], ones(x[3]), votes(x[4]))
-                                 for x in accs])), sent1a, votes(sent2a))
+            key = (tuple(sorted([(bal, vbal, vmap[val], ones(s1b), votes(s2b))
+                                 for bal, vbal, val, s1b, s2b in accs])), sent1a, votes(sent2a))
             if key < best:
                 best = key
         return best

@@ -12,7 +12,7 @@ Each property is a function of the state alone.  Names map onto Paxos.tla:
 ``Agreement``          Consensus: at most one value is chosen
 =====================  ==========================================================
 
-The messages are bit sets (see :mod:`quorum.spec.paxos.spec`), so most properties are a few
+The messages are bit sets (see :mod:`quorum.spec.paxos.fast.state`), so most properties are a few
 ``&``/``|`` over per-ballot groups of bits; each function says which TLA+ formula it
 computes.
 
@@ -27,20 +27,24 @@ projection.  The memo tables are bounded (cleared when full).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from operator import itemgetter
 from typing import Any
 
 from quorum.spec.paxos.config import Config, acceptor_name, value_name
-from quorum.spec.paxos.spec import MAXBAL, SENT2B, Acceptor, Layout, PaxosState, layout
+from quorum.spec.paxos.fast.state import (
+    Acceptor,
+    Layout,
+    PaxosState,
+    acceptors,
+    layout,
+    max_bal,
+    sent2b,
+)
 
 __all__ = ["chosen", "fairness", "invariants", "liveness", "reachability", "votes"]
 
 Vote = tuple[int, int, int]  # (acceptor, ballot, value)
 Votes = tuple[int, ...]  # per acceptor, its sent2b bit set
 Bals = tuple[int, ...]  # per acceptor, its maxBal
-
-_votes_of = itemgetter(SENT2B)
-_bal_of = itemgetter(MAXBAL)
 
 
 def votes(cfg: Config, s: PaxosState) -> set[Vote]:
@@ -49,7 +53,7 @@ def votes(cfg: Config, s: PaxosState) -> set[Vote]:
 
 
 def vote_vector(s: PaxosState) -> Votes:
-    return tuple(map(_votes_of, s[0]))
+    return tuple(map(sent2b, acceptors(s)))
 
 
 def _chosen_bits(lay: Layout, vv: Votes) -> int:
@@ -202,13 +206,15 @@ def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
     votes_safe, msg_2a = memo(_votes_safe), memo(_msg_inv_2a)
     type_ok, acc_inv, msg_1b = memo(_acceptor_type_ok), memo(_acc_inv), memo(_msg_inv_1b)
     n, B, BV = lay.n, lay.B, lay.B * lay.V
-    last: list[Any] = [None, 0]  # the last state asked about, and its failing bits
+    last_state: PaxosState | None = None  # the last state asked about
+    last_bad = 0  # and its failing bits
 
     def failing(s: PaxosState) -> int:
-        if s is last[0]:
-            return int(last[1])
+        nonlocal last_state, last_bad
+        if s is last_state:
+            return last_bad
         accs, sent1a, sent2a = s
-        vv, bals = tuple(map(_votes_of, accs)), tuple(map(_bal_of, accs))
+        vv, bals = tuple(map(sent2b, accs)), tuple(map(max_bal, accs))
         bad = 0 if agreement[vv] else 1
         if not (len(accs) == n and 0 <= sent1a < 1 << B and 0 <= sent2a < 1 << BV
                 and all(map(type_ok.__getitem__, accs))):
@@ -221,7 +227,7 @@ def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
             bad |= 16
         if not one_value[vv]:
             bad |= 32
-        last[0], last[1] = s, bad
+        last_state, last_bad = s, bad
         return bad
 
     def holds(bit: int) -> Callable[[PaxosState], bool]:
@@ -264,9 +270,14 @@ def fairness(cfg: Config) -> list[tuple[str, Callable[[Any], bool]]]:
 
 
 def _is_label(action: str, params: tuple[tuple[str, object], ...]) -> Callable[[Any], bool]:
-    return lambda lab: bool(lab[0] == action and lab[1] == params)
+    return lambda lab: bool(lab == (action, params))
 
 
 def _acceptor_steps(name: str) -> Callable[[Any], bool]:
     """Phase1b(a) or Phase2b(a) steps of acceptor ``name``, whatever the message."""
-    return lambda lab: bool(lab[0] in ("Phase1b", "Phase2b") and lab[1][0] == ("a", name))
+
+    def steps(lab: Any) -> bool:
+        action, params = lab
+        return action in ("Phase1b", "Phase2b") and ("a", name) in params
+
+    return steps
