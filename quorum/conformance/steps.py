@@ -3,7 +3,7 @@
 After every simulated event, the cluster before and after it is mapped onto raft.tla's
 ``State`` (:func:`quorum.conformance.abstraction.abstract`, messages in flight included),
 and the event must be a short path of the spec's next-state relation from the abstract
-pre-state to the abstract post-state.  The spec runs with :data:`quorum.spec.raft.rules.ETCD`:
+pre-state to the abstract post-state.  The spec runs with :data:`quorum.spec.raft.tla.rules.ETCD`:
 raft.tla plus etcd's bookkeeping (a commit index that a follower never lowers and a
 restart recovers from disk, a match index that never goes down, heartbeats, a candidate
 that gives up a lost election), each switch default-off in the spec.  The rule (docs/refinement.md, "Step refinement"):
@@ -27,7 +27,7 @@ one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a 
 stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a
 snapshot, an InstallSnapshot, a torn write) are counted as not validated, never as
 passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_config`), with or
-without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.rules.ETCD_PRE_VOTE`, whose
+without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.tla.rules.ETCD_PRE_VOTE`, whose
 ``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
 term (pre-vote messages have no image in the bag).
 """
@@ -42,10 +42,10 @@ from quorum.impl.raft.types import MessageType
 from quorum.impl.sim import Event, Simulator, in_tla_vocabulary
 from quorum.model_checker.explicit.trace_validation import validate_step
 from quorum.spec.common import majority
-from quorum.spec.raft import actions
-from quorum.spec.raft.render import message_name, render_state, server_name
-from quorum.spec.raft.rules import ETCD, ETCD_PRE_VOTE
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla import actions
+from quorum.spec.raft.tla.render import message_name, render_state, server_name
+from quorum.spec.raft.tla.rules import ETCD, ETCD_PRE_VOTE
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,

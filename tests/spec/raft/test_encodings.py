@@ -1,7 +1,8 @@
 """The compiled Raft model and the readable transcription of raft.tla are the same machine.
 
-``spec/raft/actions.py`` and ``properties.py`` follow raft.tla action for action (the ones
-to read); ``spec/raft/fast.py`` and ``memo.py`` are what the checker runs.  Here both
+``spec/raft/tla/`` follows raft.tla action for action (the encoding to read);
+``spec/raft/fast/`` is what the checker runs, module for module the same (``actions``,
+``properties``, ``symmetry``).  Here both
 walk every reachable state of small configurations, the correct protocol and every
 mutant, and must agree exactly: the same labelled successors, equal states of the same
 types, in the same order (so pinned traces and simulation seeds hold for both), the same
@@ -19,10 +20,10 @@ import pytest
 
 from quorum.model_checker.explicit.bfs import check
 from quorum.spec.raft import SPEC
-from quorum.spec.raft.canon import canonicalizer
+from quorum.spec.raft.fast.symmetry import canonicalizer
 from quorum.spec.raft.model import RaftModel
 from quorum.spec.raft.mutants import MUTANTS
-from quorum.spec.raft.symmetry import canonicalize, permute
+from quorum.spec.raft.tla.symmetry import canonicalize, permute
 
 
 def _models(mutant: str | None, bounds: dict[str, int]) -> tuple[RaftModel, RaftModel]:
@@ -183,7 +184,7 @@ def test_vouched_steps_change_no_count_and_no_coverage():
 
 def test_rules_the_fast_path_lacks_run_in_the_reference():
     from quorum.spec.raft.config import Config
-    from quorum.spec.raft.rules import ETCD, RAFT
+    from quorum.spec.raft.tla.rules import ETCD, RAFT
 
     assert not RaftModel(Config(), RAFT).reference
     assert all(not SPEC.build(SPEC.defaults(m), m, False).reference for m in MUTANTS)

@@ -1,4 +1,4 @@
-"""quorum.spec.raft.rules.ETCD: raft.tla with etcd's bookkeeping, for trace validation only.
+"""quorum.spec.raft.tla.rules.ETCD: raft.tla with etcd's bookkeeping, for trace validation only.
 
 Each switch is checked against the raft.tla behaviour it replaces (the default, RAFT,
 is pinned by tests/spec/raft/test_raft.py's state counts).  See docs/refinement.md, "The
@@ -7,9 +7,9 @@ etcd rules".
 
 from __future__ import annotations
 
-from quorum.spec.raft import actions
-from quorum.spec.raft.rules import ETCD, RAFT
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla import actions
+from quorum.spec.raft.tla.rules import ETCD, RAFT
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
@@ -91,7 +91,7 @@ def test_a_restart_recovers_any_commit_index_up_to_the_one_it_had_under_etcd():
 
 def test_a_candidate_gives_up_once_no_quorum_can_grant_under_etcd():
     """3 servers: s1 voted for itself; s2 refuses, then s3 refuses: no majority left."""
-    from quorum.spec.raft.state import CANDIDATE, REQUEST_VOTE_RESPONSE, RequestVoteResponse
+    from quorum.spec.raft.tla.state import CANDIDATE, REQUEST_VOTE_RESPONSE, RequestVoteResponse
 
     def no(j):
         return RequestVoteResponse(REQUEST_VOTE_RESPONSE, 2, False, (), j, 0)
@@ -111,7 +111,7 @@ def test_a_candidate_gives_up_once_no_quorum_can_grant_under_etcd():
 
 # -- etcd's pre-vote (Rules.pre_vote, ETCD_PRE_VOTE) -----------------------------------
 def test_pre_vote_adds_two_steps_and_nothing_else():
-    from quorum.spec.raft.rules import ETCD_PRE_VOTE
+    from quorum.spec.raft.tla.rules import ETCD_PRE_VOTE
 
     s = initial_state(3)._replace(current_term=(3, 2, 1), role=(CANDIDATE, FOLLOWER, FOLLOWER),
                                   voted_for=(0, 0, NIL))
@@ -139,7 +139,7 @@ def test_pre_vote_keeps_every_property_on_a_small_model():
     from quorum.model_checker.explicit.bfs import check
     from quorum.spec.raft.config import Config
     from quorum.spec.raft.model import RaftModel
-    from quorum.spec.raft.rules import ETCD_PRE_VOTE
+    from quorum.spec.raft.tla.rules import ETCD_PRE_VOTE
 
     for rules, distinct in ((replace(RAFT, pre_vote=True), 28690), (ETCD_PRE_VOTE, 27471)):
         model = RaftModel(Config(servers=2, values=1, max_term=3, max_log=1, max_msgs=1),

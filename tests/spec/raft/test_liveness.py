@@ -12,7 +12,7 @@ from __future__ import annotations
 from quorum.model_checker.explicit.liveness import check_liveness
 from quorum.spec.raft import SPEC
 
-LEADER = 2  # quorum.spec.raft.state.LEADER
+LEADER = 2  # quorum.spec.raft.tla.state.LEADER
 
 
 def raft(**bounds):

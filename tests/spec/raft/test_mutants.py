@@ -11,7 +11,7 @@ from quorum.model_checker.explicit.bfs import check
 from quorum.model_checker.model import format_label
 from quorum.model_checker.simulation.simulate import shrink
 from quorum.spec.raft import SPEC
-from quorum.spec.raft.state import LEADER
+from quorum.spec.raft.tla.state import LEADER
 
 build = partial(build_spec, SPEC)
 

@@ -14,7 +14,7 @@ from helpers.specs import reachable
 from quorum.model_checker.explicit.bfs import check
 from quorum.spec.common import ConfigError
 from quorum.spec.raft import SPEC
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     CANDIDATE,
     FOLLOWER,
@@ -23,7 +23,7 @@ from quorum.spec.raft.state import (
     State,
     initial_state,
 )
-from quorum.spec.raft.symmetry import canonicalize, permute
+from quorum.spec.raft.tla.symmetry import canonicalize, permute
 
 build = partial(build_spec, SPEC)
 

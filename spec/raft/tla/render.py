@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.state import (
     NIL,
     AppendEntriesRequest,
     Log,

@@ -22,7 +22,7 @@ from functools import cache, lru_cache
 from itertools import permutations, product
 from operator import itemgetter
 
-from quorum.spec.raft.state import NIL, Bag, State
+from quorum.spec.raft.tla.state import NIL, Bag, State
 
 __all__ = ["canonicalize", "permute"]
 

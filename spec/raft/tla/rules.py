@@ -1,6 +1,6 @@
 """The decisions of raft.tla that the known Raft bugs get wrong, as a table.
 
-The actions in :mod:`quorum.spec.raft.actions` follow raft.tla line by line, except at
+The actions in :mod:`quorum.spec.raft.tla.actions` follow raft.tla line by line, except at
 the few places where a known bug lives: there they ask a :class:`Rules` object.
 :data:`RAFT` holds raft.tla's own answers; each mutant in
 :mod:`quorum.spec.raft.mutants` swaps one or two of them, so the difference between the
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from quorum.spec.common import majority
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.state import (
     CANDIDATE,
     FOLLOWER,
     LEADER,
@@ -127,7 +127,7 @@ def match_after_success(match_index: int, mmatch_index: int) -> int:
 # (``pre_vote`` too, in :data:`ETCD_PRE_VOTE`); the defaults are
 # raft.tla's, so every pinned count of the model checker is unchanged.  Each is safe
 # (docs/refinement.md, "The etcd rules"); only the reference successor function of
-# quorum.spec.raft.actions reads them.
+# quorum.spec.raft.tla.actions reads them.
 
 def _etcd_commits_after_restart(commit_index: int) -> tuple[int, ...]:
     # etcd recovers the commit index of its last hard state (written with every Ready,

@@ -1,6 +1,6 @@
 """raft.tla's ``Next`` compiled for one configuration: the successor function the checker runs.
 
-:mod:`quorum.spec.raft.actions` is the readable transcription of raft.tla, one small function
+:mod:`quorum.spec.raft.tla.actions` is the readable transcription of raft.tla, one small function
 per action; this module computes exactly the same thing faster, and
 ``tests/spec/raft/test_encodings.py`` proves it: for every reachable state of several
 configurations (mutants included) both yield the same labelled successors, equal
@@ -20,7 +20,7 @@ What makes it faster, none of which changes a state or the order of the steps:
 * a step that changes nothing (``Restart`` of a server with nothing to lose, a leader's
   ``AdvanceCommitIndex`` that commits nothing new) yields the state object itself, so the
   checker recognises the self-loop by identity;
-* the :class:`~quorum.spec.raft.rules.Rules` are asked only where raft.tla decides something,
+* the :class:`~quorum.spec.raft.tla.rules.Rules` are asked only where raft.tla decides something,
   and the two asked once per server per state are inlined when they are raft.tla's own.
 """
 
@@ -30,12 +30,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from quorum.spec.raft import rules as raft_rules
-from quorum.spec.raft.actions import Label
 from quorum.spec.raft.config import Config
-from quorum.spec.raft.render import message_name, server_name, value_name
-from quorum.spec.raft.rules import ACCEPT, REJECT, STEP_DOWN, Rules
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla import rules as raft_rules
+from quorum.spec.raft.tla.actions import Label
+from quorum.spec.raft.tla.render import message_name, server_name, value_name
+from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
+from quorum.spec.raft.tla.state import (
     CANDIDATE,
     FOLLOWER,
     LEADER,
@@ -88,14 +88,14 @@ def _message_labels(m: Message) -> tuple[Label, Label, Label]:
 
 
 #: the rules this module does not implement, with the only values it supports (raft.tla's:
-#: etcd's bookkeeping, quorum.spec.raft.rules.ETCD, is read by the reference actions only)
+#: etcd's bookkeeping, quorum.spec.raft.tla.rules.ETCD, is read by the reference actions only)
 _REFERENCE_ONLY = ("commits_after_restart", "follower_commit", "reply_match",
                    "match_after_success", "heartbeats", "lost_elections", "pre_vote")
 
 
 def supports(rules: Rules) -> bool:
     """Whether :func:`successor_function` implements these rules (every mutant's and
-    raft.tla's; not :data:`quorum.spec.raft.rules.ETCD`, which the reference alone runs)."""
+    raft.tla's; not :data:`quorum.spec.raft.tla.rules.ETCD`, which the reference alone runs)."""
     return all(getattr(rules, name) == getattr(raft_rules.RAFT, name) for name in _REFERENCE_ONLY)
 
 
@@ -103,7 +103,7 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
     """raft.tla's ``Next`` for these bounds and rules (see the module docstring).
 
     Returns a function from a state to the list of its ``(label, successor)`` pairs,
-    equal, in the same order, to :func:`quorum.spec.raft.actions.successors`.
+    equal, in the same order, to :func:`quorum.spec.raft.tla.actions.successors`.
 
     With ``vouch``, the function is the checker's ``successors_within`` (see
     ``quorum.model_checker.model``): for a state within the bounds that satisfies the

@@ -1,7 +1,7 @@
 """raft.tla's actions, one small pure function each, in the order of its ``Next``.
 
 Theory of operation.  Each action takes a state and a :class:`Context` (the
-bounds' sizes and the :class:`~quorum.spec.raft.rules.Rules`) and yields
+bounds' sizes and the :class:`~quorum.spec.raft.tla.rules.Rules`) and yields
 ``(label, successor)`` for every choice of its parameters that enables it.  A
 label names the action as raft.tla does and carries every choice, the message
 too for ``Receive``, ``DuplicateMessage`` and ``DropMessage``; since each
@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any, NamedTuple
 
-from quorum.spec.raft.render import message_name, server_name, value_name
-from quorum.spec.raft.rules import ACCEPT, REJECT, STEP_DOWN, Rules
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.render import message_name, server_name, value_name
+from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,

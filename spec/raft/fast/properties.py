@@ -1,4 +1,4 @@
-"""The properties of :mod:`quorum.spec.raft.properties` and the bounds, as the checker runs them.
+"""The properties of :mod:`quorum.spec.raft.tla.properties` and the bounds, as the checker runs them.
 
 Every function here returns what the reference function of the same name returns, for
 every state (``tests/spec/raft/test_encodings.py`` checks it on every reachable state of
@@ -12,7 +12,7 @@ several configurations and mutants); it only gets there faster:
   values than states do (the 3-server benchmark model has about 2 million states and a
   few hundred vectors of logs), so each is computed about once per projection;
 * Leader Append-Only holds at once for a step that leaves the logs object untouched,
-  which the successor function (:mod:`quorum.spec.raft.fast`) shares by identity.
+  which the successor function (:mod:`quorum.spec.raft.fast.actions`) shares by identity.
 
 The memo tables are per model and bounded (cleared when full).
 """
@@ -23,9 +23,9 @@ from collections.abc import Callable, Hashable
 from operator import itemgetter
 from typing import Any
 
-from quorum.spec.raft import properties as ref
 from quorum.spec.raft.config import Config
-from quorum.spec.raft.state import LEADER, State
+from quorum.spec.raft.tla import properties as ref
+from quorum.spec.raft.tla.state import LEADER, State
 
 __all__ = ["action_properties", "invariants", "within_bounds"]
 
@@ -52,7 +52,7 @@ def _memoized(f: Callable[[State], bool], key: Callable[[State], Hashable]
 
 
 def invariants() -> dict[str, Callable[[State], bool]]:
-    """The four state invariants of :data:`quorum.spec.raft.properties.INVARIANTS`, fast."""
+    """The four state invariants of :data:`quorum.spec.raft.tla.properties.INVARIANTS`, fast."""
     log_matching = _memoized(ref.log_matching, itemgetter(3))
     sms = _memoized(ref.state_machine_safety, itemgetter(3, 4))
     completeness = _memoized(ref.leader_completeness, itemgetter(0, 1, 3, 4))
@@ -77,7 +77,7 @@ def invariants() -> dict[str, Callable[[State], bool]]:
 
 
 def action_properties() -> dict[str, Callable[[State, Any, State], bool]]:
-    """:data:`quorum.spec.raft.properties.ACTION_PROPERTIES`, fast."""
+    """:data:`quorum.spec.raft.tla.properties.ACTION_PROPERTIES`, fast."""
 
     def leader_append_only(s: State, label: Any, t: State) -> bool:
         return s[3] is t[3] or LEADER not in s[1] or ref.leader_append_only(s, label, t)
