@@ -23,10 +23,11 @@ from quorum.spec.raft.config import PARAMS, Config
 from quorum.spec.raft.model import RaftModel
 from quorum.spec.raft.mutants import MUTANTS, RULES
 from quorum.spec.raft.tla.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
-from quorum.spec.raft.tla.rules import RAFT
+from quorum.spec.raft.tla.rules import ETCD, ETCD_PRE_VOTE, RAFT, Rules
 from quorum.spec.raft.tla.state import State
 
-__all__ = ["SPEC", "Config", "RaftModel", "State", "build"]
+__all__ = ["ETCD", "ETCD_PRE_VOTE", "MUTANTS", "RAFT", "RULES", "SPEC", "Config", "RaftModel", "Rules",
+           "State", "build"]
 
 
 def build(values: Mapping[str, Any], mutant: str | None = None, symmetry: bool = False) -> RaftModel:
