@@ -41,9 +41,11 @@ from quorum.conformance.abstraction import MessageMap, Values, abstract, learn_c
 from quorum.impl.raft.types import MessageType
 from quorum.impl.sim import Event, Simulator, in_tla_vocabulary
 from quorum.model_checker.explicit.trace_validation import validate_step
+from quorum.model_checker.model import label_params
 from quorum.spec.common import majority
 from quorum.spec.raft.tla import actions
-from quorum.spec.raft.tla.render import message_name, render_state, server_name
+from quorum.spec.raft.tla.actions import label
+from quorum.spec.raft.tla.render import message_name, render_label, render_state, server_name
 from quorum.spec.raft.tla.rules import ETCD, ETCD_PRE_VOTE
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
@@ -86,9 +88,8 @@ def _view(s: State, k: int) -> tuple[Any, ...]:
 def _sends_of(action: Any, t: State, ctx: actions.Context, i: int) -> Iterator[tuple[Any, Any]]:
     """(label, message) of each send step of ``action`` by i from t (computed on t with an
     empty bag, so that each successor's bag is just the message sent)."""
-    name = server_name(i)
     for lb, u in action(with_messages(t, ()), ctx):
-        if lb[1][0][1] == name:
+        if label_params(lb)["i"] == i:
             yield lb, u.messages[0][0]
 
 
@@ -114,10 +115,12 @@ class _EventModel:
         self.ctx, self.node, self.kinds, self.message = ctx, node, kinds, message
         self.values, self.start = values, dict(start.messages)
         self.post_items: set[Any] = set()  # the post-state's bag items (Network only)
-        self.name = server_name(node)
+
+    #: labels print as the spec's do (in trace validation's reports)
+    render_label = staticmethod(render_label)
 
     def _mine(self, label: Any) -> bool:
-        return dict(label[1]).get("i") == self.name
+        return label_params(label).get("i") == self.node
 
     def successors(self, s: State) -> Iterator[tuple[Any, State]]:
         i, k, ctx = self.node, self.kinds, self.ctx
@@ -135,7 +138,7 @@ class _EventModel:
                     yield lb, with_messages(s, with_message(s.messages, m))
         if "ClientRequest" in k and self.values and s.role[i] == LEADER:
             for lb, t in actions.client_request(s, ctx):
-                if self._mine(lb) and int(dict(lb[1])["v"][1:]) - 1 in self.values:
+                if self._mine(lb) and label_params(lb)["v"] in self.values:
                     yield lb, t
         if "Receive" in k:
             yield from self._receive(s)
@@ -143,9 +146,8 @@ class _EventModel:
             present = dict(s.messages)
             for m in sorted({m for m, _ in set(s.messages) ^ self.post_items}):
                 if m in present:
-                    yield ("DropMessage", (("m", message_name(m)),)), \
-                        with_messages(s, without_message(s.messages, m))
-                    yield ("DuplicateMessage", (("m", message_name(m)),)), \
+                    yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
+                    yield label("DuplicateMessage", m=m), \
                         with_messages(s, with_message(s.messages, m))
         for m, c in s.messages if k & {"DropReply", "DropDelivered"} else ():
             if ("DropDelivered" in k and m == self.message) or (
@@ -153,8 +155,7 @@ class _EventModel:
                     and m.mtype in (REQUEST_VOTE_RESPONSE, APPEND_ENTRIES_RESPONSE)):
                 # raft.tla's DropMessage(m), restricted to the delivered message (a vote
                 # etcd refuses) or an answer of i made in this event (one etcd never sends)
-                yield ("DropMessage", (("m", message_name(m)),)), \
-                    with_messages(s, without_message(s.messages, m))
+                yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
 
     def _receive(self, s: State) -> Iterator[tuple[Any, State]]:
         i = self.node
@@ -165,7 +166,7 @@ class _EventModel:
             if m in present:
                 u = actions.receive_one(s, self.ctx, m)
                 if u is not None:
-                    yield ("Receive", (("m", message_name(m)),)), u
+                    yield label("Receive", m=m), u
 
 
 class _Job:
@@ -393,7 +394,7 @@ class StepRefinementObserver:
             counts[x] = counts.get(x, 0) + d
         note = ""
         drops = [lb for lb in rep.path if lb[0] == "DropMessage"]
-        if spec_m is not None and any(dict(lb[1])["m"] == message_name(spec_m) for lb in drops):
+        if spec_m is not None and any(label_params(lb)["m"] == spec_m for lb in drops):
             note += " + vote refused (known leader)"
         elif drops and i >= 0:
             note += " + stale request ignored"

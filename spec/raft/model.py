@@ -27,7 +27,7 @@ from quorum.spec.raft.tla.properties import (
     LIVENESS,
     REACHABILITY,
 )
-from quorum.spec.raft.tla.render import render_state
+from quorum.spec.raft.tla.render import render_label, render_state
 from quorum.spec.raft.tla.rules import RAFT, Rules
 from quorum.spec.raft.tla.state import State, initial_state
 from quorum.spec.raft.tla.symmetry import canonicalize
@@ -113,6 +113,12 @@ class RaftModel:
 
     def render(self, state: State) -> dict[str, Any]:
         return render_state(state)
+
+    @staticmethod
+    def render_label(label: actions.Label) -> actions.Label:
+        """A label as printed: servers, values and messages named (``Timeout(i='s1')``);
+        the labels themselves carry ints and the message."""
+        return render_label(label)
 
     @staticmethod
     def explore_cell(state: State) -> Hashable:

@@ -11,8 +11,8 @@ What makes it faster, none of which changes a state or the order of the steps:
 * one function, not a chain of generators: the state is unpacked once into locals and
   each successor is a tuple built in C (``tuple.__new__(State, ...)``), never through
   ``NamedTuple._replace`` (which runs Python code per field);
-* labels and per-server constants (``(1,) * n`` rows, next-index rows per log length)
-  are built once per configuration;
+* labels of the servers' actions and per-server constants (``(1,) * n`` rows) are built
+  once per configuration;
 * the message bag, a short sorted tuple, is updated by one scan instead of a dict and a
   sort;
 * ``Restart(i)`` reads and writes only the servers' roles, votes and indexes, which
@@ -27,13 +27,11 @@ What makes it faster, none of which changes a state or the order of the steps:
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from quorum.spec.raft.config import Config
 from quorum.spec.raft.tla import rules as raft_rules
-from quorum.spec.raft.tla.actions import Label
-from quorum.spec.raft.tla.render import message_name, server_name, value_name
+from quorum.spec.raft.tla.actions import Label, label
 from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
 from quorum.spec.raft.tla.state import (
     CANDIDATE,
@@ -80,10 +78,9 @@ def bag_without(bag: Bag, m: Message) -> Bag:
     return bag
 
 
-@lru_cache(maxsize=1 << 16)
 def _message_labels(m: Message) -> tuple[Label, Label, Label]:
     """The labels of Receive(m), DuplicateMessage(m) and DropMessage(m)."""
-    param = (("m", message_name(m)),)
+    param = (("m", m),)
     return ("Receive", param), ("DuplicateMessage", param), ("DropMessage", param)
 
 
@@ -124,16 +121,13 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
     servers = range(n)
     quorum = rules.quorum_size(n)
     ones, zeros = (1,) * n, (0,) * n
-    lab_i = {name: [(name, (("i", server_name(i)),)) for i in servers]
+    lab_i = {name: [label(name, i=i) for i in servers]
              for name in ("Restart", "Timeout", "BecomeLeader", "AdvanceCommitIndex")}
     lab_restart, lab_timeout = lab_i["Restart"], lab_i["Timeout"]
     lab_become, lab_advance = lab_i["BecomeLeader"], lab_i["AdvanceCommitIndex"]
-    lab_vote = [[("RequestVote", (("i", server_name(i)), ("j", server_name(j)))) for j in servers]
-                for i in servers]
-    lab_append = [[("AppendEntries", (("i", server_name(i)), ("j", server_name(j))))
-                   for j in servers] for i in servers]
-    lab_client = [[("ClientRequest", (("i", server_name(i)), ("v", value_name(v))))
-                   for v in range(n_values)] for i in servers]
+    lab_vote = [[label("RequestVote", i=i, j=j) for j in servers] for i in servers]
+    lab_append = [[label("AppendEntries", i=i, j=j) for j in servers] for i in servers]
+    lab_client = [[label("ClientRequest", i=i, v=v) for v in range(n_values)] for i in servers]
     others = [tuple(k for k in servers if k != i) for i in servers]
     vote_after_restart = rules.vote_after_restart
     keeps_vote = vote_after_restart is raft_rules.vote_after_restart

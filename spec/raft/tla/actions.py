@@ -3,9 +3,11 @@
 Theory of operation.  Each action takes a state and a :class:`Context` (the
 bounds' sizes and the :class:`~quorum.spec.raft.tla.rules.Rules`) and yields
 ``(label, successor)`` for every choice of its parameters that enables it.  A
-label names the action as raft.tla does and carries every choice, the message
-too for ``Receive``, ``DuplicateMessage`` and ``DropMessage``; since each
-labelled step has exactly one successor, a trace replays from its labels.
+label names the action as raft.tla does and carries every choice as a raw value
+(servers and values as ints, the message itself for ``Receive``,
+``DuplicateMessage`` and ``DropMessage``), named only when printed
+(``Receive(m='RequestVoteRequest(s1->s2, ...)')``, see :mod:`~quorum.spec.raft.tla.render`);
+since each labelled step has exactly one successor, a trace replays from its labels.
 Section numbers cite Ongaro and Ousterhout, "In Search of an Understandable
 Consensus Algorithm" (2014); the guards are raft.tla's, including the details
 that change the state count:
@@ -20,10 +22,8 @@ that change the state count:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any, NamedTuple
 
-from quorum.spec.raft.tla.render import message_name, server_name, value_name
 from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
@@ -48,7 +48,7 @@ from quorum.spec.raft.tla.state import (
     without_message,
 )
 
-__all__ = ["ACTIONS", "Context", "receive", "successors"]
+__all__ = ["ACTIONS", "Context", "Label", "label", "receive", "successors"]
 
 Label = tuple[str, tuple[tuple[str, Any], ...]]
 Step = Iterator[tuple[Label, State]]
@@ -63,28 +63,12 @@ class Context(NamedTuple):
     rules: Rules
 
 
-@cache
-def _ij(name: str, i: int, j: int) -> Label:
-    return (name, (("i", server_name(i)), ("j", server_name(j))))
+def label(name: str, **params: Any) -> Label:
+    """``label("RequestVote", i=0, j=1)`` is ``("RequestVote", (("i", 0), ("j", 1)))``.
 
-
-@cache
-def _i(name: str, i: int) -> Label:
-    return (name, (("i", server_name(i)),))
-
-
-@cache
-def _iv(name: str, i: int, v: int) -> Label:
-    return (name, (("i", server_name(i)), ("v", value_name(v))))
-
-
-@cache
-def _ic(name: str, i: int, commit: int) -> Label:
-    return (name, (("i", server_name(i)), ("commitIndex", commit)))
-
-
-def _m(name: str, m: Message) -> Label:
-    return (name, (("m", message_name(m)),))
+    Values are raw, as in the state: servers and values as ints, a message as itself;
+    :func:`quorum.spec.raft.tla.render.render_label` names them for people (``s1``)."""
+    return name, tuple(params.items())
 
 
 def restart(s: State, c: Context) -> Step:
@@ -95,7 +79,8 @@ def restart(s: State, c: Context) -> Step:
         vote = c.rules.vote_after_restart(s.voted_for[i])
         commits = c.rules.commits_after_restart(s.commit_index[i])
         for commit in commits:
-            label = _i("Restart", i) if len(commits) == 1 else _ic("Restart", i, commit)
+            step = label("Restart", i=i) if len(commits) == 1 else \
+                label("Restart", i=i, commitIndex=commit)
             if (  # nothing to lose: the step is a self-loop (computed without copying)
                 s.role[i] == FOLLOWER
                 and vote == s.voted_for[i]
@@ -104,9 +89,9 @@ def restart(s: State, c: Context) -> Step:
                 and s.next_index[i] == ones
                 and s.match_index[i] == zeros
             ):
-                yield label, s
+                yield step, s
                 continue
-            yield label, s._replace(
+            yield step, s._replace(
                 role=replace_at(s.role, i, FOLLOWER),
                 voted_for=replace_at(s.voted_for, i, vote),
                 commit_index=replace_at(s.commit_index, i, commit),
@@ -121,7 +106,7 @@ def timeout(s: State, c: Context) -> Step:
     """Timeout(i): a follower or candidate starts an election in the next term (§5.2)."""
     for i in range(c.n):
         if s.role[i] != LEADER:
-            yield _i("Timeout", i), s._replace(
+            yield label("Timeout", i=i), s._replace(
                 current_term=replace_at(s.current_term, i, s.current_term[i] + 1),
                 role=replace_at(s.role, i, CANDIDATE),
                 voted_for=replace_at(s.voted_for, i, NIL),
@@ -137,7 +122,7 @@ def pre_campaign(s: State, c: Context) -> Step:
         return
     for i in range(c.n):
         if s.role[i] == CANDIDATE:
-            yield _i("PreCampaign", i), s._replace(role=replace_at(s.role, i, FOLLOWER))
+            yield label("PreCampaign", i=i), s._replace(role=replace_at(s.role, i, FOLLOWER))
 
 
 def learn_term(s: State, c: Context) -> Step:
@@ -148,7 +133,7 @@ def learn_term(s: State, c: Context) -> Step:
     top = max(s.current_term)
     for i in range(c.n):
         for t in range(s.current_term[i] + 1, top + 1):
-            yield ("LearnTerm", (("i", server_name(i)), ("t", t))), s._replace(
+            yield label("LearnTerm", i=i, t=t), s._replace(
                 current_term=replace_at(s.current_term, i, t),
                 role=replace_at(s.role, i, FOLLOWER),
                 voted_for=replace_at(s.voted_for, i, NIL),
@@ -166,14 +151,14 @@ def request_vote(s: State, c: Context) -> Step:
                 m = RequestVoteRequest(
                     REQUEST_VOTE_REQUEST, s.current_term[i], last_term(log), len(log), i, j
                 )
-                yield _ij("RequestVote", i, j), with_messages(s, with_message(s.messages, m))
+                yield label("RequestVote", i=i, j=j), with_messages(s, with_message(s.messages, m))
 
 
 def become_leader(s: State, c: Context) -> Step:
     """BecomeLeader(i): a candidate with votes from a quorum leads its term (§5.2)."""
     for i in range(c.n):
         if s.role[i] == CANDIDATE and s.votes_granted[i].bit_count() >= c.quorum:
-            yield _i("BecomeLeader", i), s._replace(
+            yield label("BecomeLeader", i=i), s._replace(
                 role=replace_at(s.role, i, LEADER),
                 next_index=replace_at(s.next_index, i, (len(s.log[i]) + 1,) * c.n),
                 match_index=replace_at(s.match_index, i, (0,) * c.n),
@@ -186,7 +171,7 @@ def client_request(s: State, c: Context) -> Step:
         if c.rules.may_take_requests(s.role[i]):
             for v in range(c.values):
                 entry = (s.current_term[i], v)
-                yield _iv("ClientRequest", i, v), s._replace(
+                yield label("ClientRequest", i=i, v=v), s._replace(
                     log=replace_at(s.log, i, s.log[i] + (entry,))
                 )
 
@@ -209,7 +194,7 @@ def advance_commit_index(s: State, c: Context) -> Step:
         index, new = _agreed_index(s, c, i), s.commit_index[i]
         if index and c.rules.commit_term_ok(s.log[i][index - 1][0], s.current_term[i]):
             new = index
-        yield _i("AdvanceCommitIndex", i), s._replace(
+        yield label("AdvanceCommitIndex", i=i), s._replace(
             commit_index=replace_at(s.commit_index, i, new)
         )
 
@@ -237,11 +222,11 @@ def append_entries(s: State, c: Context) -> Step:
                 i,
                 j,
             )
-            yield _ij("AppendEntries", i, j), with_messages(s, with_message(s.messages, m))
+            yield label("AppendEntries", i=i, j=j), with_messages(s, with_message(s.messages, m))
             if c.rules.heartbeats:  # etcd's heartbeat (see Rules.heartbeats)
                 h = AppendEntriesRequest(APPEND_ENTRIES_REQUEST, s.current_term[i], 0, 0, (), log,
                                          min(s.commit_index[i], s.match_index[i][j]), i, j)
-                yield _ij("Heartbeat", i, j), with_messages(s, with_message(s.messages, h))
+                yield label("Heartbeat", i=i, j=j), with_messages(s, with_message(s.messages, h))
 
 
 # --- message handlers: i = recipient, j = sender, m = message -------------------
@@ -368,19 +353,19 @@ def receive(s: State, c: Context) -> Step:
     for m, _ in s.messages:
         t = receive_one(s, c, m)
         if t is not None:
-            yield _m("Receive", m), t
+            yield label("Receive", m=m), t
 
 
 def duplicate_message(s: State, c: Context) -> Step:
     """DuplicateMessage(m): the network delivers m twice."""
     for m, _ in s.messages:
-        yield _m("DuplicateMessage", m), with_messages(s, with_message(s.messages, m))
+        yield label("DuplicateMessage", m=m), with_messages(s, with_message(s.messages, m))
 
 
 def drop_message(s: State, c: Context) -> Step:
     """DropMessage(m): the network loses one copy of m."""
     for m, _ in s.messages:
-        yield _m("DropMessage", m), with_messages(s, without_message(s.messages, m))
+        yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
 
 
 #: raft.tla's Next, in order.

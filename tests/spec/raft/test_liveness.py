@@ -44,7 +44,7 @@ class ReliableRaft:
     def __init__(self, model):
         self.inner = model
         for name in ("name", "invariants", "action_properties", "reachability",
-                     "canonicalize", "view", "liveness", "fairness"):
+                     "canonicalize", "view", "liveness", "fairness", "render_label"):
             setattr(self, name, getattr(model, name))
 
     def initial_states(self):

@@ -140,7 +140,7 @@ def _run(model, labels: list[str]):
     state = next(iter(model.initial_states()))
     trace = [Step(None, state)]
     for text in labels:
-        matches = [(lab, t) for lab, t in model.successors(state) if format_label(lab) == text]
+        matches = [(lab, t) for lab, t in model.successors(state) if format_label(lab, model) == text]
         if not matches:
             return None
         (label, state), = matches

@@ -87,7 +87,8 @@ def test_elections_only_with_max_log_zero():
 
 # -- raft.tla's details, each of which changes the state count --------------------------
 def _labels(model, s):
-    return {label: t for label, t in model.successors(s)}
+    """s's steps by label, as printed (servers named)."""
+    return {model.render_label(label): t for label, t in model.successors(s)}
 
 
 def test_a_candidate_requests_its_own_vote_but_never_sends_itself_entries():
