@@ -3,7 +3,7 @@
 After every simulated event, the cluster before and after it is mapped onto raft.tla's
 ``State`` (:func:`quorum.conformance.abstraction.abstract`, messages in flight included),
 and the event must be a short path of the spec's next-state relation from the abstract
-pre-state to the abstract post-state.  The spec runs with :data:`quorum.spec.raft.tla.rules.ETCD`:
+pre-state to the abstract post-state.  The spec runs with :data:`quorum.spec.raft.etcd.ETCD`:
 raft.tla plus etcd's bookkeeping (a commit index that a follower never lowers and a
 restart recovers from disk, a match index that never goes down, heartbeats, a candidate
 that gives up a lost election), each switch default-off in the spec.  The rule (docs/refinement.md, "Step refinement"):
@@ -27,7 +27,7 @@ one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a 
 stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a
 snapshot, an InstallSnapshot, a torn write) are counted as not validated, never as
 passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_config`), with or
-without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.tla.rules.ETCD_PRE_VOTE`, whose
+without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.etcd.ETCD_PRE_VOTE`, whose
 ``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
 term (pre-vote messages have no image in the bag).
 """
@@ -43,10 +43,11 @@ from quorum.impl.sim import Event, Simulator, in_tla_vocabulary
 from quorum.model_checker.explicit.trace_validation import validate_step
 from quorum.model_checker.model import label_params
 from quorum.spec.common import majority
+from quorum.spec.raft import etcd
+from quorum.spec.raft.etcd import ETCD, ETCD_PRE_VOTE
 from quorum.spec.raft.tla import actions
 from quorum.spec.raft.tla.actions import label
 from quorum.spec.raft.tla.render import message_name, render_label, render_state, server_name
-from quorum.spec.raft.tla.rules import ETCD, ETCD_PRE_VOTE
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
@@ -101,7 +102,7 @@ def _is_send(ctx: actions.Context, t: State, m: Any) -> bool:
     elif m.mtype == APPEND_ENTRIES_REQUEST and 0 <= m.mprev_log_index <= len(t.log[i]):
         nxt = replace_at(t.next_index[i], j, m.mprev_log_index + 1)
         t = t._replace(next_index=replace_at(t.next_index, i, nxt))
-        action = actions.append_entries
+        action = etcd.append_entries
     else:
         return False
     return any(x == m for _, x in _sends_of(action, t, ctx, i))
@@ -124,9 +125,9 @@ class _EventModel:
 
     def successors(self, s: State) -> Iterator[tuple[Any, State]]:
         i, k, ctx = self.node, self.kinds, self.ctx
-        for kind, action in (("Restart", actions.restart), ("Timeout", actions.timeout),
-                             ("PreCampaign", actions.pre_campaign),
-                             ("LearnTerm", actions.learn_term),
+        for kind, action in (("Restart", etcd.restart), ("Timeout", actions.timeout),
+                             ("PreCampaign", etcd.pre_campaign),
+                             ("LearnTerm", etcd.learn_term),
                              ("BecomeLeader", actions.become_leader),
                              ("AdvanceCommitIndex", actions.advance_commit_index)):
             if kind in k:
@@ -164,7 +165,7 @@ class _EventModel:
         present = dict(s.messages)
         for m in todo:
             if m in present:
-                u = actions.receive_one(s, self.ctx, m)
+                u = etcd.receive_one(s, self.ctx, m)
                 if u is not None:
                     yield label("Receive", m=m), u
 

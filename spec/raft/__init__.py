@@ -20,10 +20,11 @@ from typing import Any
 
 from quorum.spec.common import ConfigError, SpecInfo
 from quorum.spec.raft.config import PARAMS, Config
+from quorum.spec.raft.etcd import ETCD, ETCD_PRE_VOTE
 from quorum.spec.raft.model import RaftModel
 from quorum.spec.raft.mutants import MUTANTS, RULES
 from quorum.spec.raft.tla.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
-from quorum.spec.raft.tla.rules import ETCD, ETCD_PRE_VOTE, RAFT, Rules
+from quorum.spec.raft.tla.rules import RAFT, Rules
 from quorum.spec.raft.tla.state import State
 
 __all__ = ["ETCD", "ETCD_PRE_VOTE", "MUTANTS", "RAFT", "RULES", "SPEC", "Config", "RaftModel", "Rules",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from quorum.spec.raft import etcd
 from quorum.spec.raft.config import Config
 from quorum.spec.raft.fast import actions as fast
 from quorum.spec.raft.fast import properties as fast_properties
@@ -67,8 +68,10 @@ class RaftModel:
             quorum=rules.quorum_size(config.servers),
             rules=rules,
         )
-        # etcd's bookkeeping rules (quorum.spec.raft.tla.rules.ETCD) exist in the reference only
+        # the compiled encoding runs raft.tla and its mutants; etcd's extensions
+        # (quorum.spec.raft.etcd) exist in the readable encoding only
         self.reference = reference = reference or not fast.supports(rules)
+        self._next = etcd.successors if etcd.extends(rules) else actions.successors
         if reference:
             self.successors = self.reference_successors
             self.within_bounds = self._reference_within_bounds
@@ -98,8 +101,9 @@ class RaftModel:
         return (initial_state(self.config.servers),)
 
     def reference_successors(self, state: State) -> Iterator[tuple[actions.Label, State]]:
-        """raft.tla's Next computed by the readable transcription (quorum.spec.raft.tla.actions)."""
-        return actions.successors(state, self.context)
+        """raft.tla's Next computed by the readable transcription (quorum.spec.raft.tla.actions),
+        with etcd's extensions (quorum.spec.raft.etcd) when the rules switch any on."""
+        return self._next(state, self.context)
 
     def _reference_within_bounds(self, state: State) -> bool:
         """TLC's CONSTRAINT: terms, log lengths and messages in flight within the bounds."""

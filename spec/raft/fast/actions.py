@@ -27,8 +27,10 @@ What makes it faster, none of which changes a state or the order of the steps:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
+from quorum.spec.common import ConfigError
 from quorum.spec.raft.config import Config
 from quorum.spec.raft.tla import rules as raft_rules
 from quorum.spec.raft.tla.actions import Label, label
@@ -47,8 +49,8 @@ from quorum.spec.raft.tla.state import (
     State,
 )
 
-__all__ = ["Successors", "VouchedSuccessors", "bag_with", "bag_without", "successor_function",
-           "supports"]
+__all__ = ["SUPPORTED_RULES", "Successors", "VouchedSuccessors", "bag_with", "bag_without",
+           "successor_function", "supports", "unsupported"]
 
 Successors = Callable[[State], list[tuple[Label, State]]]
 #: ``successor_function(..., vouch=True)``: a step may come with ``None`` (see there)
@@ -84,16 +86,26 @@ def _message_labels(m: Message) -> tuple[Label, Label, Label]:
     return ("Receive", param), ("DuplicateMessage", param), ("DropMessage", param)
 
 
-#: the rules this module does not implement, with the only values it supports (raft.tla's:
-#: etcd's bookkeeping, quorum.spec.raft.tla.rules.ETCD, is read by the reference actions only)
-_REFERENCE_ONLY = ("commits_after_restart", "follower_commit", "reply_match",
-                   "match_after_success", "heartbeats", "lost_elections", "pre_vote")
+#: the decisions of :class:`~quorum.spec.raft.tla.rules.Rules` this module implements for any
+#: value (every mutant swaps some of them); every other field of the rules must keep
+#: raft.tla's value (etcd's extensions run in quorum.spec.raft.etcd, on the readable encoding)
+SUPPORTED_RULES = frozenset({
+    "vote_log_ok", "append_log_ok", "append_branch", "entry_present", "can_append",
+    "commit_term_ok", "vote_after_restart", "may_take_requests", "quorum_size",
+})
+
+
+def unsupported(rules: Rules) -> list[str]:
+    """The fields of ``rules`` this module does not implement: those outside
+    :data:`SUPPORTED_RULES` whose value is not raft.tla's (empty for raft.tla and every
+    mutant; etcd's extensions for :data:`quorum.spec.raft.etcd.ETCD`)."""
+    return [f.name for f in fields(rules) if f.name not in SUPPORTED_RULES
+            and getattr(rules, f.name) != getattr(raft_rules.RAFT, f.name, None)]
 
 
 def supports(rules: Rules) -> bool:
-    """Whether :func:`successor_function` implements these rules (every mutant's and
-    raft.tla's; not :data:`quorum.spec.raft.tla.rules.ETCD`, which the reference alone runs)."""
-    return all(getattr(rules, name) == getattr(raft_rules.RAFT, name) for name in _REFERENCE_ONLY)
+    """Whether :func:`successor_function` implements these rules (see :func:`unsupported`)."""
+    return not unsupported(rules)
 
 
 def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any:
@@ -114,8 +126,15 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
     obligations of Leader Completeness (a server of a higher term is compared with
     fewer leaders).  So the successor satisfies every invariant its state satisfies and
     the step leaves every log as it was (Leader Append-Only).  Mutants change the
-    rules, never these actions or the properties, so this holds for them too."""
-    assert supports(rules), "etcd's bookkeeping rules run in the reference actions only"
+    rules, never these actions or the properties, so this holds for them too.
+
+    :class:`~quorum.spec.common.ConfigError` names the fields of ``rules`` this module
+    does not implement, if any (:func:`unsupported`)."""
+    missing = unsupported(rules)
+    if missing:
+        raise ConfigError(
+            f"the compiled Raft successor function does not implement {', '.join(missing)} "
+            "(etcd's extensions: quorum.spec.raft.etcd, run by RaftModel(..., reference=True))")
     n, n_values = config.servers, config.values
     max_term, max_msgs = config.max_term, config.max_msgs
     servers = range(n)

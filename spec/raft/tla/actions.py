@@ -21,7 +21,7 @@ that change the state count:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
@@ -48,7 +48,8 @@ from quorum.spec.raft.tla.state import (
     without_message,
 )
 
-__all__ = ["ACTIONS", "Context", "Label", "label", "receive", "successors"]
+__all__ = ["ACTIONS", "HANDLERS", "Context", "Handler", "Label", "Step", "label", "receive", "receive_one",
+           "successors"]
 
 Label = tuple[str, tuple[tuple[str, Any], ...]]
 Step = Iterator[tuple[Label, State]]
@@ -77,29 +78,25 @@ def restart(s: State, c: Context) -> Step:
     ones, zeros = (1,) * n, (0,) * n
     for i in range(n):
         vote = c.rules.vote_after_restart(s.voted_for[i])
-        commits = c.rules.commits_after_restart(s.commit_index[i])
-        for commit in commits:
-            step = label("Restart", i=i) if len(commits) == 1 else \
-                label("Restart", i=i, commitIndex=commit)
-            if (  # nothing to lose: the step is a self-loop (computed without copying)
-                s.role[i] == FOLLOWER
-                and vote == s.voted_for[i]
-                and commit == s.commit_index[i]
-                and not (s.votes_responded[i] or s.votes_granted[i])
-                and s.next_index[i] == ones
-                and s.match_index[i] == zeros
-            ):
-                yield step, s
-                continue
-            yield step, s._replace(
-                role=replace_at(s.role, i, FOLLOWER),
-                voted_for=replace_at(s.voted_for, i, vote),
-                commit_index=replace_at(s.commit_index, i, commit),
-                votes_responded=replace_at(s.votes_responded, i, 0),
-                votes_granted=replace_at(s.votes_granted, i, 0),
-                next_index=replace_at(s.next_index, i, ones),
-                match_index=replace_at(s.match_index, i, zeros),
-            )
+        if (  # nothing to lose: the step is a self-loop (computed without copying)
+            s.role[i] == FOLLOWER
+            and vote == s.voted_for[i]
+            and s.commit_index[i] == 0
+            and not (s.votes_responded[i] or s.votes_granted[i])
+            and s.next_index[i] == ones
+            and s.match_index[i] == zeros
+        ):
+            yield label("Restart", i=i), s
+            continue
+        yield label("Restart", i=i), s._replace(
+            role=replace_at(s.role, i, FOLLOWER),
+            voted_for=replace_at(s.voted_for, i, vote),
+            commit_index=replace_at(s.commit_index, i, 0),
+            votes_responded=replace_at(s.votes_responded, i, 0),
+            votes_granted=replace_at(s.votes_granted, i, 0),
+            next_index=replace_at(s.next_index, i, ones),
+            match_index=replace_at(s.match_index, i, zeros),
+        )
 
 
 def timeout(s: State, c: Context) -> Step:
@@ -112,31 +109,6 @@ def timeout(s: State, c: Context) -> Step:
                 voted_for=replace_at(s.voted_for, i, NIL),
                 votes_responded=replace_at(s.votes_responded, i, 0),
                 votes_granted=replace_at(s.votes_granted, i, 0),
-            )
-
-
-def pre_campaign(s: State, c: Context) -> Step:
-    """PreCampaign(i) (etcd's pre-vote only, see Rules.pre_vote): a candidate returns to
-    follower in its term, keeping its vote."""
-    if not c.rules.pre_vote:
-        return
-    for i in range(c.n):
-        if s.role[i] == CANDIDATE:
-            yield label("PreCampaign", i=i), s._replace(role=replace_at(s.role, i, FOLLOWER))
-
-
-def learn_term(s: State, c: Context) -> Step:
-    """LearnTerm(i, t) (etcd's pre-vote only, see Rules.pre_vote): i becomes a follower
-    of a higher term that some server holds or held, as UpdateTerm."""
-    if not c.rules.pre_vote:
-        return
-    top = max(s.current_term)
-    for i in range(c.n):
-        for t in range(s.current_term[i] + 1, top + 1):
-            yield label("LearnTerm", i=i, t=t), s._replace(
-                current_term=replace_at(s.current_term, i, t),
-                role=replace_at(s.role, i, FOLLOWER),
-                voted_for=replace_at(s.voted_for, i, NIL),
             )
 
 
@@ -223,10 +195,6 @@ def append_entries(s: State, c: Context) -> Step:
                 j,
             )
             yield label("AppendEntries", i=i, j=j), with_messages(s, with_message(s.messages, m))
-            if c.rules.heartbeats:  # etcd's heartbeat (see Rules.heartbeats)
-                h = AppendEntriesRequest(APPEND_ENTRIES_REQUEST, s.current_term[i], 0, 0, (), log,
-                                         min(s.commit_index[i], s.match_index[i][j]), i, j)
-                yield label("Heartbeat", i=i, j=j), with_messages(s, with_message(s.messages, h))
 
 
 # --- message handlers: i = recipient, j = sender, m = message -------------------
@@ -258,12 +226,7 @@ def handle_request_vote_response(s: State, c: Context, i: int, j: int, m: Any) -
     """HandleRequestVoteResponse: tally a response of i's term (even if i is no candidate)."""
     granted = s.votes_granted[i] | (1 << j) if m.mvote_granted else s.votes_granted[i]
     responded = s.votes_responded[i] | (1 << j)
-    role = s.role
-    if c.rules.lost_elections and role[i] == CANDIDATE and \
-            c.n - (responded & ~granted).bit_count() < c.quorum:
-        role = replace_at(role, i, FOLLOWER)  # see Rules.lost_elections
     return s._replace(
-        role=role,
         votes_responded=replace_at(s.votes_responded, i, responded),
         votes_granted=replace_at(s.votes_granted, i, granted),
         messages=without_message(s.messages, m),
@@ -274,15 +237,11 @@ def _accept_entries(s: State, c: Context, i: int, j: int, m: Any) -> State | Non
     """The accept branch: already done (reply), conflict (drop the last entry), or append."""
     log, index = s.log[i], m.mprev_log_index + 1
     if not m.mentries or c.rules.entry_present(log, index, m.mentries[0]):
-        commit = s.commit_index[i]
-        last_new = c.rules.reply_match(m, index - 1 + len(m.mentries), commit)
         response = AppendEntriesResponse(
-            APPEND_ENTRIES_RESPONSE, s.current_term[i], True, last_new, i, j
+            APPEND_ENTRIES_RESPONSE, s.current_term[i], True, index - 1 + len(m.mentries), i, j
         )
         return s._replace(
-            commit_index=replace_at(
-                s.commit_index, i, c.rules.follower_commit(commit, m.mcommit_index)
-            ),
+            commit_index=replace_at(s.commit_index, i, m.mcommit_index),
             messages=reply(s.messages, response, m),
         )
     if len(log) >= index:
@@ -313,7 +272,7 @@ def handle_append_entries_response(s: State, c: Context, i: int, j: int, m: Any)
     nxt, match = s.next_index[i], s.match_index[i]
     if m.msuccess:
         nxt = replace_at(nxt, j, m.mmatch_index + 1)
-        match = replace_at(match, j, c.rules.match_after_success(match[j], m.mmatch_index))
+        match = replace_at(match, j, m.mmatch_index)
     else:
         nxt = replace_at(nxt, j, max(nxt[j] - 1, 1))
     return s._replace(
@@ -336,22 +295,25 @@ HANDLERS: dict[int, tuple[Handler, bool]] = {
 }
 
 
-def receive_one(s: State, c: Context, m: Message) -> State | None:
-    """Receive(m): UpdateTerm, DropStaleResponse or the handler of m's type."""
+def receive_one(s: State, c: Context, m: Message,
+                handlers: Mapping[int, tuple[Handler, bool]] = HANDLERS) -> State | None:
+    """Receive(m): UpdateTerm, DropStaleResponse or the handler of m's type (among
+    ``handlers``: raft.tla's, or a layer's such as :mod:`quorum.spec.raft.etcd`)."""
     i, j = m.mdest, m.msource
     term = s.current_term[i]
     if m.mterm > term:
         return update_term(s, i, m)
-    handler, is_response = HANDLERS[m.mtype]
+    handler, is_response = handlers[m.mtype]
     if is_response and m.mterm < term:
         return with_messages(s, without_message(s.messages, m))  # DropStaleResponse
     return handler(s, c, i, j, m)
 
 
-def receive(s: State, c: Context) -> Step:
+def receive(s: State, c: Context, handlers: Mapping[int, tuple[Handler, bool]] = HANDLERS
+            ) -> Step:
     """Receive(m) for each message in the bag (at most one successor each)."""
     for m, _ in s.messages:
-        t = receive_one(s, c, m)
+        t = receive_one(s, c, m, handlers)
         if t is not None:
             yield label("Receive", m=m), t
 
@@ -372,8 +334,6 @@ def drop_message(s: State, c: Context) -> Step:
 ACTIONS: tuple[Callable[[State, Context], Step], ...] = (
     restart,
     timeout,
-    pre_campaign,
-    learn_term,
     request_vote,
     become_leader,
     client_request,

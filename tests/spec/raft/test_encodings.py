@@ -183,10 +183,20 @@ def test_vouched_steps_change_no_count_and_no_coverage():
 
 
 def test_rules_the_fast_path_lacks_run_in_the_reference():
+    from dataclasses import replace
+
+    from quorum.spec.common import ConfigError
+    from quorum.spec.raft import ETCD, RAFT, RULES
     from quorum.spec.raft.config import Config
-    from quorum.spec.raft.tla.rules import ETCD, RAFT
+    from quorum.spec.raft.fast import actions as fast
 
     assert not RaftModel(Config(), RAFT).reference
     assert all(not SPEC.build(SPEC.defaults(m), m, False).reference for m in MUTANTS)
+    assert all(fast.unsupported(rules) == [] for rules in (RAFT, *RULES.values()))
     model = RaftModel(Config(), ETCD)
     assert model.reference and not hasattr(model, "successors_within")
+    # fast declares what it implements; anything else is refused by name
+    assert fast.unsupported(ETCD) == ["commits_after_restart", "follower_commit", "reply_match",
+                                      "match_after_success", "heartbeats", "lost_elections"]
+    with pytest.raises(ConfigError, match="does not implement heartbeats, lost_elections"):
+        fast.successor_function(Config(), replace(RAFT, heartbeats=True, lost_elections=True))
