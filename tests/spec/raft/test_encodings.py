@@ -125,6 +125,68 @@ def test_larger_two_server_models(mutant, bounds):
     assert compare(mutant, every_successor=False, **bounds) > 400_000
 
 
+# -- random walks on three servers --------------------------------------------------------
+def _compare_step_by_step(fast: RaftModel, ref: RaftModel, s) -> list:
+    """Both encodings at s: the same labels in order, equal successors, the same verdict
+    of every invariant on every successor, of the action property on every step and of
+    the bounds; the vouched steps harmless.  The steps, for the walk to go on."""
+    got, want = list(fast.successors(s)), list(ref.successors(s))
+    assert [lab for lab, _ in got] == [lab for lab, _ in want], s
+    _vouched_steps_are_harmless(fast, s, got)
+    for g, w in zip(got, want, strict=True):
+        _same_step(fast, ref, s, g, w)
+        t = g[1]
+        assert fast.within_bounds(t) == ref.within_bounds(t)
+        for name, holds in fast.invariants.items():
+            assert holds(t) == ref.invariants[name](t), (name, t)
+    return got
+
+
+def random_walks(mutant: str | None, seed: int, walks: int, depth: int, **bounds: int
+                 ) -> tuple[int, set, dict[str, int]]:
+    """Seeded walks from the initial state, each step compared (``_compare_step_by_step``).
+
+    A walk picks an action name with the model's ``action_weights`` (the guided
+    simulation's: timeouts and faults rare, so that elections finish and entries commit),
+    among the steps that move and stay within the bounds, then one of its steps; it ends
+    at ``depth`` states or where nothing moves.  Returns (steps compared, the states
+    visited, steps taken per action name)."""
+    fast, ref = _models(mutant, bounds)
+    rng = random.Random(seed)
+    (init,) = fast.initial_states()
+    compared, seen, taken = 0, {init}, {}
+    for _ in range(walks):
+        s = init
+        for _ in range(depth - 1):
+            got = _compare_step_by_step(fast, ref, s)
+            compared += len(got)
+            by_action: dict[str, list] = {}
+            for lab, t in got:
+                if t != s and fast.within_bounds(t):
+                    by_action.setdefault(lab[0], []).append(t)
+            if not by_action:
+                break
+            names = list(by_action)
+            name = rng.choices(names, [fast.action_weights.get(n, 1.0) for n in names])[0]
+            s = rng.choice(by_action[name])
+            seen.add(s)
+            taken[name] = taken.get(name, 0) + 1
+    return compared, seen, taken
+
+
+def test_random_walks_on_three_servers_agree_step_by_step():
+    """3 servers, 2 values, terms up to 3, logs of 2 entries, 2 messages in flight: a
+    model far too large for the exhaustive comparisons above, compared on 100 walks that
+    elect leaders, replicate and commit (a second or two)."""
+    compared, seen, taken = random_walks(None, seed=7, walks=100, depth=60, servers=3,
+                                         values=2, max_term=3, max_log=2, max_msgs=2)
+    assert (compared, len(seen)) == (61461, 4147)
+    assert taken == {"Timeout": 248, "RequestVote": 792, "Receive": 2724, "BecomeLeader": 149,
+                     "ClientRequest": 221, "AppendEntries": 342, "AdvanceCommitIndex": 108,
+                     "Restart": 246, "DropMessage": 76, "DuplicateMessage": 38}
+    assert sum(1 for s in seen if any(s.commit_index)) == 1125  # states with a commit
+
+
 # -- the canonical form under symmetry --------------------------------------------------
 def _three_server_states(limit: int) -> list:
     """The first states of a 3-server model with longer terms and two messages in flight."""
