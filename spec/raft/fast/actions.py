@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from quorum.spec.common import ConfigError
 from quorum.spec.raft.config import Config
@@ -36,10 +36,15 @@ from quorum.spec.raft.tla import rules as raft_rules
 from quorum.spec.raft.tla.actions import Label, label
 from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
 from quorum.spec.raft.tla.state import (
+    APPEND_ENTRIES_REQUEST,
+    APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
     FOLLOWER,
     LEADER,
+    MESSAGES,
     NIL,
+    REQUEST_VOTE_REQUEST,
+    REQUEST_VOTE_RESPONSE,
     AppendEntriesRequest,
     AppendEntriesResponse,
     Bag,
@@ -78,12 +83,6 @@ def bag_without(bag: Bag, m: Message) -> Bag:
                 return bag[:k] + bag[k + 1:]
             return bag[:k] + ((m, c - 1),) + bag[k + 1:]
     return bag
-
-
-def _message_labels(m: Message) -> tuple[Label, Label, Label]:
-    """The labels of Receive(m), DuplicateMessage(m) and DropMessage(m)."""
-    param = (("m", m),)
-    return ("Receive", param), ("DuplicateMessage", param), ("DropMessage", param)
 
 
 #: the decisions of :class:`~quorum.spec.raft.tla.rules.Rules` this module implements for any
@@ -155,23 +154,23 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
     commit_term_ok = rules.commit_term_ok
     receive = _receiver(rules)
 
-    restart_memo: dict[tuple, tuple] = {}
+    restart_memo: dict[tuple, tuple[_Restarted | None, ...]] = {}
 
-    def restart(key: tuple) -> tuple:
-        """Per server i, Restart(i)'s new (role, votedFor, commitIndex, votesResponded,
-        votesGranted, nextIndex, matchIndex), or None when the step changes nothing."""
+    def restart(key: tuple) -> tuple[_Restarted | None, ...]:
+        """Per server i, what Restart(i) writes, or None when the step changes nothing."""
         role, vf, ci, vr, vg, ni, mi = key
-        out: list[tuple | None] = []
+        out: list[_Restarted | None] = []
         for i in servers:
             vote = vf[i] if keeps_vote else vote_after_restart(vf[i])
             if (role[i] == FOLLOWER and vote == vf[i] and not (ci[i] or vr[i] or vg[i])
                     and ni[i] == ones and mi[i] == zeros):
                 out.append(None)
                 continue
-            out.append((role[:i] + (FOLLOWER,) + role[i + 1:], vf[:i] + (vote,) + vf[i + 1:],
-                        ci[:i] + (0,) + ci[i + 1:], vr[:i] + (0,) + vr[i + 1:],
-                        vg[:i] + (0,) + vg[i + 1:], ni[:i] + (ones,) + ni[i + 1:],
-                        mi[:i] + (zeros,) + mi[i + 1:]))
+            out.append(_Restarted(
+                role=role[:i] + (FOLLOWER,) + role[i + 1:], voted_for=vf[:i] + (vote,) + vf[i + 1:],
+                commit_index=ci[:i] + (0,) + ci[i + 1:], votes_responded=vr[:i] + (0,) + vr[i + 1:],
+                votes_granted=vg[:i] + (0,) + vg[i + 1:], next_index=ni[:i] + (ones,) + ni[i + 1:],
+                match_index=mi[:i] + (zeros,) + mi[i + 1:]))
         return tuple(out)
 
     def successors(s: State) -> list[tuple[Label, State | None]]:
@@ -188,7 +187,8 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
         for i in servers:  # Restart(i)
             r = restarts[i]
             add((lab_restart[i], s if r is None else _new(State, (
-                ct, r[0], r[1], logs, r[2], r[3], r[4], r[5], r[6], bag))))
+                ct, r.role, r.voted_for, logs, r.commit_index, r.votes_responded,
+                r.votes_granted, r.next_index, r.match_index, bag))))
         full = vouch and (sum([c for _, c in bag]) if bag else 0) >= max_msgs
         for i in servers:  # Timeout(i)
             if role[i] != LEADER:
@@ -199,7 +199,7 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
                     ct[:i] + (ct[i] + 1,) + ct[i + 1:], role[:i] + (CANDIDATE,) + role[i + 1:],
                     vf[:i] + (NIL,) + vf[i + 1:], logs, ci, vr[:i] + (0,) + vr[i + 1:],
                     vg[:i] + (0,) + vg[i + 1:], ni, mi, bag))))
-        head = s[:9]
+        head = s[:MESSAGES]  # every variable but the bag: what a send leaves as it is
         for i in servers:  # RequestVote(i, j)
             if role[i] == CANDIDATE:
                 log = logs[i]
@@ -209,7 +209,7 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
                         if full:
                             add((lab_vote[i][j], None))
                             continue
-                        m = _new(RequestVoteRequest, (0, ct[i], lt, ll, i, j))
+                        m = _new(RequestVoteRequest, (REQUEST_VOTE_REQUEST, ct[i], lt, ll, i, j))
                         add((lab_vote[i][j], _new(State, head + (
                             bag_with(bag, m) if bag else ((m, 1),),))))
         for i in servers:  # BecomeLeader(i)
@@ -246,23 +246,40 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
                     prev = nxt - 1
                     last = ll if ll < nxt else nxt
                     m = _new(AppendEntriesRequest, (
-                        2, ct[i], prev, log[prev - 1][0] if 0 < prev <= ll else 0,
+                        APPEND_ENTRIES_REQUEST, ct[i], prev, log[prev - 1][0] if 0 < prev <= ll else 0,
                         log[nxt - 1:last], log, ci[i] if ci[i] < last else last, i, j))
                     add((lab_append[i][j], _new(State, head + (
                         bag_with(bag, m) if bag else ((m, 1),),))))
         if bag:
-            named = [_message_labels(m) for m, _ in bag]
-            for (m, _), lab in zip(bag, named, strict=True):  # Receive(m)
+            params = [(("m", m),) for m, _ in bag]  # the labels' parameter: the message
+            for (m, _), p in zip(bag, params, strict=True):  # Receive(m)
                 t = receive(s, m)
                 if t is not None:
-                    add((lab[0], t))
-            for (m, _), lab in zip(bag, named, strict=True):  # DuplicateMessage(m)
-                add((lab[1], None if full else _new(State, head + (bag_with(bag, m),))))
-            for (m, _), lab in zip(bag, named, strict=True):  # DropMessage(m)
-                add((lab[2], _new(State, head + (bag_without(bag, m),))))
+                    add((("Receive", p), t))
+            for (m, _), p in zip(bag, params, strict=True):  # DuplicateMessage(m)
+                add((("DuplicateMessage", p),
+                     None if full else _new(State, head + (bag_with(bag, m),))))
+            for (m, _), p in zip(bag, params, strict=True):  # DropMessage(m)
+                add((("DropMessage", p), _new(State, head + (bag_without(bag, m),))))
         return out
 
     return successors
+
+
+class _Restarted(NamedTuple):
+    """What Restart(i) writes: the variables it resets, with server i's entry reset."""
+
+    role: tuple[int, ...]
+    voted_for: tuple[int, ...]
+    commit_index: tuple[int, ...]
+    votes_responded: tuple[int, ...]
+    votes_granted: tuple[int, ...]
+    next_index: tuple[tuple[int, ...], ...]
+    match_index: tuple[tuple[int, ...], ...]
+
+
+#: the message types of responses (a stale one is dropped: DropStaleResponse)
+_RESPONSES = (REQUEST_VOTE_RESPONSE, APPEND_ENTRIES_RESPONSE)
 
 
 def _reply(bag: Bag, response: Message, request: Message) -> Bag:
@@ -278,30 +295,30 @@ def _receiver(rules: Rules) -> Callable[[State, Any], State | None]:
 
     def receive(s: State, m: Any) -> State | None:
         ct, role, vf, logs, ci, vr, vg, ni, mi, bag = s
-        i, j = m[-1], m[-2]
-        term, mterm, mtype = ct[i], m[1], m[0]
+        i, j = m.mdest, m.msource
+        term, mterm, mtype = ct[i], m.mterm, m.mtype
         if mterm > term:  # UpdateTerm: m stays in the bag, to be handled next
             return _new(State, (ct[:i] + (mterm,) + ct[i + 1:], role[:i] + (FOLLOWER,) + role[i + 1:],
                                 vf[:i] + (NIL,) + vf[i + 1:], logs, ci, vr, vg, ni, mi, bag))
-        if mtype & 1 and mterm < term:  # DropStaleResponse (responses have odd types)
-            return _new(State, s[:9] + (bag_without(bag, m),))
-        if mtype == 0:  # HandleRequestVoteRequest
+        if mtype in _RESPONSES and mterm < term:  # DropStaleResponse
+            return _new(State, s[:MESSAGES] + (bag_without(bag, m),))
+        if mtype == REQUEST_VOTE_REQUEST:  # HandleRequestVoteRequest
             log = logs[i]
             grant = mterm == term and vote_log_ok(log, m) and vf[i] in (NIL, j)
-            response = _new(RequestVoteResponse, (1, term, grant, log, i, j))
+            response = _new(RequestVoteResponse, (REQUEST_VOTE_RESPONSE, term, grant, log, i, j))
             return _new(State, (ct, role, vf[:i] + (j,) + vf[i + 1:] if grant else vf, logs, ci,
                                 vr, vg, ni, mi, _reply(bag, response, m)))
-        if mtype == 1:  # HandleRequestVoteResponse
-            granted = vg[i] | (1 << j) if m[2] else vg[i]
+        if mtype == REQUEST_VOTE_RESPONSE:  # HandleRequestVoteResponse
+            granted = vg[i] | (1 << j) if m.mvote_granted else vg[i]
             return _new(State, (ct, role, vf, logs, ci, vr[:i] + (vr[i] | (1 << j),) + vr[i + 1:],
                                 vg[:i] + (granted,) + vg[i + 1:], ni, mi, bag_without(bag, m)))
-        if mtype == 2:
+        if mtype == APPEND_ENTRIES_REQUEST:
             return _append_entries_request(s, m, i, j, append_log_ok, append_branch,
                                            entry_present, can_append)
         nxt, match = ni[i], mi[i]  # HandleAppendEntriesResponse
-        if m[2]:
-            nxt = nxt[:j] + (m[3] + 1,) + nxt[j + 1:]
-            match = match[:j] + (m[3],) + match[j + 1:]
+        if m.msuccess:
+            nxt = nxt[:j] + (m.mmatch_index + 1,) + nxt[j + 1:]
+            match = match[:j] + (m.mmatch_index,) + match[j + 1:]
         else:
             nxt = nxt[:j] + (max(nxt[j] - 1, 1),) + nxt[j + 1:]
         return _new(State, (ct, role, vf, logs, ci, vr, vg, ni[:i] + (nxt,) + ni[i + 1:],
@@ -318,17 +335,18 @@ def _append_entries_request(s: State, m: Any, i: int, j: int, append_log_ok: Any
     log, term = logs[i], ct[i]
     branch = append_branch(role[i], term, m, append_log_ok(log, m))
     if branch == REJECT:
-        response = _new(AppendEntriesResponse, (3, term, False, 0, i, j))
-        return _new(State, s[:9] + (_reply(bag, response, m),))
+        response = _new(AppendEntriesResponse, (APPEND_ENTRIES_RESPONSE, term, False, 0, i, j))
+        return _new(State, s[:MESSAGES] + (_reply(bag, response, m),))
     if branch == STEP_DOWN:
         return _new(State, (ct, role[:i] + (FOLLOWER,) + role[i + 1:], vf, logs, ci, vr, vg, ni, mi,
                             bag))
     if branch != ACCEPT:
         return None
-    index, entries = m[2] + 1, m[4]
+    index, entries = m.mprev_log_index + 1, m.mentries
     if not entries or entry_present(log, index, entries[0]):  # already done: reply
-        response = _new(AppendEntriesResponse, (3, term, True, index - 1 + len(entries), i, j))
-        return _new(State, (ct, role, vf, logs, ci[:i] + (m[6],) + ci[i + 1:], vr, vg, ni, mi,
+        response = _new(AppendEntriesResponse,
+                        (APPEND_ENTRIES_RESPONSE, term, True, index - 1 + len(entries), i, j))
+        return _new(State, (ct, role, vf, logs, ci[:i] + (m.mcommit_index,) + ci[i + 1:], vr, vg, ni, mi,
                             _reply(bag, response, m)))
     if len(log) >= index:  # conflict: drop the last entry
         return _new(State, (ct, role, vf, logs[:i] + (log[:-1],) + logs[i + 1:], ci, vr, vg, ni,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable
 from itertools import permutations, product
 from operator import itemgetter
 
-from quorum.spec.raft.tla.state import NIL, State
+from quorum.spec.raft.tla.state import ADDRESSES, NIL, State
 
 __all__ = ["canonicalizer"]
 
@@ -53,7 +53,7 @@ def _applier(perm: Perm) -> Apply:
                 tuple([pick(r) for r in pick(mi)]))
 
     def bag(b: tuple) -> tuple:
-        return tuple(sorted([(make(type(m), m[:-2] + (perm[m[-2]], perm[m[-1]])), c)
+        return tuple(sorted([(make(type(m), m[:ADDRESSES] + (perm[m.msource], perm[m.mdest])), c)
                              for m, c in b]))
 
     controls: dict[tuple, tuple] = {}
@@ -93,7 +93,7 @@ def canonicalizer(n: int) -> Callable[[State], Hashable]:
     bits = int.bit_count
 
     def canonicalize(s: State) -> Hashable:
-        ct, role, vf, logs, ci, vr, vg = s[:7]
+        ct, role, vf, logs, ci, vr, vg, _ni, _mi, _bag = s
         sigs = list(zip(ct, role, logs, ci, map(bits, vr), map(bits, vg), map(voted, vf),
                         strict=True))
         order = sorted(servers, key=sigs.__getitem__)
