@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from quorum.spec.common import ConfigError
@@ -83,6 +84,14 @@ def bag_without(bag: Bag, m: Message) -> Bag:
                 return bag[:k] + bag[k + 1:]
             return bag[:k] + ((m, c - 1),) + bag[k + 1:]
     return bag
+
+
+@lru_cache(maxsize=1 << 16)
+def _message_labels(m: Message) -> tuple[Label, Label, Label]:
+    """The labels of Receive(m), DuplicateMessage(m) and DropMessage(m), built once per
+    message (a message stays in flight for many states)."""
+    param = (("m", m),)
+    return ("Receive", param), ("DuplicateMessage", param), ("DropMessage", param)
 
 
 #: the decisions of :class:`~quorum.spec.raft.tla.rules.Rules` this module implements for any
@@ -251,16 +260,15 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
                     add((lab_append[i][j], _new(State, head + (
                         bag_with(bag, m) if bag else ((m, 1),),))))
         if bag:
-            params = [(("m", m),) for m, _ in bag]  # the labels' parameter: the message
-            for (m, _), p in zip(bag, params, strict=True):  # Receive(m)
+            labels = [_message_labels(m) for m, _ in bag]
+            for (m, _), (received, _, _) in zip(bag, labels, strict=True):  # Receive(m)
                 t = receive(s, m)
                 if t is not None:
-                    add((("Receive", p), t))
-            for (m, _), p in zip(bag, params, strict=True):  # DuplicateMessage(m)
-                add((("DuplicateMessage", p),
-                     None if full else _new(State, head + (bag_with(bag, m),))))
-            for (m, _), p in zip(bag, params, strict=True):  # DropMessage(m)
-                add((("DropMessage", p), _new(State, head + (bag_without(bag, m),))))
+                    add((received, t))
+            for (m, _), (_, duplicated, _) in zip(bag, labels, strict=True):  # DuplicateMessage(m)
+                add((duplicated, None if full else _new(State, head + (bag_with(bag, m),))))
+            for (m, _), (_, _, dropped) in zip(bag, labels, strict=True):  # DropMessage(m)
+                add((dropped, _new(State, head + (bag_without(bag, m),))))
         return out
 
     return successors
