@@ -12,7 +12,7 @@ is explained in ``docs/refinement.md``:
 * ``state``: a pre-candidate is a follower (pre-vote changes neither term nor vote); a
   crashed node is a follower (raft.tla's ``Restart``);
 * ``commitIndex``: the core's commit index; while crashed, the commit index of the hard
-  state recovery finds (etcd keeps it on disk; see ``quorum.spec.raft.tla.rules.ETCD``);
+  state recovery finds (etcd keeps it on disk; see ``quorum.spec.raft.etcd.ETCD``);
 * a log prefix compacted into a snapshot is rebuilt from the ghost record of committed
   entries (a snapshot holds only committed entries);
 * an entry's value is a small int naming its bytes (``values`` assigns them in order of
@@ -140,7 +140,7 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
     request's ``mcommitIndex`` is ``min(commit, last index it carries)``: what the
     follower may commit from it (raft.tla's leader sends exactly that, etcd's sends its
     commit index and the follower takes the min).  A heartbeat is the spec's
-    ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.tla.rules.ETCD``): no entry, prevLogIndex 0,
+    ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.etcd.ETCD``): no entry, prevLogIndex 0,
     its commit index ``min(match, commit)``; a heartbeat response is a successful
     AppendEntries response with matchIndex 0 (it acknowledges nothing).  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
     leadership transfer have no image (None).
