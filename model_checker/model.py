@@ -13,7 +13,9 @@ Conventions a model must keep (the checker's verdicts rely on them):
 * ``successors(s)`` yields ``(label, t)`` pairs in a fixed order.  A label is a
   plain tuple ``(action_name, ((param, value), ...))`` and carries every
   nondeterministic choice (the message received, too), so a trace can be
-  replayed step by step.  Self-loops (a step that changes nothing) may be
+  replayed step by step.  Parameter values are the model's own hashable values
+  (ints, tuples, the message itself), like states; how they read is the business of
+  ``render_label`` (below).  Self-loops (a step that changes nothing) may be
   yielded; they count as enabled steps (for deadlock) and as generated states.
 * Invariants are functions of the state's identity (``view(s)`` when a view is
   set); action properties are functions of one step ``(s, label, t)``;
@@ -29,6 +31,15 @@ Conventions a model must keep (the checker's verdicts rely on them):
   variable name to value, where values are ints, strings, bools, ``None``,
   tuples (sequences), frozensets (sets), dicts (functions/maps) and
   ``NamedTuple`` instances (records; hashable, so they can be set members).
+
+Optional, for printing: ``render_label(label) -> Label``, the label as a person reads it:
+the same action name and parameter names, each value rendered as ``render`` renders
+states (``('Timeout', (('i', 0),))`` -> ``('Timeout', (('i', 's1'),))``).  The checker
+applies it wherever it prints or exports a label: traces (``Step.action``, filled in by
+every search that reports a violation), ``--json``, ITF, state graphs and trace-validation
+reports (:func:`format_label` with the model, :func:`shown_label`).  Labels themselves
+keep raw values, so code that reads a label never parses a printed one.  Read with
+``getattr``; without it a label is printed as it is.
 
 Optional attributes, for ``quorum check --liveness`` (:mod:`quorum.model_checker.explicit.liveness`).
 The checker reads them with ``getattr`` and a default, so a model without them is a
@@ -83,6 +94,7 @@ __all__ = [
     "Model",
     "format_label",
     "label_params",
+    "shown_label",
 ]
 
 S = TypeVar("S")
@@ -118,9 +130,16 @@ class Model(Protocol):
     def render(self, state: Any) -> dict[str, Any]: ...
 
 
-def format_label(label: Label) -> str:
-    """``('Phase2a', (('b', 1), ('v', 'v2')))`` -> ``Phase2a(b=1, v='v2')``."""
-    name, params = label
+def shown_label(label: Label, model: object) -> Label:
+    """``label`` as ``model`` prints it: its ``render_label(label)``, or the label as it is."""
+    render: Callable[[Label], Label] | None = getattr(model, "render_label", None)
+    return label if render is None else render(label)
+
+
+def format_label(label: Label, model: object = None) -> str:
+    """``('Phase2a', (('b', 1), ('v', 'v2')))`` -> ``Phase2a(b=1, v='v2')``; given the
+    model the label comes from, its values are first rendered by it (:func:`shown_label`)."""
+    name, params = label if model is None else shown_label(label, model)
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in params)})"
 
 

@@ -10,12 +10,13 @@ the number of BFS levels, the initial states being level 1.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quorum.model_checker.model import Label, format_label
+from quorum.model_checker.model import Label, format_label, shown_label
 
-__all__ = ["KINDS", "ActionCoverage", "Result", "Step", "Violation"]
+__all__ = ["KINDS", "ActionCoverage", "Result", "Step", "Violation", "shown_steps"]
 
 #: kinds of violation
 KINDS = ("invariant", "action-property", "deadlock", "unreached", "liveness")
@@ -23,14 +24,34 @@ KINDS = ("invariant", "action-property", "deadlock", "unreached", "liveness")
 
 @dataclass(frozen=True)
 class Step:
-    """One state of a trace and the action that led to it (``None`` for an initial state)."""
+    """One state of a trace and the action that led to it (``None`` for an initial state).
+
+    ``label`` is the model's own label (a trace replays from them); ``shown`` is the same
+    label as the model prints it (its ``render_label``), filled in by :func:`shown_steps`
+    when a search reports a trace, and left out of comparisons."""
 
     label: Label | None
     state: Any
+    shown: Label | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def printed_label(self) -> Label | None:
+        """The label as printed: ``shown`` if filled in, else ``label``."""
+        return self.label if self.shown is None else self.shown
 
     @property
     def action(self) -> str:
-        return "Init" if self.label is None else format_label(self.label)
+        label = self.printed_label
+        return "Init" if label is None else format_label(label)
+
+
+def shown_steps(model: object, trace: Iterable[Step]) -> tuple[Step, ...]:
+    """The trace with every label as ``model`` prints it (``Step.shown``): what a search
+    puts in a :class:`Violation`, so that ``Step.action`` reads as the model's own."""
+    if getattr(model, "render_label", None) is None:
+        return tuple(trace)
+    return tuple(Step(s.label, s.state, None if s.label is None else shown_label(s.label, model))
+                 for s in trace)
 
 
 @dataclass(frozen=True)

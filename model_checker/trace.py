@@ -4,6 +4,7 @@
 later one only what changed: ``maxBal[a1]: -1 -> 0`` for a function, ``msgs: + x``
 for a set, ``old -> new`` otherwise.  :func:`to_itf` exports the Informal Trace
 Format (ITF) of Apalache and Quint, so a trace can be replayed or visualised there.
+Labels everywhere are printed as the model renders them (its ``render_label``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from quorum.model_checker.model import Model
+from quorum.model_checker.model import Label, Model, format_label, shown_label
 from quorum.model_checker.result import Result, Step, Violation
 
 __all__ = ["format_trace", "format_value", "result_json", "step_changes", "to_itf", "trace_json"]
@@ -63,11 +64,23 @@ def _sorted(xs: Any) -> list[Any]:
     return sorted(xs, key=format_value)
 
 
+def _printed(model: Model, step: Step) -> Label | None:
+    """The step's label as the model prints it (its ``render_label``), whoever built the step."""
+    if step.label is None or step.shown is not None:
+        return step.printed_label
+    return shown_label(step.label, model)
+
+
+def _action(model: Model, step: Step) -> str:
+    label = _printed(model, step)
+    return "Init" if label is None else format_label(label)
+
+
 def format_trace(model: Model, trace: tuple[Step, ...]) -> str:
     out: list[str] = []
     before = None
     for i, step in enumerate(trace, 1):
-        out.append(f"{i}: {step.action}")
+        out.append(f"{i}: {_action(model, step)}")
         after = model.render(step.state)
         out += ["     " + line for line in step_changes(before, after)]
         before = after
@@ -101,7 +114,7 @@ def to_itf(model: Model, violation: Violation) -> dict[str, Any]:
     states = []
     for i, step in enumerate(violation.trace):
         rendered = model.render(step.state)
-        state = {"#meta": {"index": i, "action": step.action}}
+        state = {"#meta": {"index": i, "action": _action(model, step)}}
         state.update({k: _itf(v) for k, v in rendered.items()})
         states.append(state)
     names = list(model.render(violation.trace[0].state)) if violation.trace else []
@@ -118,15 +131,16 @@ def to_itf(model: Model, violation: Violation) -> dict[str, Any]:
 
 def trace_json(model: Model, trace: tuple[Step, ...]) -> list[dict[str, Any]]:
     """Steps as JSON objects: the action, its parameters and the whole rendered state."""
-    return [
-        {
-            "action": None if s.label is None else s.label[0],
-            "label": s.action,
-            "params": {} if s.label is None else {k: _itf(v) for k, v in s.label[1]},
+    out = []
+    for s in trace:
+        label = _printed(model, s)
+        out.append({
+            "action": None if label is None else label[0],
+            "label": _action(model, s),
+            "params": {} if label is None else {k: _itf(v) for k, v in label[1]},
             "state": {k: _itf(v) for k, v in model.render(s.state).items()},
-        }
-        for s in trace
-    ]
+        })
+    return out
 
 
 def result_json(model: Model, result: Result, config: Mapping[str, Any]) -> dict[str, Any]:

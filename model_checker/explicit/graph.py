@@ -43,7 +43,7 @@ class GraphPicture:
         return "\n".join(lines)
 
     def edge_text(self, u: int, v: int) -> str:
-        return "\n".join(format_label(lab) for lab in self.g.labels(u, v))
+        return "\n".join(format_label(lab, self.model) for lab in self.g.labels(u, v))
 
 
 def picture(model: Model, *, properties: Iterable[str] | None = None,

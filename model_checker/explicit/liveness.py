@@ -36,13 +36,14 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 
 from quorum.model_checker.errors import CheckError, UnknownProperty
 from quorum.model_checker.model import Label, Model
-from quorum.model_checker.result import Result, Step, Violation
+from quorum.model_checker.result import Result, Step, Violation, shown_steps
 
 __all__ = ["LIVENESS_KINDS", "StateGraph", "check_liveness", "fairness_of", "liveness_of",
            "state_graph"]
@@ -315,6 +316,7 @@ def check_liveness(model: Model, *, properties: Iterable[str] | None = None,
         kind, holds = table[name]
         violation = _check_one(g, fair, conditions, name, kind, holds)
         if violation is not None:
+            violation = replace(violation, trace=shown_steps(model, violation.trace))
             break
     return Result(
         model=model.name, mode="liveness", violation=violation,

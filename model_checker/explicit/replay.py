@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from quorum.model_checker.model import Label, Model
-from quorum.model_checker.result import Step
+from quorum.model_checker.result import Step, shown_steps
 
 __all__ = ["identity_function", "rebuild"]
 
@@ -35,6 +35,7 @@ def rebuild(model: Model, path: Sequence[Hashable], accept_last: Accept | None =
     violates the action property"), so that the trace shows the violation itself.
     ``ident`` maps a state to what ``path`` holds: by default its identity (canonical
     form, view, or itself); the fingerprint search passes the identity's fingerprint.
+    The labels come as the model prints them too (``Step.shown``).
     """
     ident = ident or identity_function(model) or (lambda s: s)
     last = len(path) - 1
@@ -57,4 +58,4 @@ def rebuild(model: Model, path: Sequence[Hashable], accept_last: Accept | None =
         assert nxt is not None, f"step {i} of the trace cannot be replayed"
         steps.append(Step(nxt[0], nxt[1]))
         current = nxt[1]
-    return tuple(steps)
+    return shown_steps(model, steps)

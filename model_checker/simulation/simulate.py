@@ -36,7 +36,7 @@ from quorum.model_checker.errors import CheckError
 from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.explicit.replay import identity_function
 from quorum.model_checker.model import Label, Model
-from quorum.model_checker.result import ActionCoverage, Result, Step, Violation
+from quorum.model_checker.result import ActionCoverage, Result, Step, Violation, shown_steps
 
 __all__ = ["run_rng", "shrink", "simulate"]
 
@@ -225,7 +225,8 @@ def shrink(model: Model, trace: Sequence[Step], violated_property: str) -> list[
     last is within bounds, and the property is still violated (the candidate is cut
     at its first violation); then pairs of steps are tried too.  The result is
     1-minimal (and, up to 80 steps, 2-minimal): removing any single step (or pair)
-    loses the violation or disables a step.  Deterministic.
+    loses the violation or disables a step.  Deterministic.  The labels come as the
+    model prints them too (``Step.shown``).
     """
     violates = _checker(model, violated_property)
     init = trace[0].state
@@ -246,7 +247,7 @@ def shrink(model: Model, trace: Sequence[Step], violated_property: str) -> list[
             if size == 1:
                 break
             chunks = min(chunks * 2, len(labels))
-    return _drop_pairs(model, init, best, violates)
+    return list(shown_steps(model, _drop_pairs(model, init, best, violates)))
 
 
 def _drop_pairs(model: Model, init: Any, best: list[Step],

@@ -2,7 +2,7 @@
 
 The spec-level checks of this package (:mod:`~quorum.conformance.invariants`,
 :mod:`~quorum.conformance.steps`) see the implementation only through this module.
-:func:`abstract` maps the concrete cluster onto :class:`quorum.spec.raft.state.State`,
+:func:`abstract` maps the concrete cluster onto :class:`quorum.spec.raft.tla.state.State`,
 variable by variable; every choice is explained in ``docs/refinement.md``:
 
 * servers: node id ``i`` is spec server ``i - 1``;
@@ -13,7 +13,7 @@ variable by variable; every choice is explained in ``docs/refinement.md``:
 * ``state``: a pre-candidate is a follower (pre-vote changes neither term nor vote); a
   crashed node is a follower (raft.tla's ``Restart``);
 * ``commitIndex``: the core's commit index; while crashed, the commit index of the hard
-  state recovery finds (etcd keeps it on disk; see ``quorum.spec.raft.rules.ETCD``);
+  state recovery finds (etcd keeps it on disk; see ``quorum.spec.raft.etcd.ETCD``);
 * a log prefix compacted into a snapshot is rebuilt from the ghost record of committed
   entries (a snapshot holds only committed entries);
 * an entry's value is a small int naming its bytes (``values`` assigns them in order of
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 
 from quorum.impl.raft.types import Entry, Message, MessageType, Role
 from quorum.impl.sim.node import SimNode
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
@@ -47,7 +47,7 @@ from quorum.spec.raft.state import (
     RequestVoteResponse,
     State,
 )
-from quorum.spec.raft.state import Message as SpecMessage
+from quorum.spec.raft.tla.state import Message as SpecMessage
 
 __all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed"]
 
@@ -141,7 +141,7 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
     request's ``mcommitIndex`` is ``min(commit, last index it carries)``: what the
     follower may commit from it (raft.tla's leader sends exactly that, etcd's sends its
     commit index and the follower takes the min).  A heartbeat is the spec's
-    ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.rules.ETCD``): no entry, prevLogIndex 0,
+    ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.etcd.ETCD``): no entry, prevLogIndex 0,
     its commit index ``min(match, commit)``; a heartbeat response is a successful
     AppendEntries response with matchIndex 0 (it acknowledges nothing).  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
     leadership transfer have no image (None).

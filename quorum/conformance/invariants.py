@@ -14,7 +14,7 @@ from typing import Any
 from quorum.conformance.abstraction import Values, abstract, learn_committed
 from quorum.conformance.failure import Check, Failure
 from quorum.impl.sim import Event, Simulator
-from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS
+from quorum.spec.raft.tla.properties import ACTION_PROPERTIES, INVARIANTS
 
 __all__ = ["InvariantObserver"]
 

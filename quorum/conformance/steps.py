@@ -3,7 +3,7 @@
 After every simulated event, the cluster before and after it is mapped onto raft.tla's
 ``State`` (:func:`quorum.conformance.abstraction.abstract`, messages in flight included),
 and the event must be a short path of the spec's next-state relation from the abstract
-pre-state to the abstract post-state.  The spec runs with :data:`quorum.spec.raft.rules.ETCD`:
+pre-state to the abstract post-state.  The spec runs with :data:`quorum.spec.raft.etcd.ETCD`:
 raft.tla plus etcd's bookkeeping (a commit index that a follower never lowers and a
 restart recovers from disk, a match index that never goes down, heartbeats, a candidate
 that gives up a lost election), each switch default-off in the spec.  The rule (docs/refinement.md, "Step refinement"):
@@ -27,7 +27,7 @@ one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a 
 stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a
 snapshot, an InstallSnapshot, a torn write) are counted as not validated, never as
 passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_config`), with or
-without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.rules.ETCD_PRE_VOTE`, whose
+without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.etcd.ETCD_PRE_VOTE`, whose
 ``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
 term (pre-vote messages have no image in the bag).
 
@@ -46,11 +46,14 @@ from quorum.conformance.failure import Check, Failure
 from quorum.impl.raft.types import MessageType
 from quorum.impl.sim import Event, Simulator, in_tla_vocabulary
 from quorum.model_checker.explicit.trace_validation import validate_step
+from quorum.model_checker.model import label_params
 from quorum.spec.common import majority
-from quorum.spec.raft import actions
-from quorum.spec.raft.render import message_name, render_state, server_name
-from quorum.spec.raft.rules import ETCD, ETCD_PRE_VOTE
-from quorum.spec.raft.state import (
+from quorum.spec.raft import etcd
+from quorum.spec.raft.etcd import ETCD, ETCD_PRE_VOTE
+from quorum.spec.raft.tla import actions
+from quorum.spec.raft.tla.actions import label
+from quorum.spec.raft.tla.render import message_name, render_label, render_state, server_name
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
@@ -91,9 +94,8 @@ def _view(s: State, k: int) -> tuple[Any, ...]:
 def _sends_of(action: Any, t: State, ctx: actions.Context, i: int) -> Iterator[tuple[Any, Any]]:
     """(label, message) of each send step of ``action`` by i from t (computed on t with an
     empty bag, so that each successor's bag is just the message sent)."""
-    name = server_name(i)
     for lb, u in action(with_messages(t, ()), ctx):
-        if lb[1][0][1] == name:
+        if label_params(lb)["i"] == i:
             yield lb, u.messages[0][0]
 
 
@@ -105,7 +107,7 @@ def _is_send(ctx: actions.Context, t: State, m: Any) -> bool:
     elif m.mtype == APPEND_ENTRIES_REQUEST and 0 <= m.mprev_log_index <= len(t.log[i]):
         nxt = replace_at(t.next_index[i], j, m.mprev_log_index + 1)
         t = t._replace(next_index=replace_at(t.next_index, i, nxt))
-        action = actions.append_entries
+        action = etcd.append_entries
     else:
         return False
     return any(x == m for _, x in _sends_of(action, t, ctx, i))
@@ -119,16 +121,18 @@ class _EventModel:
         self.ctx, self.node, self.kinds, self.message = ctx, node, kinds, message
         self.values, self.start = values, dict(start.messages)
         self.post_items: set[Any] = set()  # the post-state's bag items (Network only)
-        self.name = server_name(node)
+
+    #: labels print as the spec's do (in trace validation's reports)
+    render_label = staticmethod(render_label)
 
     def _mine(self, label: Any) -> bool:
-        return dict(label[1]).get("i") == self.name
+        return label_params(label).get("i") == self.node
 
     def successors(self, s: State) -> Iterator[tuple[Any, State]]:
         i, k, ctx = self.node, self.kinds, self.ctx
-        for kind, action in (("Restart", actions.restart), ("Timeout", actions.timeout),
-                             ("PreCampaign", actions.pre_campaign),
-                             ("LearnTerm", actions.learn_term),
+        for kind, action in (("Restart", etcd.restart), ("Timeout", actions.timeout),
+                             ("PreCampaign", etcd.pre_campaign),
+                             ("LearnTerm", etcd.learn_term),
                              ("BecomeLeader", actions.become_leader),
                              ("AdvanceCommitIndex", actions.advance_commit_index)):
             if kind in k:
@@ -140,7 +144,7 @@ class _EventModel:
                     yield lb, with_messages(s, with_message(s.messages, m))
         if "ClientRequest" in k and self.values and s.role[i] == LEADER:
             for lb, t in actions.client_request(s, ctx):
-                if self._mine(lb) and int(dict(lb[1])["v"][1:]) - 1 in self.values:
+                if self._mine(lb) and label_params(lb)["v"] in self.values:
                     yield lb, t
         if "Receive" in k:
             yield from self._receive(s)
@@ -148,9 +152,8 @@ class _EventModel:
             present = dict(s.messages)
             for m in sorted({m for m, _ in set(s.messages) ^ self.post_items}):
                 if m in present:
-                    yield ("DropMessage", (("m", message_name(m)),)), \
-                        with_messages(s, without_message(s.messages, m))
-                    yield ("DuplicateMessage", (("m", message_name(m)),)), \
+                    yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
+                    yield label("DuplicateMessage", m=m), \
                         with_messages(s, with_message(s.messages, m))
         for m, c in s.messages if k & {"DropReply", "DropDelivered"} else ():
             if ("DropDelivered" in k and m == self.message) or (
@@ -158,8 +161,7 @@ class _EventModel:
                     and m.mtype in (REQUEST_VOTE_RESPONSE, APPEND_ENTRIES_RESPONSE)):
                 # raft.tla's DropMessage(m), restricted to the delivered message (a vote
                 # etcd refuses) or an answer of i made in this event (one etcd never sends)
-                yield ("DropMessage", (("m", message_name(m)),)), \
-                    with_messages(s, without_message(s.messages, m))
+                yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
 
     def _receive(self, s: State) -> Iterator[tuple[Any, State]]:
         i = self.node
@@ -168,9 +170,9 @@ class _EventModel:
         present = dict(s.messages)
         for m in todo:
             if m in present:
-                u = actions.receive_one(s, self.ctx, m)
+                u = etcd.receive_one(s, self.ctx, m)
                 if u is not None:
-                    yield ("Receive", (("m", message_name(m)),)), u
+                    yield label("Receive", m=m), u
 
 
 class _Job:
@@ -399,7 +401,7 @@ class StepRefinementObserver:
             counts[x] = counts.get(x, 0) + d
         note = ""
         drops = [lb for lb in rep.path if lb[0] == "DropMessage"]
-        if spec_m is not None and any(dict(lb[1])["m"] == message_name(spec_m) for lb in drops):
+        if spec_m is not None and any(label_params(lb)["m"] == spec_m for lb in drops):
             note += " + vote refused (known leader)"
         elif drops and i >= 0:
             note += " + stale request ignored"

@@ -3,8 +3,14 @@
 and a catalogue of known Raft bugs.
 
 ``SPEC.build(values, mutant, symmetry)`` returns a :class:`RaftModel`.  Start
-reading at :mod:`quorum.spec.raft.actions` (the protocol), then
-:mod:`quorum.spec.raft.properties` (what must hold) and :mod:`quorum.spec.raft.mutants`.
+reading at :mod:`quorum.spec.raft.tla.actions` (the protocol), then
+:mod:`quorum.spec.raft.tla.properties` (what must hold) and :mod:`quorum.spec.raft.mutants`.
+
+* :mod:`quorum.spec.raft.tla`: raft.tla transcribed, the encoding to read;
+* :mod:`quorum.spec.raft.fast`: the same, module for module, compiled for the checker;
+* :mod:`quorum.spec.raft.config`, :mod:`~quorum.spec.raft.model`,
+  :mod:`~quorum.spec.raft.mutants`: the bounds, the model the checker runs, the known bugs;
+* :mod:`quorum.spec.raft.symbolic`: the z3 model of the election and of Log Matching.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from typing import Any
 
 from quorum.spec.common import ConfigError, SpecInfo
 from quorum.spec.raft.config import PARAMS, Config
+from quorum.spec.raft.etcd import ETCD, ETCD_PRE_VOTE
 from quorum.spec.raft.model import RaftModel
 from quorum.spec.raft.mutants import MUTANTS, RULES
-from quorum.spec.raft.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
-from quorum.spec.raft.rules import RAFT
-from quorum.spec.raft.state import State
+from quorum.spec.raft.tla.properties import ACTION_PROPERTIES, INVARIANTS, REACHABILITY
+from quorum.spec.raft.tla.rules import RAFT, Rules
+from quorum.spec.raft.tla.state import State
 
-__all__ = ["SPEC", "Config", "RaftModel", "State", "build"]
+__all__ = ["ETCD", "ETCD_PRE_VOTE", "MUTANTS", "RAFT", "RULES", "SPEC", "Config", "RaftModel", "Rules",
+           "State", "build"]
 
 
 def build(values: Mapping[str, Any], mutant: str | None = None, symmetry: bool = False) -> RaftModel:

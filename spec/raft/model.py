@@ -2,11 +2,11 @@
 
 :class:`RaftModel` satisfies ``quorum.model_checker.model.Model`` structurally (this
 package imports nothing of ours besides ``quorum.spec.common``).  By default it runs the
-compiled successor function (:mod:`quorum.spec.raft.fast`), the memoized properties and
-bounds (:mod:`quorum.spec.raft.memo`) and the cheap canonical form (:mod:`quorum.spec.raft.canon`);
-``reference=True`` runs the readable transcription (:mod:`quorum.spec.raft.actions`,
-:mod:`quorum.spec.raft.properties`, :mod:`quorum.spec.raft.symmetry`) instead.  Both give the same
-states, steps in the same order, verdicts and orbits (``tests/spec/raft/test_encodings.py``).
+compiled encoding, :mod:`quorum.spec.raft.fast` (successors, memoized properties and
+bounds, the cheap canonical form); ``reference=True`` runs the readable transcription,
+:mod:`quorum.spec.raft.tla`, module for module the same (``actions``, ``properties``,
+``symmetry``).  Both give the same states, steps in the same order, verdicts and orbits
+(``tests/spec/raft/test_encodings.py``).
 """
 
 from __future__ import annotations
@@ -15,19 +15,23 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from quorum.spec.raft import actions, canon, fast, memo
+from quorum.spec.raft import etcd
 from quorum.spec.raft.config import Config
-from quorum.spec.raft.properties import (
+from quorum.spec.raft.fast import actions as fast
+from quorum.spec.raft.fast import properties as fast_properties
+from quorum.spec.raft.fast import symmetry as fast_symmetry
+from quorum.spec.raft.tla import actions
+from quorum.spec.raft.tla.properties import (
     ACTION_PROPERTIES,
     FAIRNESS,
     INVARIANTS,
     LIVENESS,
     REACHABILITY,
 )
-from quorum.spec.raft.render import render_state
-from quorum.spec.raft.rules import RAFT, Rules
-from quorum.spec.raft.state import State, initial_state
-from quorum.spec.raft.symmetry import canonicalize
+from quorum.spec.raft.tla.render import render_label, render_state
+from quorum.spec.raft.tla.rules import RAFT, Rules
+from quorum.spec.raft.tla.state import State, initial_state
+from quorum.spec.raft.tla.symmetry import canonicalize
 
 __all__ = ["RaftModel"]
 
@@ -64,8 +68,10 @@ class RaftModel:
             quorum=rules.quorum_size(config.servers),
             rules=rules,
         )
-        # etcd's bookkeeping rules (quorum.spec.raft.rules.ETCD) exist in the reference only
+        # the compiled encoding runs raft.tla and its mutants; etcd's extensions
+        # (quorum.spec.raft.etcd) exist in the readable encoding only
         self.reference = reference = reference or not fast.supports(rules)
+        self._next = etcd.successors if etcd.extends(rules) else actions.successors
         if reference:
             self.successors = self.reference_successors
             self.within_bounds = self._reference_within_bounds
@@ -75,9 +81,9 @@ class RaftModel:
             self.successors = fast.successor_function(config, rules)
             # the checker's shortcut past steps that leave the bounds and violate nothing
             self.successors_within = fast.successor_function(config, rules, vouch=True)
-            self.within_bounds = memo.within_bounds(config)
-            self.invariants = memo.invariants()
-            self.action_properties = memo.action_properties()
+            self.within_bounds = fast_properties.within_bounds(config)
+            self.invariants = fast_properties.invariants()
+            self.action_properties = fast_properties.action_properties()
         # A property that the bounds make unreachable is not claimed.
         self.reachability = {
             k: f
@@ -88,15 +94,16 @@ class RaftModel:
         self.fairness = list(FAIRNESS)
         self.canonicalize: Callable[[Any], Hashable] | None = None
         if symmetry:
-            self.canonicalize = canonicalize if reference else canon.canonicalizer(config.servers)
+            self.canonicalize = canonicalize if reference else fast_symmetry.canonicalizer(config.servers)
         self.view: Callable[[Any], Hashable] | None = None
 
     def initial_states(self) -> Iterable[State]:
         return (initial_state(self.config.servers),)
 
     def reference_successors(self, state: State) -> Iterator[tuple[actions.Label, State]]:
-        """raft.tla's Next computed by the readable transcription (quorum.spec.raft.actions)."""
-        return actions.successors(state, self.context)
+        """raft.tla's Next computed by the readable transcription (quorum.spec.raft.tla.actions),
+        with etcd's extensions (quorum.spec.raft.etcd) when the rules switch any on."""
+        return self._next(state, self.context)
 
     def _reference_within_bounds(self, state: State) -> bool:
         """TLC's CONSTRAINT: terms, log lengths and messages in flight within the bounds."""
@@ -110,6 +117,12 @@ class RaftModel:
 
     def render(self, state: State) -> dict[str, Any]:
         return render_state(state)
+
+    @staticmethod
+    def render_label(label: actions.Label) -> actions.Label:
+        """A label as printed: servers, values and messages named (``Timeout(i='s1')``);
+        the labels themselves carry ints and the message."""
+        return render_label(label)
 
     @staticmethod
     def explore_cell(state: State) -> Hashable:

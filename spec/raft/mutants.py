@@ -1,4 +1,4 @@
-"""Known Raft bugs, each a one-line change of raft.tla's :class:`~quorum.spec.raft.rules.Rules`.
+"""Known Raft bugs, each a one-line change of raft.tla's :class:`~quorum.spec.raft.tla.rules.Rules`.
 
 Every mutant names the rule it breaks, the property the checker reports, and
 the smallest bounds known to expose it (used when ``--mutant`` is given without
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from quorum.spec.common import Mutant
-from quorum.spec.raft.rules import ACCEPT, RAFT, REJECT, STEP_DOWN, Rules
-from quorum.spec.raft.state import CANDIDATE, NIL, AppendEntriesRequest, Log, RequestVoteRequest
+from quorum.spec.raft.tla.rules import ACCEPT, RAFT, REJECT, STEP_DOWN, Rules
+from quorum.spec.raft.tla.state import CANDIDATE, NIL, AppendEntriesRequest, Log, RequestVoteRequest
 
 __all__ = ["MUTANTS", "RULES"]
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from quorum.conformance.abstraction import Values, abstract
 from quorum.conformance.runner import check_schedule
 from quorum.impl.sim import SimConfig, Simulator, generate, with_mutant
-from quorum.spec.raft.properties import INVARIANTS
-from quorum.spec.raft.state import LEADER, initial_state
+from quorum.spec.raft.tla.properties import INVARIANTS
+from quorum.spec.raft.tla.state import LEADER, initial_state
 
 
 def test_a_fresh_cluster_is_raft_tla_init():

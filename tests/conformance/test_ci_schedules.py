@@ -4,7 +4,7 @@ Two sets, from the same swarm generator the mutant tests use:
 
 * 200 schedules of the ``tla`` profile (:func:`quorum.impl.sim.generate_tla`), and 50 more
   with etcd's pre-vote on (``tla-prevote``), with **every** check: ghost safety, the spec's invariants, step refinement (every event a step of
-  raft.tla under ``Rules.ETCD``, the whole abstract state compared: see
+  raft.tla under ``quorum.spec.raft.etcd.ETCD``, the whole abstract state compared: see
   docs/refinement.md) and linearizability;
 * 200 schedules of the default generator (:func:`quorum.impl.sim.generate`) for what the tla
   profiles leave out (check-quorum, batching, snapshots, torn writes), with

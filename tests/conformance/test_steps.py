@@ -17,7 +17,7 @@ from quorum.conformance.abstraction import MessageMap, Values, abstract
 from quorum.conformance.runner import check_schedule
 from quorum.conformance.steps import StepRefinementObserver
 from quorum.impl.sim import Simulator, generate, generate_tla, run_schedule, tla_config, with_mutant
-from quorum.spec.raft.state import REQUEST_VOTE_REQUEST, bag_size, initial_state
+from quorum.spec.raft.tla.state import REQUEST_VOTE_REQUEST, bag_size, initial_state
 
 #: seed -> (nodes, events validated, events that took >= 1 spec step, send steps),
 #: 1,000 steps each

@@ -83,7 +83,7 @@ def test_nothing_found_says_not_exhaustive_and_respects_the_depth():
 def test_raft_cells_ignore_server_names_and_terms():
     model = raft(servers=3)
     init = next(iter(model.initial_states()))
-    timed_out = {lab[1][0][1]: t for lab, t in model.successors(init) if lab[0] == "Timeout"}
+    timed_out = {dict(lab[1])["i"]: t for lab, t in model.successors(init) if lab[0] == "Timeout"}
     cells = {model.explore_cell(t) for t in timed_out.values()}
     assert len(timed_out) == 3 and len(cells) == 1
     assert model.explore_cell(init) not in cells

@@ -12,7 +12,7 @@ from __future__ import annotations
 from quorum.model_checker.explicit.liveness import check_liveness
 from quorum.spec.raft import SPEC
 
-LEADER = 2  # quorum.spec.raft.state.LEADER
+LEADER = 2  # quorum.spec.raft.tla.state.LEADER
 
 
 def raft(**bounds):
@@ -44,7 +44,7 @@ class ReliableRaft:
     def __init__(self, model):
         self.inner = model
         for name in ("name", "invariants", "action_properties", "reachability",
-                     "canonicalize", "view", "liveness", "fairness"):
+                     "canonicalize", "view", "liveness", "fairness", "render_label"):
             setattr(self, name, getattr(model, name))
 
     def initial_states(self):

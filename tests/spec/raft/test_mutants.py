@@ -11,7 +11,7 @@ from quorum.model_checker.explicit.bfs import check
 from quorum.model_checker.model import format_label
 from quorum.model_checker.simulation.simulate import shrink
 from quorum.spec.raft import SPEC
-from quorum.spec.raft.state import LEADER
+from quorum.spec.raft.tla.state import LEADER
 
 build = partial(build_spec, SPEC)
 
@@ -140,7 +140,7 @@ def _run(model, labels: list[str]):
     state = next(iter(model.initial_states()))
     trace = [Step(None, state)]
     for text in labels:
-        matches = [(lab, t) for lab, t in model.successors(state) if format_label(lab) == text]
+        matches = [(lab, t) for lab, t in model.successors(state) if format_label(lab, model) == text]
         if not matches:
             return None
         (label, state), = matches

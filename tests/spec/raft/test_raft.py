@@ -14,7 +14,7 @@ from helpers.specs import reachable
 from quorum.model_checker.explicit.bfs import check
 from quorum.spec.common import ConfigError
 from quorum.spec.raft import SPEC
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     CANDIDATE,
     FOLLOWER,
@@ -23,7 +23,7 @@ from quorum.spec.raft.state import (
     State,
     initial_state,
 )
-from quorum.spec.raft.symmetry import canonicalize, permute
+from quorum.spec.raft.tla.symmetry import canonicalize, permute
 
 build = partial(build_spec, SPEC)
 
@@ -87,7 +87,8 @@ def test_elections_only_with_max_log_zero():
 
 # -- raft.tla's details, each of which changes the state count --------------------------
 def _labels(model, s):
-    return {label: t for label, t in model.successors(s)}
+    """s's steps by label, as printed (servers named)."""
+    return {model.render_label(label): t for label, t in model.successors(s)}
 
 
 def test_a_candidate_requests_its_own_vote_but_never_sends_itself_entries():

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 __all__ = [
+    "ADDRESSES",
     "APPEND_ENTRIES_REQUEST",
     "APPEND_ENTRIES_RESPONSE",
     "Bag",
@@ -30,6 +31,7 @@ __all__ = [
     "Entry",
     "FOLLOWER",
     "LEADER",
+    "MESSAGES",
     "Log",
     "NIL",
     "REQUEST_VOTE_REQUEST",
@@ -103,6 +105,12 @@ class AppendEntriesResponse(NamedTuple):
 Message = RequestVoteRequest | RequestVoteResponse | AppendEntriesRequest | AppendEntriesResponse
 Bag = tuple[tuple[Message, int], ...]
 
+#: every message ends with its addresses, ``(msource, mdest)``: ``m[:ADDRESSES]`` is the
+#: rest of it (what renaming servers leaves alone)
+ADDRESSES = -2
+assert all(t._fields[ADDRESSES:] == ("msource", "mdest") for t in (
+    RequestVoteRequest, RequestVoteResponse, AppendEntriesRequest, AppendEntriesResponse))
+
 
 class State(NamedTuple):
     """One state of raft.tla without its history variables (each field per server)."""
@@ -117,6 +125,11 @@ class State(NamedTuple):
     next_index: tuple[tuple[int, ...], ...]
     match_index: tuple[tuple[int, ...], ...]
     messages: Bag
+
+
+#: the bag is the last variable: ``s[:MESSAGES]`` is every variable of s but the bag
+MESSAGES = State._fields.index("messages")
+assert MESSAGES == len(State._fields) - 1
 
 
 def initial_state(n: int) -> State:
@@ -137,7 +150,7 @@ def initial_state(n: int) -> State:
 
 def with_messages(s: State, bag: Bag) -> State:
     """s with ``messages`` replaced (the commonest update, so made cheap)."""
-    return tuple.__new__(State, s[:9] + (bag,))
+    return tuple.__new__(State, s[:MESSAGES] + (bag,))
 
 
 def replace_at(t: tuple, i: int, v: object) -> tuple:

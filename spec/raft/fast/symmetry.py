@@ -1,6 +1,6 @@
 """A cheap exact canonical form under renaming of servers: what the checker runs.
 
-:func:`quorum.spec.raft.symmetry.canonicalize` is the readable version; this one uses the same
+:func:`quorum.spec.raft.tla.symmetry.canonicalize` is the readable version; this one uses the same
 idea with less work per state.  Each server gets a signature that does not depend on
 how servers are numbered: its term, role, log, commit index, how many votes it has
 had answered and granted, and whether it has voted.  Every permutation that numbers
@@ -10,7 +10,7 @@ a state renames its signatures with them, so every state of an orbit yields the 
 set of images, hence the same least one: the form is exact (two states get equal forms
 exactly when one is a renaming of the other) and only tied servers cost extra images.
 
-The image is a plain tuple with the fields of :class:`~quorum.spec.raft.state.State`; a state
+The image is a plain tuple with the fields of :class:`~quorum.spec.raft.tla.state.State`; a state
 already in signature order is its own form (a ``State`` equals and hashes as the tuple
 of its fields).  Applying a permutation goes through tables built once per permutation
 and memos of the renamed fields (vote vectors, index rows, bags), which repeat far more
@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable
 from itertools import permutations, product
 from operator import itemgetter
 
-from quorum.spec.raft.state import NIL, State
+from quorum.spec.raft.tla.state import ADDRESSES, NIL, State
 
 __all__ = ["canonicalizer"]
 
@@ -53,7 +53,7 @@ def _applier(perm: Perm) -> Apply:
                 tuple([pick(r) for r in pick(mi)]))
 
     def bag(b: tuple) -> tuple:
-        return tuple(sorted([(make(type(m), m[:-2] + (perm[m[-2]], perm[m[-1]])), c)
+        return tuple(sorted([(make(type(m), m[:ADDRESSES] + (perm[m.msource], perm[m.mdest])), c)
                              for m, c in b]))
 
     controls: dict[tuple, tuple] = {}
@@ -93,7 +93,7 @@ def canonicalizer(n: int) -> Callable[[State], Hashable]:
     bits = int.bit_count
 
     def canonicalize(s: State) -> Hashable:
-        ct, role, vf, logs, ci, vr, vg = s[:7]
+        ct, role, vf, logs, ci, vr, vg, _ni, _mi, _bag = s
         sigs = list(zip(ct, role, logs, ci, map(bits, vr), map(bits, vg), map(voted, vf),
                         strict=True))
         order = sorted(servers, key=sigs.__getitem__)

@@ -22,7 +22,7 @@ from functools import cache, lru_cache
 from itertools import permutations, product
 from operator import itemgetter
 
-from quorum.spec.raft.state import NIL, Bag, State
+from quorum.spec.raft.tla.state import ADDRESSES, NIL, Bag, State
 
 __all__ = ["canonicalize", "permute"]
 
@@ -67,7 +67,7 @@ def _permute_votes(
 @lru_cache(maxsize=1 << 16)
 def _permute_bag(bag: Bag, perm: Perm) -> Bag:
     new = tuple.__new__
-    renamed = [(new(type(m), m[:-2] + (perm[m[-2]], perm[m[-1]])), c) for m, c in bag]
+    renamed = [(new(type(m), m[:ADDRESSES] + (perm[m.msource], perm[m.mdest])), c) for m, c in bag]
     renamed.sort()
     return tuple(renamed)
 
@@ -105,9 +105,9 @@ def _fine_signatures(s: State, coarse: list[tuple]) -> list[tuple]:
     n = len(coarse)
     talk: list[list[tuple]] = [[] for _ in range(n)]
     for m, c in s.messages:
-        body = (m[:-2], c)
-        talk[m[-2]].append((0, body))
-        talk[m[-1]].append((1, body))
+        body = (m[:ADDRESSES], c)
+        talk[m.msource].append((0, body))
+        talk[m.mdest].append((1, body))
     fine = []
     for i in range(n):
         v = s.voted_for[i]

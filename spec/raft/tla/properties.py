@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from quorum.spec.raft.state import LEADER, State
+from quorum.spec.raft.tla.state import LEADER, State
 
 __all__ = [
     "ACTION_PROPERTIES",

@@ -1,19 +1,23 @@
 """The decisions of raft.tla that the known Raft bugs get wrong, as a table.
 
-The actions in :mod:`quorum.spec.raft.actions` follow raft.tla line by line, except at
+The actions in :mod:`quorum.spec.raft.tla.actions` follow raft.tla line by line, except at
 the few places where a known bug lives: there they ask a :class:`Rules` object.
 :data:`RAFT` holds raft.tla's own answers; each mutant in
 :mod:`quorum.spec.raft.mutants` swaps one or two of them, so the difference between the
 correct protocol and a bug is a single, named function.
+
+The table's last fields are etcd's extensions: decisions raft.tla never takes, asked only
+by the layer :mod:`quorum.spec.raft.etcd` on top of raft.tla's ``Next`` (for trace
+validation of the store), where their defaults make that layer raft.tla itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from quorum.spec.common import majority
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.state import (
     CANDIDATE,
     FOLLOWER,
     LEADER,
@@ -25,8 +29,6 @@ from quorum.spec.raft.state import (
 
 __all__ = [
     "ACCEPT",
-    "ETCD",
-    "ETCD_PRE_VOTE",
     "RAFT",
     "REJECT",
     "STEP_DOWN",
@@ -102,6 +104,12 @@ def vote_after_restart(voted_for: int) -> int:
     return voted_for
 
 
+# --- etcd's extensions: raft.tla's behaviour, asked only by quorum.spec.raft.etcd ----------
+# raft.tla's actions (quorum.spec.raft.tla.actions) never ask these: they are the places
+# where etcd departs from raft.tla, safely (docs/refinement.md, "The etcd rules"), and the
+# etcd layer on top of raft.tla's Next asks them.  The defaults are raft.tla's answers, so
+# that the layer under RAFT is raft.tla itself; quorum.spec.raft.etcd.ETCD holds etcd's.
+
 def commits_after_restart(commit_index: int) -> tuple[int, ...]:
     """commitIndex is volatile: a restart resets it to 0 (raft.tla's ``Restart``)."""
     return (0,)
@@ -122,40 +130,10 @@ def match_after_success(match_index: int, mmatch_index: int) -> int:
     return mmatch_index
 
 
-# --- etcd's bookkeeping, for trace validation of the implementation (reference only) ---
-# These four rules, ``heartbeats`` and ``lost_elections`` are the switches of :data:`ETCD`
-# (``pre_vote`` too, in :data:`ETCD_PRE_VOTE`); the defaults are
-# raft.tla's, so every pinned count of the model checker is unchanged.  Each is safe
-# (docs/refinement.md, "The etcd rules"); only the reference successor function of
-# quorum.spec.raft.actions reads them.
-
-def _etcd_commits_after_restart(commit_index: int) -> tuple[int, ...]:
-    # etcd recovers the commit index of its last hard state (written with every Ready,
-    # fsynced only with a term, a vote or entries): any value up to the one it had
-    return tuple(range(commit_index + 1))
-
-
-def _etcd_follower_commit(commit_index: int, mcommit_index: int) -> int:
-    return max(commit_index, mcommit_index)  # etcd's commitTo never lowers it
-
-
-def _etcd_reply_match(m: AppendEntriesRequest, last_new: int, commit_index: int) -> int:
-    # a request below the commit index is answered with the commit index (etcd's
-    # handleAppendEntries: the follower holds the committed prefix); a heartbeat (no
-    # entry, prevLogIndex 0: never an AppendEntries of a leader, whose log is never
-    # empty) acknowledges nothing
-    if m.mprev_log_index == 0 and not m.mentries:
-        return last_new
-    return max(last_new, commit_index)
-
-
-def _etcd_match_after_success(match_index: int, mmatch_index: int) -> int:
-    return max(match_index, mmatch_index)  # etcd's Progress.MaybeUpdate never lowers it
-
-
 @dataclass(frozen=True)
 class Rules:
-    """The bug-prone decisions, plus the quorum size (``None``: a majority)."""
+    """The bug-prone decisions, plus the quorum size (``None``: a majority), then etcd's
+    extensions (asked only by :mod:`quorum.spec.raft.etcd`; raft.tla's by default)."""
 
     vote_log_ok: Callable[[Log, RequestVoteRequest], bool] = vote_log_ok
     append_log_ok: Callable[[Log, AppendEntriesRequest], bool] = append_log_ok
@@ -166,38 +144,20 @@ class Rules:
     vote_after_restart: Callable[[int], int] = vote_after_restart
     may_take_requests: Callable[[int], bool] = may_take_requests
     quorum_size: Callable[[int], int] = majority
+    # etcd's extensions (quorum.spec.raft.etcd)
     commits_after_restart: Callable[[int], tuple[int, ...]] = commits_after_restart
     follower_commit: Callable[[int, int], int] = follower_commit
     reply_match: Callable[[AppendEntriesRequest, int, int], int] = reply_match
     match_after_success: Callable[[int, int], int] = match_after_success
-    #: a leader may also send ``Heartbeat(i, j)``: an AppendEntries with no entry,
-    #: prevLogIndex 0 and commit index min(commitIndex[i], matchIndex[i][j]) (etcd's
-    #: heartbeat: the follower holds the leader's log up to its matchIndex)
+    #: a leader may also send ``Heartbeat(i, j)`` (see quorum.spec.raft.etcd.heartbeat)
     heartbeats: bool = False
     #: a candidate returns to follower (same term, same vote) once so many servers have
     #: refused it that no quorum can grant (etcd's VoteLost); raft.tla's waits for a timeout
     lost_elections: bool = False
-    #: etcd's pre-vote (Ongaro's thesis, §9.6), seen through raft.tla's variables: its
-    #: messages change no variable of raft.tla until a pre-candidate wins and campaigns
-    #: (``Timeout``), except in two steps, enabled by this switch:
-    #: ``PreCampaign(i)``: a candidate whose election timed out starts a pre-campaign in
-    #: the same term, keeping its vote: raft.tla's follower (a candidate giving up, as in
-    #: ``lost_elections``); ``LearnTerm(i, t)``: i adopts a term t above its own that some
-    #: server holds or held (every term up to the largest current term was held, since
-    #: terms grow by one at a timeout or jump to one held elsewhere), as ``UpdateTerm``
-    #: does: a pre-vote refusal carries the refuser's term, and etcd adopts it.
-    #: Both only make i a follower of a term it may hold; docs/refinement.md gives the
-    #: safety argument.
+    #: etcd's pre-vote (Ongaro's thesis, §9.6), seen through raft.tla's variables: the
+    #: steps ``PreCampaign(i)`` and ``LearnTerm(i, t)`` (see quorum.spec.raft.etcd)
     pre_vote: bool = False
 
 
+#: raft.tla's own answers
 RAFT = Rules()
-
-#: raft.tla with etcd's bookkeeping (reference only; see the comment above the etcd rules)
-ETCD = Rules(commits_after_restart=_etcd_commits_after_restart,
-             follower_commit=_etcd_follower_commit, reply_match=_etcd_reply_match,
-             match_after_success=_etcd_match_after_success, heartbeats=True,
-             lost_elections=True)
-
-#: :data:`ETCD` with etcd's pre-vote (see Rules.pre_vote)
-ETCD_PRE_VOTE = replace(ETCD, pre_vote=True)

@@ -1,11 +1,13 @@
 """raft.tla's actions, one small pure function each, in the order of its ``Next``.
 
 Theory of operation.  Each action takes a state and a :class:`Context` (the
-bounds' sizes and the :class:`~quorum.spec.raft.rules.Rules`) and yields
+bounds' sizes and the :class:`~quorum.spec.raft.tla.rules.Rules`) and yields
 ``(label, successor)`` for every choice of its parameters that enables it.  A
-label names the action as raft.tla does and carries every choice, the message
-too for ``Receive``, ``DuplicateMessage`` and ``DropMessage``; since each
-labelled step has exactly one successor, a trace replays from its labels.
+label names the action as raft.tla does and carries every choice as a raw value
+(servers and values as ints, the message itself for ``Receive``,
+``DuplicateMessage`` and ``DropMessage``), named only when printed
+(``Receive(m='RequestVoteRequest(s1->s2, ...)')``, see :mod:`~quorum.spec.raft.tla.render`);
+since each labelled step has exactly one successor, a trace replays from its labels.
 Section numbers cite Ongaro and Ousterhout, "In Search of an Understandable
 Consensus Algorithm" (2014); the guards are raft.tla's, including the details
 that change the state count:
@@ -19,13 +21,11 @@ that change the state count:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from functools import cache
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from quorum.spec.raft.render import message_name, server_name, value_name
-from quorum.spec.raft.rules import ACCEPT, REJECT, STEP_DOWN, Rules
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.rules import ACCEPT, REJECT, STEP_DOWN, Rules
+from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
@@ -48,7 +48,8 @@ from quorum.spec.raft.state import (
     without_message,
 )
 
-__all__ = ["ACTIONS", "Context", "receive", "successors"]
+__all__ = ["ACTIONS", "HANDLERS", "Context", "Handler", "Label", "Step", "label", "receive", "receive_one",
+           "successors"]
 
 Label = tuple[str, tuple[tuple[str, Any], ...]]
 Step = Iterator[tuple[Label, State]]
@@ -63,28 +64,12 @@ class Context(NamedTuple):
     rules: Rules
 
 
-@cache
-def _ij(name: str, i: int, j: int) -> Label:
-    return (name, (("i", server_name(i)), ("j", server_name(j))))
+def label(name: str, **params: Any) -> Label:
+    """``label("RequestVote", i=0, j=1)`` is ``("RequestVote", (("i", 0), ("j", 1)))``.
 
-
-@cache
-def _i(name: str, i: int) -> Label:
-    return (name, (("i", server_name(i)),))
-
-
-@cache
-def _iv(name: str, i: int, v: int) -> Label:
-    return (name, (("i", server_name(i)), ("v", value_name(v))))
-
-
-@cache
-def _ic(name: str, i: int, commit: int) -> Label:
-    return (name, (("i", server_name(i)), ("commitIndex", commit)))
-
-
-def _m(name: str, m: Message) -> Label:
-    return (name, (("m", message_name(m)),))
+    Values are raw, as in the state: servers and values as ints, a message as itself;
+    :func:`quorum.spec.raft.tla.render.render_label` names them for people (``s1``)."""
+    return name, tuple(params.items())
 
 
 def restart(s: State, c: Context) -> Step:
@@ -93,65 +78,37 @@ def restart(s: State, c: Context) -> Step:
     ones, zeros = (1,) * n, (0,) * n
     for i in range(n):
         vote = c.rules.vote_after_restart(s.voted_for[i])
-        commits = c.rules.commits_after_restart(s.commit_index[i])
-        for commit in commits:
-            label = _i("Restart", i) if len(commits) == 1 else _ic("Restart", i, commit)
-            if (  # nothing to lose: the step is a self-loop (computed without copying)
-                s.role[i] == FOLLOWER
-                and vote == s.voted_for[i]
-                and commit == s.commit_index[i]
-                and not (s.votes_responded[i] or s.votes_granted[i])
-                and s.next_index[i] == ones
-                and s.match_index[i] == zeros
-            ):
-                yield label, s
-                continue
-            yield label, s._replace(
-                role=replace_at(s.role, i, FOLLOWER),
-                voted_for=replace_at(s.voted_for, i, vote),
-                commit_index=replace_at(s.commit_index, i, commit),
-                votes_responded=replace_at(s.votes_responded, i, 0),
-                votes_granted=replace_at(s.votes_granted, i, 0),
-                next_index=replace_at(s.next_index, i, ones),
-                match_index=replace_at(s.match_index, i, zeros),
-            )
+        if (  # nothing to lose: the step is a self-loop (computed without copying)
+            s.role[i] == FOLLOWER
+            and vote == s.voted_for[i]
+            and s.commit_index[i] == 0
+            and not (s.votes_responded[i] or s.votes_granted[i])
+            and s.next_index[i] == ones
+            and s.match_index[i] == zeros
+        ):
+            yield label("Restart", i=i), s
+            continue
+        yield label("Restart", i=i), s._replace(
+            role=replace_at(s.role, i, FOLLOWER),
+            voted_for=replace_at(s.voted_for, i, vote),
+            commit_index=replace_at(s.commit_index, i, 0),
+            votes_responded=replace_at(s.votes_responded, i, 0),
+            votes_granted=replace_at(s.votes_granted, i, 0),
+            next_index=replace_at(s.next_index, i, ones),
+            match_index=replace_at(s.match_index, i, zeros),
+        )
 
 
 def timeout(s: State, c: Context) -> Step:
     """Timeout(i): a follower or candidate starts an election in the next term (§5.2)."""
     for i in range(c.n):
         if s.role[i] != LEADER:
-            yield _i("Timeout", i), s._replace(
+            yield label("Timeout", i=i), s._replace(
                 current_term=replace_at(s.current_term, i, s.current_term[i] + 1),
                 role=replace_at(s.role, i, CANDIDATE),
                 voted_for=replace_at(s.voted_for, i, NIL),
                 votes_responded=replace_at(s.votes_responded, i, 0),
                 votes_granted=replace_at(s.votes_granted, i, 0),
-            )
-
-
-def pre_campaign(s: State, c: Context) -> Step:
-    """PreCampaign(i) (etcd's pre-vote only, see Rules.pre_vote): a candidate returns to
-    follower in its term, keeping its vote."""
-    if not c.rules.pre_vote:
-        return
-    for i in range(c.n):
-        if s.role[i] == CANDIDATE:
-            yield _i("PreCampaign", i), s._replace(role=replace_at(s.role, i, FOLLOWER))
-
-
-def learn_term(s: State, c: Context) -> Step:
-    """LearnTerm(i, t) (etcd's pre-vote only, see Rules.pre_vote): i becomes a follower
-    of a higher term that some server holds or held, as UpdateTerm."""
-    if not c.rules.pre_vote:
-        return
-    top = max(s.current_term)
-    for i in range(c.n):
-        for t in range(s.current_term[i] + 1, top + 1):
-            yield ("LearnTerm", (("i", server_name(i)), ("t", t))), s._replace(
-                current_term=replace_at(s.current_term, i, t),
-                role=replace_at(s.role, i, FOLLOWER),
-                voted_for=replace_at(s.voted_for, i, NIL),
             )
 
 
@@ -166,14 +123,14 @@ def request_vote(s: State, c: Context) -> Step:
                 m = RequestVoteRequest(
                     REQUEST_VOTE_REQUEST, s.current_term[i], last_term(log), len(log), i, j
                 )
-                yield _ij("RequestVote", i, j), with_messages(s, with_message(s.messages, m))
+                yield label("RequestVote", i=i, j=j), with_messages(s, with_message(s.messages, m))
 
 
 def become_leader(s: State, c: Context) -> Step:
     """BecomeLeader(i): a candidate with votes from a quorum leads its term (§5.2)."""
     for i in range(c.n):
         if s.role[i] == CANDIDATE and s.votes_granted[i].bit_count() >= c.quorum:
-            yield _i("BecomeLeader", i), s._replace(
+            yield label("BecomeLeader", i=i), s._replace(
                 role=replace_at(s.role, i, LEADER),
                 next_index=replace_at(s.next_index, i, (len(s.log[i]) + 1,) * c.n),
                 match_index=replace_at(s.match_index, i, (0,) * c.n),
@@ -186,7 +143,7 @@ def client_request(s: State, c: Context) -> Step:
         if c.rules.may_take_requests(s.role[i]):
             for v in range(c.values):
                 entry = (s.current_term[i], v)
-                yield _iv("ClientRequest", i, v), s._replace(
+                yield label("ClientRequest", i=i, v=v), s._replace(
                     log=replace_at(s.log, i, s.log[i] + (entry,))
                 )
 
@@ -209,7 +166,7 @@ def advance_commit_index(s: State, c: Context) -> Step:
         index, new = _agreed_index(s, c, i), s.commit_index[i]
         if index and c.rules.commit_term_ok(s.log[i][index - 1][0], s.current_term[i]):
             new = index
-        yield _i("AdvanceCommitIndex", i), s._replace(
+        yield label("AdvanceCommitIndex", i=i), s._replace(
             commit_index=replace_at(s.commit_index, i, new)
         )
 
@@ -237,11 +194,7 @@ def append_entries(s: State, c: Context) -> Step:
                 i,
                 j,
             )
-            yield _ij("AppendEntries", i, j), with_messages(s, with_message(s.messages, m))
-            if c.rules.heartbeats:  # etcd's heartbeat (see Rules.heartbeats)
-                h = AppendEntriesRequest(APPEND_ENTRIES_REQUEST, s.current_term[i], 0, 0, (), log,
-                                         min(s.commit_index[i], s.match_index[i][j]), i, j)
-                yield _ij("Heartbeat", i, j), with_messages(s, with_message(s.messages, h))
+            yield label("AppendEntries", i=i, j=j), with_messages(s, with_message(s.messages, m))
 
 
 # --- message handlers: i = recipient, j = sender, m = message -------------------
@@ -273,12 +226,7 @@ def handle_request_vote_response(s: State, c: Context, i: int, j: int, m: Any) -
     """HandleRequestVoteResponse: tally a response of i's term (even if i is no candidate)."""
     granted = s.votes_granted[i] | (1 << j) if m.mvote_granted else s.votes_granted[i]
     responded = s.votes_responded[i] | (1 << j)
-    role = s.role
-    if c.rules.lost_elections and role[i] == CANDIDATE and \
-            c.n - (responded & ~granted).bit_count() < c.quorum:
-        role = replace_at(role, i, FOLLOWER)  # see Rules.lost_elections
     return s._replace(
-        role=role,
         votes_responded=replace_at(s.votes_responded, i, responded),
         votes_granted=replace_at(s.votes_granted, i, granted),
         messages=without_message(s.messages, m),
@@ -289,15 +237,11 @@ def _accept_entries(s: State, c: Context, i: int, j: int, m: Any) -> State | Non
     """The accept branch: already done (reply), conflict (drop the last entry), or append."""
     log, index = s.log[i], m.mprev_log_index + 1
     if not m.mentries or c.rules.entry_present(log, index, m.mentries[0]):
-        commit = s.commit_index[i]
-        last_new = c.rules.reply_match(m, index - 1 + len(m.mentries), commit)
         response = AppendEntriesResponse(
-            APPEND_ENTRIES_RESPONSE, s.current_term[i], True, last_new, i, j
+            APPEND_ENTRIES_RESPONSE, s.current_term[i], True, index - 1 + len(m.mentries), i, j
         )
         return s._replace(
-            commit_index=replace_at(
-                s.commit_index, i, c.rules.follower_commit(commit, m.mcommit_index)
-            ),
+            commit_index=replace_at(s.commit_index, i, m.mcommit_index),
             messages=reply(s.messages, response, m),
         )
     if len(log) >= index:
@@ -328,7 +272,7 @@ def handle_append_entries_response(s: State, c: Context, i: int, j: int, m: Any)
     nxt, match = s.next_index[i], s.match_index[i]
     if m.msuccess:
         nxt = replace_at(nxt, j, m.mmatch_index + 1)
-        match = replace_at(match, j, c.rules.match_after_success(match[j], m.mmatch_index))
+        match = replace_at(match, j, m.mmatch_index)
     else:
         nxt = replace_at(nxt, j, max(nxt[j] - 1, 1))
     return s._replace(
@@ -351,44 +295,45 @@ HANDLERS: dict[int, tuple[Handler, bool]] = {
 }
 
 
-def receive_one(s: State, c: Context, m: Message) -> State | None:
-    """Receive(m): UpdateTerm, DropStaleResponse or the handler of m's type."""
+def receive_one(s: State, c: Context, m: Message,
+                handlers: Mapping[int, tuple[Handler, bool]] = HANDLERS) -> State | None:
+    """Receive(m): UpdateTerm, DropStaleResponse or the handler of m's type (among
+    ``handlers``: raft.tla's, or a layer's such as :mod:`quorum.spec.raft.etcd`)."""
     i, j = m.mdest, m.msource
     term = s.current_term[i]
     if m.mterm > term:
         return update_term(s, i, m)
-    handler, is_response = HANDLERS[m.mtype]
+    handler, is_response = handlers[m.mtype]
     if is_response and m.mterm < term:
         return with_messages(s, without_message(s.messages, m))  # DropStaleResponse
     return handler(s, c, i, j, m)
 
 
-def receive(s: State, c: Context) -> Step:
+def receive(s: State, c: Context, handlers: Mapping[int, tuple[Handler, bool]] = HANDLERS
+            ) -> Step:
     """Receive(m) for each message in the bag (at most one successor each)."""
     for m, _ in s.messages:
-        t = receive_one(s, c, m)
+        t = receive_one(s, c, m, handlers)
         if t is not None:
-            yield _m("Receive", m), t
+            yield label("Receive", m=m), t
 
 
 def duplicate_message(s: State, c: Context) -> Step:
     """DuplicateMessage(m): the network delivers m twice."""
     for m, _ in s.messages:
-        yield _m("DuplicateMessage", m), with_messages(s, with_message(s.messages, m))
+        yield label("DuplicateMessage", m=m), with_messages(s, with_message(s.messages, m))
 
 
 def drop_message(s: State, c: Context) -> Step:
     """DropMessage(m): the network loses one copy of m."""
     for m, _ in s.messages:
-        yield _m("DropMessage", m), with_messages(s, without_message(s.messages, m))
+        yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
 
 
 #: raft.tla's Next, in order.
 ACTIONS: tuple[Callable[[State, Context], Step], ...] = (
     restart,
     timeout,
-    pre_campaign,
-    learn_term,
     request_vote,
     become_leader,
     client_request,

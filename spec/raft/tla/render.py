@@ -1,16 +1,19 @@
-"""Readable names for the int-encoded Raft state: ``s1``, ``v1``, ``Leader``.
+"""Readable names for the int-encoded Raft state and labels: ``s1``, ``v1``, ``Leader``.
 
 ``message_name`` spells a message the way raft.tla's records read (field names
-as in raft.tla); it is used both in labels (``Receive(m=...)``) and as the key
-of a message in a rendered bag, so a trace reads the same in both places.
+as in raft.tla); it is used both in printed labels (``Receive(m=...)``) and as the key
+of a message in a rendered bag, so a trace reads the same in both places.  States and
+labels hold raw ints and tuples; names exist only here, when something is printed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from quorum.spec.raft.state import (
+from quorum.spec.raft.tla.actions import Label
+from quorum.spec.raft.tla.state import (
     NIL,
     AppendEntriesRequest,
     Log,
@@ -20,7 +23,8 @@ from quorum.spec.raft.state import (
     State,
 )
 
-__all__ = ["ROLE_NAMES", "LogEntry", "log_name", "message_name", "render_state", "server_name", "value_name"]
+__all__ = ["LABEL_PARAMS", "ROLE_NAMES", "LogEntry", "log_name", "message_name", "render_label", "render_state",
+           "server_name", "value_name"]
 
 ROLE_NAMES = ("Follower", "Candidate", "Leader")
 
@@ -103,3 +107,16 @@ def render_state(s: State) -> dict[str, Any]:
         "matchIndex": _per_server(s.match_index, _per_server),
         "messages": {message_name(m): c for m, c in s.messages},
     }
+
+
+#: how each parameter of a label is named; the others (terms, indexes) print as they are
+LABEL_PARAMS: dict[str, Callable[[Any], str]] = {
+    "i": server_name, "j": server_name, "v": value_name, "m": message_name,
+}
+
+
+def render_label(label: Label) -> Label:
+    """A label as people read it (the model's ``render_label``): ``("Timeout", (("i", 0),))``
+    -> ``("Timeout", (("i", "s1"),))``, a message by its :func:`message_name`."""
+    name, params = label
+    return name, tuple((k, LABEL_PARAMS[k](v) if k in LABEL_PARAMS else v) for k, v in params)
