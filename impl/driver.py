@@ -32,7 +32,10 @@ there, as a power cut would leave it.  :meth:`Driver.handle` is a coroutine that
 nothing but what ``persist`` returns: a synchronous driver returns :data:`DONE` and runs it
 with :func:`run_now`, without an event loop.  This module does no I/O of its own.
 
-``mutants``: driver members of :class:`~quorum.impl.mutants.Mutant`, test-only bugs.
+Test-only bugs (driver members of :class:`~quorum.impl.mutants.Mutant`, switched here so
+that the server runs them as the simulator does): ``REPLY_BEFORE_FSYNC`` sends every
+message before the save; ``EARLY_READ_RELEASE`` answers a read as soon as its read index
+is known, applied or not.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ T = TypeVar("T")
 
 #: what a leader may send before its own fsync (it promises nothing about its disk)
 EARLY = frozenset({MessageType.APPEND, MessageType.HEARTBEAT, MessageType.SNAPSHOT})
+_ANY_INDEX = 2**63 - 1
 
 
 class _Done:
@@ -195,6 +199,8 @@ class Driver(Generic[W]):
 
     def _split(self, rd: Ready) -> tuple[Sequence[Message], Sequence[Message]]:
         """(messages to send before the save, messages to send once it is durable)."""
+        if Mutant.REPLY_BEFORE_FSYNC in self.mutants:
+            return rd.messages, ()
         if not (self.leading and rd.must_sync):
             return (), rd.messages
         early = tuple(m for m in rd.messages if m.type in EARLY)
@@ -227,5 +233,8 @@ class Driver(Generic[W]):
             self.reads.answer(rs.context, rs.index)
         if not self.reads:
             return
-        for index, waiter in self.reads.due(self.ports.applied):
+        bound = self.ports.applied
+        if Mutant.EARLY_READ_RELEASE in self.mutants:
+            bound = _ANY_INDEX  # every answered read, applied or not
+        for index, waiter in self.reads.due(bound):
             self.ports.release(index, waiter)
