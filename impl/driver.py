@@ -49,7 +49,7 @@ from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import Entry, Message, MessageType, Ready, Role, Snapshot
 
-__all__ = ["DONE", "Driver", "Ports", "ReadGate", "run_now"]
+__all__ = ["DONE", "EARLY", "Driver", "Ports", "ReadGate", "run_now"]
 
 W = TypeVar("W")
 W_contra = TypeVar("W_contra", contravariant=True)
