@@ -8,8 +8,9 @@ expected to catch it.  Its value is its name on the command line
 
 Every layer asks the same kind of switch, a set of members, with ``Mutant.X in
 mutants``: the Raft core reads ``RaftConfig.mutants``, the storage
-``DiskStorage.open(mutants=...)``, the simulator's driver and clients
-``SimConfig.mutants``.  Each rejects at construction anything that is not a member of
+``DiskStorage.open(mutants=...)``, the Ready loop both drivers run
+(``quorum.impl.driver.Driver``, so the server runs its bugs too) and the simulator's
+driver and clients ``SimConfig.mutants``.  Each rejects at construction anything that is not a member of
 its own layer (:func:`foreign`), so a misspelt or misplaced switch fails loudly instead
 of silently testing nothing.  Nothing is ever switched on outside tests and
 ``quorum sim --mutant``; with no mutant, a switch costs one lookup in an empty set.
@@ -32,7 +33,7 @@ class Layer(Enum):
 
     CORE = "core"  # quorum.impl.raft: RaftConfig.mutants
     STORAGE = "storage"  # quorum.impl.storage: DiskStorage.open(mutants=...)
-    DRIVER = "driver"  # quorum.impl.sim: the simulator's driver loop and clients
+    DRIVER = "driver"  # quorum.impl.driver (the shared Ready loop) and quorum.impl.sim
 
 
 class Mutant(Enum):
@@ -74,6 +75,14 @@ class Mutant(Enum):
     ACK_BEFORE_COMMIT = (
         "ack-before-commit", Layer.DRIVER, "linearizability",
         "a write is acknowledged once durable on its contact node, before it is committed")
+    REPLY_BEFORE_FSYNC = (
+        "reply-before-fsync", Layer.DRIVER, "safety",
+        "the Ready loop sends every message, votes and acknowledgements included, before "
+        "the save that makes its hard state and entries durable")
+    EARLY_READ_RELEASE = (
+        "early-read-release", Layer.DRIVER, "linearizability",
+        "the Ready loop answers a ReadIndex read once its read index is known, before the "
+        "state machine has applied it (thesis 6.4)")
     NO_SESSIONS = (
         "no-sessions", Layer.DRIVER, "linearizability",
         "writes are proposed without a client session, so a duplicated proposal executes "

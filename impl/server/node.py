@@ -3,22 +3,25 @@
 Theory of operation.  Three kinds of events poke the node: the tick timer, peer messages
 (``Transport`` calls :meth:`Node._on_frame`), and client requests (``propose``,
 ``read_index``, conf changes).  Each only feeds the RawNode and sets ``_wake``; a single
-driver task turns Readies into effects, in the order the Ready contract prescribes:
+driver task hands every Ready to the Ready loop the simulator runs too,
+:class:`quorum.impl.driver.Driver`, which owns the order (persist, then send; apply only
+committed entries; release a read only once its read index is applied; then advance).
+This node is its :class:`~quorum.impl.driver.Ports`:
 
-1. **persist** hard state, entries and any received snapshot with one
-   ``DiskStorage.save`` (one fsync) in a worker thread; meanwhile apply the Ready's
-   committed entries (step 3; they are durable on a majority already, so applying them
-   does not depend on our own fsync).  While that fsync runs the loop
-   keeps accepting requests, which the core appends to its unstable log; the next Ready
-   carries them all, so concurrent proposals share one fsync (group commit).  A leader's
-   AppendEntries go out *before* its own fsync (Raft thesis 10.2.1: the leader counts
-   itself toward a majority only once ``advance`` reports its entries durable, so an
-   entry is still committed only when it is durable on a majority);
-2. **send** every other message (votes and acknowledgements promise durable state);
-3. **apply** committed entries to the :class:`StateMachine`, answering the waiting client
-   of each entry by its request id; a client is acknowledged only here, when its entry is
-   committed (durable on a majority) and applied;
-4. ``advance``; then take a snapshot and compact the log every ``snapshot_count`` entries.
+* **persist** is one ``DiskStorage.save`` of hard state, entries and any received
+  snapshot; when it must fsync, it runs in a worker thread.  While that fsync runs the
+  loop keeps accepting requests, which the core appends to its unstable log; the next
+  Ready carries them all, so concurrent proposals share one fsync (group commit).
+  Meanwhile the Driver sends a leader's AppendEntries (Raft thesis 10.2.1) and applies
+  the Ready's committed entries (durable on a majority already);
+* **send** encodes each message for the peer ``Transport``;
+* **apply** applies a committed entry to the :class:`StateMachine`, answering the
+  waiting client of each entry by its request id; a client is acknowledged only here,
+  when its entry is committed (durable on a majority) and applied;
+* **release** answers the linearizable reads of one ReadIndex request.
+
+After each Ready, the node takes a snapshot and compacts the log every
+``snapshot_count`` entries.
 
 Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
 request is in flight; every read that arrives meanwhile waits for the next one.  The
@@ -28,6 +31,9 @@ A :class:`~quorum.impl.raft.errors.PanicError` from the core, whichever input ra
 stops the member (:meth:`Node.stop_on_panic`): nothing more is stepped into a core whose
 state broke, and ``serve`` shuts the member down.  Any other failure of the driver task
 stops it too; a failure handling one peer's frame costs only that connection.
+
+``mutants``: driver members of :class:`~quorum.impl.mutants.Mutant` for the shared Ready
+loop, switched on by tests only.
 """
 
 from __future__ import annotations
@@ -37,9 +43,12 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from quorum.impl.driver import DONE, Driver, ReadGate
+from quorum.impl.mutants import Mutant
 from quorum.impl.net import Identity, PeerError, Transport
 from quorum.impl.raft import codec
 from quorum.impl.raft.config import RaftConfig
@@ -64,19 +73,18 @@ __all__ = ["Node"]
 
 log = logging.getLogger("quorum.server")
 
-#: messages a leader may send before its own fsync (they promise nothing about its disk)
-_EARLY = frozenset({MessageType.APPEND, MessageType.HEARTBEAT, MessageType.SNAPSHOT})
-
 
 class Node:
     """One member's Raft node, state machine, storage and peer transport."""
 
-    def __init__(self, cfg: ServerConfig) -> None:
+    def __init__(self, cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> None:
         self.cfg = cfg
+        self.mutants = mutants
         self.id, self.cluster_id = cfg.member_id, cfg.cluster_id
         self.sm = StateMachine({i: nu for i, nu in cfg.initial_members().items()})
         self.mem = MemoryStorage()
         self.raw: RawNode
+        self.driver: Driver[list[asyncio.Future[int]]]
         self.disk: DiskStorage
         self.transport: Transport
         self.leader = 0
@@ -93,13 +101,13 @@ class Node:
         self._snap_index = 0
         # client requests waiting for their entry: request id -> future of its Outcome
         self.waiters: dict[int, asyncio.Future[Outcome]] = {}
-        # linearizable reads: waiting for the next ReadIndex, in flight, waiting to apply
+        # linearizable reads: waiting for the next ReadIndex request; then one batch per
+        # request, in the ReadGate until its read index is applied
         self.pending_reads: list[asyncio.Future[int]] = []
-        self._read_ctx = b""
-        self._read_batch: list[asyncio.Future[int]] = []
+        self.reads: ReadGate[list[asyncio.Future[int]]] = ReadGate()
+        self._read_ctx = b""  # the request in flight
         self._read_age = 0
         self._read_seq = random.getrandbits(32)
-        self._index_waiters: list[tuple[int, asyncio.Future[int]]] = []
         self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
         # counters for profiling: Readies handled, fsync batches, entries saved, seconds
         self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
@@ -124,6 +132,7 @@ class Node:
             seed=random.getrandbits(32), applied=applied), self.mem)
         if fresh and self.cfg.cluster_state == "new":
             self.raw.bootstrap(tuple(sorted(self.cfg.initial_members())))
+        self.driver = Driver(self.raw, self.mem, self, self.reads, self.mutants)
         host, port = parse_url(self.cfg.listen_peer_urls[0])
         self.transport = Transport(Identity(self.cluster_id, self.id, self.cfg.peer_secret),
                                    host, port, self._on_frame)
@@ -164,7 +173,10 @@ class Node:
         await self.transport.stop()
         await asyncio.get_running_loop().run_in_executor(self._io, self.disk.close)
         self._io.shutdown(wait=True)
-        for fut in list(self.waiters.values()) + self.pending_reads + self._read_batch:
+        futures: list[asyncio.Future[Any]] = [*self.waiters.values(), *self.pending_reads]
+        for batch in self.reads.clear():
+            futures += batch
+        for fut in futures:
             if not fut.done():
                 fut.cancel()
         self.stopped.set()
@@ -199,7 +211,7 @@ class Node:
             self.raw.step(Message(MessageType.PROPOSE, to=self.id, frm=self.id,
                                   term=self.term, entries=batch))
         elif self.leader:  # one forwarded PROPOSE, as the core forwards a single one
-            self._send([Message(MessageType.PROPOSE, to=self.leader, frm=self.id,
+            self.send([Message(MessageType.PROPOSE, to=self.leader, frm=self.id,
                                 term=self.term, entries=batch)])
         # else: no leader; the waiting clients get 'no leader' or a timeout
 
@@ -227,9 +239,10 @@ class Node:
                 self.raw.tick()
                 self._expire()
                 self._read_age += 1
-                if self._read_batch and self._read_age > self.cfg.election_ticks:
-                    self.pending_reads[:0] = self._read_batch  # lost or dropped: ask again
-                    self._read_batch, self._read_ctx = [], b""
+                if self._read_age > self.cfg.election_ticks and self._reading():
+                    lost = self.reads.forget(self._read_ctx) or []
+                    self.pending_reads[:0] = lost  # lost or dropped: ask again
+                    self._read_ctx = b""
                 self._wake.set()
         except PanicError as exc:
             self.stop_on_panic(exc)
@@ -268,9 +281,7 @@ class Node:
                 self._flush_proposals()
             self._issue_read_index()
             while self.raw.has_ready():
-                rd = self.raw.ready()
-                await self._handle(rd)
-                self.raw.advance(rd)
+                await self._handle(self.raw.ready())
                 if self._proposals:
                     self._flush_proposals()
                 self._issue_read_index()
@@ -284,43 +295,27 @@ class Node:
             self._on_soft_state(rd.soft_state.leader, rd.soft_state.role)
         if rd.hard_state is not None:
             self.term = rd.hard_state.term
-        leading = self.role is Role.LEADER
-        late = [m for m in rd.messages if not (leading and m.type in _EARLY)]
-        if leading:
-            self._send(m for m in rd.messages if m.type in _EARLY)
-        loop = asyncio.get_running_loop()
-        if rd.snapshot is not None and not rd.snapshot.empty:
-            await loop.run_in_executor(self._io, self.disk.save, None, (), rd.snapshot)
-            self._install(rd.snapshot)
-        saved = None
-        if rd.must_sync:  # the fsync runs in the worker thread, overlapping what follows
-            saved = loop.run_in_executor(self._io, self._save, rd.hard_state, rd.entries)
-        elif rd.hard_state is not None or rd.entries:
-            self._save(rd.hard_state, rd.entries)  # a commit index only: written, no fsync
-        # Committed entries are durable on a majority already: apply them while our own
-        # fsync runs (etcd does the same), then wait for the fsync before sending.
-        for entry in rd.committed_entries:
-            self._apply(entry)
-        if saved is not None:
-            await saved
-        self.mem.append(rd.entries)
-        if rd.hard_state is not None:
-            self.mem.set_hard_state(rd.hard_state)
-        self._send(late)
-        for rs in rd.read_states:
-            if rs.context == self._read_ctx:
-                self._await_index(rs.index, self._read_batch)
-                self._read_batch, self._read_ctx = [], b""
-        self._release_index_waiters()
+        await self.driver.handle(rd)
 
-    def _save(self, hard_state: Any, entries: tuple[Entry, ...]) -> None:
-        """Worker thread: one group commit (one fsync when the batch needs one)."""
+    # --- the Driver's ports -----------------------------------------------------------------
+    def persist(self, rd: Ready) -> Awaitable[None]:
+        """One save: in the worker thread when it must fsync, overlapping what follows;
+        a commit index only is written here and now, not fsynced."""
+        if rd.must_sync:
+            loop = asyncio.get_running_loop()
+            return loop.run_in_executor(self._io, self._save, rd)
+        self._save(rd)
+        return DONE
+
+    def _save(self, rd: Ready) -> None:
+        """One group commit (one fsync when the batch needs one); in the worker thread
+        when it fsyncs."""
         t0 = time.perf_counter()
-        synced = self.disk.save(hard_state, entries)
+        synced = self.disk.save(rd.hard_state, rd.entries, rd.snapshot)
         st = self.stats
         st["save_s"] += time.perf_counter() - t0
         st["saves"] += synced
-        st["entries"] += len(entries)
+        st["entries"] += len(rd.entries)
 
     def _on_soft_state(self, leader: int, role: Role) -> None:
         if leader != self.leader:
@@ -329,7 +324,7 @@ class Node:
             self.leader_changed = asyncio.Event()
         self.leader, self.role = leader, role
 
-    def _send(self, messages: Any) -> None:
+    def send(self, messages: Sequence[Message]) -> None:
         for m in messages:
             if not self.transport.send(m.to, codec.encode_message(m)):
                 self._unreachable(m)
@@ -339,14 +334,17 @@ class Node:
             self.raw.report_snapshot(m.to, False)
         self.raw.report_unreachable(m.to)
 
-    def _install(self, snap: Snapshot) -> None:
-        self.mem.apply_snapshot(snap)
+    @property
+    def applied(self) -> int:
+        return self.sm.applied
+
+    def install(self, snap: Snapshot) -> None:
         self.sm.restore(snap.data)
         self._snap_index = snap.meta.index
         self._apply_peers()
         log.info("installed the leader's snapshot at index %d", snap.meta.index)
 
-    def _apply(self, entry: Entry) -> None:
+    def apply(self, entry: Entry) -> None:
         outcome = self.sm.apply(entry)
         if outcome is None:
             return
@@ -370,8 +368,12 @@ class Node:
         self._set_peers({m.id: (m.name, m.peer_urls) for m in members.values()})
 
     # --- reads ------------------------------------------------------------------------------
+    def _reading(self) -> bool:
+        """Is a ReadIndex request of ours waiting for its answer?"""
+        return bool(self._read_ctx) and self.reads.unanswered(self._read_ctx)
+
     def _issue_read_index(self) -> None:
-        if self._read_ctx or not self.pending_reads:
+        if self._reading() or not self.pending_reads:
             return
         self._read_seq += 1
         ctx = self._read_seq.to_bytes(8, "big")
@@ -379,25 +381,15 @@ class Node:
             self.raw.read_index(ctx)
         except ProposalDropped:
             return  # no leader yet: the reads stay pending until one appears or they time out
-        self._read_ctx, self._read_batch, self.pending_reads = ctx, self.pending_reads, []
+        self.reads.expect(ctx, self.pending_reads)
+        self._read_ctx, self.pending_reads = ctx, []
         self._read_age = 0
         self._wake.set()
 
-    def _await_index(self, index: int, futs: list[asyncio.Future[int]]) -> None:
-        for fut in futs:
-            self._index_waiters.append((index, fut))
-
-    def _release_index_waiters(self) -> None:
-        if not self._index_waiters:
-            return
-        applied, keep = self.sm.applied, []
-        for index, fut in self._index_waiters:
-            if index <= applied:
-                if not fut.done():
-                    fut.set_result(index)
-            else:
-                keep.append((index, fut))
-        self._index_waiters = keep
+    def release(self, index: int, waiter: list[asyncio.Future[int]]) -> None:
+        for fut in waiter:
+            if not fut.done():
+                fut.set_result(index)
 
     # --- snapshots --------------------------------------------------------------------------
     async def _maybe_snapshot(self) -> None:

@@ -1,42 +1,51 @@
 """One simulated member: the real Raft core, real WAL storage on a crashable disk, real KV store.
 
-A :class:`SimNode` runs the driver loop of :mod:`quorum.impl.raft.rawnode` exactly as the
-asyncio server does, only synchronously and over a
-:class:`~quorum.impl.storage.memdisk.MemoryDisk`:
-
-1. persist the Ready's hard state, entries and snapshot with one
-   :meth:`DiskStorage.save <quorum.impl.storage.storage.DiskStorage.save>` (one fsync), then
-   mirror them into the core's :class:`~quorum.impl.raft.storage.MemoryStorage`;
-2. hand the messages to the simulated network;
-3. apply committed entries to the :class:`~quorum.impl.kv.store.KVStore` and report each
-   client request it answers (by request id);
-4. serve ReadIndex reads once their index is applied;
-5. ``advance``.
+A :class:`SimNode` runs the same Ready loop as the asyncio server,
+:class:`quorum.impl.driver.Driver` (persist, send, apply, release reads, advance), only
+synchronously and over a :class:`~quorum.impl.storage.memdisk.MemoryDisk`.  Its ports
+(:class:`_Ports`) save with one
+:meth:`DiskStorage.save <quorum.impl.storage.storage.DiskStorage.save>` (one fsync)
+before returning, hand messages to the simulated network, apply committed entries to the
+:class:`~quorum.impl.kv.store.KVStore` reporting each client request it answers (by
+request id), and answer ReadIndex reads from the store.
 
 A crash (:meth:`crash`) is a power cut of the disk: unsynced bytes are lost and the last
 write may be torn.  A crash may also be armed to strike in the middle of a later disk
-operation (:meth:`arm_crash`), which is where torn records come from.  :meth:`start`
+operation (:meth:`arm_crash`), which is where torn records come from: the save raises
+:class:`~quorum.impl.storage.SimulatedCrash` out of the Ready loop, and whatever the loop
+had done before the save (a leader's early AppendEntries) stays done.  :meth:`start`
 recovers from the disk alone, as a restarted process would.
 
 ``driver_mutants`` holds the driver's test-only bugs switched on (driver members of
-:class:`~quorum.impl.mutants.Mutant`): ``ACK_BEFORE_COMMIT`` acknowledges a client's
-write as soon as the contact node has made the entry durable locally, before it is
-committed (durable on a majority).  ``storage_mutants`` go to ``DiskStorage.open``.
+:class:`~quorum.impl.mutants.Mutant`), for the shared Ready loop and for this module:
+``ACK_BEFORE_COMMIT`` acknowledges a client's write as soon as the contact node has
+made the entry durable locally, before it is committed (durable on a majority).
+``storage_mutants`` go to ``DiskStorage.open``.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from quorum.impl.driver import DONE, Driver, ReadGate, run_now
 from quorum.impl.kv import KVStore, Put, Range, decode
 from quorum.impl.kv.commands import CommandDecodeError
 from quorum.impl.kv.results import Result
 from quorum.impl.mutants import Mutant
 from quorum.impl.raft import MemoryStorage, RaftConfig, RawNode
 from quorum.impl.raft.codec import conf_change_from_bytes
-from quorum.impl.raft.types import ConfState, Entry, EntryType, HardState, Message, Ready, Role
+from quorum.impl.raft.types import (
+    ConfState,
+    Entry,
+    EntryType,
+    HardState,
+    Message,
+    Ready,
+    Role,
+    Snapshot,
+)
 from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, recover
 
 __all__ = ["DurableImage", "SimNode"]
@@ -68,11 +77,12 @@ class DurableImage:
         return self.entries[k].term if 0 <= k < len(self.entries) else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class PendingRead:
+    """A client's linearizable read, waiting in its contact node's :class:`ReadGate`."""
+
     request_id: int
     key: bytes
-    index: int = -1  # the ReadIndex answer; -1 until it arrives
 
 
 @dataclass
@@ -85,10 +95,14 @@ class SimNode:
     disk: MemoryDisk = field(default_factory=MemoryDisk)
     running: bool = False
     raw: RawNode | None = None
+    driver: Driver[PendingRead] | None = None
     mem: MemoryStorage | None = None
     store: DiskStorage | None = None
     kv: KVStore = field(default_factory=KVStore)
-    reads: dict[bytes, PendingRead] = field(default_factory=dict)
+    #: where messages go and completions are reported (the simulator's)
+    send: Callable[[Message], None] = field(default=lambda m: None, repr=False)
+    done: Callable[[Completion], None] = field(default=lambda c: None, repr=False)
+    reads: ReadGate[PendingRead] = field(default_factory=ReadGate)
     writes: set[int] = field(default_factory=set)  # request ids proposed here, unanswered
     restarts: int = 0
     #: entries applied since the simulator last cleared it (for observers' ghost state)
@@ -115,6 +129,7 @@ class SimNode:
         self.mem = mem
         cfg = RaftConfig(**{**self.raft_config.__dict__, "applied": applied})
         self.raw = RawNode(cfg, mem)
+        self.driver = Driver(self.raw, mem, _Ports(self), self.reads, self.driver_mutants)
         self.running = True
         self.reads.clear()
         self.writes.clear()
@@ -127,6 +142,7 @@ class SimNode:
         before = self.durable()
         self.disk.crash(rng)
         self.running, self.raw, self.mem, self.store = False, None, None, None
+        self.driver = None
         self.down_image = self._recovered_image()
         self.last_crash = (before, self.down_image, saving)
         self.reads.clear()
@@ -138,75 +154,17 @@ class SimNode:
         self.disk.crash_after(operations)
 
     # --- the driver loop ----------------------------------------------------------------
-    def pump(self, send: Callable[[Message], None], done: Callable[[Completion], None],
-             rng: random.Random) -> bool:
+    def pump(self, rng: random.Random) -> bool:
         """Run Ready cycles until the core is quiet; False if the node crashed doing so."""
         while self.running and self.raw is not None and self.raw.has_ready():
+            assert self.driver is not None
             rd = self.raw.ready()
             try:
-                self._persist(rd)
+                run_now(self.driver.handle(rd))
             except SimulatedCrash:
                 self.crash(rng, saving=rd)
                 return False
-            if Mutant.ACK_BEFORE_COMMIT in self.driver_mutants:
-                self._ack_early(rd, done)
-            for m in rd.messages:
-                send(m)
-            self._apply(rd, done)
-            self.raw.advance(rd)
         return True
-
-    def _persist(self, rd: Ready) -> None:
-        assert self.store is not None and self.mem is not None
-        if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
-            self.store.save(rd.hard_state, rd.entries, rd.snapshot)
-        if rd.snapshot is not None and not rd.snapshot.empty:
-            self.mem.apply_snapshot(rd.snapshot)
-        self.mem.append(rd.entries)
-        if rd.hard_state is not None:
-            self.mem.set_hard_state(rd.hard_state)
-
-    def _apply(self, rd: Ready, done: Callable[[Completion], None]) -> None:
-        assert self.raw is not None
-        if rd.snapshot is not None and not rd.snapshot.empty \
-                and rd.snapshot.meta.index > self.kv.applied_index:
-            self.kv.restore(rd.snapshot.data)
-        for e in rd.committed_entries:
-            if e.index <= self.kv.applied_index:
-                continue
-            self.newly_applied.append(e)
-            if e.type is EntryType.CONF_CHANGE:
-                self.raw.apply_conf_change(conf_change_from_bytes(e.data))
-                self.kv.mark_applied(e.index)
-                continue
-            applied = self.kv.apply(e.index, e.data)
-            if applied is not None and applied.request_id in self.writes:
-                self.writes.discard(applied.request_id)
-                done((self.id, applied.request_id, applied.result))
-        for rs in rd.read_states:
-            pr = self.reads.get(rs.context)
-            if pr is not None and pr.index < 0:
-                pr.index = rs.index
-        self._serve_reads(done)
-
-    def _serve_reads(self, done: Callable[[Completion], None]) -> None:
-        for ctx, pr in list(self.reads.items()):
-            if 0 <= pr.index <= self.kv.applied_index:
-                del self.reads[ctx]
-                done((self.id, pr.request_id, self.kv.read(Range(pr.key))))
-
-    def _ack_early(self, rd: Ready, done: Callable[[Completion], None]) -> None:
-        for e in rd.entries:
-            if e.type is not EntryType.NORMAL or not e.data:
-                continue
-            try:
-                req = decode(e.data)
-            except CommandDecodeError:
-                continue
-            rid = req.request_id
-            if isinstance(req.command, Put) and rid in self.writes:
-                self.writes.discard(rid)
-                done((self.id, rid, None))
 
     # --- what the simulator and the abstraction read ------------------------------------
     @property
@@ -234,3 +192,61 @@ class SimNode:
             return DurableImage(HardState(), 0, 0, ())
         return DurableImage(rec.hard_state, rec.snapshot_marker[0], rec.snapshot_marker[1],
                             rec.entries)
+
+
+class _Ports:
+    """A :class:`SimNode`'s side of the shared Ready loop (:class:`quorum.impl.driver.Ports`)."""
+
+    def __init__(self, node: SimNode) -> None:
+        self.node = node
+
+    def persist(self, rd: Ready) -> Awaitable[None]:
+        """Save at once (the simulator's disk has no worker thread): done on return."""
+        node = self.node
+        assert node.store is not None
+        node.store.save(rd.hard_state, rd.entries, rd.snapshot)
+        if Mutant.ACK_BEFORE_COMMIT in node.driver_mutants:
+            self._ack_early(rd)
+        return DONE
+
+    def send(self, messages: Sequence[Message]) -> None:
+        for m in messages:
+            self.node.send(m)
+
+    @property
+    def applied(self) -> int:
+        return self.node.kv.applied_index
+
+    def install(self, snapshot: Snapshot) -> None:
+        self.node.kv.restore(snapshot.data)
+
+    def apply(self, entry: Entry) -> None:
+        node = self.node
+        assert node.raw is not None
+        node.newly_applied.append(entry)
+        if entry.type is EntryType.CONF_CHANGE:
+            node.raw.apply_conf_change(conf_change_from_bytes(entry.data))
+            node.kv.mark_applied(entry.index)
+            return
+        applied = node.kv.apply(entry.index, entry.data)
+        if applied is not None and applied.request_id in node.writes:
+            node.writes.discard(applied.request_id)
+            node.done((node.id, applied.request_id, applied.result))
+
+    def release(self, index: int, waiter: PendingRead) -> None:
+        node = self.node
+        node.done((node.id, waiter.request_id, node.kv.read(Range(waiter.key))))
+
+    def _ack_early(self, rd: Ready) -> None:
+        node = self.node
+        for e in rd.entries:
+            if e.type is not EntryType.NORMAL or not e.data:
+                continue
+            try:
+                req = decode(e.data)
+            except CommandDecodeError:
+                continue
+            rid = req.request_id
+            if isinstance(req.command, Put) and rid in node.writes:
+                node.writes.discard(rid)
+                node.done((node.id, rid, None))

@@ -85,7 +85,8 @@ class Simulator:
                             max_msg_entries=config.max_msg_entries,
                             mutants=of_layer(config.mutants, Layer.CORE))
             self.nodes[i] = SimNode(i, ids, rc, of_layer(config.mutants, Layer.STORAGE),
-                                    of_layer(config.mutants, Layer.DRIVER))
+                                    of_layer(config.mutants, Layer.DRIVER),
+                                    send=self._send, done=self._done)
         for node in self.nodes.values():
             node.start()
         self.inflight: list[Message] = []
@@ -116,7 +117,7 @@ class Simulator:
 
     def _pump(self, i: int) -> None:
         node = self.nodes[i]
-        if node.running and not node.pump(self._send, self._done, self.rng):
+        if node.running and not node.pump(self.rng):
             self._abandon(i)
             self._notes.append(f"n{i} crashed mid-write")
 
@@ -312,13 +313,13 @@ class Simulator:
         try:
             if data is None:
                 ctx = rid.to_bytes(8, "big")
-                node.reads[ctx] = PendingRead(rid, key_bytes(inp[1]))
+                node.reads.expect(ctx, PendingRead(rid, key_bytes(inp[1])))
                 node.raw.read_index(ctx)
             else:
                 node.writes.add(rid)
                 node.raw.propose(data)
         except ProposalDropped as exc:
-            node.reads.pop(rid.to_bytes(8, "big"), None)
+            node.reads.forget(rid.to_bytes(8, "big"))
             node.writes.discard(rid)
             lead = getattr(exc, "leader", 0) or node.raw.raft.lead
             client.leader_hint = lead if lead in self.nodes else 1 + client.leader_hint % len(self.nodes)

@@ -34,7 +34,7 @@ STEPS = 1500
 #: the first seed of generate(seed, 1500) that catches each mutant (5 s at most, idle)
 FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
                "no-fsync-vote": 1, "no-truncate": 0, "stale-append": 15,
-               "pre-vote-adopts-term": 0}
+               "pre-vote-adopts-term": 0, "reply-before-fsync": 3, "early-read-release": 21}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
 #: mutants the generator rarely lines up (seeds 0-119 never did): a written scenario,
@@ -43,8 +43,9 @@ WRITTEN = {"no-sessions"}
 
 IMPL = Path(quorum.impl.__file__).parent
 REGRESSIONS = Path(__file__).parent / "regressions"
-#: the package under impl/ whose code holds each layer's switches
-HOME = {Layer.CORE: "raft", Layer.STORAGE: "storage", Layer.DRIVER: "sim"}
+#: the packages (or modules) under impl/ whose code may hold each layer's switches: the
+#: driver's are in the Ready loop both drivers share and in the simulator's own driver
+HOME = {Layer.CORE: {"raft"}, Layer.STORAGE: {"storage"}, Layer.DRIVER: {"driver.py", "sim"}}
 
 
 # --- the registry and the switches ---------------------------------------------------------
@@ -70,7 +71,7 @@ def test_every_mutant_is_consulted_by_the_code_of_its_layer():
     assert set(found) == {m.name for m in Mutant}, "a member no code reads, or no member"
     for m in Mutant:
         homes = {path.split("/")[0] for path in found[m.name]}
-        assert homes == {HOME[m.layer]}, f"{m} ({m.layer.value}) is read in {found[m.name]}"
+        assert homes <= HOME[m.layer], f"{m} ({m.layer.value}) is read in {found[m.name]}"
 
 
 def _named_in_strings(sources: dict[str, ast.Module]) -> list[str]:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from quorum.impl.driver import Driver, ReadGate
 from quorum.impl.mutants import Layer, Mutant, foreign, names, of_layer, parse
-from quorum.impl.raft import ConfigError, RaftConfig
+from quorum.impl.raft import ConfigError, MemoryStorage, RaftConfig, RawNode
 from quorum.impl.sim import Schedule, SimConfig, generate, with_mutant
 from quorum.impl.storage import DiskStorage, MemoryDisk, StorageError
 
@@ -30,12 +31,17 @@ def test_an_unknown_name_is_refused_with_the_known_ones():
 def test_each_layer_refuses_what_is_not_its_own():
     assert foreign([Mutant.NO_TRUNCATE, "x", Mutant.NO_FSYNC_VOTE], Layer.CORE) == [
         "'x'", "no-fsync-vote (a storage mutant)"]
-    assert of_layer(Mutant, Layer.DRIVER) == {Mutant.ACK_BEFORE_COMMIT, Mutant.NO_SESSIONS}
+    assert of_layer(Mutant, Layer.DRIVER) == {Mutant.ACK_BEFORE_COMMIT, Mutant.NO_SESSIONS,
+                                              Mutant.REPLY_BEFORE_FSYNC,
+                                              Mutant.EARLY_READ_RELEASE}
     with pytest.raises(ConfigError, match="unknown core mutants 'local-read'"):
         RaftConfig(id=1, mutants=frozenset({"local-read"})).validate()  # type: ignore[arg-type]
     with pytest.raises(StorageError, match="unknown storage mutants no-truncate"):
         DiskStorage.open(MemoryDisk(), "/n1", cluster_id=1, node_id=1,
                          mutants=frozenset({Mutant.NO_TRUNCATE}))
+    with pytest.raises(ConfigError, match="unknown driver mutants local-read .a core mutant."):
+        Driver(RawNode(RaftConfig(id=1), MemoryStorage()), MemoryStorage(), None,  # type: ignore[arg-type]
+               ReadGate(), frozenset({Mutant.LOCAL_READ}))
     with pytest.raises(ValueError, match="SimConfig.mutants takes Mutant members, got 'no-truncate'"):
         SimConfig(mutants=("no-truncate",))  # type: ignore[arg-type]
 
