@@ -24,22 +24,40 @@ The checker is generic: the sequential specification is a :class:`SeqModel` pass
 :func:`check` (the store's is ``quorum.spec.kv.KVModel``); this module knows no
 operation of any store.
 
-Verdicts: ``"ok"``, ``"illegal"`` (with the offending partition and the longest
-linearizable prefix found), or ``"unknown"`` when the time limit cut a search
-short: a time limit never yields ``"ok"``.  An ``"illegal"`` partition is a
-definite answer even if another partition ran out of time.
+Partitions are searched in rounds, so that a partition whose search explodes cannot
+hide an illegal one (Porcupine and Knossos search partitions independently; here
+they share one time limit).  Each search is resumable (a generator that pauses every
+:data:`SLICE` steps).  In round 0 every partition, in order, may take
+:data:`FIRST_BUDGET` steps per operation it holds: several times what a search that
+never backtracks needs, so an ordinary history is decided in round 0, partition after
+partition, as a sequential checker would.  A search that uses up its budget is
+suspended, and each later round doubles the budget of every suspended search,
+resuming it where it stopped (nothing is searched twice).  So an illegal partition
+whose own search takes ``s`` steps per operation is found after at most about
+``max(FIRST_BUDGET, 2 s)`` steps per operation of the whole history, whatever the
+other partitions cost and whatever order they come in.  Budgets count steps, not
+seconds: which partition is found first does not depend on the machine's speed (only
+reaching the time limit does).
+
+Verdicts: ``"illegal"`` as soon as one partition's search fails (the first to fail,
+with that partition and the longest linearizable prefix found): definite, whatever
+the other partitions would have answered; ``"ok"`` only when every partition's
+search succeeded; otherwise ``"unknown"`` (the time limit cut some search short),
+with the reason.  A time limit never yields ``"ok"``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "FIRST_BUDGET",
     "ILLEGAL",
     "OK",
+    "SLICE",
     "UNKNOWN",
     "LinearizabilityResult",
     "Operation",
@@ -50,6 +68,12 @@ __all__ = [
 ]
 
 OK, ILLEGAL, UNKNOWN = "ok", "illegal", "unknown"
+
+#: steps a search takes between two pauses, where the clock is read (a power of two)
+SLICE = 1024
+#: round 0's budget of a partition's search, in steps per operation of the partition;
+#: every later round doubles it
+FIRST_BUDGET = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +129,12 @@ class LinearizabilityResult:
     longest_prefix: list[Operation] = field(default_factory=list)
     #: for OK: one witness order per partition
     witness: list[list[Operation]] = field(default_factory=list)
+    #: for UNKNOWN: why no verdict (the time limit, with the partitions left undecided)
+    reason: str = ""
 
     @property
     def ok(self) -> bool:
         return self.verdict == OK
-
-
-class _Timeout(Exception):
-    pass
 
 
 def _events(ops: Sequence[Operation]) -> list[tuple[int, int]]:
@@ -130,10 +152,13 @@ def _events(ops: Sequence[Operation]) -> list[tuple[int, int]]:
     return [(i, kind) for _, kind, i in keyed]
 
 
-def _search(
-    ops: Sequence[Operation], model: SeqModel, deadline: float, clock: Callable[[], float]
-) -> tuple[bool, list[int]]:
-    """Lowe's memoized Wing-Gong search on one partition: (linearizable, order or longest prefix).
+#: a search: yields between slices, returns (linearizable, order or longest prefix)
+_Search = Generator[None, None, tuple[bool, list[int]]]
+
+
+def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
+    """Lowe's memoized Wing-Gong search on one partition, resumable: it yields every
+    :data:`SLICE` steps and returns (linearizable, order or longest prefix).
 
     A completed read-only operation that is legal where it is reached is linearized
     there without leaving a choice point: any linearization that places it later
@@ -161,11 +186,11 @@ def _search(
     stack: list[tuple[int, Hashable, bool]] = []
     best: list[int] = []
     pos = nxt[head]
-    steps = 0
+    steps, pause = 0, SLICE - 1
     while nxt[head] != -1:
         steps += 1
-        if steps & 1023 == 0 and clock() > deadline:
-            raise _Timeout
+        if steps & pause == 0:
+            yield
         i, kind = events[pos]
         if kind == 0:
             op = ops[i]
@@ -219,6 +244,19 @@ def _unlift(nxt: list[int], prv: list[int], call: int, ret: int) -> None:
         nxt[prv[p]] = p
 
 
+@dataclass
+class _Run:
+    """One partition's search and the slices it has taken."""
+
+    ops: list[Operation]
+    search: _Search
+    slices: int = 0
+
+    def budget(self, round_: int) -> int:
+        """The slices this search may have taken by the end of round ``round_``."""
+        return max(1, FIRST_BUDGET * len(self.ops) // SLICE) << round_
+
+
 def check(
     history: Iterable[Operation],
     model: SeqModel,
@@ -226,31 +264,40 @@ def check(
     clock: Callable[[], float] = time.monotonic,
 ) -> LinearizabilityResult:
     """Judge a history against ``model``; ``timeout`` (seconds, ``None`` for none) bounds
-    the whole check."""
+    the whole check.  The partitions are searched in rounds (the module docstring)."""
     ops = list(history)
     start = clock()
     # a pending read-only operation may be placed last, where it constrains nothing
     relevant = [op for op in ops if not (op.ret is None and model.read_only(op))]
     deadline = float("inf") if timeout is None else start + timeout
     parts = model.partition(relevant)
-    witness: list[list[Operation]] = []
-    unknown = False
-    for part in parts:
-        try:
-            linear, order = _search(part, model, deadline, clock)
-        except _Timeout:
-            unknown = True
-            continue
-        if not linear:
-            return LinearizabilityResult(
-                ILLEGAL, len(ops), len(parts), clock() - start,
-                partition=part, longest_prefix=[part[i] for i in order],
-            )
-        witness.append([part[i] for i in order])
-    verdict = UNKNOWN if unknown else OK
-    return LinearizabilityResult(
-        verdict, len(ops), len(parts), clock() - start, witness=[] if unknown else witness
-    )
+
+    def result(verdict: str, **found: Any) -> LinearizabilityResult:
+        return LinearizabilityResult(verdict, len(ops), len(parts), clock() - start, **found)
+
+    live = {k: _Run(part, _search(part, model)) for k, part in enumerate(parts)}
+    witness: list[list[Operation]] = [[] for _ in parts]
+    round_ = 0
+    while live:
+        for k, run in list(live.items()):
+            while run.slices < run.budget(round_):
+                run.slices += 1
+                try:
+                    next(run.search)
+                except StopIteration as done:
+                    del live[k]
+                    linear, order = done.value
+                    if not linear:
+                        return result(ILLEGAL, partition=run.ops,
+                                      longest_prefix=[run.ops[i] for i in order])
+                    witness[k] = [run.ops[i] for i in order]
+                    break
+                if clock() > deadline:
+                    undecided = ", ".join(map(str, sorted(live)))
+                    return result(UNKNOWN, reason=f"time limit of {timeout} s reached; "
+                                  f"undecided partitions: {undecided}")
+        round_ += 1
+    return result(OK, witness=witness)
 
 
 def history_to_json(ops: Iterable[Operation]) -> list[dict[str, Any]]:

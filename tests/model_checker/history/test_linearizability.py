@@ -147,6 +147,46 @@ def test_time_limit_gives_unknown_never_ok():
     res = check(_hard_history(3000), KV, timeout=0.0)
     assert res.verdict == UNKNOWN
     assert res.witness == []
+    assert res.reason == "time limit of 0.0 s reached; undecided partitions: 0"
+
+
+def _pathological(key: str, writers: int = 16, readers: int = 8) -> list[Operation]:
+    """Mutually concurrent writes of distinct values and reads of them, then a read of a
+    value nobody wrote: illegal, but only after trying about writers * 2**writers orders."""
+    ops = [W(c, c * 0.01, 100, key, c) for c in range(writers)]
+    ops += [R(writers + c, 1 + c * 0.01, 100, key, c % writers) for c in range(readers)]
+    return ops + [R(99, 101, 102, key, -1)]
+
+
+def _long_stale_read(key: str, writes: int = 1000) -> list[Operation]:
+    """Sequential writes, then a read of the first value: illegal after some 4,000 steps
+    (more than one slice of the search)."""
+    ops = [W(0, 2 * i, 2 * i + 1, key, i) for i in range(writes)]
+    return ops + [R(1, 2 * writes, 2 * writes + 1, key, 0)]
+
+
+def test_a_pathological_key_cannot_hide_a_later_illegal_one():
+    # "a" comes first in the key order; searched alone it exhausts any time limit
+    assert check(_pathological("a"), KV, timeout=0.5).verdict == UNKNOWN
+    for h in (_pathological("a") + _long_stale_read("b"), _long_stale_read("b") + _pathological("a")):
+        res = check(h, KV, timeout=5.0)
+        assert res.verdict == ILLEGAL
+        assert {op.input[1] for op in res.partition} == {"b"}
+        assert res.seconds < 1.0  # a few rounds of both searches, far from the limit
+
+
+def test_an_illegal_key_that_needs_several_rounds_is_found_behind_a_pathological_one():
+    # "b" alone takes 84 slices of the search, 3 in round 0: found in round 5, when "a"
+    # (6 slices in round 0) has taken 192
+    res = check(_pathological("a") + _pathological("b", writers=9, readers=4), KV, timeout=10.0)
+    assert res.verdict == ILLEGAL
+    assert {op.input[1] for op in res.partition} == {"b"}
+
+
+def test_ok_needs_every_partition_decided():
+    res = check(_pathological("a") + _long_stale_read("b", 10)[:-1], KV, timeout=0.5)
+    assert res.verdict == UNKNOWN and res.witness == []
+    assert res.reason == "time limit of 0.5 s reached; undecided partitions: 0"
 
 
 class Counter:
