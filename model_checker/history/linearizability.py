@@ -39,11 +39,21 @@ other partitions cost and whatever order they come in.  Budgets count steps, not
 seconds: which partition is found first does not depend on the machine's speed (only
 reaching the time limit does).
 
+Memory is bounded too.  The memo of a search grows with the states it visits (about
+130 bytes an entry for a partition of a few dozen operations, 200 for a thousand:
+the linearized set is a bitset over the partition's operations).  The searches alive
+at one time share a cap of ``max_memo`` entries (:data:`MAX_MEMO` by default),
+looked at every slice: when it is exceeded, the search with the largest memo is
+stopped and its partition stays undecided, so a pathological partition cannot take
+the memory a cheap one needs.  A ``MemoryError`` anywhere in the check is caught:
+the search it came from is stopped (its memory freed) and its partition undecided,
+and the check goes on with the others.
+
 Verdicts: ``"illegal"`` as soon as one partition's search fails (the first to fail,
 with that partition and the longest linearizable prefix found): definite, whatever
 the other partitions would have answered; ``"ok"`` only when every partition's
-search succeeded; otherwise ``"unknown"`` (the time limit cut some search short),
-with the reason.  A time limit never yields ``"ok"``.
+search succeeded; otherwise ``"unknown"``, with the reason (the time limit, the memo
+cap or a ``MemoryError`` stopped some search).  None of these ever yields ``"ok"``.
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from typing import Any, Protocol
 __all__ = [
     "FIRST_BUDGET",
     "ILLEGAL",
+    "MAX_MEMO",
     "OK",
     "SLICE",
     "UNKNOWN",
@@ -74,6 +85,9 @@ SLICE = 1024
 #: round 0's budget of a partition's search, in steps per operation of the partition;
 #: every later round doubles it
 FIRST_BUDGET = 256
+#: the default cap on the memo entries of the searches alive at one time (some
+#: 250-400 MB; at the rates measured, more than a search fills in the default 10 s)
+MAX_MEMO = 1 << 21
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +143,8 @@ class LinearizabilityResult:
     longest_prefix: list[Operation] = field(default_factory=list)
     #: for OK: one witness order per partition
     witness: list[list[Operation]] = field(default_factory=list)
-    #: for UNKNOWN: why no verdict (the time limit, with the partitions left undecided)
+    #: for UNKNOWN: why no verdict (the time limit, the memo cap, a MemoryError), naming
+    #: the partitions left undecided
     reason: str = ""
 
     @property
@@ -152,13 +167,15 @@ def _events(ops: Sequence[Operation]) -> list[tuple[int, int]]:
     return [(i, kind) for _, kind, i in keyed]
 
 
-#: a search: yields between slices, returns (linearizable, order or longest prefix)
-_Search = Generator[None, None, tuple[bool, list[int]]]
+#: a search: yields its memo's size between slices, returns (linearizable, order or
+#: longest prefix)
+_Search = Generator[int, None, tuple[bool, list[int]]]
 
 
 def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
     """Lowe's memoized Wing-Gong search on one partition, resumable: it yields every
-    :data:`SLICE` steps and returns (linearizable, order or longest prefix).
+    :data:`SLICE` steps, yielding the size of its memo, and returns (linearizable, order
+    or longest prefix).
 
     A completed read-only operation that is legal where it is reached is linearized
     there without leaving a choice point: any linearization that places it later
@@ -190,7 +207,7 @@ def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
     while nxt[head] != -1:
         steps += 1
         if steps & pause == 0:
-            yield
+            yield len(cache)
         i, kind = events[pos]
         if kind == 0:
             op = ops[i]
@@ -246,11 +263,12 @@ def _unlift(nxt: list[int], prv: list[int], call: int, ret: int) -> None:
 
 @dataclass
 class _Run:
-    """One partition's search and the slices it has taken."""
+    """One partition's search, the slices it has taken and its memo's size."""
 
     ops: list[Operation]
     search: _Search
     slices: int = 0
+    memo: int = 0
 
     def budget(self, round_: int) -> int:
         """The slices this search may have taken by the end of round ``round_``."""
@@ -262,42 +280,88 @@ def check(
     model: SeqModel,
     timeout: float | None = 10.0,
     clock: Callable[[], float] = time.monotonic,
+    max_memo: int = MAX_MEMO,
 ) -> LinearizabilityResult:
-    """Judge a history against ``model``; ``timeout`` (seconds, ``None`` for none) bounds
-    the whole check.  The partitions are searched in rounds (the module docstring)."""
+    """Judge a history against ``model``.  ``timeout`` (seconds, ``None`` for none) bounds
+    the whole check, ``max_memo`` the memo entries of the searches alive at one time;
+    the partitions are searched in rounds (the module docstring)."""
     ops = list(history)
     start = clock()
-    # a pending read-only operation may be placed last, where it constrains nothing
-    relevant = [op for op in ops if not (op.ret is None and model.read_only(op))]
-    deadline = float("inf") if timeout is None else start + timeout
-    parts = model.partition(relevant)
+    try:
+        return _Rounds(ops, model, start, timeout, clock, max_memo).run()
+    except MemoryError:
+        return LinearizabilityResult(UNKNOWN, len(ops), 0, clock() - start,
+                                     reason="out of memory (MemoryError)")
 
-    def result(verdict: str, **found: Any) -> LinearizabilityResult:
-        return LinearizabilityResult(verdict, len(ops), len(parts), clock() - start, **found)
 
-    live = {k: _Run(part, _search(part, model)) for k, part in enumerate(parts)}
-    witness: list[list[Operation]] = [[] for _ in parts]
-    round_ = 0
-    while live:
-        for k, run in list(live.items()):
-            while run.slices < run.budget(round_):
-                run.slices += 1
-                try:
-                    next(run.search)
-                except StopIteration as done:
-                    del live[k]
-                    linear, order = done.value
-                    if not linear:
-                        return result(ILLEGAL, partition=run.ops,
-                                      longest_prefix=[run.ops[i] for i in order])
-                    witness[k] = [run.ops[i] for i in order]
-                    break
-                if clock() > deadline:
-                    undecided = ", ".join(map(str, sorted(live)))
-                    return result(UNKNOWN, reason=f"time limit of {timeout} s reached; "
-                                  f"undecided partitions: {undecided}")
-        round_ += 1
-    return result(OK, witness=witness)
+class _Rounds:
+    """The partitions' searches and their budgets, round after round."""
+
+    def __init__(self, ops: list[Operation], model: SeqModel, start: float,
+                 timeout: float | None, clock: Callable[[], float], max_memo: int) -> None:
+        self.ops, self.start, self.timeout, self.clock = ops, start, timeout, clock
+        self.deadline = float("inf") if timeout is None else start + timeout
+        self.max_memo, self.memo = max_memo, 0  # memo entries of the live searches
+        # a pending read-only operation may be placed last, where it constrains nothing
+        relevant = [op for op in ops if not (op.ret is None and model.read_only(op))]
+        self.parts = model.partition(relevant)
+        self.live = {k: _Run(part, _search(part, model)) for k, part in enumerate(self.parts)}
+        self.witness: list[list[Operation]] = [[] for _ in self.parts]
+        self.undecided: list[str] = []  # why each stopped search's partition is undecided
+
+    def result(self, verdict: str, **found: Any) -> LinearizabilityResult:
+        return LinearizabilityResult(verdict, len(self.ops), len(self.parts),
+                                     self.clock() - self.start, **found)
+
+    def run(self) -> LinearizabilityResult:
+        round_ = 0
+        while self.live:
+            for k, run in list(self.live.items()):
+                while k in self.live and run.slices < run.budget(round_):
+                    illegal = self.advance(k, run)
+                    if illegal is not None:
+                        return illegal
+                    if self.clock() > self.deadline:
+                        left = ", ".join(map(str, sorted(self.live)))
+                        self.undecided.append(f"time limit of {self.timeout} s reached; "
+                                              f"undecided partitions: {left}")
+                        return self.result(UNKNOWN, reason="; ".join(self.undecided))
+            round_ += 1
+        if self.undecided:
+            return self.result(UNKNOWN, reason="; ".join(self.undecided))
+        return self.result(OK, witness=self.witness)
+
+    def advance(self, k: int, run: _Run) -> LinearizabilityResult | None:
+        """One slice of partition ``k``'s search; the result if it proved ``k`` illegal."""
+        run.slices += 1
+        try:
+            memo = next(run.search)
+        except StopIteration as done:
+            self.stop(k)
+            linear, order = done.value
+            if not linear:
+                return self.result(ILLEGAL, partition=run.ops,
+                                   longest_prefix=[run.ops[i] for i in order])
+            self.witness[k] = [run.ops[i] for i in order]
+            return None
+        except MemoryError:
+            self.stop(k, "out of memory (MemoryError)")
+            return None
+        self.memo += memo - run.memo
+        run.memo = memo
+        while self.memo > self.max_memo:
+            largest = max(self.live, key=lambda j: self.live[j].memo)
+            self.stop(largest, f"memo cap of {self.max_memo:,} entries reached "
+                               f"({self.live[largest].memo:,} entries)")
+        return None
+
+    def stop(self, k: int, why: str = "") -> None:
+        """Partition ``k``'s search is over: decided, or (``why``) stopped undecided."""
+        run = self.live.pop(k)
+        self.memo -= run.memo
+        run.search.close()  # frees its memo now
+        if why:
+            self.undecided.append(f"partition {k}: {why}")
 
 
 def history_to_json(ops: Iterable[Operation]) -> list[dict[str, Any]]:

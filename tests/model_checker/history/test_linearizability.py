@@ -189,6 +189,55 @@ def test_ok_needs_every_partition_decided():
     assert res.reason == "time limit of 0.5 s reached; undecided partitions: 0"
 
 
+def test_the_memo_cap_stops_a_search_undecided_never_ok():
+    res = check(_hard_history(3000), KV, max_memo=100)  # linearizable, but not within 100
+    assert res.verdict == UNKNOWN and res.witness == []
+    assert res.reason == "partition 0: memo cap of 100 entries reached (547 entries)"
+
+
+def test_the_memo_cap_stops_the_largest_memo_first():
+    # "a" fills the memo in round 0 and is stopped; "b" (at most 1,001 entries) goes on
+    res = check(_pathological("a") + _long_stale_read("b"), KV, max_memo=3000)
+    assert res.verdict == ILLEGAL
+    assert {op.input[1] for op in res.partition} == {"b"}
+    res = check(_pathological("a") + _long_stale_read("b")[:-1], KV, max_memo=3000)
+    assert res.verdict == UNKNOWN
+    assert res.reason.startswith("partition 0: memo cap of 3,000 entries reached")
+
+
+def _out_of_memory_on(key: str, model: KVModel) -> KVModel:
+    """``model``, whose steps on ``key`` raise MemoryError (as an exhausted heap would)."""
+    step = model.step
+
+    def step_or_fail(state, input, output):
+        if input[1] == key:
+            raise MemoryError
+        return step(state, input, output)
+
+    model.step = step_or_fail  # type: ignore[method-assign]
+    return model
+
+
+def test_a_memory_error_leaves_its_partition_undecided_and_the_others_go_on():
+    ok_b = _long_stale_read("b", 10)[:-1]
+    res = check([W(0, 0, 1, "a", 1)] + ok_b, _out_of_memory_on("a", KVModel()))
+    assert res.verdict == UNKNOWN and res.witness == []
+    assert res.reason == "partition 0: out of memory (MemoryError)"
+    res = check([W(0, 0, 1, "a", 1)] + _long_stale_read("b"), _out_of_memory_on("a", KVModel()))
+    assert res.verdict == ILLEGAL
+    assert {op.input[1] for op in res.partition} == {"b"}
+
+
+def test_a_memory_error_outside_the_searches_is_unknown_too(monkeypatch):
+    def no_memory(self, ops):
+        raise MemoryError
+
+    monkeypatch.setattr(KVModel, "partition", no_memory)
+    res = check([W(0, 0, 1, "a", 1)], KVModel())
+    assert res.verdict == UNKNOWN
+    assert res.reason == "out of memory (MemoryError)"
+
+
 class Counter:
     """Another sequential specification: one counter, ``("inc",)`` and ``("get",)``."""
 
