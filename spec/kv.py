@@ -15,7 +15,7 @@ The model is one register per key, with the three operations the simulated clien
 
 Keys are independent registers, so a history splits by key (P-compositionality: the
 whole history is linearizable iff each key's is).  The model reads an operation only
-through its ``input``, ``output`` and ``ret`` (:class:`Call`), so this module imports
+through its ``input``, ``output`` and ``indeterminate`` (:class:`Call`), so this module imports
 nothing of quorum's.
 """
 
@@ -28,7 +28,7 @@ __all__ = ["Call", "KVModel"]
 
 
 class Call(Protocol):
-    """What the model reads of one recorded operation (``ret is None``: it never returned)."""
+    """What the model reads of one recorded operation."""
 
     @property
     def input(self) -> tuple[Any, ...]: ...
@@ -37,7 +37,9 @@ class Call(Protocol):
     def output(self) -> Any: ...
 
     @property
-    def ret(self) -> float | None: ...
+    def indeterminate(self) -> bool:
+        """It never returned, or returned with an unknown outcome: ``output`` means nothing."""
+        ...
 
 
 C = TypeVar("C", bound=Call)
@@ -74,9 +76,12 @@ class KVModel:
         return state
 
     def read_only(self, op: Call) -> bool:
-        """A read, or a compare-and-swap that returned ``False``: it changes no state."""
+        """A read, or a compare-and-swap that returned ``False``: it changes no state.
+
+        A compare-and-swap of unknown outcome may have swapped: not read-only.
+        """
         kind = op.input[0]
-        return kind == "read" or (kind == "cas" and op.ret is not None and op.output is False)
+        return kind == "read" or (kind == "cas" and not op.indeterminate and op.output is False)
 
     def partition(self, ops: Sequence[C]) -> list[list[C]]:
         """The operations of each key, keys in a deterministic order."""

@@ -1,11 +1,15 @@
 """Linearizability of a recorded client history (Wing & Gong 1993, Lowe 2017, Porcupine).
 
 A *history* is data: one :class:`Operation` per client call, with the client, the
-virtual time of the call and of the return, the input and the output.  An
-operation that never returned (``ret is None``: the client timed out, or the run
-ended) may or may not have taken effect: it is given an infinite return time and
-the model accepts it with any output, so the search may place it anywhere after
-its call, including "never" (last, unobserved).
+virtual time of the call and of the return, the input and the output.  Two kinds of
+operation are *indeterminate*: one that never returned (``ret is None``: the run
+ended, or its node crashed first) and one that returned without an outcome
+(``unknown=True``: the client got a timeout or an error that does not say whether
+the request was applied, Jepsen's ``:info``).  Either may or may not have taken
+effect: it is given an infinite return time and the model accepts it with any
+output (``SeqModel.step_unknown``), so the search may place it anywhere after its
+call, including "never" (last, unobserved), and it constrains nothing else.  Only
+the record differs: an unknown operation keeps the time it returned at.
 
 Theory of operation.  A history is linearizable when the operations can be put in
 one sequential order that respects real time (``a.ret < b.call`` puts a before b)
@@ -92,17 +96,32 @@ MAX_MEMO = 1 << 21
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One client call.  ``ret is None``: it never returned (possibly took effect)."""
+    """One client call.  ``ret is None``: it never returned; ``unknown``: it returned at
+    ``ret`` without an outcome (``output`` is then ignored).  Either possibly took effect.
+    """
 
     client: int
     call: float
     ret: float | None
     input: tuple[Any, ...]
     output: Any = None
+    unknown: bool = False
+
+    def __post_init__(self) -> None:
+        if self.unknown and self.ret is None:
+            raise ValueError("an operation that never returned cannot have returned with "
+                             "an unknown outcome: give it ret, or unknown=False")
 
     @property
     def pending(self) -> bool:
+        """It never returned."""
         return self.ret is None
+
+    @property
+    def indeterminate(self) -> bool:
+        """It may have taken effect at any time after its call, or never: it never
+        returned, or returned with an unknown outcome."""
+        return self.ret is None or self.unknown
 
 
 class SeqModel(Protocol):
@@ -125,8 +144,9 @@ class SeqModel(Protocol):
     def read_only(self, op: Operation) -> bool:
         """True when ``op``, wherever it is legal, leaves the state unchanged.
 
-        Such an operation is linearized greedily; a pending read-only operation
-        constrains nothing and is dropped.  ``False`` is always safe.
+        Such an operation is linearized greedily; an indeterminate read-only operation
+        constrains nothing and is dropped.  For an indeterminate ``op`` (its output
+        unknown) the answer must hold whatever the output.  ``False`` is always safe.
         """
         ...
 
@@ -162,7 +182,7 @@ def _events(ops: Sequence[Operation]) -> list[tuple[int, int]]:
     keyed = []
     for i, op in enumerate(ops):
         keyed.append((op.call, 0, i))
-        keyed.append((inf if op.ret is None else op.ret, 1, i))
+        keyed.append((inf if op.ret is None or op.unknown else op.ret, 1, i))
     keyed.sort()
     return [(i, kind) for _, kind, i in keyed]
 
@@ -195,7 +215,8 @@ def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
     for pos, (i, kind) in enumerate(events):
         if kind == 1:
             ret_pos[i] = pos
-    forced_op = [op.ret is not None and model.read_only(op) for op in ops]
+    indeterminate = [op.indeterminate for op in ops]
+    forced_op = [not indeterminate[i] and model.read_only(op) for i, op in enumerate(ops)]
     head = n
     state: Hashable = model.init()
     linearized = 0
@@ -211,7 +232,7 @@ def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
         i, kind = events[pos]
         if kind == 0:
             op = ops[i]
-            if op.ret is None:
+            if indeterminate[i]:
                 ok, new_state = True, model.step_unknown(state, op.input)
             else:
                 ok, new_state = model.step(state, op.input, op.output)
@@ -302,8 +323,8 @@ class _Rounds:
         self.ops, self.start, self.timeout, self.clock = ops, start, timeout, clock
         self.deadline = float("inf") if timeout is None else start + timeout
         self.max_memo, self.memo = max_memo, 0  # memo entries of the live searches
-        # a pending read-only operation may be placed last, where it constrains nothing
-        relevant = [op for op in ops if not (op.ret is None and model.read_only(op))]
+        # an indeterminate read-only operation may be placed last: it constrains nothing
+        relevant = [op for op in ops if not (op.indeterminate and model.read_only(op))]
         self.parts = model.partition(relevant)
         self.live = {k: _Run(part, _search(part, model)) for k, part in enumerate(self.parts)}
         self.witness: list[list[Operation]] = [[] for _ in self.parts]
@@ -365,15 +386,22 @@ class _Rounds:
 
 
 def history_to_json(ops: Iterable[Operation]) -> list[dict[str, Any]]:
-    """A history as JSON-friendly dicts (inputs as lists)."""
-    return [
-        {"client": o.client, "call": o.call, "ret": o.ret, "input": list(o.input), "output": o.output}
-        for o in ops
-    ]
+    """A history as JSON-friendly dicts (inputs as lists); ``"unknown": true`` only on an
+    operation that returned with an unknown outcome."""
+    out = []
+    for o in ops:
+        d = {"client": o.client, "call": o.call, "ret": o.ret, "input": list(o.input),
+             "output": o.output}
+        if o.unknown:
+            d["unknown"] = True
+        out.append(d)
+    return out
 
 
 def history_from_json(data: Iterable[dict[str, Any]]) -> list[Operation]:
+    """The inverse of :func:`history_to_json` (``output`` and ``unknown`` may be absent)."""
     return [
-        Operation(d["client"], d["call"], d["ret"], tuple(d["input"]), d.get("output"))
+        Operation(d["client"], d["call"], d["ret"], tuple(d["input"]), d.get("output"),
+                  bool(d.get("unknown", False)))
         for d in data
     ]

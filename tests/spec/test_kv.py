@@ -37,6 +37,9 @@ def test_reads_and_failed_cas_are_read_only():
     assert KV.read_only(Operation(0, 0, 1, ("read", "x"), 1))
     assert KV.read_only(Operation(0, 0, 1, ("cas", "x", 1, 2), False))
     assert not KV.read_only(Operation(0, 0, None, ("cas", "x", 1, 2), None))  # pending
+    # returned, outcome unknown: it may have swapped, whatever its output says
+    assert not KV.read_only(Operation(0, 0, 1, ("cas", "x", 1, 2), False, unknown=True))
+    assert KV.read_only(Operation(0, 0, 1, ("read", "x"), None, unknown=True))
     assert not KV.read_only(Operation(0, 0, 1, ("cas", "x", 1, 2), True))
     assert not KV.read_only(Operation(0, 0, 1, ("write", "x", 1)))
 

@@ -6,9 +6,12 @@ a stale read, a value that flips back, two successful CAS from the same value.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +31,11 @@ KV = KVModel()  # the store's sequential specification
 
 def W(c, call, ret, k, v):
     return Operation(c, call, ret, ("write", k, v), None)
+
+
+def W_info(c, call, ret, k, v):
+    """A write that returned at ``ret`` without an outcome (a timeout: Jepsen's :info)."""
+    return Operation(c, call, ret, ("write", k, v), None, unknown=True)
 
 
 def R(c, call, ret, k, out):
@@ -114,6 +122,41 @@ def test_pending_cas_takes_effect_only_when_its_guard_holds():
     assert check(h, KV).verdict == ILLEGAL
     h2 = [W(0, 0, 1, "x", 4), CAS(1, 2, None, "x", 4, 9, None), R(2, 3, 4, "x", 9)]
     assert check(h2, KV).verdict == OK
+
+
+def test_a_write_of_unknown_outcome_may_take_effect_after_it_returned():
+    # the client gave up at 2, but the request was still in flight: applied after 4
+    h = [W_info(0, 0, 2, "x", 1), R(1, 3, 4, "x", None), R(1, 5, 6, "x", 1)]
+    assert check(h, KV).verdict == OK
+    completed = [W(0, 0, 2, "x", 1)] + h[1:]
+    assert check(completed, KV).verdict == ILLEGAL
+
+
+def test_a_write_of_unknown_outcome_may_never_take_effect_but_cannot_be_unseen():
+    assert check([W_info(0, 0, 2, "x", 1), R(1, 5, 6, "x", None)], KV).verdict == OK
+    h = [W_info(0, 0, 2, "x", 1), R(1, 3, 4, "x", 1), R(1, 5, 6, "x", None)]
+    assert check(h, KV).verdict == ILLEGAL
+
+
+def test_an_operation_of_unknown_outcome_cannot_take_effect_before_its_call():
+    h = [R(1, 0, 1, "x", 1), W_info(0, 2, 3, "x", 1)]
+    assert check(h, KV).verdict == ILLEGAL
+
+
+def test_the_output_of_an_operation_of_unknown_outcome_is_ignored():
+    # recorded as False, but the outcome is unknown: it may have swapped
+    cas = Operation(1, 2, 3, ("cas", "x", 4, 9), False, unknown=True)
+    h = [W(0, 0, 1, "x", 4), cas, R(2, 5, 6, "x", 9)]
+    assert check(h, KV).verdict == OK
+    assert check(h[:1] + [CAS(1, 2, 3, "x", 4, 9, False)] + h[2:], KV).verdict == ILLEGAL
+
+
+def test_an_operation_that_never_returned_has_no_unknown_outcome():
+    with pytest.raises(ValueError, match="never returned cannot have returned"):
+        Operation(0, 0, None, ("write", "x", 1), unknown=True)
+    assert W(0, 0, None, "x", 1).indeterminate and W(0, 0, None, "x", 1).pending
+    assert W_info(0, 0, 1, "x", 1).indeterminate and not W_info(0, 0, 1, "x", 1).pending
+    assert not W(0, 0, 1, "x", 1).indeterminate
 
 
 def test_keys_are_checked_independently():
@@ -266,16 +309,22 @@ def test_the_checker_takes_any_sequential_model():
 
 
 def test_json_round_trip():
-    h = [W(0, 0, 1, "x", 1), CAS(1, 2, None, "x", 1, 2, None)]
-    assert history_from_json(history_to_json(h)) == h
+    h = [W(0, 0, 1, "x", 1), CAS(1, 2, None, "x", 1, 2, None), W_info(2, 3, 4, "x", 3)]
+    data = history_to_json(h)
+    assert history_from_json(json.loads(json.dumps(data))) == h
+    # only an operation of unknown outcome carries the key (older histories stay as they were)
+    assert [sorted(d) for d in data[1:]] == [
+        ["call", "client", "input", "output", "ret"],
+        ["call", "client", "input", "output", "ret", "unknown"],
+    ]
 
 
 # --- against brute force -------------------------------------------------------------
 
 
 def _brute_force(ops: list[Operation]) -> bool:
-    done = [o for o in ops if o.ret is not None]
-    pending = [o for o in ops if o.ret is None]
+    done = [o for o in ops if not o.indeterminate]
+    pending = [o for o in ops if o.indeterminate]
     for k in range(len(pending) + 1):
         for chosen in itertools.combinations(pending, k):
             cand = done + list(chosen)
@@ -288,7 +337,7 @@ def _brute_force(ops: list[Operation]) -> bool:
 def _respects_time(perm) -> bool:
     for i, a in enumerate(perm):
         for b in perm[:i]:
-            if a.ret is not None and a.ret < b.call:
+            if not a.indeterminate and a.ret < b.call:
                 return False
     return True
 
@@ -296,7 +345,7 @@ def _respects_time(perm) -> bool:
 def _legal(model: KVModel, perm) -> bool:
     s = model.init()
     for o in perm:
-        if o.ret is None:
+        if o.indeterminate:
             s = model.step_unknown(s, o.input)
             continue
         ok, s = model.step(s, o.input, o.output)
@@ -315,11 +364,14 @@ def small_histories(draw):
         kind = draw(st.sampled_from(["read", "write", "cas"]))
         v = draw(st.sampled_from([None, 1, 2]))
         if kind == "read":
-            ops.append(R(c, call, ret, "k", v))
+            op = R(c, call, ret, "k", v)
         elif kind == "write":
-            ops.append(W(c, call, ret, "k", draw(st.sampled_from([1, 2]))))
+            op = W(c, call, ret, "k", draw(st.sampled_from([1, 2])))
         else:
-            ops.append(CAS(c, call, ret, "k", v, draw(st.sampled_from([1, 2])), draw(st.booleans())))
+            op = CAS(c, call, ret, "k", v, draw(st.sampled_from([1, 2])), draw(st.booleans()))
+        if ret is not None and c == 1 and draw(st.booleans()):  # returned, outcome unknown
+            op = dataclasses.replace(op, unknown=True)
+        ops.append(op)
     return ops
 
 
