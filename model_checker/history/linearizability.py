@@ -399,9 +399,20 @@ def history_to_json(ops: Iterable[Operation]) -> list[dict[str, Any]]:
 
 
 def history_from_json(data: Iterable[dict[str, Any]]) -> list[Operation]:
-    """The inverse of :func:`history_to_json` (``output`` and ``unknown`` may be absent)."""
+    """The inverse of :func:`history_to_json` (``output`` and ``unknown`` may be absent).
+
+    JSON has no tuples: arrays in inputs and outputs are read back as tuples, so a value
+    recorded as a tuple (a list of appended values) compares equal and stays hashable.
+    """
     return [
-        Operation(d["client"], d["call"], d["ret"], tuple(d["input"]), d.get("output"),
-                  bool(d.get("unknown", False)))
+        Operation(d["client"], d["call"], d["ret"], _tuples(d["input"]),
+                  _tuples(d.get("output")), bool(d.get("unknown", False)))
         for d in data
     ]
+
+
+def _tuples(value: Any) -> Any:
+    """``value`` with every list, at any depth, made a tuple."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value

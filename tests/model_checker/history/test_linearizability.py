@@ -46,6 +46,10 @@ def CAS(c, call, ret, k, old, new, out):
     return Operation(c, call, ret, ("cas", k, old, new), out)
 
 
+def A(c, call, ret, k, v):
+    return Operation(c, call, ret, ("append", k, v), None)
+
+
 def test_empty_history_is_linearizable():
     assert check([], KV).verdict == OK
 
@@ -157,6 +161,31 @@ def test_an_operation_that_never_returned_has_no_unknown_outcome():
     assert W(0, 0, None, "x", 1).indeterminate and W(0, 0, None, "x", 1).pending
     assert W_info(0, 0, 1, "x", 1).indeterminate and not W_info(0, 0, 1, "x", 1).pending
     assert not W(0, 0, 1, "x", 1).indeterminate
+
+
+def test_concurrent_appends_are_seen_in_one_order_by_everyone():
+    # Jepsen's list-append on one key: appends 1 and 2 overlap; reads fix their order
+    appends = [A(0, 0, 10, "x", 1), A(1, 0, 10, "x", 2)]
+    for seen, verdict in (((1, 2), OK), ((2, 1), OK), ((1,), ILLEGAL), ((2, 2), ILLEGAL)):
+        assert check(appends + [R(2, 11, 12, "x", seen)], KV).verdict == verdict
+    assert check(appends + [R(2, 5, 6, "x", (2,)), R(2, 11, 12, "x", (2, 1))], KV).verdict == OK
+    flipped = appends + [R(2, 5, 6, "x", (1, 2)), R(2, 11, 12, "x", (2, 1))]
+    assert check(flipped, KV).verdict == ILLEGAL
+
+
+def test_a_lost_append_is_illegal():
+    h = [A(0, 0, 1, "x", 1), A(1, 2, 3, "x", 2), R(2, 4, 5, "x", (2,))]
+    assert check(h, KV).verdict == ILLEGAL
+    assert check(h[:2] + [R(2, 4, 5, "x", (1, 2))], KV).verdict == OK
+    assert check(h[:2] + [R(2, 4, 5, "x", (2, 1))], KV).verdict == ILLEGAL  # out of order
+
+
+def test_an_append_of_unknown_outcome_may_appear_once_at_most():
+    info = Operation(0, 0, 1, ("append", "x", 1), None, unknown=True)
+    later = A(1, 2, 3, "x", 2)
+    assert check([info, later, R(2, 4, 5, "x", (2,))], KV).verdict == OK
+    assert check([info, later, R(2, 4, 5, "x", (2, 1))], KV).verdict == OK  # applied late
+    assert check([info, later, R(2, 4, 5, "x", (1, 2, 1))], KV).verdict == ILLEGAL
 
 
 def test_keys_are_checked_independently():
@@ -309,11 +338,12 @@ def test_the_checker_takes_any_sequential_model():
 
 
 def test_json_round_trip():
-    h = [W(0, 0, 1, "x", 1), CAS(1, 2, None, "x", 1, 2, None), W_info(2, 3, 4, "x", 3)]
+    h = [W(0, 0, 1, "x", 1), CAS(1, 2, None, "x", 1, 2, None), W_info(2, 3, 4, "x", 3),
+         A(3, 5, 6, "y", (1, 2)), R(3, 7, 8, "y", ((1, 2),))]  # tuples as values come back
     data = history_to_json(h)
     assert history_from_json(json.loads(json.dumps(data))) == h
     # only an operation of unknown outcome carries the key (older histories stay as they were)
-    assert [sorted(d) for d in data[1:]] == [
+    assert [sorted(d) for d in data[1:3]] == [
         ["call", "client", "input", "output", "ret"],
         ["call", "client", "input", "output", "ret", "unknown"],
     ]
@@ -361,12 +391,14 @@ def small_histories(draw):
     for c in range(n):
         call = draw(st.integers(0, 6))
         ret = draw(st.one_of(st.none(), st.integers(call, 8)) if c == 0 else st.integers(call, 8))
-        kind = draw(st.sampled_from(["read", "write", "cas"]))
-        v = draw(st.sampled_from([None, 1, 2]))
+        kind = draw(st.sampled_from(["read", "write", "cas", "append"]))
+        v = draw(st.sampled_from([None, 1, 2, (1,), (2,), (1, 2), (2, 1), (2, 1, 2)]))
         if kind == "read":
             op = R(c, call, ret, "k", v)
         elif kind == "write":
             op = W(c, call, ret, "k", draw(st.sampled_from([1, 2])))
+        elif kind == "append":
+            op = A(c, call, ret, "k", draw(st.sampled_from([1, 2])))
         else:
             op = CAS(c, call, ret, "k", v, draw(st.sampled_from([1, 2])), draw(st.booleans()))
         if ret is not None and c == 1 and draw(st.booleans()):  # returned, outcome unknown
