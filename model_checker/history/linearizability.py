@@ -54,10 +54,12 @@ the search it came from is stopped (its memory freed) and its partition undecide
 and the check goes on with the others.
 
 Verdicts: ``"illegal"`` as soon as one partition's search fails (the first to fail,
-with that partition and the longest linearizable prefix found): definite, whatever
-the other partitions would have answered; ``"ok"`` only when every partition's
-search succeeded; otherwise ``"unknown"``, with the reason (the time limit, the memo
-cap or a ``MemoryError`` stopped some search).  None of these ever yields ``"ok"``.
+with that partition, the longest linearizable prefix found and the operation no
+extension of that prefix can linearize, as Knossos and Porcupine report it):
+definite, whatever the other partitions would have answered; ``"ok"`` only when every
+partition's search succeeded; otherwise ``"unknown"``, with the reason (the time
+limit, the memo cap or a ``MemoryError`` stopped some search).  None of these ever
+yields ``"ok"``.
 """
 
 from __future__ import annotations
@@ -112,6 +114,13 @@ class Operation:
             raise ValueError("an operation that never returned cannot have returned with "
                              "an unknown outcome: give it ret, or unknown=False")
 
+    def __str__(self) -> str:
+        """``client 2 ('read', 'x') -> 1 [called 40, returned 57]``, one line."""
+        if self.ret is None:
+            return f"client {self.client} {self.input!r} [called {self.call}, never returned]"
+        out = "unknown" if self.unknown else repr(self.output)
+        return f"client {self.client} {self.input!r} -> {out} [called {self.call}, returned {self.ret}]"
+
     @property
     def pending(self) -> bool:
         """It never returned."""
@@ -161,6 +170,9 @@ class LinearizabilityResult:
     partition: list[Operation] = field(default_factory=list)
     #: for ILLEGAL: the longest linearizable prefix found in that partition (operation order)
     longest_prefix: list[Operation] = field(default_factory=list)
+    #: for ILLEGAL: the operation no extension of ``longest_prefix`` can linearize (the
+    #: first whose return it cannot get past)
+    unlinearizable: Operation | None = None
     #: for OK: one witness order per partition
     witness: list[list[Operation]] = field(default_factory=list)
     #: for UNKNOWN: why no verdict (the time limit, the memo cap, a MemoryError), naming
@@ -188,14 +200,19 @@ def _events(ops: Sequence[Operation]) -> list[tuple[int, int]]:
 
 
 #: a search: yields its memo's size between slices, returns (linearizable, order or
-#: longest prefix)
-_Search = Generator[int, None, tuple[bool, list[int]]]
+#: longest prefix, the operation no extension of that prefix linearizes)
+_Search = Generator[int, None, tuple[bool, list[int], int | None]]
 
 
 def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
     """Lowe's memoized Wing-Gong search on one partition, resumable: it yields every
     :data:`SLICE` steps, yielding the size of its memo, and returns (linearizable, order
-    or longest prefix).
+    or longest prefix, None or the operation that prefix cannot be extended to).
+
+    The search backtracks at the return of an operation it has not linearized.  At the
+    deepest such point, the stack is the longest linearizable prefix found and that
+    operation is the one no extension of it can linearize (everything below the prefix
+    was tried before backtracking past it): Knossos's and Porcupine's failing operation.
 
     A completed read-only operation that is legal where it is reached is linearized
     there without leaving a choice point: any linearization that places it later
@@ -223,6 +240,7 @@ def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
     cache: set[tuple[int, Hashable]] = set()
     stack: list[tuple[int, Hashable, bool]] = []
     best: list[int] = []
+    best_len, stuck = -1, -1  # the longest prefix's length, and the op it cannot linearize
     pos = nxt[head]
     steps, pause = 0, SLICE - 1
     while nxt[head] != -1:
@@ -253,11 +271,12 @@ def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
             else:
                 pos = nxt[pos]
                 continue
-        if len(stack) > len(best):
+        if len(stack) > best_len:  # at the return of op i, not linearized: stuck
+            best_len, stuck = len(stack), i
             best = [events[p][0] for p, _, _ in stack]
         while True:
             if not stack:
-                return False, best
+                return False, best, stuck
             pos, state, forced = stack.pop()
             i = events[pos][0]
             linearized &= ~(1 << i)
@@ -265,7 +284,7 @@ def _search(ops: Sequence[Operation], model: SeqModel) -> _Search:
             if not forced:
                 break
         pos = nxt[pos]
-    return True, [events[p][0] for p, _, _ in stack]
+    return True, [events[p][0] for p, _, _ in stack], None
 
 
 def _lift(nxt: list[int], prv: list[int], call: int, ret: int) -> None:
@@ -359,10 +378,12 @@ class _Rounds:
             memo = next(run.search)
         except StopIteration as done:
             self.stop(k)
-            linear, order = done.value
+            linear, order, stuck = done.value
             if not linear:
+                assert stuck is not None
                 return self.result(ILLEGAL, partition=run.ops,
-                                   longest_prefix=[run.ops[i] for i in order])
+                                   longest_prefix=[run.ops[i] for i in order],
+                                   unlinearizable=run.ops[stuck])
             self.witness[k] = [run.ops[i] for i in order]
             return None
         except MemoryError:

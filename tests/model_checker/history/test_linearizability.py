@@ -67,6 +67,8 @@ def test_stale_read_after_completed_write_is_illegal():
     assert res.verdict == ILLEGAL
     assert res.partition == h
     assert res.longest_prefix == [h[0]]
+    assert res.unlinearizable == h[1]
+    assert str(h[1]) == "client 1 ('read', 'x') -> None [called 2, returned 3]"
 
 
 def test_concurrent_read_may_see_old_or_new():
@@ -83,7 +85,11 @@ def test_value_flipping_back_is_illegal():
         R(2, 8, 9, "x", 2),
         R(2, 10, 11, "x", 1),
     ]
-    assert check(h, KV).verdict == ILLEGAL
+    res = check(h, KV)
+    assert res.verdict == ILLEGAL
+    # write 1, read 1, write 2, read 2 is as far as any order gets: the third read fails
+    assert res.longest_prefix == [h[0], h[2], h[1], h[3]]
+    assert res.unlinearizable == h[4]
     assert check(h[:4], KV).verdict == OK
 
 
@@ -93,7 +99,9 @@ def test_two_successful_cas_from_the_same_value_is_illegal():
         CAS(1, 2, 5, "x", 0, 1, True),
         CAS(2, 2, 5, "x", 0, 2, True),
     ]
-    assert check(h, KV).verdict == ILLEGAL
+    res = check(h, KV)
+    assert res.verdict == ILLEGAL
+    assert (res.longest_prefix, res.unlinearizable) == (h[:2], h[2])
     h_ok = h[:2] + [CAS(2, 2, 5, "x", 0, 2, False)]
     assert check(h_ok, KV).verdict == OK
 
@@ -104,7 +112,18 @@ def test_failed_cas_must_see_a_different_value():
 
 
 def test_read_of_a_value_never_written_is_illegal():
-    assert check([R(0, 0, 1, "x", 7)], KV).verdict == ILLEGAL
+    h = [R(0, 0, 1, "x", 7)]
+    res = check(h, KV)
+    assert (res.verdict, res.longest_prefix, res.unlinearizable) == (ILLEGAL, [], h[0])
+
+
+def test_the_failing_operation_is_never_one_that_may_not_take_effect():
+    # the pending write cannot explain the read after it returned None: the read fails
+    h = [W(0, 0, None, "x", 1), R(1, 5, 6, "x", 1), R(1, 7, 8, "x", None)]
+    res = check(h, KV)
+    assert (res.longest_prefix, res.unlinearizable) == (h[:2], h[2])
+    assert str(h[0]) == "client 0 ('write', 'x', 1) [called 0, never returned]"
+    assert str(W_info(0, 0, 2, "x", 1)) == "client 0 ('write', 'x', 1) -> unknown [called 0, returned 2]"
 
 
 def test_pending_write_may_or_may_not_take_effect():
@@ -245,6 +264,8 @@ def test_a_pathological_key_cannot_hide_a_later_illegal_one():
         assert res.verdict == ILLEGAL
         assert {op.input[1] for op in res.partition} == {"b"}
         assert res.seconds < 1.0  # a few rounds of both searches, far from the limit
+        assert res.unlinearizable == R(1, 2000, 2001, "b", 0)
+        assert res.longest_prefix == _long_stale_read("b")[:-1]
 
 
 def test_an_illegal_key_that_needs_several_rounds_is_found_behind_a_pathological_one():
@@ -410,4 +431,9 @@ def small_histories(draw):
 @settings(max_examples=400, deadline=None)
 @given(small_histories())
 def test_agrees_with_brute_force(ops):
-    assert (check(ops, KV).verdict == OK) == _brute_force(ops)
+    res = check(ops, KV)
+    assert (res.verdict == OK) == _brute_force(ops)
+    if res.verdict == ILLEGAL:  # the report: a legal prefix, then a determinate operation
+        assert _respects_time(res.longest_prefix) and _legal(KV, res.longest_prefix)
+        op = res.unlinearizable
+        assert op in ops and op not in res.longest_prefix and not op.indeterminate
