@@ -1,6 +1,7 @@
 """Linearizability of a recorded client history (Wing & Gong 1993, Lowe 2017, Porcupine).
 
-A *history* is data: one :class:`Operation` per client call, with the client, the
+A *history* is data (:mod:`.operations`, re-exported here): one :class:`Operation`
+per client call, with the client, the
 virtual time of the call and of the return, the input and the output.  Two kinds of
 operation are *indeterminate*: one that never returned (``ret is None``: the run
 ended, or its node crashed first) and one that returned without an outcome
@@ -69,6 +70,8 @@ from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from quorum.model_checker.history.operations import Operation, history_from_json, history_to_json
+
 __all__ = [
     "FIRST_BUDGET",
     "ILLEGAL",
@@ -94,43 +97,6 @@ FIRST_BUDGET = 256
 #: the default cap on the memo entries of the searches alive at one time (some
 #: 250-400 MB; at the rates measured, more than a search fills in the default 10 s)
 MAX_MEMO = 1 << 21
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One client call.  ``ret is None``: it never returned; ``unknown``: it returned at
-    ``ret`` without an outcome (``output`` is then ignored).  Either possibly took effect.
-    """
-
-    client: int
-    call: float
-    ret: float | None
-    input: tuple[Any, ...]
-    output: Any = None
-    unknown: bool = False
-
-    def __post_init__(self) -> None:
-        if self.unknown and self.ret is None:
-            raise ValueError("an operation that never returned cannot have returned with "
-                             "an unknown outcome: give it ret, or unknown=False")
-
-    def __str__(self) -> str:
-        """``client 2 ('read', 'x') -> 1 [called 40, returned 57]``, one line."""
-        if self.ret is None:
-            return f"client {self.client} {self.input!r} [called {self.call}, never returned]"
-        out = "unknown" if self.unknown else repr(self.output)
-        return f"client {self.client} {self.input!r} -> {out} [called {self.call}, returned {self.ret}]"
-
-    @property
-    def pending(self) -> bool:
-        """It never returned."""
-        return self.ret is None
-
-    @property
-    def indeterminate(self) -> bool:
-        """It may have taken effect at any time after its call, or never: it never
-        returned, or returned with an unknown outcome."""
-        return self.ret is None or self.unknown
 
 
 class SeqModel(Protocol):
@@ -404,36 +370,3 @@ class _Rounds:
         run.search.close()  # frees its memo now
         if why:
             self.undecided.append(f"partition {k}: {why}")
-
-
-def history_to_json(ops: Iterable[Operation]) -> list[dict[str, Any]]:
-    """A history as JSON-friendly dicts (inputs as lists); ``"unknown": true`` only on an
-    operation that returned with an unknown outcome."""
-    out = []
-    for o in ops:
-        d = {"client": o.client, "call": o.call, "ret": o.ret, "input": list(o.input),
-             "output": o.output}
-        if o.unknown:
-            d["unknown"] = True
-        out.append(d)
-    return out
-
-
-def history_from_json(data: Iterable[dict[str, Any]]) -> list[Operation]:
-    """The inverse of :func:`history_to_json` (``output`` and ``unknown`` may be absent).
-
-    JSON has no tuples: arrays in inputs and outputs are read back as tuples, so a value
-    recorded as a tuple (a list of appended values) compares equal and stays hashable.
-    """
-    return [
-        Operation(d["client"], d["call"], d["ret"], _tuples(d["input"]),
-                  _tuples(d.get("output")), bool(d.get("unknown", False)))
-        for d in data
-    ]
-
-
-def _tuples(value: Any) -> Any:
-    """``value`` with every list, at any depth, made a tuple."""
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
