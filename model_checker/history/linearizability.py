@@ -1,16 +1,16 @@
 """Linearizability of a recorded client history (Wing & Gong 1993, Lowe 2017, Porcupine).
 
 A *history* is data (:mod:`.operations`, re-exported here): one :class:`Operation`
-per client call, with the client, the
-virtual time of the call and of the return, the input and the output.  Two kinds of
-operation are *indeterminate*: one that never returned (``ret is None``: the run
-ended, or its node crashed first) and one that returned without an outcome
-(``unknown=True``: the client got a timeout or an error that does not say whether
-the request was applied, Jepsen's ``:info``).  Either may or may not have taken
-effect: it is given an infinite return time and the model accepts it with any
-output (``SeqModel.step_unknown``), so the search may place it anywhere after its
-call, including "never" (last, unobserved), and it constrains nothing else.  Only
-the record differs: an unknown operation keeps the time it returned at.
+per client call, with the client, the virtual time of the call and of the return,
+the input and the output.  Two kinds of operation are *indeterminate*: one that
+never returned (``ret is None``: the run ended, or its node crashed first) and one
+that returned without an outcome (``unknown=True``: the client got a timeout or an
+error that does not say whether the request was applied, Jepsen's ``:info``).
+Either may or may not have taken effect: it is given an infinite return time and
+the model accepts it with any output (``SeqModel.step_unknown``), so the search may
+place it anywhere after its call, including "never" (last, unobserved), and it
+constrains nothing else.  Only the record differs: an unknown operation keeps the
+time it returned at.
 
 Theory of operation.  A history is linearizable when the operations can be put in
 one sequential order that respects real time (``a.ret < b.call`` puts a before b)
@@ -30,8 +30,9 @@ The checker is generic: the sequential specification is a :class:`SeqModel` pass
 operation of any store.
 
 Partitions are searched in rounds, so that a partition whose search explodes cannot
-hide an illegal one (Porcupine and Knossos search partitions independently; here
-they share one time limit).  Each search is resumable (a generator that pauses every
+hide an illegal one under the shared time limit (Porcupine searches them in parallel
+goroutines, the first illegal one stopping the rest; here they take turns on one
+core, with the same outcome).  Each search is resumable (a generator that pauses every
 :data:`SLICE` steps).  In round 0 every partition, in order, may take
 :data:`FIRST_BUDGET` steps per operation it holds: several times what a search that
 never backtracks needs, so an ordinary history is decided in round 0, partition after
@@ -51,8 +52,8 @@ at one time share a cap of ``max_memo`` entries (:data:`MAX_MEMO` by default),
 looked at every slice: when it is exceeded, the search with the largest memo is
 stopped and its partition stays undecided, so a pathological partition cannot take
 the memory a cheap one needs.  A ``MemoryError`` anywhere in the check is caught:
-the search it came from is stopped (its memory freed) and its partition undecided,
-and the check goes on with the others.
+raised in a search, that search is stopped (its memory freed), its partition left
+undecided, and the others go on; raised elsewhere, the check answers ``"unknown"``.
 
 Verdicts: ``"illegal"`` as soon as one partition's search fails (the first to fail,
 with that partition, the longest linearizable prefix found and the operation no
