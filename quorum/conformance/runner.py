@@ -15,7 +15,9 @@ benchmark and the tests call :func:`check_schedule`.  The checks, as
 * ``refinement``: every event is a stutter or a path of at most 3 spec steps
   (:class:`~quorum.conformance.steps.StepRefinementObserver`; tla profiles only);
 * ``linearizability``: the client history against ``quorum.spec.kv.KVModel``, at the end
-  of the run (``unknown`` when the time limit cuts the search short, never ``ok``).
+  of the run (``unknown`` when the time limit, the memo cap or a ``MemoryError`` cuts the
+  search short, never ``ok``); its failure names the operation that cannot be
+  linearized, and its details the end of the longest linearizable prefix.
 
 The first failure stops the run and is :attr:`CheckedRun.failure`, a
 :class:`~quorum.conformance.failure.Failure`; :attr:`CheckedRun.verdicts` maps each check
@@ -38,7 +40,14 @@ from quorum.conformance.ghost import GhostSafety
 from quorum.conformance.invariants import InvariantObserver
 from quorum.conformance.steps import StepRefinementObserver
 from quorum.impl.sim import RunResult, Schedule, in_tla_vocabulary, run_schedule
-from quorum.model_checker.history.linearizability import OK, UNKNOWN, check, history_from_json
+from quorum.model_checker.history.linearizability import (
+    ILLEGAL,
+    OK,
+    UNKNOWN,
+    LinearizabilityResult,
+    check,
+    history_from_json,
+)
 from quorum.spec.kv import KVModel
 
 __all__ = ["ALL_CHECKS", "CHECKS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
@@ -109,15 +118,35 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
     if failure is not None:
         verdicts[failure.check] = "FAILED"
     if "linearizability" in checks:
-        verdict = check(history_from_json(run.history), KVModel(), timeout=lin_timeout).verdict
-        verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(verdict, "FAILED")
-        if verdict not in (OK, UNKNOWN) and failure is None:
-            failure = Failure("linearizability", "the client history is not linearizable")
+        lin = check(history_from_json(run.history), KVModel(), timeout=lin_timeout)
+        verdicts["linearizability"] = {OK: "ok", UNKNOWN: "unknown"}.get(lin.verdict, "FAILED")
+        if lin.verdict == ILLEGAL and failure is None:
+            failure = _not_linearizable(lin)
     coverage, validated = None, (0, 0)
     for o in observers:
         if isinstance(o, StepRefinementObserver):
             coverage, validated = o.coverage(), o.totals()
     return CheckedRun(run, verdicts, failure, time.perf_counter() - t0, coverage, validated)
+
+
+#: the operations of the longest linearizable prefix a failure's details show (its end)
+PREFIX_SHOWN = 10
+
+
+def _not_linearizable(lin: LinearizabilityResult) -> Failure:
+    """The failure naming the operation no linearization of its key can take in, after
+    the longest linearizable prefix found (the end of which the details list)."""
+    op, prefix = lin.unlinearizable, lin.longest_prefix
+    assert op is not None
+    shown = prefix[-PREFIX_SHOWN:]
+    lines = [f"longest linearizable prefix of key {op.input[1]!r}: {len(prefix)} of its "
+             f"{len(lin.partition)} operations"
+             + (f", the last {len(shown)}:" if len(shown) < len(prefix) else ":")]
+    lines += [f"  {n:>4}. {o}" for n, o in enumerate(shown, len(prefix) - len(shown) + 1)]
+    lines.append(f"  next: {op}, which no extension of that prefix can linearize")
+    return Failure("linearizability", f"the client history is not linearizable: {op} cannot "
+                   f"be linearized after the longest linearizable prefix of its key "
+                   f"({len(prefix)} operations)", details="\n".join(lines))
 
 
 def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],

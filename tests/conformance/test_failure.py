@@ -6,9 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from quorum.conformance import runner
 from quorum.conformance.failure import ALL_CHECKS, Failure
 from quorum.conformance.runner import check_schedule
 from quorum.impl.sim import Schedule, SimConfig, generate, simulator, with_mutant
+from quorum.model_checker.history.linearizability import Operation, check
+from quorum.spec.kv import KVModel
 
 
 def test_a_failure_prints_as_check_colon_message_then_its_details():
@@ -17,6 +20,19 @@ def test_a_failure_prints_as_check_colon_message_then_its_details():
     assert str(f) == "refinement: event 7 (tick) is no step of raft.tla: why\n  pre\n  post"
     assert str(Failure("linearizability", "the client history is not linearizable")) == (
         "linearizability: the client history is not linearizable")
+
+
+def test_a_linearizability_failure_names_the_operation_and_the_end_of_the_prefix():
+    writes = [Operation(0, 2 * i, 2 * i + 1, ("write", 0, i)) for i in range(12)]
+    stale = Operation(1, 30, 31, ("read", 0), 0)
+    f = runner._not_linearizable(check(writes + [stale], KVModel()))
+    assert f.message == ("the client history is not linearizable: client 1 ('read', 0) -> 0 "
+                         "[called 30, returned 31] cannot be linearized after the longest "
+                         "linearizable prefix of its key (12 operations)")
+    lines = f.details.splitlines()
+    assert lines[0] == "longest linearizable prefix of key 0: 12 of its 13 operations, the last 10:"
+    assert lines[1] == "     3. client 0 ('write', 0, 2) -> None [called 4, returned 5]"
+    assert len(lines) == 12 and lines[-1].startswith("  next: client 1 ('read', 0) -> 0")
 
 
 def test_a_failure_names_a_known_check_in_one_line():

@@ -33,12 +33,34 @@ def test_an_operation_of_unknown_output_takes_effect_as_its_guard_allows():
     assert KV.step_unknown(5, ("read", "x")) == 5
 
 
+def test_append_adds_to_the_keys_list_and_a_read_returns_it_in_order():
+    s = KV.init()
+    for v in (1, 2, 1):
+        ok, s = KV.step(s, ("append", "x", v), None)
+        assert ok
+    assert s == (1, 2, 1)
+    assert KV.step(s, ("read", "x"), (1, 2, 1)) == (True, s)
+    assert KV.step(s, ("read", "x"), [1, 2, 1]) == (True, s)  # a list answer compares as a tuple
+    assert KV.step(s, ("read", "x"), (1, 2)) == (False, s)
+    assert KV.step(s, ("read", "x"), (2, 1, 1)) == (False, s)
+
+
+def test_append_to_a_plain_value_makes_it_the_first_item():
+    assert KV.step(7, ("append", "x", 8), None) == (True, (7, 8))
+    assert KV.step_unknown(None, ("append", "x", 8)) == (8,)
+    assert KV.step_unknown((8,), ("append", "x", 9)) == (8, 9)
+
+
 def test_reads_and_failed_cas_are_read_only():
     assert KV.read_only(Operation(0, 0, 1, ("read", "x"), 1))
     assert KV.read_only(Operation(0, 0, 1, ("cas", "x", 1, 2), False))
     assert not KV.read_only(Operation(0, 0, None, ("cas", "x", 1, 2), None))  # pending
+    # returned, outcome unknown: it may have swapped, whatever its output says
+    assert not KV.read_only(Operation(0, 0, 1, ("cas", "x", 1, 2), False, unknown=True))
+    assert KV.read_only(Operation(0, 0, 1, ("read", "x"), None, unknown=True))
     assert not KV.read_only(Operation(0, 0, 1, ("cas", "x", 1, 2), True))
     assert not KV.read_only(Operation(0, 0, 1, ("write", "x", 1)))
+    assert not KV.read_only(Operation(0, 0, 1, ("append", "x", 1)))
 
 
 def test_a_history_splits_by_key_in_a_fixed_order():

@@ -4,7 +4,8 @@
 ``quorum sim --schedule FILE`` replays a saved (e.g. shrunk) one.  Standard output is
 deterministic (the same arguments print the same bytes) and ends with the event
 log's SHA-256 and the verdicts; timings go to standard error.  Exit 0 when every check
-passed, 1 when one failed, 3 when the linearizability check ran out of time.
+passed, 1 when one failed, 3 when the linearizability check could not decide (its time
+limit, memo cap or a MemoryError).
 """
 
 from __future__ import annotations

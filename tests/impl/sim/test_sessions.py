@@ -91,3 +91,15 @@ def test_without_sessions_the_duplicate_swaps_and_linearizability_fails() -> Non
     res = check_schedule(sched, keep_log=False)
     assert res.failed and res.failure is not None
     assert res.failure.check == "linearizability", res.failure
+    # the failure names the read that sees the swap (extending the message it had before)
+    assert res.failure.message == (
+        "the client history is not linearizable: client 1 ('read', 0) -> 2 [called 61, "
+        "returned 64] cannot be linearized after the longest linearizable prefix of its key "
+        "(3 operations)")
+    assert res.failure.details == (
+        "longest linearizable prefix of key 0: 3 of its 4 operations:\n"
+        "     1. client 0 ('write', 0, 0) -> None [called 19, returned 25]\n"
+        "     2. client 0 ('cas', 0, 1, 2) -> False [called 26, returned 39]\n"
+        "     3. client 1 ('write', 0, 1) -> None [called 40, returned 46]\n"
+        "  next: client 1 ('read', 0) -> 2 [called 61, returned 64], which no extension of "
+        "that prefix can linearize")
