@@ -271,7 +271,9 @@ def generate_wide(seed: int, steps: int) -> Schedule:
     executed twice shows in the history), one entry per AppendEntries half the time,
     swarm weights plus :data:`WIDE_WEIGHTS`; each ``lpart`` opens a usurpation, a
     few writes at the cut-off leader, time for the majority to elect a new one and
-    take writes too, often a snapshot by the new leader, then a heal.
+    take writes too, often a snapshot by the new leader, then a heal, and half the time
+    at once a partition of the new leader (the old leader's longer log of an older term
+    then faces the voters' shorter, newer ones), then a heal.
 
     Such runs build what the other profiles rarely do: a longer log of an older term
     beside a shorter one of a newer term (the up-to-date check), followers whose
@@ -309,4 +311,9 @@ def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
         out.append(("lsnap",))
     if rng.random() < 0.8:
         out.append(("heal",))
+        if rng.random() < 0.5:  # now cut the new leader off: the old one's longer log
+            out += [("deliver", 0)] * rng.randrange(3) + [("lpart", rng.randrange(8))]
+            out += [("tick",) if rng.random() < 0.4 else ("deliver", 0)
+                    for _ in range(rng.randrange(10, 40))]
+            out.append(("heal",))
     return out
