@@ -9,7 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quorum.conformance.runner import check_schedule
-from quorum.impl.sim import KINDS, Schedule, SimConfig, generate, generate_tla, generate_wide, run_schedule
+from quorum.impl.sim import (
+    KINDS,
+    Schedule,
+    SimConfig,
+    generate,
+    generate_tla,
+    generate_wide,
+    run_schedule,
+)
 from quorum.impl.sim.schedule import WIDE_WEIGHTS
 
 NEW_KINDS = set(WIDE_WEIGHTS)
