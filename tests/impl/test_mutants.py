@@ -30,7 +30,8 @@ def test_an_unknown_name_is_refused_with_the_known_ones():
 def test_each_layer_refuses_what_is_not_its_own():
     assert foreign([Mutant.NO_TRUNCATE, "x", Mutant.NO_FSYNC_VOTE], Layer.CORE) == [
         "'x'", "no-fsync-vote (a storage mutant)"]
-    assert of_layer(Mutant, Layer.DRIVER) == {Mutant.ACK_BEFORE_COMMIT, Mutant.NO_SESSIONS}
+    assert of_layer(Mutant, Layer.DRIVER) == {Mutant.ACK_BEFORE_COMMIT, Mutant.NO_SESSIONS,
+                                             Mutant.RETRY_APPLIED_TWICE}
     with pytest.raises(ConfigError, match="unknown core mutants 'local-read'"):
         RaftConfig(id=1, mutants=frozenset({"local-read"})).validate()  # type: ignore[arg-type]
     with pytest.raises(StorageError, match="unknown storage mutants no-truncate"):
