@@ -1,12 +1,13 @@
 """Soak the store in the simulator: many generated schedules, every check, throughput figures.
 
 Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-seed 0]
-       [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote]
+       [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote|wide]
 
 Runs seeds ``first_seed .. first_seed + schedules - 1`` through the same generator and
 checks as CI (``quorum.conformance.runner.check_schedule``), spread over ``--workers`` processes,
 (``--profile tla`` or ``tla-prevote``: the tla profile's generator, pre-vote off or on, every
-check including step refinement),
+check including step refinement; ``--profile wide``: the wide profile's generator,
+:func:`quorum.impl.sim.generate_wide`, with the default checks),
 and prints: schedules run, failures (with the replay command of each), events executed,
 events per second, and schedules per minute (wall clock).  Exit 1 if any schedule failed.
 """
@@ -20,14 +21,15 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from quorum.conformance.runner import CHECKS, TLA_CHECKS, check_schedule
-from quorum.impl.sim import generate, generate_tla
+from quorum.impl.sim import generate, generate_tla, generate_wide
 
 
 def _generate_tla_prevote(seed: int, steps: int) -> Any:
     return generate_tla(seed, steps, pre_vote=True)
 
 
-GENERATORS = {"default": generate, "tla": generate_tla, "tla-prevote": _generate_tla_prevote}
+GENERATORS = {"default": generate, "tla": generate_tla, "tla-prevote": _generate_tla_prevote,
+              "wide": generate_wide}
 
 
 def _one(args: tuple[int, int, tuple[str, ...], str]) -> tuple[int, int, int, str | None]:
@@ -48,7 +50,7 @@ def main() -> int:
     ap.add_argument("--profile", choices=sorted(GENERATORS), default="default")
     a = ap.parse_args()
     checks = tuple(a.checks.split(",")) if a.checks else (
-        CHECKS if a.profile == "default" else TLA_CHECKS)
+        CHECKS if a.profile in ("default", "wide") else TLA_CHECKS)
     jobs = [(s, a.steps, checks, a.profile)
             for s in range(a.first_seed, a.first_seed + a.schedules)]
     t0 = time.perf_counter()

@@ -87,6 +87,26 @@ class Mutant(Enum):
         "no-sessions", Layer.DRIVER, "linearizability",
         "writes are proposed without a client session, so a duplicated proposal executes "
         "twice (thesis 6.3)")
+    # --- found by the wide profile (generate_wide: even sizes, leader partitions, retries) ---
+    UP_TO_DATE_INDEX_FIRST = (
+        "up-to-date-index-first", Layer.CORE, "invariants",
+        "a voter compares last log indexes before last terms, so a longer log of an older "
+        "term wins an election (section 5.4.1 done wrong)")
+    SNAPSHOT_KEEPS_CONFLICT = (
+        "snapshot-keeps-conflict", Layer.CORE, "safety",
+        "a follower whose log reaches a snapshot's index keeps it, even when its entry "
+        "there conflicts with the snapshot's last term (section 7)")
+    CEIL_MAJORITY = (
+        "ceil-majority", Layer.CORE, "safety",
+        "a majority of n voters is ceil(n/2): two disjoint halves of an even cluster "
+        "both elect a leader (the tutorial's bug)")
+    STALE_VOTE_COUNTED = (
+        "stale-vote-counted", Layer.CORE, "safety",
+        "a candidate counts a vote granted in an earlier term (section 5.1)")
+    RETRY_APPLIED_TWICE = (
+        "retry-applied-twice", Layer.DRIVER, "linearizability",
+        "the driver runs its store without the session check, so a client's retry (or a "
+        "duplicated proposal) that reaches the log twice executes twice (thesis 6.3)")
 
 
 #: name -> mutant

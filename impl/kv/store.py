@@ -144,8 +144,9 @@ _ABSENT = KeyValue(b"", 0, 0, 0, b"", 0)  # what a compare sees for a missing ke
 class KVStore:
     """etcd's key space; see the module docstring.  Not thread-safe (one driver owns it)."""
 
-    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
+    def __init__(self, max_sessions: int = MAX_SESSIONS, dedup: bool = True) -> None:
         self.sessions = Sessions(max_sessions)  # read-only for callers
+        self.dedup = dedup  # False only for the retry-applied-twice mutant (quorum.impl.mutants)
         self._rev = 1
         self._compact_rev = -1  # etcd's compactMainRev before any compaction
         self._applied = 0
@@ -183,7 +184,7 @@ class KVStore:
         except CommandDecodeError as exc:
             return Applied(index, 0, KVError(ErrorCode.MALFORMED_REQUEST, str(exc)))
         rid, client, seq = request.request_id, request.client_id, request.seq
-        decided = self.sessions.lookup(client, seq) if client else None
+        decided = self.sessions.lookup(client, seq) if client and self.dedup else None
         if decided is not None:
             return Applied(index, rid, decided)
         result = self.execute(request.command)

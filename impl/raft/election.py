@@ -100,7 +100,8 @@ def handle_vote_request(r: Raft, m: Message) -> None:
                 or (r.vote == NONE and r.lead == NONE)
                 or (m.type is MT.PRE_VOTE and m.term > r.term))
     resp = MT.PRE_VOTE_RESP if m.type is MT.PRE_VOTE else MT.VOTE_RESP
-    if can_vote and r.log.is_up_to_date(m.index, m.log_term):
+    index_first = Mutant.UP_TO_DATE_INDEX_FIRST in r.mutants
+    if can_vote and r.log.is_up_to_date(m.index, m.log_term, index_first):
         r.send(resp, m.frm, term=m.term)
         if m.type is MT.VOTE:
             r.election_elapsed = 0

@@ -74,7 +74,8 @@ def handle_snapshot(r: Raft, m: Message) -> None:
     if snap is None or snap.meta.index <= r.log.committed:
         r.send(MT.APPEND_RESP, m.frm, index=r.log.committed)
         return
-    if r.log.match_term(snap.meta.index, snap.meta.term):
+    keeps = Mutant.SNAPSHOT_KEEPS_CONFLICT in r.mutants and r.log.last_index() >= snap.meta.index
+    if keeps or r.log.match_term(snap.meta.index, snap.meta.term):
         r.log.commit_to(snap.meta.index)  # we have it all: just fast-forward the commit
         r.send(MT.APPEND_RESP, m.frm, index=r.log.committed)
         return
@@ -105,7 +106,9 @@ def on_lower_term(r: Raft, m: Message) -> None:
         if last is not None:
             r.send(MT.APPEND_RESP, m.frm, term=m.term, index=last)
         return
-    if m.type in (MT.APPEND, MT.HEARTBEAT) and (r.cfg.check_quorum or r.cfg.pre_vote):
+    if m.type is MT.VOTE_RESP and Mutant.STALE_VOTE_COUNTED in r.mutants:
+        election.handle_vote_resp(r, m)  # the bug: a vote of an earlier term counts
+    elif m.type in (MT.APPEND, MT.HEARTBEAT) and (r.cfg.check_quorum or r.cfg.pre_vote):
         r.send(MT.APPEND_RESP, m.frm, reject=True)  # Figure 2: "reply false if term < ..."
     elif m.type is MT.PRE_VOTE:
         r.send(MT.PRE_VOTE_RESP, m.frm, reject=True)

@@ -125,9 +125,14 @@ class RaftLog:
         except StorageError:
             return False
 
-    def is_up_to_date(self, last_index: int, term: int) -> bool:
-        """Is a candidate's log at least as up-to-date as ours (Raft paper, section 5.4.1)?"""
+    def is_up_to_date(self, last_index: int, term: int, index_first: bool = False) -> bool:
+        """Is a candidate's log at least as up-to-date as ours (Raft paper, section 5.4.1)?
+
+        ``index_first``: the ``up-to-date-index-first`` mutant (lengths before terms)."""
         mine = self.last_term()
+        if index_first:
+            return last_index > self.last_index() or (
+                last_index == self.last_index() and term >= mine)
         return term > mine or (term == mine and last_index >= self.last_index())
 
     # -- appending -------------------------------------------------------------------------

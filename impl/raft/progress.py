@@ -24,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from quorum.impl.mutants import Mutant
+
 from . import quorum
 from .errors import PanicError
 from .types import ConfState
@@ -162,6 +164,7 @@ class ProgressTracker:
     learners: tuple[int, ...] = ()
     progress: dict[int, Progress] = field(default_factory=dict)
     votes: dict[int, bool] = field(default_factory=dict)
+    mutants: frozenset[Mutant] = frozenset()  # RaftConfig.mutants (ceil-majority is read here)
 
     def conf_state(self) -> ConfState:
         return ConfState(voters=self.voters, learners=self.learners,
@@ -191,10 +194,14 @@ class ProgressTracker:
     def committed(self) -> int:
         """Highest index stored on a quorum (section 5.3); 0 with no voters."""
         acked = {i: pr.match for i, pr in self.progress.items()}
-        return quorum.joint_committed_index(self.voters, self.voters_outgoing, acked)
+        return quorum.joint_committed_index(self.voters, self.voters_outgoing, acked,
+                                            self._ceil())
 
     def vote_result(self, votes: dict[int, bool]) -> quorum.VoteResult:
-        return quorum.joint_vote_result(self.voters, self.voters_outgoing, votes)
+        return quorum.joint_vote_result(self.voters, self.voters_outgoing, votes, self._ceil())
+
+    def _ceil(self) -> bool:
+        return Mutant.CEIL_MAJORITY in self.mutants
 
     def record_vote(self, i: int, granted: bool) -> None:
         self.votes.setdefault(i, granted)

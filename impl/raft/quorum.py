@@ -23,12 +23,15 @@ class VoteResult(Enum):
     WON = "won"
 
 
-def majority(n: int) -> int:
-    """Smallest majority of ``n`` voters: floor(n/2) + 1."""
-    return n // 2 + 1
+def majority(n: int, ceil: bool = False) -> int:
+    """Smallest majority of ``n`` voters: floor(n/2) + 1.
+
+    ``ceil``: the ``ceil-majority`` mutant's ceil(n/2), half of an even cluster."""
+    return (n + 1) // 2 if ceil else n // 2 + 1
 
 
-def committed_index(voters: Collection[int], acked: Mapping[int, int]) -> int | None:
+def committed_index(voters: Collection[int], acked: Mapping[int, int],
+                    ceil: bool = False) -> int | None:
     """Largest index acknowledged by a majority of ``voters`` (``None``: no voters).
 
     ``acked`` maps a voter to the highest index it has durably stored (its match index);
@@ -38,10 +41,11 @@ def committed_index(voters: Collection[int], acked: Mapping[int, int]) -> int | 
     if not voters:
         return None
     indexes = sorted((acked.get(v, 0) for v in voters), reverse=True)
-    return indexes[majority(len(voters)) - 1]
+    return indexes[majority(len(voters), ceil) - 1]
 
 
-def vote_result(voters: Collection[int], votes: Mapping[int, bool]) -> VoteResult:
+def vote_result(voters: Collection[int], votes: Mapping[int, bool],
+                ceil: bool = False) -> VoteResult:
     """Outcome of an election among ``voters`` given the ``votes`` received so far.
 
     An empty configuration wins any vote (it is the neutral half of a joint one).
@@ -50,7 +54,7 @@ def vote_result(voters: Collection[int], votes: Mapping[int, bool]) -> VoteResul
         return VoteResult.WON
     yes = sum(1 for v in voters if votes.get(v) is True)
     no = sum(1 for v in voters if votes.get(v) is False)
-    q = majority(len(voters))
+    q = majority(len(voters), ceil)
     if yes >= q:
         return VoteResult.WON
     if no >= q or yes + (len(voters) - yes - no) < q:
@@ -59,19 +63,21 @@ def vote_result(voters: Collection[int], votes: Mapping[int, bool]) -> VoteResul
 
 
 def joint_committed_index(
-    incoming: Collection[int], outgoing: Collection[int], acked: Mapping[int, int]
+    incoming: Collection[int], outgoing: Collection[int], acked: Mapping[int, int],
+    ceil: bool = False,
 ) -> int:
     """Committed index of a joint configuration: the smaller of both halves' indexes."""
-    halves = [c for c in (committed_index(incoming, acked), committed_index(outgoing, acked))
-              if c is not None]
+    halves = [c for c in (committed_index(incoming, acked, ceil),
+                          committed_index(outgoing, acked, ceil)) if c is not None]
     return min(halves) if halves else 0
 
 
 def joint_vote_result(
-    incoming: Collection[int], outgoing: Collection[int], votes: Mapping[int, bool]
+    incoming: Collection[int], outgoing: Collection[int], votes: Mapping[int, bool],
+    ceil: bool = False,
 ) -> VoteResult:
     """Won when both halves win, lost when either loses, else pending."""
-    r1, r2 = vote_result(incoming, votes), vote_result(outgoing, votes)
+    r1, r2 = vote_result(incoming, votes, ceil), vote_result(outgoing, votes, ceil)
     if r1 is r2:
         return r1
     if VoteResult.LOST in (r1, r2):

@@ -94,7 +94,8 @@ class Raft:
         self.mutants = cfg.mutants  # test-only bugs (quorum.impl.mutants), normally empty
         self.log = RaftLog(storage, cfg.max_apply_bytes)
         hs, cs = storage.initial_state()
-        self.tracker = ProgressTracker(cfg.max_inflight_msgs, cfg.max_inflight_bytes)
+        self.tracker = ProgressTracker(cfg.max_inflight_msgs, cfg.max_inflight_bytes,
+                                       mutants=cfg.mutants)
         self.tracker.set_config(cs, self.log.last_index() + 1)
         self.term, self.vote = hs.term, hs.vote
         self.log.commit_to(hs.commit)
@@ -248,7 +249,8 @@ class Raft:
         return cs
 
     def restore_config(self, cs: ConfState) -> None:
-        self.tracker = ProgressTracker(self.cfg.max_inflight_msgs, self.cfg.max_inflight_bytes)
+        self.tracker = ProgressTracker(self.cfg.max_inflight_msgs, self.cfg.max_inflight_bytes,
+                                       mutants=self.cfg.mutants)
         self.tracker.set_config(cs, self.log.last_index() + 1)
 
     def has_unapplied_conf_change(self) -> bool:

@@ -14,6 +14,7 @@ from .schedule import (
                        SimConfig,
                        generate,
                        generate_tla,
+                       generate_wide,
                        in_tla_vocabulary,
                        tla_config,
                        with_mutant,
@@ -21,5 +22,5 @@ from .schedule import (
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
 __all__ = ["KINDS", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule", "SimConfig",
-           "SimNode", "Simulator", "generate", "generate_tla", "in_tla_vocabulary", "run_schedule",
+           "SimNode", "Simulator", "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "run_schedule",
            "tla_config", "with_mutant"]

@@ -118,7 +118,7 @@ class SimNode:
                                              node_id=self.id, segment_bytes=4096,
                                              mutants=self.storage_mutants)
         mem = MemoryStorage(ConfState(voters=self.voters))
-        self.kv = KVStore()
+        self.kv = KVStore(dedup=Mutant.RETRY_APPLIED_TWICE not in self.driver_mutants)
         applied = 0
         if state.snapshot is not None and not state.snapshot.empty:
             mem.apply_snapshot(state.snapshot)

@@ -27,7 +27,17 @@ Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
                on key x with value y, at node v - 1 (v = 0 or a node that is down:
                at the leader it last heard of)
 ``snap n``     node n snapshots its state machine and compacts its log
+``lpart k``    cut the current leader and k mod (minority - 1) other nodes off from
+               the rest (its clients keep writing there: a longer log of an older term)
+``lsnap``      the current leader snapshots and compacts (after a leader change,
+               lagging followers then get InstallSnapshot over their own suffix)
+``transfer k`` the current leader hands leadership to the k-th other voter (thesis 3.10)
+``retry c n``  the c-th busy client re-sends its outstanding write, with the same session
+               sequence number, at node n (a client that timed out on its contact node)
 =============  ==============================================================
+
+The last four are drawn only by :func:`generate_wide` (the ``wide`` profile), so the
+default and tla profiles draw the same steps from a seed as before they existed.
 
 :func:`generate` draws a schedule from a seed with the weights of a :class:`Profile`;
 the same seed always gives the same steps.
@@ -43,7 +53,7 @@ from typing import Any
 from quorum.impl.mutants import Mutant, parse
 
 __all__ = ["FAULTS", "KINDS", "Profile", "Schedule", "SimConfig", "Step", "generate", "generate_tla",
-           "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
+           "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -51,6 +61,7 @@ Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 KINDS: dict[str, int] = {
     "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "delay": 2, "part": 1, "oneway": 2, "heal": 0,
     "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 5, "snap": 1,
+    "lpart": 1, "lsnap": 0, "transfer": 1, "retry": 2,
 }
 
 
@@ -196,9 +207,13 @@ def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
         k = 0 if rng.random() < 0.6 else rng.randrange(16)
         return (kind, k, rng.randrange(64)) if kind == "delay" else (kind, k)
     if kind == "part":
-        return (kind, rng.randrange(1, (1 << n) - 1))
+        return (kind, rng.randrange(1, max(2, (1 << n) - 1)))
     if kind == "oneway":
         return (kind, rng.randrange(n), rng.randrange(n))
+    if kind in ("lpart", "transfer"):
+        return (kind, rng.randrange(8))
+    if kind == "retry":
+        return (kind, rng.randrange(cfg.clients), rng.randrange(n))
     if kind in ("clog", "unclog", "restart", "snap"):
         return (kind, rng.randrange(n))
     if kind == "crash":
@@ -241,3 +256,64 @@ def generate_tla(seed: int, steps: int, pre_vote: bool = False) -> Schedule:
     sched = generate(seed, steps, config, Profile(weights))
     out = tuple((s[0], s[1], s[2] & ~1) if s[0] == "crash" else s for s in sched.steps)
     return Schedule(config, out, f"tla{'-prevote' if pre_vote else ''} seed {seed}")
+
+
+# --- the "wide" profile: the shapes the other profiles rarely build ---------------------
+
+#: the step kinds the wide profile adds to the swarm's, per 1,000 steps
+WIDE_WEIGHTS = {"lpart": 6, "lsnap": 4, "transfer": 3, "retry": 12}
+#: cluster sizes of the wide profile (even sizes and a single node included)
+WIDE_SIZES = (1, 2, 3, 4, 4, 5, 6, 7)
+
+
+def generate_wide(seed: int, steps: int) -> Schedule:
+    """The ``wide`` profile: cluster sizes 1-7, one key and five values (so that a write
+    executed twice shows in the history), one entry per AppendEntries half the time,
+    swarm weights plus :data:`WIDE_WEIGHTS`; each ``lpart`` opens a usurpation, a
+    few writes at the cut-off leader, time for the majority to elect a new one and
+    take writes too, often a snapshot by the new leader, then a heal, and half the time
+    at once a partition of the new leader (the old leader's longer log of an older term
+    then faces the voters' shorter, newer ones), then a heal.
+
+    Such runs build what the other profiles rarely do: a longer log of an older term
+    beside a shorter one of a newer term (the up-to-date check), followers whose
+    conflicting suffix a snapshot must replace, and retries in flight beside writes.
+    """
+    rng = random.Random(seed ^ 0x3D1E)
+    config = SimConfig(nodes=rng.choice(WIDE_SIZES), keys=1, values=5,
+                       max_msg_entries=rng.choice((1, 1, 2, 8)), seed=seed)
+    weights = dict(swarm(rng).weights)
+    for k, w in WIDE_WEIGHTS.items():
+        weights[k] = 0 if rng.random() < 0.2 else w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    out: list[tuple[Any, ...]] = []
+    while len(out) < steps:
+        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        out.append(_draw(rng, kind, config))
+        if kind == "lpart":
+            out.extend(_usurpation(rng, config))
+    return Schedule(config, tuple(out[:steps]), f"wide seed {seed}")
+
+
+def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
+    """After an ``lpart``: writes at the old leader, an election and writes on the
+    majority side, perhaps a snapshot there, then (usually) a heal."""
+    out: list[tuple[Any, ...]] = []
+    for _ in range(rng.randrange(1, 6)):  # writes via the leader hint: the old leader
+        out += [("op", rng.randrange(cfg.clients), 1, rng.randrange(cfg.keys),
+                 rng.randrange(cfg.values), 0)] + [("deliver", 0)] * rng.randrange(4)
+    for _ in range(rng.randrange(10, 40)):
+        out.append(("tick",) if rng.random() < 0.4 else ("deliver", 0))
+    for _ in range(rng.randrange(0, 4)):
+        out += [("op", rng.randrange(cfg.clients), rng.randrange(1, 3), rng.randrange(cfg.keys),
+                 rng.randrange(cfg.values), 0)] + [("deliver", 0)] * rng.randrange(6)
+    if rng.random() < 0.6:
+        out.append(("lsnap",))
+    if rng.random() < 0.8:
+        out.append(("heal",))
+        if rng.random() < 0.5:  # now cut the new leader off: the old one's longer log
+            out += [("deliver", 0)] * rng.randrange(3) + [("lpart", rng.randrange(8))]
+            out += [("tick",) if rng.random() < 0.4 else ("deliver", 0)
+                    for _ in range(rng.randrange(10, 40))]
+            out.append(("heal",))
+    return out

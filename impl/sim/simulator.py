@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from quorum.impl.mutants import Layer, Mutant, of_layer
-from quorum.impl.raft import ProposalDropped, RaftConfig
-from quorum.impl.raft.types import Message, MessageType
+from quorum.impl.raft import NotLeader, ProposalDropped, RaftConfig
+from quorum.impl.raft.types import Message, MessageType, Role
 from quorum.impl.storage import SimulatedCrash
 
 from .clients import Client, OpRecord, key_bytes, make_command, output_of
@@ -100,6 +100,8 @@ class Simulator:
         self.rng = random.Random(config.seed)
         self.stats: dict[str, int] = {}
         self._by_request: dict[int, OpRecord] = {}
+        #: request id of a write -> (kind, key, value, session) it was proposed with (retry)
+        self._writes: dict[int, tuple[int, int, int, tuple[int, int]]] = {}
         self._notes: list[str] = []
 
     # --- plumbing used by nodes ----------------------------------------------------------
@@ -326,12 +328,77 @@ class Simulator:
             return f"c{client.id} {inp} at n{i} refused: no leader", i, None, True
         if data is not None:
             client.session_seq += 1
+            self._writes[rid] = (kind % 3, key % self.cfg.keys, value % self.cfg.values, session)
         op = OpRecord(client.id, self.index, inp, rid, i, self.time + self.cfg.client_timeout)
         client.current = op
         client.history.append(op)
         self._by_request[rid] = op
         self._pump(i)
         return f"c{client.id} calls {inp} at n{i}", i, None, False
+
+    # --- steps of the wide profile ----------------------------------------------------------
+    def _leader(self) -> int | None:
+        """The running leader of the highest term (None: no leader)."""
+        best: tuple[int, int] | None = None
+        for i, node in self.nodes.items():
+            if node.raw is not None and node.raw.raft.role is Role.LEADER:
+                if best is None or node.raw.raft.term > best[0]:
+                    best = (node.raw.raft.term, i)
+        return None if best is None else best[1]
+
+    def do_lpart(self, k: int) -> tuple[str, int, Message | None, bool]:
+        lead, n = self._leader(), self.cfg.nodes
+        if lead is None or n < 2:
+            return "leader partition: no leader", 0, None, True
+        others = [i for i in sorted(self.nodes) if i != lead]
+        extra = k % max(1, (n - 1) // 2)  # the leader's side stays a minority
+        side = {lead, *(others[(lead + j) % len(others)] for j in range(extra))}
+        for a in side:
+            for b in set(self.nodes) - side:
+                self.cut |= {(a, b), (b, a)}
+        return f"leader partition {sorted(side)} | {sorted(set(self.nodes) - side)}", lead, None, False
+
+    def do_lsnap(self) -> tuple[str, int, Message | None, bool]:
+        lead = self._leader()
+        if lead is None:
+            return "leader snapshot: no leader", 0, None, True
+        return self.do_snap(lead - 1)
+
+    def do_transfer(self, k: int) -> tuple[str, int, Message | None, bool]:
+        lead = self._leader()
+        if lead is None or self.cfg.nodes < 2:
+            return "transfer: no leader", 0, None, True
+        others = [i for i in sorted(self.nodes) if i != lead]
+        to = others[k % len(others)]
+        raw = self.nodes[lead].raw
+        assert raw is not None
+        try:
+            raw.transfer_leader(to)
+        except (NotLeader, ProposalDropped) as exc:
+            return f"transfer n{lead} -> n{to} refused: {exc}", lead, None, True
+        self._pump(lead)
+        return f"transfer leadership n{lead} -> n{to}", lead, None, False
+
+    def do_retry(self, c: int, n: int) -> tuple[str, int, Message | None, bool]:
+        busy = [cl.current for cl in self.clients
+                if cl.current is not None and cl.current.request_id in self._writes]
+        if not busy:
+            return "retry: no write outstanding", 0, None, True
+        op = busy[c % len(busy)]
+        i = 1 + n % self.cfg.nodes
+        node = self.nodes[i]
+        if not node.running or node.raw is None:
+            return f"retry c{op.client} at n{i}: down", 0, None, True
+        kind, key, value, session = self._writes[op.request_id]
+        _, data = make_command(kind, key, value, op.request_id, self.cfg.values, session)
+        assert data is not None
+        try:
+            node.raw.propose(data)
+        except ProposalDropped:
+            return f"retry c{op.client} {op.input} at n{i} refused: no leader", i, None, True
+        node.writes.add(op.request_id)
+        self._pump(i)
+        return f"c{op.client} retries {op.input} at n{i}", i, None, False
 
     # --- clients ---------------------------------------------------------------------------
     def _contact(self, client: Client) -> int | None:
@@ -373,7 +440,8 @@ _HANDLERS: dict[str, Callable[..., tuple[str, int, Message | None, bool]]] = {
     "tick": Simulator.do_tick, "delay": Simulator.do_delay, "part": Simulator.do_part, "oneway": Simulator.do_oneway,
     "heal": Simulator.do_heal, "clog": Simulator.do_clog, "unclog": Simulator.do_unclog,
     "crash": Simulator.do_crash, "restart": Simulator.do_restart, "snap": Simulator.do_snap,
-    "op": Simulator.do_op,
+    "op": Simulator.do_op, "lpart": Simulator.do_lpart, "lsnap": Simulator.do_lsnap,
+    "transfer": Simulator.do_transfer, "retry": Simulator.do_retry,
 }
 
 

@@ -33,7 +33,8 @@ def test_each_layer_refuses_what_is_not_its_own():
         "'x'", "no-fsync-vote (a storage mutant)"]
     assert of_layer(Mutant, Layer.DRIVER) == {Mutant.ACK_BEFORE_COMMIT, Mutant.NO_SESSIONS,
                                               Mutant.REPLY_BEFORE_FSYNC,
-                                              Mutant.EARLY_READ_RELEASE}
+                                              Mutant.EARLY_READ_RELEASE,
+                                              Mutant.RETRY_APPLIED_TWICE}
     with pytest.raises(ConfigError, match="unknown core mutants 'local-read'"):
         RaftConfig(id=1, mutants=frozenset({"local-read"})).validate()  # type: ignore[arg-type]
     with pytest.raises(StorageError, match="unknown storage mutants no-truncate"):

@@ -33,8 +33,11 @@ def add_parser(sub: Any, name: str) -> None:
     src.add_argument("--schedule", type=Path, default=None, metavar="FILE",
                      help="replay a schedule saved as JSON")
     p.add_argument("--steps", type=int, default=1000, help="steps to draw (with --seed)")
-    p.add_argument("--profile", choices=("default", "tla", "tla-prevote"), default="default",
-                   help="tla: keep the store within raft.tla's vocabulary (pre-vote and "
+    p.add_argument("--profile", choices=("default", "tla", "tla-prevote", "wide"),
+                   default="default",
+                   help="wide: cluster sizes 1-7, leader partitions with writes on both "
+                        "sides, snapshots by new leaders, leadership transfers, client "
+                        "retries (see docs/refinement.md); tla: keep the store within raft.tla's vocabulary (pre-vote and "
                         "check-quorum off, one entry per AppendEntries, no snapshots, no torn "
                         "writes) and check step refinement too (with --seed); tla-prevote: the "
                         "same with etcd's pre-vote on")
@@ -57,7 +60,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def _schedule(args: argparse.Namespace) -> Any:
-    from quorum.impl.sim import Schedule, generate, generate_tla, with_mutant
+    from quorum.impl.sim import Schedule, generate, generate_tla, generate_wide, with_mutant
 
     if args.schedule is not None:
         try:
@@ -70,6 +73,8 @@ def _schedule(args: argparse.Namespace) -> Any:
         seed = 42 if args.seed is None else args.seed
         if args.profile == "default":
             sched = generate(seed, args.steps)
+        elif args.profile == "wide":
+            sched = generate_wide(seed, args.steps)
         else:
             sched = generate_tla(seed, args.steps, pre_vote=args.profile == "tla-prevote")
     if args.mutant:
