@@ -9,9 +9,11 @@ from .clients import OpRecord
 from .node import SimNode
 from .schedule import (
                        KINDS,
+                       PROFILES,
                        Profile,
                        Schedule,
                        SimConfig,
+                       draw,
                        generate,
                        generate_tla,
                        in_tla_vocabulary,
@@ -20,6 +22,6 @@ from .schedule import (
 )
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
-__all__ = ["KINDS", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule", "SimConfig",
-           "SimNode", "Simulator", "generate", "generate_tla", "in_tla_vocabulary", "run_schedule",
+__all__ = ["KINDS", "PROFILES", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule",
+           "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_tla", "in_tla_vocabulary", "run_schedule",
            "tla_config", "with_mutant"]
