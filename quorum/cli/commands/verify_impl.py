@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "add_parser", "run"]
 
 #: the default budget: the smallest that catches every mutant of quorum.impl.mutants
 #: (tests/cli/test_verify_impl.py checks it does; docs/refinement.md has the catch table)
-DEFAULT_SEEDS, DEFAULT_STEPS = 22, 1500
+DEFAULT_SEEDS, DEFAULT_STEPS = 22, 250
 #: failures shown in full (with the abstract state) in the text report; --json has all
 SHOWN = 5
 
