@@ -15,7 +15,7 @@ carries the abstract spec state at the failing event
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 
@@ -110,7 +110,7 @@ def run_job(job: Job, lin_timeout: float = 10.0, with_state: bool = True) -> Out
 
 
 def sweep(todo: Sequence[Job], workers: int = 1, lin_timeout: float = 10.0,
-          with_state: bool = True) -> Iterator[Outcome]:
+          with_state: bool = True) -> Generator[Outcome, None, None]:
     """Every job's outcome, in the order they finish (in ``todo``'s order with one worker).
 
     With ``workers > 1`` the jobs run in that many processes.  Closing the iterator early

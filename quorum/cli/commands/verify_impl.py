@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from contextlib import closing
 from typing import Any
 
 from quorum.cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
@@ -65,10 +66,17 @@ def _options(args: argparse.Namespace) -> tuple[list[str], int]:
     bad = [p for p in profiles if p not in PROFILES] or ([] if profiles else ["(none)"])
     if bad:
         raise UsageError(f"unknown profile {bad[0]}; known: {','.join(PROFILES)}")
-    jobs = args.jobs if args.jobs is not None else len(os.sched_getaffinity(0))
+    jobs = args.jobs if args.jobs is not None else _cores()
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     return list(dict.fromkeys(profiles)), jobs
+
+
+def _cores() -> int:
+    """The cores this process may run on (all of the machine's where that is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     todo = make_jobs(profiles, args.seeds, args.steps, args.mutant)
     t0 = time.perf_counter()
     outcomes = []
-    with _Progress(len(todo), enabled=not args.json or sys.stderr.isatty()) as progress:
-        for out in sweep(todo, workers):
+    with (_Progress(len(todo), enabled=not args.json or sys.stderr.isatty()) as progress,
+          closing(sweep(todo, workers)) as results):  # closing: --fail-fast stops the pool
+        for out in results:
             outcomes.append(out)
             progress.update(len(outcomes), sum(o.failed for o in outcomes))
             if args.fail_fast and out.failed:
