@@ -9,9 +9,11 @@ from .clients import OpRecord
 from .node import SimNode
 from .schedule import (
                        KINDS,
+                       PROFILES,
                        Profile,
                        Schedule,
                        SimConfig,
+                       draw,
                        generate,
                        generate_tla,
                        generate_wide,
@@ -21,6 +23,6 @@ from .schedule import (
 )
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
-__all__ = ["KINDS", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule", "SimConfig",
-           "SimNode", "Simulator", "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "run_schedule",
+__all__ = ["KINDS", "PROFILES", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule",
+           "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "run_schedule",
            "tla_config", "with_mutant"]

@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from quorum.impl.mutants import Mutant, parse
 
-__all__ = ["FAULTS", "KINDS", "Profile", "Schedule", "SimConfig", "Step", "generate", "generate_tla",
-           "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
+__all__ = ["FAULTS", "KINDS", "PROFILES", "Profile", "Schedule", "SimConfig", "Step", "draw",
+           "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -317,3 +318,25 @@ def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
                     for _ in range(rng.randrange(10, 40))]
             out.append(("heal",))
     return out
+
+
+def _generate_tla_prevote(seed: int, steps: int) -> Schedule:
+    return generate_tla(seed, steps, pre_vote=True)
+
+
+#: the generation profiles by name, as ``quorum sim --profile`` and ``quorum verify-impl
+#: --profiles`` take them: seed, steps -> schedule.  A new generator is registered here
+#: and nowhere else; every command and benchmark reads this table.
+PROFILES: dict[str, Callable[[int, int], Schedule]] = {
+    "default": generate,  # swarm testing over every fault, the whole store
+    "tla": generate_tla,  # within raft.tla's vocabulary (step refinement applies)
+    "tla-prevote": _generate_tla_prevote,  # the same with etcd's pre-vote on
+    "wide": generate_wide,  # sizes 1-7, usurpations, snapshots by new leaders, retries
+}
+
+
+def draw(profile: str, seed: int, steps: int) -> Schedule:
+    """The schedule of ``profile`` for ``seed``; ValueError naming the known profiles."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[profile](seed, steps)

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "quorum.cli.commands.cluster",
     "kv": "quorum.cli.commands.kv",
     "sim": "quorum.cli.commands.sim",
+    "verify-impl": "quorum.cli.commands.verify_impl",
 }
 
 

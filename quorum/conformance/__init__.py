@@ -20,7 +20,9 @@ a :class:`~quorum.conformance.failure.Failure` that names it:
 The abstract image is :mod:`~quorum.conformance.abstraction`'s: the one mapping of
 implementation state (nodes, durable logs, messages in flight) onto ``quorum.spec.raft``'s
 ``State``.  :mod:`~quorum.conformance.runner` wires it together (:func:`check_schedule`,
-:func:`shrink`); ``quorum sim``, ``benchmarks/soak.py`` and the tests call it.
+:func:`shrink`); ``quorum sim`` and the tests call it.  :mod:`~quorum.conformance.sweep`
+runs many generated schedules over worker processes, for ``quorum verify-impl`` and
+``benchmarks/soak.py``.
 
 Start reading at :mod:`~quorum.conformance.failure` (what a check reports), then
 :mod:`~quorum.conformance.runner` (how the checks run), then the check you care about.

@@ -22,7 +22,10 @@ variable by variable; every choice is explained in ``docs/refinement.md``:
   from a leader's progress (the defaults of ``Restart`` otherwise);
 * ``messages``: empty unless the caller passes a bag; :func:`abstract_message` maps one
   message in flight (RequestVote and AppendEntries requests and responses; a heartbeat is
-  an empty AppendEntries, see the docs) and :class:`Bag` keeps the bag of the network.
+  an empty AppendEntries, see the docs) and :class:`MessageMap` keeps the bag of the network.
+
+:func:`state_at` replays a schedule and returns the whole image (messages included) after
+one event: what a report of a failure shows.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from quorum.impl.raft.types import Entry, Message, MessageType, Role
+from quorum.impl.sim import Schedule, Simulator
 from quorum.impl.sim.node import SimNode
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
@@ -49,7 +53,7 @@ from quorum.spec.raft.tla.state import (
 )
 from quorum.spec.raft.tla.state import Message as SpecMessage
 
-__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed"]
+__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed", "state_at"]
 
 _ROLE = {Role.FOLLOWER: FOLLOWER, Role.PRE_CANDIDATE: FOLLOWER, Role.CANDIDATE: CANDIDATE,
          Role.LEADER: LEADER}
@@ -211,3 +215,27 @@ class MessageMap:
         self._ids = ids
         self._bag = tuple(sorted(self._counts.items()))
         return self._bag
+
+
+def state_at(schedule: Schedule, event: int | None = None) -> State:
+    """The abstract state, messages in flight included, after ``event`` of ``schedule``
+    (after the last step when None), replayed without checks.
+
+    A step whose node's code raises (a panic) ends the replay: the image is then of the
+    cluster as the exception left it.  Raises AssertionError where :func:`abstract` does.
+    """
+    sim = Simulator(schedule.config)
+    values, msgs = Values(), MessageMap()
+    committed: dict[int, tuple[int, int]] = {}
+    s = abstract(sim.nodes, committed, values)
+    bag = msgs.update(sim.inflight, s.log, values)
+    for step in schedule.steps if event is None else schedule.steps[:event]:
+        try:
+            sim.step(tuple(step))
+        except Exception:  # the panic the run reported: show where it left the cluster
+            break
+        finally:
+            learn_committed(sim.nodes, committed, values)
+            s = abstract(sim.nodes, committed, values)
+            bag = msgs.update(sim.inflight, s.log, values)
+    return s._replace(messages=bag)

@@ -25,6 +25,7 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(sub: Any, name: str) -> None:
     from quorum.impl.mutants import Mutant
+    from quorum.impl.sim import PROFILES
 
     p = sub.add_parser(name, help="deterministic simulation of the store, with safety, spec and linearizability checks",
                        description=__doc__.split("\n\n")[0], formatter_class=_HelpFormatter)
@@ -33,14 +34,13 @@ def add_parser(sub: Any, name: str) -> None:
     src.add_argument("--schedule", type=Path, default=None, metavar="FILE",
                      help="replay a schedule saved as JSON")
     p.add_argument("--steps", type=int, default=1000, help="steps to draw (with --seed)")
-    p.add_argument("--profile", choices=("default", "tla", "tla-prevote", "wide"),
-                   default="default",
-                   help="wide: cluster sizes 1-7, leader partitions with writes on both "
-                        "sides, snapshots by new leaders, leadership transfers, client "
-                        "retries (see docs/refinement.md); tla: keep the store within raft.tla's vocabulary (pre-vote and "
-                        "check-quorum off, one entry per AppendEntries, no snapshots, no torn "
-                        "writes) and check step refinement too (with --seed); tla-prevote: the "
-                        "same with etcd's pre-vote on")
+    p.add_argument("--profile", choices=list(PROFILES), default="default",
+                   help="the schedule generator (with --seed; quorum.impl.sim.PROFILES); tla: "
+                        "keep the store within raft.tla's vocabulary (pre-vote and check-quorum "
+                        "off, one entry per AppendEntries, no snapshots, no torn writes) and "
+                        "check step refinement too; tla-prevote: the same with etcd's pre-vote on; wide: "
+                        "cluster sizes 1-7, leader partitions with writes on both sides, "
+                        "snapshots by new leaders, transfers, client retries")
     p.add_argument("--mutant", choices=[m.value for m in Mutant], default=None, metavar="NAME",
                    help="switch on a known implementation bug (layer, the check that catches "
                         "it): " + "; ".join(f"{m} ({m.layer.value}, {m.check})" for m in Mutant))
@@ -60,7 +60,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def _schedule(args: argparse.Namespace) -> Any:
-    from quorum.impl.sim import Schedule, generate, generate_tla, generate_wide, with_mutant
+    from quorum.impl.sim import Schedule, draw, with_mutant
 
     if args.schedule is not None:
         try:
@@ -70,13 +70,7 @@ def _schedule(args: argparse.Namespace) -> Any:
     else:
         if args.steps < 1:
             raise UsageError("--steps must be at least 1")
-        seed = 42 if args.seed is None else args.seed
-        if args.profile == "default":
-            sched = generate(seed, args.steps)
-        elif args.profile == "wide":
-            sched = generate_wide(seed, args.steps)
-        else:
-            sched = generate_tla(seed, args.steps, pre_vote=args.profile == "tla-prevote")
+        sched = draw(args.profile, 42 if args.seed is None else args.seed, args.steps)
     if args.mutant:
         sched = replace(sched, config=with_mutant(sched.config, args.mutant))
     return sched
