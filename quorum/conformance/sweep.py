@@ -23,7 +23,7 @@ from quorum.conformance.abstraction import state_at
 from quorum.conformance.failure import Check, Failure
 from quorum.conformance.runner import check_schedule, default_checks
 from quorum.impl.sim import Schedule, draw, with_mutant
-from quorum.spec.raft.state import State
+from quorum.spec.raft.tla.state import State
 
 __all__ = ["Job", "Outcome", "jobs", "replay_command", "run_job", "sweep"]
 

@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "add_parser", "run"]
 
 #: the default budget: the smallest that catches every mutant of quorum.impl.mutants
 #: (tests/cli/test_verify_impl.py checks it does; docs/refinement.md has the catch table)
-DEFAULT_SEEDS, DEFAULT_STEPS = 22, 250
+DEFAULT_SEEDS, DEFAULT_STEPS = 25, 1500
 #: failures shown in full (with the abstract state) in the text report; --json has all
 SHOWN = 5
 
@@ -142,7 +142,7 @@ def _replay(o: Any) -> str:
 
 
 def _failure(o: Any) -> dict[str, Any]:
-    from quorum.spec.raft.render import render_state
+    from quorum.spec.raft.tla.render import render_state
 
     f, job = o.failure, o.job
     name = f"{job.profile}-seed-{job.seed}" + (f"-{job.mutant}" if job.mutant else "")
