@@ -149,6 +149,14 @@ class SimNode:
         self.writes.clear()
         self.restarts += 1
 
+    def stop(self) -> None:
+        """A clean shutdown (a removed member): everything saved stays, nothing is torn."""
+        self.down_image = self.durable()
+        self.running, self.raw, self.mem, self.store = False, None, None, None
+        self.driver = None
+        self.reads.clear()
+        self.writes.clear()
+
     def arm_crash(self, operations: int) -> None:
         """Crash inside the ``operations``-th next disk operation (a torn write)."""
         self.disk.crash_after(operations)

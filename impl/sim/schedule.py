@@ -34,10 +34,21 @@ Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
 ``transfer k`` the current leader hands leadership to the k-th other voter (thesis 3.10)
 ``retry c n``  the c-th busy client re-sends its outstanding write, with the same session
                sequence number, at node n (a client that timed out on its contact node)
+``addl``       the leader proposes adding a new node (the next unused id, at most 9) as
+               a learner; the node starts with an empty disk and catches up by log or
+               InstallSnapshot
+``addv``       the same, but the new, empty node joins as a voter at once
+``promote k``  the leader proposes making the k-th learner of its configuration a voter
+``remove k``   the leader proposes removing the k-th voter of its configuration (itself
+               included); once some node applies the removal, the node is stopped
 =============  ==============================================================
 
-The last four are drawn only by :func:`generate_wide` (the ``wide`` profile), so the
-default and tla profiles draw the same steps from a seed as before they existed.
+Node numbers count over the *live* nodes (every node not removed, in id order), so
+without membership changes ``n`` means node ``1 + n mod size`` as always.  A proposal
+the leader refuses (another change pending, no entry of its term applied yet) is a
+logged no-op.  The steps from ``lpart`` on are drawn only by :func:`generate_wide` (the
+``wide`` profile), so the default and tla profiles draw the same steps from a seed as
+before they existed.
 
 :func:`generate` draws a schedule from a seed with the weights of a :class:`Profile`;
 the same seed always gives the same steps.
@@ -63,6 +74,7 @@ KINDS: dict[str, int] = {
     "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "delay": 2, "part": 1, "oneway": 2, "heal": 0,
     "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 5, "snap": 1,
     "lpart": 1, "lsnap": 0, "transfer": 1, "retry": 2,
+    "addl": 0, "addv": 0, "promote": 1, "remove": 1,
 }
 
 
@@ -211,7 +223,7 @@ def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
         return (kind, rng.randrange(1, max(2, (1 << n) - 1)))
     if kind == "oneway":
         return (kind, rng.randrange(n), rng.randrange(n))
-    if kind in ("lpart", "transfer"):
+    if kind in ("lpart", "transfer", "promote", "remove"):
         return (kind, rng.randrange(8))
     if kind == "retry":
         return (kind, rng.randrange(cfg.clients), rng.randrange(n))
@@ -234,8 +246,8 @@ def tla_config(nodes: int = 3, seed: int = 0, pre_vote: bool = False) -> SimConf
     Check-quorum off, at most one entry per AppendEntries, pre-vote off unless asked for
     (the spec then runs ``Rules.pre_vote``: two steps raft.tla lacks); the schedules of
     :func:`generate_tla` add: no snapshot (so no compaction, no InstallSnapshot), no torn
-    write (every crash is a clean power cut between events).  Membership never changes
-    in the simulator.  ReadIndex reads and heartbeats remain: they are abstracted (see
+    write (every crash is a clean power cut between events), no membership change (only
+    the wide profile draws them).  ReadIndex reads and heartbeats remain: they are abstracted (see
     docs/refinement.md, "Step refinement").
     """
     return SimConfig(nodes=nodes, pre_vote=pre_vote, check_quorum=False, max_msg_entries=1,
@@ -262,7 +274,8 @@ def generate_tla(seed: int, steps: int, pre_vote: bool = False) -> Schedule:
 # --- the "wide" profile: the shapes the other profiles rarely build ---------------------
 
 #: the step kinds the wide profile adds to the swarm's, per 1,000 steps
-WIDE_WEIGHTS = {"lpart": 6, "lsnap": 4, "transfer": 3, "retry": 12}
+WIDE_WEIGHTS = {"lpart": 6, "lsnap": 4, "transfer": 3, "retry": 12,
+                "addl": 2, "addv": 1, "promote": 1, "remove": 2}
 #: cluster sizes of the wide profile (even sizes and a single node included)
 WIDE_SIZES = (1, 2, 3, 4, 4, 5, 6, 7)
 
@@ -276,9 +289,14 @@ def generate_wide(seed: int, steps: int) -> Schedule:
     at once a partition of the new leader (the old leader's longer log of an older term
     then faces the voters' shorter, newer ones), then a heal.
 
+    Membership changes too: a new node added as a learner (most often promoted after a
+    while of catching up), a new node added as a voter at once, removals of a voter (the
+    leader included); sizes then wander between 1 and 9 members, odd and even.
+
     Such runs build what the other profiles rarely do: a longer log of an older term
     beside a shorter one of a newer term (the up-to-date check), followers whose
-    conflicting suffix a snapshot must replace, and retries in flight beside writes.
+    conflicting suffix a snapshot must replace, retries in flight beside writes, and
+    quorums of changing configurations.
     """
     rng = random.Random(seed ^ 0x3D1E)
     config = SimConfig(nodes=rng.choice(WIDE_SIZES), keys=1, values=5,
@@ -293,6 +311,10 @@ def generate_wide(seed: int, steps: int) -> Schedule:
         out.append(_draw(rng, kind, config))
         if kind == "lpart":
             out.extend(_usurpation(rng, config))
+        elif kind == "addl" and rng.random() < 0.7:  # let it catch up, then promote it
+            out += [("tick",) if rng.random() < 0.3 else ("deliver", 0)
+                    for _ in range(rng.randrange(5, 40))]
+            out.append(("promote", rng.randrange(8)))
     return Schedule(config, tuple(out[:steps]), f"wide seed {seed}")
 
 

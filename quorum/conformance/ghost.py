@@ -10,9 +10,16 @@ event, the first rule broken is reported as ``Failure("safety", why, event)``:
 * **State Machine Safety**: one entry per index is ever applied, by any node.
 * **Committed entries are durable on a majority**: an entry once known committed (some
   node's commit index covers it) is held, in the durable image of the log or under a
-  snapshot, by at least floor(n/2)+1 nodes, crashed ones included.  Raft's
-  acknowledgement promise rests on this; with Leader Completeness it is what makes a
-  committed entry survive every later election.
+  snapshot, by at least floor(n/2)+1 of the n voters of the configuration that
+  committed it, crashed and removed voters included.  That configuration is the one of
+  the node whose commit index first covered the entry (normally its leader) at the
+  start or at the end of that event: a leader adopts a configuration when it applies
+  its entry, and may then commit more with the new one within the same event.  Raft's acknowledgement
+  promise rests on this; with Leader Completeness it is what makes a committed entry
+  survive every later election.  With membership changes the configuration matters:
+  counting a majority of every node ever started would miss a commit by half of an
+  even configuration, and counting the current one would blame an entry committed
+  before a removal.
 * **Commit rule** (section 5.4.2, Figure 8): a leader advances its commit index, by
   counting, only onto an entry of its own term.
 * **Restart keeps term, vote and log** (raft.tla's ``Restart``): what a crashed node
@@ -43,6 +50,10 @@ class GhostSafety:
         self.applied: dict[int, tuple[int, int]] = {}  # index -> (term, crc of the data)
         self.leaders: dict[int, int] = {}  # term -> leader
         self.committed: dict[int, int] = {}  # index -> term of the committed entry
+        #: index -> the voters of the configurations of the node that first knew it
+        #: committed, before and after that event
+        self.quorum_of: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._voters: dict[int, tuple[int, ...]] = {}  # node -> its voters after the last event
         self.leader_commit: dict[int, tuple[int, int]] = {}  # node -> (term, commit)
         self._signature: tuple[object, ...] = ()
         self._seen: dict[int, tuple[int, ...]] = {}
@@ -53,6 +64,8 @@ class GhostSafety:
             why = rule(sim, ev)
             if why is not None:
                 return Failure(self.check, why, ev.index)
+        self._voters = {i: node.raw.raft.tracker.voters for i, node in sim.nodes.items()
+                        if node.raw is not None}
         return None
 
     def _elections(self, sim: Simulator, ev: Event) -> str | None:
@@ -101,8 +114,11 @@ class GhostSafety:
                 continue  # nothing this check reads changed on this node
             self._seen[i] = sig
             top = max(self.committed, default=0)
+            after = node.raw.raft.tracker.voters or tuple(sim.nodes)
+            configs = (self._voters.get(i) or after, after)
             for k in range(max(top, log.first_index() - 1) + 1, log.committed + 1):
                 self.committed[k] = log.term(k)
+                self.quorum_of[k] = configs
             for k in range(max(log.first_index(), 1), min(log.committed, top) + 1):
                 if log.term(k) != self.committed[k]:
                     return (f"n{i} holds entry {k} of term {log.term(k)} below its commit "
@@ -117,14 +133,15 @@ class GhostSafety:
         if sig == self._signature:
             return None  # no log and no commit changed since the last check
         self._signature = sig
-        images = [node.durable() for node in sim.nodes.values()]
-        need = len(images) // 2 + 1
+        images = {i: node.durable() for i, node in sim.nodes.items()}
         for k in sorted(self.committed):
             term = self.committed[k]
-            held = sum(1 for im in images if k <= im.snap_index or im.term(k) == term)
-            if held < need:
-                return (f"committed entry {k} (term {term}) is durable on {held} of "
-                        f"{len(images)} nodes, fewer than a majority")
+            holders = {i for i, im in images.items() if k <= im.snap_index or im.term(k) == term}
+            before, after = self.quorum_of[k]
+            if not any(len(holders & set(v)) >= len(v) // 2 + 1 for v in (before, after)):
+                return (f"committed entry {k} (term {term}) is durable on "
+                        f"{len(holders & set(after))} of the {len(after)} voters {list(after)}, "
+                        f"fewer than a majority")
         return None
 
     def _restart_keeps(self, sim: Simulator, ev: Event) -> str | None:
