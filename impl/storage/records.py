@@ -74,8 +74,10 @@ class Record:
 @dataclass(frozen=True, slots=True)
 class Damage:
     """Where scanning stopped and why.  ``at_end``: the damaged record is the last thing in
-    the file (a partial record, a bad checksum on the final record, or a zero-filled tail):
-    the signature of a write torn by a crash."""
+    the file, or only zeros follow it (a partial record, a bad checksum on the final
+    record, a zero-filled tail, or a last batch whose records read back partly or wholly
+    as zeros because the file's size reached the disk before its data): the signature of
+    a write torn by a crash."""
 
     offset: int
     reason: str
@@ -117,8 +119,8 @@ def _read_one(buf: bytes, off: int) -> tuple[Record | None, str, bool]:
     if body_end > end:
         return None, f"record of {length} bytes cut short at end of file", True
     body = memoryview(buf)[off + HEADER.size:body_end]
-    if zlib.crc32(body) != crc:
-        return None, "checksum mismatch", body_end == end
+    if zlib.crc32(body) != crc:  # torn if nothing but zeros follows it (etcd's rule too)
+        return None, "checksum mismatch", body_end == end or not any(buf[body_end:])
     try:
         kind = Kind(body[0])
         payload = msgpack.unpackb(body[1:], raw=False)

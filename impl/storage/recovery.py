@@ -4,13 +4,19 @@
 they add up to, plus where a torn tail starts, so the caller (``DiskStorage.open``) can cut
 it off.  The rules:
 
-* A damaged record that is the last thing in the **last** segment (a partial record, a bad
-  checksum on the final record, or a zero-filled tail) is a write torn by a crash: it was
-  never fsynced, so nothing depends on it, and it is dropped.
+* A damaged record that is the last thing in the **last** segment, or is followed by
+  nothing but zeros there (a partial record, a full-length final record with a bad
+  checksum, a zero-filled tail, a last batch that reads back partly or wholly as zeros
+  because the file's new size reached the disk before its data) is a write torn by a
+  crash: it was never fsynced, so nothing depends on it, and it is cut off, as etcd's
+  WAL repairs a torn tail.
 * Any other damage (in an earlier segment, or followed by more data, or a record with a good
   checksum that does not decode, or a gap in segment numbers or entry indexes) is
   corruption: :class:`CorruptionError` names the file and byte offset and the node refuses
   to start, since running on a silently shortened log could lose acknowledged writes.
+  A bad record followed by an intact one is always corruption: a torn write leaves
+  nothing intact behind it.  (etcd refuses likewise; its operator then removes the
+  member and adds a fresh one, which catches up from the leader.)
 * ENTRIES replace any suffix they overlap (Raft's conflict truncation, Figure 2, "If an
   existing entry conflicts with a new one ... delete the existing entry and all that follow
   it"); a SNAPSHOT marker drops the entries it covers (all of them for an installed one).
