@@ -41,14 +41,21 @@ Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
 ``promote k``  the leader proposes making the k-th learner of its configuration a voter
 ``remove k``   the leader proposes removing the k-th voter of its configuration (itself
                included); once some node applies the removal, the node is stopped
+``tear n s``   crash n inside one of its next 1 + (s >> 1) mod 4 disk operations, the
+               unsynced tail read back as zeros after a random prefix (even s) or whole
+               but with its last byte wrong (odd s: a full-length record, bad checksum)
+``corrupt n s`` flip one bit (chosen by s) of a durable WAL record of n, any but the last:
+               n refuses to start at its next recovery (a restart step is then logged as
+               refused, and n stays down)
 =============  ==============================================================
 
 Node numbers count over the *live* nodes (every node not removed, in id order), so
 without membership changes ``n`` means node ``1 + n mod size`` as always.  A proposal
 the leader refuses (another change pending, no entry of its term applied yet) is a
-logged no-op.  The steps from ``lpart`` on are drawn only by :func:`generate_wide` (the
-``wide`` profile), so the default and tla profiles draw the same steps from a seed as
-before they existed.
+logged no-op.  The steps from ``lpart`` to ``retry`` are drawn only by
+:func:`generate_wide` (the ``wide`` profile) and :func:`generate_churn`, the membership
+and storage steps after them only by :func:`generate_churn` (the ``churn`` profile), so
+the older profiles draw the same steps from a seed as before they existed.
 
 :func:`generate` draws a schedule from a seed with the weights of a :class:`Profile`;
 the same seed always gives the same steps.
@@ -65,7 +72,7 @@ from typing import Any
 from quorum.impl.mutants import Mutant, parse
 
 __all__ = ["FAULTS", "KINDS", "PROFILES", "Profile", "Schedule", "SimConfig", "Step", "draw",
-           "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
+           "generate", "generate_churn", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -74,7 +81,7 @@ KINDS: dict[str, int] = {
     "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "delay": 2, "part": 1, "oneway": 2, "heal": 0,
     "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 5, "snap": 1,
     "lpart": 1, "lsnap": 0, "transfer": 1, "retry": 2,
-    "addl": 0, "addv": 0, "promote": 1, "remove": 1,
+    "addl": 0, "addv": 0, "promote": 1, "remove": 1, "tear": 2, "corrupt": 2,
 }
 
 
@@ -229,8 +236,10 @@ def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
         return (kind, rng.randrange(cfg.clients), rng.randrange(n))
     if kind in ("clog", "unclog", "restart", "snap"):
         return (kind, rng.randrange(n))
-    if kind == "crash":
+    if kind in ("crash", "tear"):
         return (kind, rng.randrange(n), rng.randrange(1 << 16))
+    if kind == "corrupt":
+        return (kind, rng.randrange(n), rng.randrange(1 << 30))
     if kind == "op":
         via = 0 if rng.random() < 0.5 else 1 + rng.randrange(cfg.nodes)
         return (kind, rng.randrange(cfg.clients), rng.randrange(3), rng.randrange(cfg.keys),
@@ -274,8 +283,7 @@ def generate_tla(seed: int, steps: int, pre_vote: bool = False) -> Schedule:
 # --- the "wide" profile: the shapes the other profiles rarely build ---------------------
 
 #: the step kinds the wide profile adds to the swarm's, per 1,000 steps
-WIDE_WEIGHTS = {"lpart": 6, "lsnap": 4, "transfer": 3, "retry": 12,
-                "addl": 2, "addv": 1, "promote": 1, "remove": 2}
+WIDE_WEIGHTS = {"lpart": 6, "lsnap": 4, "transfer": 3, "retry": 12}
 #: cluster sizes of the wide profile (even sizes and a single node included)
 WIDE_SIZES = (1, 2, 3, 4, 4, 5, 6, 7)
 
@@ -289,14 +297,9 @@ def generate_wide(seed: int, steps: int) -> Schedule:
     at once a partition of the new leader (the old leader's longer log of an older term
     then faces the voters' shorter, newer ones), then a heal.
 
-    Membership changes too: a new node added as a learner (most often promoted after a
-    while of catching up), a new node added as a voter at once, removals of a voter (the
-    leader included); sizes then wander between 1 and 9 members, odd and even.
-
     Such runs build what the other profiles rarely do: a longer log of an older term
     beside a shorter one of a newer term (the up-to-date check), followers whose
-    conflicting suffix a snapshot must replace, retries in flight beside writes, and
-    quorums of changing configurations.
+    conflicting suffix a snapshot must replace, and retries in flight beside writes.
     """
     rng = random.Random(seed ^ 0x3D1E)
     config = SimConfig(nodes=rng.choice(WIDE_SIZES), keys=1, values=5,
@@ -311,11 +314,62 @@ def generate_wide(seed: int, steps: int) -> Schedule:
         out.append(_draw(rng, kind, config))
         if kind == "lpart":
             out.extend(_usurpation(rng, config))
+    return Schedule(config, tuple(out[:steps]), f"wide seed {seed}")
+
+
+# --- the "churn" profile: membership changes and storage faults over the wide shapes ---
+
+#: the step kinds the churn profile adds to the wide profile's, per 1,000 steps
+CHURN_WEIGHTS = {"addl": 4, "addv": 2, "promote": 2, "remove": 4, "tear": 4, "corrupt": 1}
+#: the membership step kinds
+CHANGES = ("addl", "addv", "promote", "remove")
+
+
+def generate_churn(seed: int, steps: int) -> Schedule:
+    """The ``churn`` profile: the wide profile's sizes, shapes and weights, plus
+    :data:`CHURN_WEIGHTS`.
+
+    Membership changes: a new node added as a learner (most often promoted after a while
+    of catching up), a new node added as a voter at once, removals of a voter (the leader
+    included), and a third of the time a second change right after the first (which the
+    leader must refuse while the first is pending); sizes then wander between 1 and 9
+    members, odd and even.  Storage faults: crashes whose torn tail reads back as zeros
+    or as a full-length record with a bad checksum (``tear``), and bit flips in older
+    WAL records (``corrupt``, at most two per schedule), mostly followed by a crash and a restart of that node
+    (which must refuse to start), and most often by a fresh member added in its place.
+    """
+    rng = random.Random(seed ^ 0xC4A2)
+    config = SimConfig(nodes=rng.choice(WIDE_SIZES), keys=1, values=5,
+                       max_msg_entries=rng.choice((1, 1, 2, 8)), seed=seed)
+    weights = dict(swarm(rng).weights)
+    for k, w in {**WIDE_WEIGHTS, **CHURN_WEIGHTS}.items():
+        weights[k] = 0 if rng.random() < 0.2 else w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    out: list[tuple[Any, ...]] = []
+    corruptions = 0
+    while len(out) < steps:
+        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        if kind == "corrupt":  # media corruption is rare: at most two per schedule
+            corruptions += 1
+            kind = kind if corruptions <= 2 else "tick"
+        out.append(_draw(rng, kind, config))
+        if kind == "lpart":
+            out.extend(_usurpation(rng, config))
         elif kind == "addl" and rng.random() < 0.7:  # let it catch up, then promote it
             out += [("tick",) if rng.random() < 0.3 else ("deliver", 0)
                     for _ in range(rng.randrange(5, 40))]
             out.append(("promote", rng.randrange(8)))
-    return Schedule(config, tuple(out[:steps]), f"wide seed {seed}")
+        elif kind in CHANGES and rng.random() < 0.3:
+            out.append(_draw(rng, rng.choice(("addv", "remove")), config))  # a second change
+        elif kind == "corrupt" and rng.random() < 0.8:  # the node recovers: it must refuse
+            n = out[-1][1]
+            out += [("tick",)] * rng.randrange(3) + [("crash", n, 2 * rng.randrange(1 << 15))]
+            out += [("tick",) if rng.random() < 0.5 else ("deliver", 0)
+                    for _ in range(rng.randrange(2, 12))]
+            out.append(("restart", n))
+            if rng.random() < 0.8:  # the operator adds a fresh member in its place
+                out.append(("addv",))
+    return Schedule(config, tuple(out[:steps]), f"churn seed {seed}")
 
 
 def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
@@ -354,6 +408,7 @@ PROFILES: dict[str, Callable[[int, int], Schedule]] = {
     "tla": generate_tla,  # within raft.tla's vocabulary (step refinement applies)
     "tla-prevote": _generate_tla_prevote,  # the same with etcd's pre-vote on
     "wide": generate_wide,  # sizes 1-7, usurpations, snapshots by new leaders, retries
+    "churn": generate_churn,  # the wide shapes plus membership changes and storage faults
 }
 
 

@@ -50,7 +50,8 @@ from quorum.impl.raft.types import (
     MessageType,
     Role,
 )
-from quorum.impl.storage import SimulatedCrash
+from quorum.impl.storage import SimulatedCrash, StorageError
+from quorum.impl.storage.records import scan
 
 from .clients import Client, OpRecord, key_bytes, make_command, output_of
 from .node import Completion, PendingRead, SimNode
@@ -167,6 +168,7 @@ class Simulator:
         for n in self.nodes.values():
             n.newly_applied.clear()
             n.last_crash = None
+            n.last_start = None
         kind = step[0]
         handler = _HANDLERS[kind]
         text, node, msg, noop = handler(self, *step[1:])
@@ -306,9 +308,52 @@ class Simulator:
         node = self.nodes[i]
         if node.running:
             return f"restart n{i}: running", 0, None, True
-        node.start()
+        try:
+            node.start()
+        except StorageError as exc:  # a corrupt WAL: the member refuses to start (etcd too)
+            return f"restart n{i} refused: {exc}", i, None, False
         self._pump(i)
         return f"restart n{i} term={node.raw.raft.term if node.raw else '?'}", i, None, False
+
+    def do_tear(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
+        """Crash n inside one of its next disk operations, the unsynced tail read back
+        as zeros after a prefix (even ``s``) or at full length with its last byte wrong."""
+        i = self._at(n)
+        node = self.nodes[i]
+        if not node.running:
+            return f"tear n{i}: down", 0, None, True
+        tear = "garbled" if s % 2 else "zeros"
+        ops = 1 + (s >> 1) % 4
+        node.arm_crash(ops, tear)
+        return f"arm a {tear} crash of n{i} within {ops} disk operations", i, None, False
+
+    def do_corrupt(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
+        """Flip one bit of a durable WAL record of n other than the last one (media
+        corruption); it shows when n next recovers from its disk."""
+        i = self._at(n)
+        disk = self.nodes[i].disk.durable_view()
+        wal = f"/n{i}/wal"
+        spans: list[tuple[str, int]] = []  # (segment, bytes eligible from its start)
+        names = sorted(disk.listdir(wal)) if disk.exists(wal) else []
+        for k, name in enumerate(names):
+            data = disk.read_file(f"{wal}/{name}")
+            if k == len(names) - 1:  # spare the last record: a flip there is a torn tail
+                records, _ = scan(data)
+                size = records[-1].offset if records else 0
+            else:
+                size = len(data)
+            if size:
+                spans.append((name, size))
+        total = sum(size for _, size in spans)
+        if total == 0:
+            return f"corrupt n{i}: no older record", 0, None, True
+        pos, bit = s % total, (s // total) % 8
+        for name, size in spans:
+            if pos < size:
+                self.nodes[i].disk.corrupt(f"{wal}/{name}", pos, bit)
+                return f"corrupt n{i}: bit {bit} of byte {pos} of {name}", i, None, False
+            pos -= size
+        raise AssertionError("unreachable: pos < total")
 
     def do_snap(self, n: int) -> tuple[str, int, Message | None, bool]:
         i = self._at(n)
@@ -562,7 +607,7 @@ _HANDLERS: dict[str, Callable[..., tuple[str, int, Message | None, bool]]] = {
     "op": Simulator.do_op, "lpart": Simulator.do_lpart, "lsnap": Simulator.do_lsnap,
     "transfer": Simulator.do_transfer, "retry": Simulator.do_retry,
     "addl": Simulator.do_addl, "addv": Simulator.do_addv, "promote": Simulator.do_promote,
-    "remove": Simulator.do_remove,
+    "remove": Simulator.do_remove, "tear": Simulator.do_tear, "corrupt": Simulator.do_corrupt,
 }
 
 

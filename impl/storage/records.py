@@ -48,6 +48,7 @@ __all__ = [
     "encode_metadata",
     "encode_snapshot_marker",
     "frame",
+    "resync",
     "scan",
 ]
 
@@ -89,16 +90,17 @@ def frame(kind: Kind, payload: Any) -> bytes:
     return HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
-def scan(buf: bytes) -> tuple[list[Record], Damage | None]:
-    """The intact records of ``buf`` in order, and the damage that stopped the scan.
-    Damage counts as ``at_end`` only if no intact record can be found anywhere after it
-    (a flipped length byte must not pass for a torn tail and hide the records behind it)."""
+def scan(buf: bytes, start: int = 0) -> tuple[list[Record], Damage | None]:
+    """The intact records of ``buf`` from ``start`` on, in order, and the damage that
+    stopped the scan.  Damage counts as ``at_end`` only if no intact record can be found
+    anywhere after it (a flipped length byte must not pass for a torn tail and hide the
+    records behind it)."""
     records: list[Record] = []
-    end, off = len(buf), 0
+    end, off = len(buf), start
     while off < end:
         rec, reason, at_end = _read_one(buf, off)
         if rec is None:
-            if at_end and _resync(buf, off + 1) is not None:
+            if at_end and resync(buf, off + 1) is not None:
                 at_end = False
                 reason += " (intact records follow it)"
             return records, Damage(off, reason, at_end)
@@ -129,7 +131,7 @@ def _read_one(buf: bytes, off: int) -> tuple[Record | None, str, bool]:
     return Record(off, body_end, kind, payload), "", False
 
 
-def _resync(buf: bytes, start: int) -> int | None:
+def resync(buf: bytes, start: int) -> int | None:
     """The first offset >= start where an intact record begins, if any."""
     end = len(buf)
     for off in range(start, end - HEADER.size):

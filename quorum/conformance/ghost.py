@@ -23,7 +23,14 @@ event, the first rule broken is reported as ``Failure("safety", why, event)``:
 * **Commit rule** (section 5.4.2, Figure 8): a leader advances its commit index, by
   counting, only onto an entry of its own term.
 * **Restart keeps term, vote and log** (raft.tla's ``Restart``): what a crashed node
-  recovers equals what its driver last saved.
+  recovers equals what its driver last saved, and a node that restarts starts from
+  exactly that image.  A WAL damaged after the crash (media corruption, the ``corrupt``
+  step) must make the node refuse to start, never start it from what is left: a refused
+  start is no failure, a different log is.
+* **One configuration change at a time** (thesis 4.1): a leader's log never holds two
+  configuration changes beyond its applied index (the changes it has proposed but not
+  yet adopted); two in flight can take the configuration two servers away at once, and
+  the old and new majorities need not overlap.
 * **Stale messages change no log** (Figure 2, receiver rule 1).
 """
 
@@ -32,8 +39,12 @@ from __future__ import annotations
 import zlib
 
 from quorum.conformance.failure import Check, Failure
-from quorum.impl.raft.types import Role
+from quorum.impl.raft.types import EntryType, Role
 from quorum.impl.sim import Event, Simulator
+from quorum.impl.sim.node import DurableImage
+
+#: the step kinds that make a leader propose a configuration change
+CHANGES = ("addl", "addv", "promote", "remove")
 
 __all__ = ["GhostSafety"]
 
@@ -60,7 +71,7 @@ class GhostSafety:
 
     def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
         for rule in (self._elections, self._applied, self._commit_rule, self._durable,
-                     self._restart_keeps, self._stale_ignored):
+                     self._restart_keeps, self._stale_ignored, self._one_change):
             why = rule(sim, ev)
             if why is not None:
                 return Failure(self.check, why, ev.index)
@@ -139,9 +150,10 @@ class GhostSafety:
             holders = {i for i, im in images.items() if k <= im.snap_index or im.term(k) == term}
             before, after = self.quorum_of[k]
             if not any(len(holders & set(v)) >= len(v) // 2 + 1 for v in (before, after)):
-                return (f"committed entry {k} (term {term}) is durable on "
-                        f"{len(holders & set(after))} of the {len(after)} voters {list(after)}, "
-                        f"fewer than a majority")
+                held = " or ".join(f"{len(holders & set(v))} of the {len(v)} voters {list(v)}"
+                                   for v in dict.fromkeys((before, after)))
+                return (f"committed entry {k} (term {term}) is durable on {held}, fewer "
+                        f"than a majority")
         return None
 
     def _restart_keeps(self, sim: Simulator, ev: Event) -> str | None:
@@ -151,6 +163,10 @@ class GhostSafety:
         entries (the save may have reached the disk before the power cut).
         """
         for i, node in sim.nodes.items():
+            expected, got = node.last_start or (None, None)
+            if expected is not None and got is not None and got != expected:
+                return (f"n{i} restarted from another log than its disk held (expected "
+                        f"{_image(expected)}, started from {_image(got)})")
             if node.last_crash is None:
                 continue
             before, after, saving = node.last_crash
@@ -168,6 +184,22 @@ class GhostSafety:
                 return f"n{i} lost log entry {last} in a crash (it was saved)"
         return None
 
+    def _one_change(self, sim: Simulator, ev: Event) -> str | None:
+        """A leader never has two configuration changes beyond its applied index."""
+        if ev.noop or ev.node == 0 or ev.step[0] not in CHANGES:
+            return None  # only a change a leader accepted can add a second one
+        raw = sim.nodes[ev.node].raw
+        if raw is None or raw.raft.role is not Role.LEADER:
+            return None
+        log = raw.raft.log
+        lo = max(log.applied + 1, log.first_index())
+        pending = [e.index for e in log.slice(lo, log.last_index() + 1)
+                   if e.type is EntryType.CONF_CHANGE] if lo <= log.last_index() else []
+        if len(pending) > 1:
+            return (f"leader n{ev.node} holds configuration changes {pending} beyond its "
+                    f"applied index {log.applied}: two changes in flight (thesis 4.1)")
+        return None
+
     def _stale_ignored(self, sim: Simulator, ev: Event) -> str | None:
         """A message of an older term changes no log (Figure 2, receiver rule 1)."""
         m, pre = ev.message, sim.pre_step
@@ -181,3 +213,11 @@ class GhostSafety:
             return (f"n{m.to} of term {pre[0]} changed its log on "
                     f"{m.type.name} of term {m.term} from n{m.frm}")
         return None
+
+
+def _image(im: DurableImage) -> str:
+    """A durable image in one line: hard state, snapshot, log length and last entry."""
+    last = im.entries[-1].index if im.entries else im.snap_index
+    return (f"term {im.hard_state.term} vote {im.hard_state.vote} commit "
+            f"{im.hard_state.commit}, snapshot {im.snap_index}/{im.snap_term}, "
+            f"{len(im.entries)} entries to {last}/{im.term(last)}")

@@ -101,8 +101,8 @@ def test_steps_address_the_live_nodes() -> None:
     assert [sim._after(i) for i in (1, 2, 6)] == [3, 3, 1]
 
 
-def test_wide_profile_draws_membership_changes() -> None:
-    """The wide profile's membership steps, drawn and taking effect, and the voter counts
+def test_churn_profile_draws_membership_changes() -> None:
+    """The churn profile's membership steps, drawn and taking effect, and the voter counts
     they lead to (even ones included), over its first 20 seeds (pinned)."""
     kinds = ("addl", "addv", "promote", "remove")
     drawn = dict.fromkeys(kinds, 0)
@@ -115,14 +115,14 @@ def test_wide_profile_draws_membership_changes() -> None:
             sizes.add(len(sim.live))
 
     for seed in range(20):
-        sched = draw("wide", seed, 600)
+        sched = draw("churn", seed, 600)
         res = run_schedule(sched, [count], keep_log=False)
         assert res.panic is None
         for k in kinds:
             drawn[k] += sum(1 for s in sched.steps if s[0] == k)
-    assert drawn == {"addl": 22, "addv": 12, "promote": 23, "remove": 29}
-    assert effective == {"addl": 13, "addv": 5, "promote": 4, "remove": 10}
-    assert sizes == {2, 3, 4, 5}  # live nodes right after a change took effect
+    assert drawn == {"addl": 47, "addv": 56, "promote": 66, "remove": 79}
+    assert effective == {"addl": 7, "addv": 5, "promote": 3, "remove": 7}
+    assert sizes == {2, 3, 4, 5, 7}  # live nodes right after a change took effect
 
 
 def test_step_refinement_refuses_membership_changes_visibly() -> None:
