@@ -1,7 +1,7 @@
 """How often each fault kind occurs, and takes effect, per 1,000 generated schedules.
 
 Usage: python benchmarks/faults.py [--schedules 1000] [--steps 1500] [--first-seed 0]
-       [--workers 2] [--profile wide|default|tla|tla-prevote]
+       [--workers 2] [--profile wide|churn|default|tla|tla-prevote]
 
 Generates seeds ``first_seed .. first_seed + schedules - 1`` of a profile, runs each in
 the simulator with one observer (:class:`FaultCounter`; no checks: ``soak.py`` checks)
@@ -19,9 +19,22 @@ step was not a logged no-op, or for the derived rows:
 * ``retry beside another write``: a retry while another client's write is outstanding;
 * ``write executed twice in log``: one request id applied at two indexes on a node (the
   store's session table then answers the second from its cache);
-* ``torn write mid-save``: a crash that struck while a Ready was being saved.
+* ``torn write mid-save``: a crash that struck while a Ready was being saved;
+* ``torn tail cut at recovery``: recovery after a crash found a torn tail and cut it off;
+  ``... (zeros)`` / ``... (full-length bad checksum)``: the crash was armed by a ``tear``
+  step of that kind (the tail read back as zeros after a prefix; a whole final record
+  with a bad checksum);
+* ``restart refused: corrupt WAL``: a node refused to start from a WAL with a damaged
+  older record (after a ``corrupt`` step);
+* ``configuration change applied``: a node applied a configuration change entry (the
+  first node to apply each one);
+* ``second change refused``: a leader refused a change while another was pending;
+* ``even-sized configuration``: a leader ran an even number of voters (events);
+* ``new node caught up by snapshot``: an InstallSnapshot delivered to a node that
+  joined by a membership change;
+* ``snapshot by a new leader``: a leader snapshotted within 50 events of its election.
 
-docs/refinement.md records the table for the wide profile.
+docs/refinement.md records the tables.
 """
 
 from __future__ import annotations
@@ -36,16 +49,18 @@ from typing import Any
 from quorum.impl.kv import decode
 from quorum.impl.kv.commands import CommandDecodeError
 from quorum.impl.raft.types import EntryType, MessageType, Role
-from quorum.impl.sim import Event, Simulator, generate, generate_tla, generate_wide, run_schedule
+from quorum.impl.sim import PROFILES, Event, Simulator, run_schedule
 
-GENERATORS: dict[str, Any] = {
-    "default": generate, "wide": generate_wide, "tla": generate_tla,
-    "tla-prevote": lambda seed, steps: generate_tla(seed, steps, pre_vote=True),
-}
+GENERATORS: dict[str, Any] = PROFILES
 #: derived effects, in the order printed (see the module docstring)
 DERIVED = ("longer-but-older log", "snapshot over conflicting entry",
            "snapshot over uncommitted suffix", "transfer completed", "retry beside another write",
-           "write executed twice in log", "torn write mid-save")
+           "write executed twice in log", "torn write mid-save", "torn tail cut at recovery",
+           "torn tail cut at recovery (zeros)",
+           "torn tail cut at recovery (full-length bad checksum)",
+           "restart refused: corrupt WAL", "configuration change applied",
+           "second change refused", "even-sized configuration", "new node caught up by snapshot",
+           "snapshot by a new leader")
 
 
 class FaultCounter:
@@ -56,6 +71,9 @@ class FaultCounter:
         self._prev: dict[int, tuple[int, dict[int, int]]] = {}  # node -> (commit, suffix terms)
         self._transfers: list[tuple[int, int]] = []  # (transferee, term when asked)
         self._applied: dict[int, set[int]] = {}  # node -> request ids applied
+        self._armed: dict[int, str] = {}  # node -> the tear its armed crash will make
+        self._changes: set[int] = set()  # indexes of configuration changes applied
+        self._elected: dict[int, tuple[int, int]] = {}  # leader -> (term, event elected)
 
     def __call__(self, sim: Simulator, ev: Event) -> None:
         if not ev.noop:
@@ -67,7 +85,46 @@ class FaultCounter:
         if any(n.last_crash is not None and n.last_crash[2] is not None
                for n in sim.nodes.values()):
             self.effects["torn write mid-save"] += 1
+        self._storage(sim, ev)
+        self._membership(sim, ev)
         return None
+
+    def _storage(self, sim: Simulator, ev: Event) -> None:
+        if ev.step[0] == "tear" and not ev.noop:
+            self._armed[ev.node] = "zeros" if ev.step[2] % 2 == 0 else "full-length bad checksum"
+        if ev.step[0] == "restart" and "refused" in ev.text:
+            self.effects["restart refused: corrupt WAL"] += 1
+        for i, node in sim.nodes.items():
+            if node.last_crash is None:
+                continue
+            armed = self._armed.pop(i, None)
+            if node.torn_tail is not None:
+                self.effects["torn tail cut at recovery"] += 1
+                if armed is not None and node.last_crash[2] is not None:
+                    self.effects[f"torn tail cut at recovery ({armed})"] += 1
+
+    def _membership(self, sim: Simulator, ev: Event) -> None:
+        if ev.noop and "a configuration change is pending" in ev.text:
+            self.effects["second change refused"] += 1
+        m = ev.message
+        if m is not None and m.type is MessageType.SNAPSHOT and m.to > sim.cfg.nodes:
+            self.effects["new node caught up by snapshot"] += 1
+        for i, node in sim.nodes.items():
+            for e in node.newly_applied:
+                if e.type is EntryType.CONF_CHANGE and e.index not in self._changes:
+                    self._changes.add(e.index)
+                    self.effects["configuration change applied"] += 1
+            raw = node.raw
+            if raw is None or raw.raft.role is not Role.LEADER:
+                continue
+            if len(raw.raft.tracker.voters) % 2 == 0:
+                self.effects["even-sized configuration"] += 1
+            term = raw.raft.term
+            if self._elected.get(i, (0, 0))[0] != term:
+                self._elected[i] = (term, ev.index)
+            if ev.step[0] in ("snap", "lsnap") and ev.node == i and not ev.noop \
+                    and ev.index - self._elected[i][1] <= 50:
+                self.effects["snapshot by a new leader"] += 1
 
     def _snapshot(self, sim: Simulator, ev: Event) -> None:
         m = ev.message

@@ -1,7 +1,7 @@
 """Soak the store in the simulator: many generated schedules, every check, throughput figures.
 
 Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-seed 0]
-       [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote|wide]
+       [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote|wide|churn]
 
 Runs seeds ``first_seed .. first_seed + schedules - 1`` of one generation profile
 (``quorum.impl.sim.PROFILES``; ``tla`` and ``tla-prevote`` add step refinement to the

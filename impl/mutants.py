@@ -107,6 +107,20 @@ class Mutant(Enum):
         "retry-applied-twice", Layer.DRIVER, "linearizability",
         "the driver runs its store without the session check, so a client's retry (or a "
         "duplicated proposal) that reaches the log twice executes twice (thesis 6.3)")
+    # --- issue 13: membership, storage faults, the remaining rules of Figure 2 ---------------
+    MATCH_INDEX_BACKWARDS = (
+        "match-index-backwards", Layer.CORE, "invariants",
+        "a leader lowers a follower's matchIndex on a stale (reordered or duplicated) "
+        "AppendEntries response")
+    SECOND_CONF_CHANGE = (
+        "second-conf-change", Layer.CORE, "safety",
+        "a leader accepts a configuration change while another is still pending (or before "
+        "an entry of its term is applied), so two single-server changes are in flight at "
+        "once (thesis 4.1)")
+    WAL_SKIPS_BAD_RECORD = (
+        "wal-skips-bad-record", Layer.STORAGE, "safety",
+        "recovery skips a corrupt record in the middle of the WAL and starts from what "
+        "remains, instead of refusing to start")
 
 
 #: name -> mutant

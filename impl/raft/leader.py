@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from quorum.impl.mutants import Mutant
+
 from . import readonly, replication
 from .errors import NotLeader, ProposalDropped
 from .progress import ProgressState
@@ -77,7 +79,8 @@ def _leader_propose(r: Raft, ents: Sequence[Entry]) -> None:
         raise ProposalDropped(f"leadership is being transferred to {r.lead_transferee}")
     for k, e in enumerate(ents):
         if e.type is EntryType.CONF_CHANGE:
-            if r.pending_conf_index > r.log.applied:
+            if r.pending_conf_index > r.log.applied \
+                    and Mutant.SECOND_CONF_CHANGE not in r.mutants:
                 raise ProposalDropped(
                     "a configuration change is pending, or no entry of this term is "
                     f"applied yet (pending index {r.pending_conf_index}, "

@@ -120,6 +120,8 @@ def handle_append_resp(r: Raft, m: Message) -> None:
         _on_reject(r, m, pr)
         return
     was_paused = pr.is_paused()
+    if m.index < pr.match and Mutant.MATCH_INDEX_BACKWARDS in r.mutants:
+        pr.match = m.index  # the bug: a stale acknowledgement taken as news
     if not pr.maybe_update(m.index):
         return
     _promote(r, pr, m.index)

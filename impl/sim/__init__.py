@@ -15,6 +15,7 @@ from .schedule import (
                        SimConfig,
                        draw,
                        generate,
+                       generate_churn,
                        generate_tla,
                        generate_wide,
                        in_tla_vocabulary,
@@ -24,5 +25,5 @@ from .schedule import (
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
 __all__ = ["KINDS", "PROFILES", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule",
-           "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "run_schedule",
+           "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_churn", "generate_tla", "generate_wide", "in_tla_vocabulary", "run_schedule",
            "tla_config", "with_mutant"]

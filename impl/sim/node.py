@@ -46,7 +46,7 @@ from quorum.impl.raft.types import (
     Role,
     Snapshot,
 )
-from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, recover
+from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, StorageError, recover
 
 __all__ = ["DurableImage", "SimNode"]
 
@@ -110,10 +110,30 @@ class SimNode:
     down_image: DurableImage | None = None  # what recovery finds, while crashed
     #: (image saved before, image recovered after) of a crash in this step, for observers
     last_crash: tuple[DurableImage, DurableImage, Ready | None] | None = None
+    #: (image expected, image started from) of a restart in this step, for observers: the
+    #: image the last crash left (None for a first start) and what recovery produced
+    last_start: tuple[DurableImage | None, DurableImage] | None = None
+    #: why the disk was refused at the last start or crash (a corrupt WAL), else None
+    refused: str | None = None
+    #: why recovery after the last crash cut a torn tail off the WAL (None: it cut none)
+    torn_tail: str | None = None
 
     # --- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Recover from the disk (a fresh one: an empty member) and start the core."""
+        """Recover from the disk (a fresh one: an empty member) and start the core.
+
+        Raises :class:`~quorum.impl.storage.StorageError` (``CorruptionError``) when the
+        disk holds damage that is not a torn tail: the member refuses to start, as etcd's
+        does, and stays down (:attr:`refused` says why)."""
+        try:
+            self._start()
+        except StorageError as exc:
+            self.refused = str(exc)
+            raise
+        self.refused = None
+        self.last_start = (self.down_image, self.durable())
+
+    def _start(self) -> None:
         self.store, state = DiskStorage.open(self.disk, f"/n{self.id}", cluster_id=1,
                                              node_id=self.id, segment_bytes=4096,
                                              mutants=self.storage_mutants)
@@ -143,15 +163,28 @@ class SimNode:
         self.disk.crash(rng)
         self.running, self.raw, self.mem, self.store = False, None, None, None
         self.driver = None
-        self.down_image = self._recovered_image()
+        try:
+            self.down_image = self._recovered_image()
+        except StorageError as exc:  # corruption of what it had saved: it will not start
+            self.refused = str(exc)
+            self.down_image = before
         self.last_crash = (before, self.down_image, saving)
         self.reads.clear()
         self.writes.clear()
         self.restarts += 1
 
-    def arm_crash(self, operations: int) -> None:
-        """Crash inside the ``operations``-th next disk operation (a torn write)."""
-        self.disk.crash_after(operations)
+    def stop(self) -> None:
+        """A clean shutdown (a removed member): everything saved stays, nothing is torn."""
+        self.down_image = self.durable()
+        self.running, self.raw, self.mem, self.store = False, None, None, None
+        self.driver = None
+        self.reads.clear()
+        self.writes.clear()
+
+    def arm_crash(self, operations: int, tear: str = "prefix") -> None:
+        """Crash inside the ``operations``-th next disk operation (a torn write, torn as
+        ``tear`` says: see :class:`~quorum.impl.storage.MemoryDisk`)."""
+        self.disk.crash_after(operations, tear)
 
     # --- the driver loop ----------------------------------------------------------------
     def pump(self, rng: random.Random) -> bool:
@@ -187,7 +220,9 @@ class SimNode:
         return DurableImage(self.mem.hard_state, first - 1, self.mem.term(first - 1), ents)
 
     def _recovered_image(self) -> DurableImage:
+        self.torn_tail = None
         rec = recover(self.disk, f"/n{self.id}/wal", f"/n{self.id}/snap")
+        self.torn_tail = rec.torn.reason if rec is not None and rec.torn is not None else None
         if rec is None:
             return DurableImage(HardState(), 0, 0, ())
         return DurableImage(rec.hard_state, rec.snapshot_marker[0], rec.snapshot_marker[1],

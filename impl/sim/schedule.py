@@ -34,10 +34,28 @@ Step kinds (FoundationDB's and TigerBeetle's fault catalogue, scaled down):
 ``transfer k`` the current leader hands leadership to the k-th other voter (thesis 3.10)
 ``retry c n``  the c-th busy client re-sends its outstanding write, with the same session
                sequence number, at node n (a client that timed out on its contact node)
+``addl``       the leader proposes adding a new node (the next unused id, at most 9) as
+               a learner; the node starts with an empty disk and catches up by log or
+               InstallSnapshot
+``addv``       the same, but the new, empty node joins as a voter at once
+``promote k``  the leader proposes making the k-th learner of its configuration a voter
+``remove k``   the leader proposes removing the k-th voter of its configuration (itself
+               included); once some node applies the removal, the node is stopped
+``tear n s``   crash n inside one of its next 1 + (s >> 1) mod 4 disk operations, the
+               unsynced tail read back as zeros after a random prefix (even s) or whole
+               but with its last byte wrong (odd s: a full-length record, bad checksum)
+``corrupt n s`` flip one bit (chosen by s) of a durable WAL record of n, any but the last:
+               n refuses to start at its next recovery (a restart step is then logged as
+               refused, and n stays down)
 =============  ==============================================================
 
-The last four are drawn only by :func:`generate_wide` (the ``wide`` profile), so the
-default and tla profiles draw the same steps from a seed as before they existed.
+Node numbers count over the *live* nodes (every node not removed, in id order), so
+without membership changes ``n`` means node ``1 + n mod size`` as always.  A proposal
+the leader refuses (another change pending, no entry of its term applied yet) is a
+logged no-op.  The steps from ``lpart`` to ``retry`` are drawn only by
+:func:`generate_wide` (the ``wide`` profile) and :func:`generate_churn`, the membership
+and storage steps after them only by :func:`generate_churn` (the ``churn`` profile), so
+the older profiles draw the same steps from a seed as before they existed.
 
 :func:`generate` draws a schedule from a seed with the weights of a :class:`Profile`;
 the same seed always gives the same steps.
@@ -54,7 +72,7 @@ from typing import Any
 from quorum.impl.mutants import Mutant, parse
 
 __all__ = ["FAULTS", "KINDS", "PROFILES", "Profile", "Schedule", "SimConfig", "Step", "draw",
-           "generate", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
+           "generate", "generate_churn", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -63,6 +81,7 @@ KINDS: dict[str, int] = {
     "tick": 0, "deliver": 1, "drop": 1, "dup": 1, "delay": 2, "part": 1, "oneway": 2, "heal": 0,
     "clog": 1, "unclog": 1, "crash": 2, "restart": 1, "op": 5, "snap": 1,
     "lpart": 1, "lsnap": 0, "transfer": 1, "retry": 2,
+    "addl": 0, "addv": 0, "promote": 1, "remove": 1, "tear": 2, "corrupt": 2,
 }
 
 
@@ -211,14 +230,16 @@ def _draw(rng: random.Random, kind: str, cfg: SimConfig) -> tuple[Any, ...]:
         return (kind, rng.randrange(1, max(2, (1 << n) - 1)))
     if kind == "oneway":
         return (kind, rng.randrange(n), rng.randrange(n))
-    if kind in ("lpart", "transfer"):
+    if kind in ("lpart", "transfer", "promote", "remove"):
         return (kind, rng.randrange(8))
     if kind == "retry":
         return (kind, rng.randrange(cfg.clients), rng.randrange(n))
     if kind in ("clog", "unclog", "restart", "snap"):
         return (kind, rng.randrange(n))
-    if kind == "crash":
+    if kind in ("crash", "tear"):
         return (kind, rng.randrange(n), rng.randrange(1 << 16))
+    if kind == "corrupt":
+        return (kind, rng.randrange(n), rng.randrange(1 << 30))
     if kind == "op":
         via = 0 if rng.random() < 0.5 else 1 + rng.randrange(cfg.nodes)
         return (kind, rng.randrange(cfg.clients), rng.randrange(3), rng.randrange(cfg.keys),
@@ -234,8 +255,8 @@ def tla_config(nodes: int = 3, seed: int = 0, pre_vote: bool = False) -> SimConf
     Check-quorum off, at most one entry per AppendEntries, pre-vote off unless asked for
     (the spec then runs ``Rules.pre_vote``: two steps raft.tla lacks); the schedules of
     :func:`generate_tla` add: no snapshot (so no compaction, no InstallSnapshot), no torn
-    write (every crash is a clean power cut between events).  Membership never changes
-    in the simulator.  ReadIndex reads and heartbeats remain: they are abstracted (see
+    write (every crash is a clean power cut between events), no membership change (only
+    the wide profile draws them).  ReadIndex reads and heartbeats remain: they are abstracted (see
     docs/refinement.md, "Step refinement").
     """
     return SimConfig(nodes=nodes, pre_vote=pre_vote, check_quorum=False, max_msg_entries=1,
@@ -296,6 +317,61 @@ def generate_wide(seed: int, steps: int) -> Schedule:
     return Schedule(config, tuple(out[:steps]), f"wide seed {seed}")
 
 
+# --- the "churn" profile: membership changes and storage faults over the wide shapes ---
+
+#: the step kinds the churn profile adds to the wide profile's, per 1,000 steps
+CHURN_WEIGHTS = {"addl": 4, "addv": 2, "promote": 2, "remove": 4, "tear": 4, "corrupt": 1}
+#: the membership step kinds
+CHANGES = ("addl", "addv", "promote", "remove")
+
+
+def generate_churn(seed: int, steps: int) -> Schedule:
+    """The ``churn`` profile: the wide profile's sizes, shapes and weights, plus
+    :data:`CHURN_WEIGHTS`.
+
+    Membership changes: a new node added as a learner (most often promoted after a while
+    of catching up), a new node added as a voter at once, removals of a voter (the leader
+    included), and a third of the time a second change right after the first (which the
+    leader must refuse while the first is pending); sizes then wander between 1 and 9
+    members, odd and even.  Storage faults: crashes whose torn tail reads back as zeros
+    or as a full-length record with a bad checksum (``tear``), and bit flips in older
+    WAL records (``corrupt``, at most two per schedule), mostly followed by a crash and a restart of that node
+    (which must refuse to start), and most often by a fresh member added in its place.
+    """
+    rng = random.Random(seed ^ 0xC4A2)
+    config = SimConfig(nodes=rng.choice(WIDE_SIZES), keys=1, values=5,
+                       max_msg_entries=rng.choice((1, 1, 2, 8)), seed=seed)
+    weights = dict(swarm(rng).weights)
+    for k, w in {**WIDE_WEIGHTS, **CHURN_WEIGHTS}.items():
+        weights[k] = 0 if rng.random() < 0.2 else w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    out: list[tuple[Any, ...]] = []
+    corruptions = 0
+    while len(out) < steps:
+        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        if kind == "corrupt":  # media corruption is rare: at most two per schedule
+            corruptions += 1
+            kind = kind if corruptions <= 2 else "tick"
+        out.append(_draw(rng, kind, config))
+        if kind == "lpart":
+            out.extend(_usurpation(rng, config))
+        elif kind == "addl" and rng.random() < 0.7:  # let it catch up, then promote it
+            out += [("tick",) if rng.random() < 0.3 else ("deliver", 0)
+                    for _ in range(rng.randrange(5, 40))]
+            out.append(("promote", rng.randrange(8)))
+        elif kind in CHANGES and rng.random() < 0.3:
+            out.append(_draw(rng, rng.choice(("addv", "remove")), config))  # a second change
+        elif kind == "corrupt" and rng.random() < 0.8:  # the node recovers: it must refuse
+            n = out[-1][1]
+            out += [("tick",)] * rng.randrange(3) + [("crash", n, 2 * rng.randrange(1 << 15))]
+            out += [("tick",) if rng.random() < 0.5 else ("deliver", 0)
+                    for _ in range(rng.randrange(2, 12))]
+            out.append(("restart", n))
+            if rng.random() < 0.8:  # the operator adds a fresh member in its place
+                out.append(("addv",))
+    return Schedule(config, tuple(out[:steps]), f"churn seed {seed}")
+
+
 def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
     """After an ``lpart``: writes at the old leader, an election and writes on the
     majority side, perhaps a snapshot there, then (usually) a heal."""
@@ -332,6 +408,7 @@ PROFILES: dict[str, Callable[[int, int], Schedule]] = {
     "tla": generate_tla,  # within raft.tla's vocabulary (step refinement applies)
     "tla-prevote": _generate_tla_prevote,  # the same with etcd's pre-vote on
     "wide": generate_wide,  # sizes 1-7, usurpations, snapshots by new leaders, retries
+    "churn": generate_churn,  # the wide shapes plus membership changes and storage faults
 }
 
 

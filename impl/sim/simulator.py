@@ -15,6 +15,13 @@ an observer returns ``None`` or a failure (any value: the simulator only stores 
 spec's invariants, step refinement) are such observers, wired in by the ``quorum sim``
 command and the tests: this package imports neither ``spec/`` nor ``model_checker/``.
 
+Membership: the ``addl``/``addv``/``promote``/``remove`` steps make the leader propose a
+single-server configuration change through the core (``RawNode.propose_conf_change``); a
+new node starts empty (:meth:`Simulator._propose_change`), a removed one is stopped once
+some node applies its removal (:meth:`Simulator._retire_removed`), and steps address the
+*live* nodes (:attr:`Simulator.live`) by position, so that without a change every step
+means what it always did.
+
 Network semantics: a message is *in flight* from the moment its sender's Ready is
 persisted until it is delivered, dropped, or found undeliverable (its link cut or its
 destination down at delivery time).  Messages to or from a clogged node stay in
@@ -26,20 +33,34 @@ from __future__ import annotations
 
 import hashlib
 import random
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from quorum.impl.mutants import Layer, Mutant, of_layer
 from quorum.impl.raft import NotLeader, ProposalDropped, RaftConfig
-from quorum.impl.raft.types import Message, MessageType, Role
-from quorum.impl.storage import SimulatedCrash
+from quorum.impl.raft.codec import conf_change_from_bytes
+from quorum.impl.raft.confchange import ConfChangeError
+from quorum.impl.raft.types import (
+    ConfChange,
+    ConfChangeType,
+    EntryType,
+    Message,
+    MessageType,
+    Role,
+)
+from quorum.impl.storage import SimulatedCrash, StorageError
+from quorum.impl.storage.records import scan
 
 from .clients import Client, OpRecord, key_bytes, make_command, output_of
 from .node import Completion, PendingRead, SimNode
 from .schedule import Schedule, SimConfig
 
-__all__ = ["Event", "Observer", "RunResult", "Simulator", "run_schedule"]
+__all__ = ["MAX_NODE_ID", "Event", "Observer", "RunResult", "Simulator", "run_schedule"]
+
+#: membership changes add nodes with fresh ids up to this one (ids are never reused)
+MAX_NODE_ID = 9
 
 
 @dataclass(frozen=True)
@@ -77,16 +98,15 @@ class Simulator:
     def __init__(self, config: SimConfig) -> None:
         self.cfg = config
         ids = tuple(range(1, config.nodes + 1))
+        #: the initial voters: every node's configuration at index 0 (new nodes' too)
+        self.initial = ids
         self.nodes: dict[int, SimNode] = {}
+        #: the nodes steps address, in id order: every node not removed from the cluster
+        #: (with no membership change, 1..n, so ``live[k % n]`` is node ``1 + k % n``)
+        self.live: list[int] = list(ids)
+        self.removed: set[int] = set()
         for i in ids:
-            rc = RaftConfig(id=i, election_tick=config.election_tick,
-                            heartbeat_tick=config.heartbeat_tick, seed=config.seed,
-                            pre_vote=config.pre_vote, check_quorum=config.check_quorum,
-                            max_msg_entries=config.max_msg_entries,
-                            mutants=of_layer(config.mutants, Layer.CORE))
-            self.nodes[i] = SimNode(i, ids, rc, of_layer(config.mutants, Layer.STORAGE),
-                                    of_layer(config.mutants, Layer.DRIVER),
-                                    send=self._send, done=self._done)
+            self.nodes[i] = self._new_node(i)
         for node in self.nodes.values():
             node.start()
         self.inflight: list[Message] = []
@@ -103,6 +123,22 @@ class Simulator:
         #: request id of a write -> (kind, key, value, session) it was proposed with (retry)
         self._writes: dict[int, tuple[int, int, int, tuple[int, int]]] = {}
         self._notes: list[str] = []
+
+    def _new_node(self, i: int) -> SimNode:
+        c = self.cfg
+        rc = RaftConfig(id=i, election_tick=c.election_tick, heartbeat_tick=c.heartbeat_tick,
+                        seed=c.seed, pre_vote=c.pre_vote, check_quorum=c.check_quorum,
+                        max_msg_entries=c.max_msg_entries, mutants=of_layer(c.mutants, Layer.CORE))
+        return SimNode(i, self.initial, rc, of_layer(c.mutants, Layer.STORAGE),
+                       of_layer(c.mutants, Layer.DRIVER), send=self._send, done=self._done)
+
+    def _at(self, k: int) -> int:
+        """The node a step's number ``k`` addresses: the k-th live node, cyclically."""
+        return self.live[k % len(self.live)]
+
+    def _after(self, i: int) -> int:
+        """The live node after id ``i``, cyclically (where a client tries next)."""
+        return self.live[bisect_right(self.live, i) % len(self.live)]
 
     # --- plumbing used by nodes ----------------------------------------------------------
     def _send(self, m: Message) -> None:
@@ -132,9 +168,11 @@ class Simulator:
         for n in self.nodes.values():
             n.newly_applied.clear()
             n.last_crash = None
+            n.last_start = None
         kind = step[0]
         handler = _HANDLERS[kind]
         text, node, msg, noop = handler(self, *step[1:])
+        self._retire_removed()
         self._expire_clients()
         if self._notes:
             text += "; " + "; ".join(self._notes)
@@ -215,8 +253,8 @@ class Simulator:
         return f"tick t={self.time} nodes={sorted(set(ticked))}", 0, None, False
 
     def do_part(self, mask: int) -> tuple[str, int, Message | None, bool]:
-        ids = sorted(self.nodes)
-        side = {i for i in ids if mask >> (i - 1) & 1}
+        ids = self.live
+        side = {i for j, i in enumerate(ids) if mask >> j & 1}
         other = set(ids) - side
         if not side or not other:
             return "partition: one side empty", 0, None, True
@@ -226,7 +264,7 @@ class Simulator:
         return f"partition {sorted(side)} | {sorted(other)}", 0, None, False
 
     def do_oneway(self, a: int, b: int) -> tuple[str, int, Message | None, bool]:
-        a, b = 1 + a % self.cfg.nodes, 1 + b % self.cfg.nodes
+        a, b = self._at(a), self._at(b)
         if a == b:
             return "oneway: same node", 0, None, True
         self.cut.add((a, b))
@@ -239,23 +277,23 @@ class Simulator:
         return "heal all links", 0, None, False
 
     def do_clog(self, n: int) -> tuple[str, int, Message | None, bool]:
-        i = 1 + n % self.cfg.nodes
+        i = self._at(n)
         self.clogged.add(i)
         return f"clog n{i}", 0, None, False
 
     def do_unclog(self, n: int) -> tuple[str, int, Message | None, bool]:
-        i = 1 + n % self.cfg.nodes
+        i = self._at(n)
         if i not in self.clogged:
             return f"unclog n{i}: not clogged", 0, None, True
         self.clogged.discard(i)
         return f"unclog n{i}", 0, None, False
 
     def do_crash(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
-        i = 1 + n % self.cfg.nodes
+        i = self._at(n)
         node = self.nodes[i]
         if not node.running:
             return f"crash n{i}: already down", 0, None, True
-        if sum(x.running for x in self.nodes.values()) <= (self.cfg.nodes - 1) // 2 + 1 \
+        if sum(self.nodes[x].running for x in self.live) <= (len(self.live) - 1) // 2 + 1 \
                 and s % 4 == 3:
             return f"crash n{i}: spared (would lose the majority)", 0, None, True
         if s % 2:  # strike inside one of the next disk operations: a torn write
@@ -266,16 +304,59 @@ class Simulator:
         return f"crash n{i}", i, None, False
 
     def do_restart(self, n: int) -> tuple[str, int, Message | None, bool]:
-        i = 1 + n % self.cfg.nodes
+        i = self._at(n)
         node = self.nodes[i]
         if node.running:
             return f"restart n{i}: running", 0, None, True
-        node.start()
+        try:
+            node.start()
+        except StorageError as exc:  # a corrupt WAL: the member refuses to start (etcd too)
+            return f"restart n{i} refused: {exc}", i, None, False
         self._pump(i)
         return f"restart n{i} term={node.raw.raft.term if node.raw else '?'}", i, None, False
 
+    def do_tear(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
+        """Crash n inside one of its next disk operations, the unsynced tail read back
+        as zeros after a prefix (even ``s``) or at full length with its last byte wrong."""
+        i = self._at(n)
+        node = self.nodes[i]
+        if not node.running:
+            return f"tear n{i}: down", 0, None, True
+        tear = "garbled" if s % 2 else "zeros"
+        ops = 1 + (s >> 1) % 4
+        node.arm_crash(ops, tear)
+        return f"arm a {tear} crash of n{i} within {ops} disk operations", i, None, False
+
+    def do_corrupt(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
+        """Flip one bit of a durable WAL record of n other than the last one (media
+        corruption); it shows when n next recovers from its disk."""
+        i = self._at(n)
+        disk = self.nodes[i].disk.durable_view()
+        wal = f"/n{i}/wal"
+        spans: list[tuple[str, int]] = []  # (segment, bytes eligible from its start)
+        names = sorted(disk.listdir(wal)) if disk.exists(wal) else []
+        for k, name in enumerate(names):
+            data = disk.read_file(f"{wal}/{name}")
+            if k == len(names) - 1:  # spare the last record: a flip there is a torn tail
+                records, _ = scan(data)
+                size = records[-1].offset if records else 0
+            else:
+                size = len(data)
+            if size:
+                spans.append((name, size))
+        total = sum(size for _, size in spans)
+        if total == 0:
+            return f"corrupt n{i}: no older record", 0, None, True
+        pos, bit = s % total, (s // total) % 8
+        for name, size in spans:
+            if pos < size:
+                self.nodes[i].disk.corrupt(f"{wal}/{name}", pos, bit)
+                return f"corrupt n{i}: bit {bit} of byte {pos} of {name}", i, None, False
+            pos -= size
+        raise AssertionError("unreachable: pos < total")
+
     def do_snap(self, n: int) -> tuple[str, int, Message | None, bool]:
-        i = 1 + n % self.cfg.nodes
+        i = self._at(n)
         node = self.nodes[i]
         if not node.running or node.raw is None or node.mem is None or node.store is None:
             return f"snapshot n{i}: down", 0, None, True
@@ -299,8 +380,8 @@ class Simulator:
         if not free:
             return "every client busy", 0, None, True
         client = free[c % len(free)]
-        i: int | None = 1 + (via - 1) % self.cfg.nodes
-        if via == 0 or not self.nodes[1 + (via - 1) % self.cfg.nodes].running:
+        i: int | None = self._at(via - 1)
+        if via == 0 or not self.nodes[self._at(via - 1)].running:
             i = self._contact(client)
         if i is None:
             return f"c{client.id}: no node up", 0, None, True
@@ -324,7 +405,7 @@ class Simulator:
             node.reads.forget(rid.to_bytes(8, "big"))
             node.writes.discard(rid)
             lead = getattr(exc, "leader", 0) or node.raw.raft.lead
-            client.leader_hint = lead if lead in self.nodes else 1 + client.leader_hint % len(self.nodes)
+            client.leader_hint = lead if lead in self.live else self._after(client.leader_hint)
             return f"c{client.id} {inp} at n{i} refused: no leader", i, None, True
         if data is not None:
             client.session_seq += 1
@@ -347,16 +428,16 @@ class Simulator:
         return None if best is None else best[1]
 
     def do_lpart(self, k: int) -> tuple[str, int, Message | None, bool]:
-        lead, n = self._leader(), self.cfg.nodes
+        lead, n = self._leader(), len(self.live)
         if lead is None or n < 2:
             return "leader partition: no leader", 0, None, True
-        others = [i for i in sorted(self.nodes) if i != lead]
+        others = [i for i in self.live if i != lead]
         extra = k % max(1, (n - 1) // 2)  # the leader's side stays a minority
         side = {lead, *(others[(lead + j) % len(others)] for j in range(extra))}
         for a in side:
-            for b in set(self.nodes) - side:
+            for b in set(self.live) - side:
                 self.cut |= {(a, b), (b, a)}
-        return f"leader partition {sorted(side)} | {sorted(set(self.nodes) - side)}", lead, None, False
+        return f"leader partition {sorted(side)} | {sorted(set(self.live) - side)}", lead, None, False
 
     def do_lsnap(self) -> tuple[str, int, Message | None, bool]:
         lead = self._leader()
@@ -366,9 +447,9 @@ class Simulator:
 
     def do_transfer(self, k: int) -> tuple[str, int, Message | None, bool]:
         lead = self._leader()
-        if lead is None or self.cfg.nodes < 2:
+        if lead is None or len(self.live) < 2:
             return "transfer: no leader", 0, None, True
-        others = [i for i in sorted(self.nodes) if i != lead]
+        others = [i for i in self.live if i != lead]
         to = others[k % len(others)]
         raw = self.nodes[lead].raw
         assert raw is not None
@@ -385,7 +466,7 @@ class Simulator:
         if not busy:
             return "retry: no write outstanding", 0, None, True
         op = busy[c % len(busy)]
-        i = 1 + n % self.cfg.nodes
+        i = self._at(n)
         node = self.nodes[i]
         if not node.running or node.raw is None:
             return f"retry c{op.client} at n{i}: down", 0, None, True
@@ -400,11 +481,94 @@ class Simulator:
         self._pump(i)
         return f"c{op.client} retries {op.input} at n{i}", i, None, False
 
+    # --- membership changes (single-server, thesis 4.1) ------------------------------------
+    def _propose_change(self, what: str, cc: ConfChange, new: bool
+                        ) -> tuple[str, int, Message | None, bool]:
+        """The leader proposes ``cc``; a ``new`` node is started empty once it is accepted."""
+        lead = self._leader()
+        if lead is None:
+            return f"{what}: no leader", 0, None, True
+        raw = self.nodes[lead].raw
+        assert raw is not None
+        try:
+            raw.propose_conf_change(cc)
+        except (ProposalDropped, ConfChangeError) as exc:
+            return f"{what} at n{lead} refused: {exc}", lead, None, True
+        if new:  # a new member: empty disk, the initial configuration at index 0
+            i = cc.node_id
+            self.nodes[i] = node = self._new_node(i)
+            self.live.append(i)
+            rate = self.cfg.tick_rates[(i - 1) % len(self.cfg.tick_rates)]
+            self.ticks[i] = self.time * rate // 4
+            node.start()
+        self._pump(lead)
+        return f"{what}: n{lead} proposes {cc.type.name} n{cc.node_id}", lead, None, False
+
+    def _fresh_id(self) -> int | None:
+        i = max(self.nodes) + 1
+        return i if i <= MAX_NODE_ID else None
+
+    def do_addl(self) -> tuple[str, int, Message | None, bool]:
+        """A new node joins as a learner (it catches up before it may vote)."""
+        i = self._fresh_id()
+        if i is None:
+            return "add learner: no free node id", 0, None, True
+        return self._propose_change("add learner", ConfChange(ConfChangeType.ADD_LEARNER, i), True)
+
+    def do_addv(self) -> tuple[str, int, Message | None, bool]:
+        """A new, empty node joins as a voter at once."""
+        i = self._fresh_id()
+        if i is None:
+            return "add voter: no free node id", 0, None, True
+        return self._propose_change("add voter", ConfChange(ConfChangeType.ADD_NODE, i), True)
+
+    def do_promote(self, k: int) -> tuple[str, int, Message | None, bool]:
+        """The leader promotes the k-th learner of its configuration to voter."""
+        lead = self._leader()
+        raw = self.nodes[lead].raw if lead is not None else None
+        learners = raw.raft.tracker.learners if raw is not None else ()
+        if not learners:
+            return "promote: no learner", 0, None, True
+        target = learners[k % len(learners)]
+        return self._propose_change("promote", ConfChange(ConfChangeType.ADD_NODE, target), False)
+
+    def do_remove(self, k: int) -> tuple[str, int, Message | None, bool]:
+        """The leader proposes removing the k-th voter of its configuration (itself too)."""
+        lead = self._leader()
+        raw = self.nodes[lead].raw if lead is not None else None
+        voters = raw.raft.tracker.voters if raw is not None else ()
+        if len(voters) < 2:
+            return "remove: no leader, or a single voter", 0, None, True
+        target = voters[k % len(voters)]
+        return self._propose_change("remove", ConfChange(ConfChangeType.REMOVE_NODE, target),
+                                    False)
+
+    def _retire_removed(self) -> None:
+        """Stop every node whose removal some node applied (so it is committed), as an
+        operator stops a removed member; its disk stays, for the checks' durable images."""
+        for node in list(self.nodes.values()):
+            for e in node.newly_applied:
+                if e.type is not EntryType.CONF_CHANGE:
+                    continue
+                cc = conf_change_from_bytes(e.data)
+                i = cc.node_id
+                if cc.type is not ConfChangeType.REMOVE_NODE or i in self.removed \
+                        or i not in self.nodes or len(self.live) < 2:
+                    continue
+                self.removed.add(i)
+                self.live.remove(i)
+                self.clogged.discard(i)
+                if self.nodes[i].running:
+                    self.nodes[i].stop()
+                    self._abandon(i)
+                self._notes.append(f"n{i} removed and stopped")
+
     # --- clients ---------------------------------------------------------------------------
     def _contact(self, client: Client) -> int | None:
-        n = len(self.nodes)
-        for d in range(n):
-            i = 1 + (client.leader_hint - 1 + d) % n
+        live = self.live
+        start = bisect_left(live, client.leader_hint)
+        for d in range(len(live)):
+            i = live[(start + d) % len(live)]
             if self.nodes[i].running:
                 return i
         return None
@@ -417,7 +581,7 @@ class Simulator:
                 self._by_request.pop(op.request_id, None)
                 client.current = None
                 client.new_session()
-                client.leader_hint = 1 + i % len(self.nodes)
+                client.leader_hint = self._after(i)
 
     def _expire_clients(self) -> None:
         for client in self.clients:
@@ -426,7 +590,7 @@ class Simulator:
                 self._by_request.pop(op.request_id, None)
                 client.current = None
                 client.new_session()
-                client.leader_hint = 1 + op.node % len(self.nodes)
+                client.leader_hint = self._after(op.node)
                 self._notes.append(f"c{client.id} gives up on {op.input[0]}")
 
     def history(self) -> list[dict[str, Any]]:
@@ -442,6 +606,8 @@ _HANDLERS: dict[str, Callable[..., tuple[str, int, Message | None, bool]]] = {
     "crash": Simulator.do_crash, "restart": Simulator.do_restart, "snap": Simulator.do_snap,
     "op": Simulator.do_op, "lpart": Simulator.do_lpart, "lsnap": Simulator.do_lsnap,
     "transfer": Simulator.do_transfer, "retry": Simulator.do_retry,
+    "addl": Simulator.do_addl, "addv": Simulator.do_addv, "promote": Simulator.do_promote,
+    "remove": Simulator.do_remove, "tear": Simulator.do_tear, "corrupt": Simulator.do_corrupt,
 }
 
 

@@ -9,6 +9,13 @@ visible one, as a power cut would:
   its directory's last fsync reverts to the old name table;
 * with ``rng`` (a ``random.Random`` the caller seeds), the unsynced appended tail of each file
   may instead survive up to a random byte, so the last write can be torn mid-record;
+* a crash armed with :meth:`MemoryDisk.crash_after` may tear differently (``tear``):
+  ``"zeros"`` keeps the unsynced tail's full length but only a random prefix of its bytes,
+  the rest reading back as zeros (the file's size reached the disk, its data did not);
+  ``"garbled"`` keeps the whole tail but with its last byte wrong (a full-length final
+  record with a bad checksum);
+* :meth:`MemoryDisk.corrupt` flips one bit of a file's durable bytes (media corruption of
+  data long since fsynced);
 * files opened before the crash become unusable (a use raises ``RuntimeError``).
 
 Directories themselves are created durably by ``makedirs`` (a simplification: the storage
@@ -23,7 +30,10 @@ import random
 
 from quorum.impl.storage.disk import DiskFile
 
-__all__ = ["MemoryDisk", "SimulatedCrash"]
+__all__ = ["TEARS", "MemoryDisk", "SimulatedCrash"]
+
+#: the ways an armed crash may tear the unsynced tail of a file (see the module docstring)
+TEARS = ("prefix", "zeros", "garbled")
 
 
 class SimulatedCrash(Exception):
@@ -45,11 +55,17 @@ class _Inode:
             self.durable = bytearray(self.data)
         self.append_only = True
 
-    def crash(self, rng: random.Random | None) -> None:
+    def crash(self, rng: random.Random | None, tear: str = "prefix") -> None:
         pending = len(self.data) - len(self.durable)
         if rng is not None and self.append_only and pending > 0:
-            keep = len(self.durable) + rng.randint(0, pending)
-            del self.data[keep:]
+            if tear == "garbled":
+                self.data[-1] ^= 0x01
+            else:
+                keep = len(self.durable) + rng.randint(0, pending)
+                if tear == "zeros":
+                    self.data[keep:] = bytes(len(self.data) - keep)
+                else:
+                    del self.data[keep:]
         else:
             self.data = bytearray(self.durable)
         self.durable = bytearray(self.data)
@@ -88,13 +104,28 @@ class MemoryDisk:
         self._dirs: dict[str, dict[str, _Inode]] = {}  # visible name tables
         self._durable: dict[str, dict[str, _Inode]] = {}  # name tables as a crash finds them
         self._countdown = -1  # operations left before a SimulatedCrash (-1: never)
+        self._tear = "prefix"  # how the next crash tears unsynced tails (module docstring)
 
-    def crash_after(self, operations: int) -> None:
+    def crash_after(self, operations: int, tear: str = "prefix") -> None:
         """Make the ``operations``-th next mutating operation (write, sync, truncate,
         rename, remove, sync_dir, creating a file) raise :class:`SimulatedCrash` instead of
         completing (a write's bytes still reach the page cache, so ``crash(rng)`` may keep
-        part of them).  The caller then calls :meth:`crash`."""
-        self._countdown = operations
+        part of them, torn as ``tear`` says: ``prefix``, ``zeros`` or ``garbled``, see the
+        module docstring).  The caller then calls :meth:`crash`."""
+        if tear not in TEARS:
+            raise ValueError(f"unknown tear {tear!r}; known: {', '.join(TEARS)}")
+        self._countdown, self._tear = operations, tear
+
+    def corrupt(self, path: str, offset: int, bit: int) -> None:
+        """Flip bit ``bit`` of byte ``offset`` of the durable contents of ``path`` (and of
+        what the process sees, when it has that byte)."""
+        table, name = self._split(path)
+        inode = table[name]
+        if not 0 <= offset < len(inode.durable):
+            raise ValueError(f"{path}: offset {offset} is not durable")
+        inode.durable[offset] ^= 1 << (bit % 8)
+        if offset < len(inode.data):
+            inode.data[offset] ^= 1 << (bit % 8)
 
     def _tick(self) -> None:
         if self._countdown > 0:
@@ -179,13 +210,14 @@ class MemoryDisk:
         """Simulate a power cut (see the module docstring); open handles become invalid."""
         self.epoch += 1
         self._countdown = -1
+        tear, self._tear = self._tear, "prefix"
         self._dirs = {d: dict(t) for d, t in self._durable.items()}
         seen: set[int] = set()
         for table in self._dirs.values():
             for inode in table.values():
                 if id(inode) not in seen:
                     seen.add(id(inode))
-                    inode.crash(rng)
+                    inode.crash(rng, tear)
 
     def durable_view(self) -> MemoryDisk:
         """A copy holding only what a crash now would keep (for reading durable state

@@ -48,6 +48,7 @@ __all__ = [
     "encode_metadata",
     "encode_snapshot_marker",
     "frame",
+    "resync",
     "scan",
 ]
 
@@ -74,8 +75,10 @@ class Record:
 @dataclass(frozen=True, slots=True)
 class Damage:
     """Where scanning stopped and why.  ``at_end``: the damaged record is the last thing in
-    the file (a partial record, a bad checksum on the final record, or a zero-filled tail):
-    the signature of a write torn by a crash."""
+    the file, or only zeros follow it (a partial record, a bad checksum on the final
+    record, a zero-filled tail, or a last batch whose records read back partly or wholly
+    as zeros because the file's size reached the disk before its data): the signature of
+    a write torn by a crash."""
 
     offset: int
     reason: str
@@ -87,16 +90,17 @@ def frame(kind: Kind, payload: Any) -> bytes:
     return HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
-def scan(buf: bytes) -> tuple[list[Record], Damage | None]:
-    """The intact records of ``buf`` in order, and the damage that stopped the scan.
-    Damage counts as ``at_end`` only if no intact record can be found anywhere after it
-    (a flipped length byte must not pass for a torn tail and hide the records behind it)."""
+def scan(buf: bytes, start: int = 0) -> tuple[list[Record], Damage | None]:
+    """The intact records of ``buf`` from ``start`` on, in order, and the damage that
+    stopped the scan.  Damage counts as ``at_end`` only if no intact record can be found
+    anywhere after it (a flipped length byte must not pass for a torn tail and hide the
+    records behind it)."""
     records: list[Record] = []
-    end, off = len(buf), 0
+    end, off = len(buf), start
     while off < end:
         rec, reason, at_end = _read_one(buf, off)
         if rec is None:
-            if at_end and _resync(buf, off + 1) is not None:
+            if at_end and resync(buf, off + 1) is not None:
                 at_end = False
                 reason += " (intact records follow it)"
             return records, Damage(off, reason, at_end)
@@ -117,8 +121,8 @@ def _read_one(buf: bytes, off: int) -> tuple[Record | None, str, bool]:
     if body_end > end:
         return None, f"record of {length} bytes cut short at end of file", True
     body = memoryview(buf)[off + HEADER.size:body_end]
-    if zlib.crc32(body) != crc:
-        return None, "checksum mismatch", body_end == end
+    if zlib.crc32(body) != crc:  # torn if nothing but zeros follows it (etcd's rule too)
+        return None, "checksum mismatch", body_end == end or not any(buf[body_end:])
     try:
         kind = Kind(body[0])
         payload = msgpack.unpackb(body[1:], raw=False)
@@ -127,7 +131,7 @@ def _read_one(buf: bytes, off: int) -> tuple[Record | None, str, bool]:
     return Record(off, body_end, kind, payload), "", False
 
 
-def _resync(buf: bytes, start: int) -> int | None:
+def resync(buf: bytes, start: int) -> int | None:
     """The first offset >= start where an intact record begins, if any."""
     end = len(buf)
     for off in range(start, end - HEADER.size):

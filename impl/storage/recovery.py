@@ -4,13 +4,19 @@
 they add up to, plus where a torn tail starts, so the caller (``DiskStorage.open``) can cut
 it off.  The rules:
 
-* A damaged record that is the last thing in the **last** segment (a partial record, a bad
-  checksum on the final record, or a zero-filled tail) is a write torn by a crash: it was
-  never fsynced, so nothing depends on it, and it is dropped.
+* A damaged record that is the last thing in the **last** segment, or is followed by
+  nothing but zeros there (a partial record, a full-length final record with a bad
+  checksum, a zero-filled tail, a last batch that reads back partly or wholly as zeros
+  because the file's new size reached the disk before its data) is a write torn by a
+  crash: it was never fsynced, so nothing depends on it, and it is cut off, as etcd's
+  WAL repairs a torn tail.
 * Any other damage (in an earlier segment, or followed by more data, or a record with a good
   checksum that does not decode, or a gap in segment numbers or entry indexes) is
   corruption: :class:`CorruptionError` names the file and byte offset and the node refuses
   to start, since running on a silently shortened log could lose acknowledged writes.
+  A bad record followed by an intact one is always corruption: a torn write leaves
+  nothing intact behind it.  (etcd refuses likewise; its operator then removes the
+  member and adds a fresh one, which catches up from the leader.)
 * ENTRIES replace any suffix they overlap (Raft's conflict truncation, Figure 2, "If an
   existing entry conflicts with a new one ... delete the existing entry and all that follow
   it"); a SNAPSHOT marker drops the entries it covers (all of them for an installed one).
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quorum.impl.gcpause import gc_paused
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.types import Entry, HardState, Snapshot
 from quorum.impl.storage.disk import Disk
 from quorum.impl.storage.errors import CorruptionError, StorageError
@@ -34,6 +41,7 @@ from quorum.impl.storage.records import (
     decode_hard_state,
     decode_metadata,
     decode_snapshot_marker,
+    resync,
     scan,
 )
 from quorum.impl.storage.snapfile import read_snapshot, snapshot_name
@@ -154,11 +162,17 @@ def _segment_files(disk: Disk, wal_dir: str) -> list[tuple[int, int, str]]:
 
 
 def _replay_segment(disk: Disk, wal_dir: str, seq: int, first: int, name: str,
-                    last: bool, r: LogReplay) -> tuple[Segment, Damage | None, bool]:
+                    last: bool, r: LogReplay, mutants: frozenset[Mutant]
+                    ) -> tuple[Segment, Damage | None, bool]:
     path = posixpath.join(wal_dir, name)
-    records, damage = scan(disk.read_file(path))
-    if damage is not None and not (last and damage.at_end):
-        raise CorruptionError(path, damage.offset, damage.reason)
+    buf = disk.read_file(path)
+    records, damage = scan(buf)
+    while damage is not None and not (last and damage.at_end):
+        at = resync(buf, damage.offset + 1)
+        if Mutant.WAL_SKIPS_BAD_RECORD not in mutants or at is None:
+            raise CorruptionError(path, damage.offset, damage.reason)
+        more, damage = scan(buf, at)  # the bug: step over the bad record, read on
+        records += more
     if not records:
         if not last:
             raise CorruptionError(path, 0, "segment without a metadata record")
@@ -189,13 +203,16 @@ def _check_meta(kind: Kind, p: Any, seq: int, r: LogReplay, where: tuple[str, in
     r.meta = (cluster_id, node_id)
 
 
-def recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
-    """Replay the WAL in ``wal_dir``; None if it holds no segment (a fresh directory)."""
+def recover(disk: Disk, wal_dir: str, snap_dir: str,
+            mutants: frozenset[Mutant] = frozenset()) -> Recovered | None:
+    """Replay the WAL in ``wal_dir``; None if it holds no segment (a fresh directory).
+    ``mutants``: ``DiskStorage.open``'s storage mutants (tests only)."""
     with gc_paused():
-        return _recover(disk, wal_dir, snap_dir)
+        return _recover(disk, wal_dir, snap_dir, mutants)
 
 
-def _recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
+def _recover(disk: Disk, wal_dir: str, snap_dir: str,
+             mutants: frozenset[Mutant]) -> Recovered | None:
     named = _segment_files(disk, wal_dir)
     if not named:
         return None
@@ -203,7 +220,7 @@ def _recover(disk: Disk, wal_dir: str, snap_dir: str) -> Recovered | None:
     segments, torn, headless = [], None, False
     for i, (seq, first, name) in enumerate(named):
         seg, damage, headless = _replay_segment(disk, wal_dir, seq, first, name,
-                                                i == len(named) - 1, r)
+                                                i == len(named) - 1, r, mutants)
         segments.append(seg)
         torn = damage
     if r.meta is None:  # a lone segment whose header a crash cut off: a fresh directory

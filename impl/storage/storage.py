@@ -129,7 +129,7 @@ class DiskStorage:
             parent = posixpath.dirname(posixpath.normpath(directory))
             if parent and disk.exists(parent):
                 disk.sync_dir(parent)
-        rec = recover(disk, s.wal_dir, s.snap_dir)
+        rec = recover(disk, s.wal_dir, s.snap_dir, s.mutants)
         if rec is None:  # fresh, or a crash while creating the very first segment
             for name in disk.listdir(s.wal_dir):
                 if parse_segment_name(name) is not None:

@@ -146,9 +146,12 @@ FIRST_CATCH: dict[str, tuple[str, int, str]] = {
     "no-sessions": ("wide", 24, "linearizability"),
     "up-to-date-index-first": ("wide", 0, "invariants"),
     "snapshot-keeps-conflict": ("wide", 18, "safety"),
-    "ceil-majority": ("wide", 3, "safety"),
+    "ceil-majority": ("churn", 1, "safety"),  # an even configuration after a change
     "stale-vote-counted": ("tla", 1, "refinement"),
     "retry-applied-twice": ("wide", 24, "linearizability"),
+    "match-index-backwards": ("default", 0, "invariants"),
+    "second-conf-change": ("churn", 0, "safety"),
+    "wal-skips-bad-record": ("churn", 0, "safety"),
 }
 #: mutants no generated schedule lines up (none today: the wide profile's retries caught
 #: no-sessions); strict, so a profile that starts catching one shows up here

@@ -10,7 +10,8 @@
   slow tests walk the seeds of the same generator CI runs (:func:`quorum.impl.sim.generate`,
   or :func:`~quorum.impl.sim.generate_tla` with pre-vote for a bug only step refinement
   sees, or :func:`~quorum.impl.sim.generate_wide` for a bug only the wide profile's shapes
-  reach), in order, with one bug switched on, until a check fails; the first failing seed
+  reach, or :func:`~quorum.impl.sim.generate_churn` for one that needs membership changes
+  or storage faults), in order, with one bug switched on, until a check fails; the first failing seed
   is pinned (a change to the generator or the store that hides a bug shows up here), then
   the failing schedule is shrunk and must still fail.  How long the hunt takes is measured
   by ``benchmarks/soak.py``, not asserted here.
@@ -28,7 +29,14 @@ import quorum.impl
 from quorum.cli import EXIT_OK, EXIT_VIOLATION, main
 from quorum.conformance.runner import ALL_CHECKS, check_schedule, default_checks, shrink
 from quorum.impl.mutants import Layer, Mutant, names, parse
-from quorum.impl.sim import Schedule, generate, generate_tla, generate_wide, with_mutant
+from quorum.impl.sim import (
+    Schedule,
+    generate,
+    generate_churn,
+    generate_tla,
+    generate_wide,
+    with_mutant,
+)
 
 MAX_SEEDS = 80
 STEPS = 1500
@@ -38,12 +46,18 @@ FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
                "pre-vote-adopts-term": 0, "reply-before-fsync": 3, "early-read-release": 21,
                # generate_wide(seed, 1500): even sizes, leader partitions, retries
                "ceil-majority": 3, "up-to-date-index-first": 0, "snapshot-keeps-conflict": 18,
-               "stale-vote-counted": 5, "retry-applied-twice": 24, "no-sessions": 24}
+               "stale-vote-counted": 5, "retry-applied-twice": 24, "no-sessions": 24,
+               # generate_churn(seed, 1500): membership changes, torn tails, corrupt WALs
+               "match-index-backwards": 0, "second-conf-change": 0,
+               "wal-skips-bad-record": 0}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
 #: mutants hunted with generate_wide(seed, 1500): the default profile never builds their shapes
 WIDE = {"ceil-majority", "up-to-date-index-first", "snapshot-keeps-conflict",
         "stale-vote-counted", "retry-applied-twice", "no-sessions"}
+#: mutants hunted with generate_churn(seed, 1500): only membership changes or corrupt WAL
+#: records reach them
+CHURN = {"second-conf-change", "wal-skips-bad-record"}
 #: mutants no generator lines up: a written scenario catches them, and its schedule is a
 #: regression file (no-sessions was one until the wide profile's retries: default seeds
 #: 0-119 never caught it; its regression file is still tests/impl/sim/test_sessions.py's)
@@ -150,6 +164,8 @@ def test_quorum_sim_lists_every_mutant_and_refuses_others(capsys):
 def _draw(name: str, seed: int) -> Schedule:
     if name in TLA_PREVOTE:
         s = generate_tla(seed, STEPS, pre_vote=True)
+    elif name in CHURN:
+        s = generate_churn(seed, STEPS)
     else:
         s = generate_wide(seed, STEPS) if name in WIDE else generate(seed, STEPS)
     return replace(s, config=with_mutant(s.config, name))
@@ -195,3 +211,22 @@ def test_the_unmutated_store_passes_the_seeds_that_catch_mutants():
 def test_the_unmutated_store_passes_the_wide_seeds_that_catch_mutants():
     for seed in sorted({FIRST_CATCH[name] for name in WIDE}):
         assert check_schedule(generate_wide(seed, STEPS), keep_log=False).ok, seed
+
+
+def test_the_unmutated_store_passes_the_churn_seeds_that_catch_mutants():
+    for seed in sorted({FIRST_CATCH[name] for name in CHURN}):
+        assert check_schedule(generate_churn(seed, STEPS), keep_log=False).ok, seed
+
+
+def test_ceil_majority_is_caught_with_membership_changes():
+    """The tutorial's bug, in a cluster whose size membership changes make even: churn
+    seed 1 (4 voters) commits an entry on 2 of them, just before a removal (pinned)."""
+    s = generate_churn(1, STEPS)
+    res = check_schedule(replace(s, config=with_mutant(s.config, "ceil-majority")),
+                         keep_log=False)
+    assert res.failure is not None and res.failure.check == "safety"
+    assert res.failure.event == 141
+    assert res.failure.message == ("committed entry 3 (term 2) is durable on 2 of the 4 "
+                                   "voters [1, 2, 3, 4] or 1 of the 3 voters [1, 2, 3], "
+                                   "fewer than a majority")
+    assert check_schedule(s, keep_log=False).ok

@@ -210,3 +210,63 @@ def test_recovery_after_a_crash_anywhere_is_a_record_prefix_past_the_last_fsync(
 def test_crash_property_many_seeds() -> None:
     crashes = sum(run_with_crashes(seed, 200) for seed in range(25, 625))
     assert crashes > 600
+
+
+def _torn(tear: str, seed: int) -> bytes:
+    disk = MemoryDisk()
+    disk.makedirs("/d")
+    f = disk.open_append("/d/x")
+    disk.sync_dir("/d")
+    f.write(b"synced")
+    f.sync()
+    disk.crash_after(2, tear)
+    f.write(b"0123456789")
+    with pytest.raises(SimulatedCrash):
+        f.sync()
+    disk.crash(random.Random(seed))
+    return disk.read_file("/d/x")
+
+
+def test_a_zeros_tear_keeps_the_full_length_with_a_zero_filled_rest() -> None:
+    seen = set()
+    for seed in range(40):
+        data = _torn("zeros", seed)
+        assert len(data) == 16 and data.startswith(b"synced")
+        kept = len(data.rstrip(b"\0"))
+        assert data[:kept] == b"synced0123456789"[:kept] and not any(data[kept:])
+        seen.add(kept)
+    assert {6, 16} <= seen and len(seen) > 5  # all zeros, none, and tears in between
+
+
+def test_a_garbled_tear_keeps_every_byte_but_the_last() -> None:
+    assert _torn("garbled", 0) == b"synced012345678" + bytes([ord("9") ^ 1])
+
+
+def test_the_tear_applies_to_one_crash_only_and_unknown_tears_are_refused() -> None:
+    disk = MemoryDisk()
+    disk.makedirs("/d")
+    f = disk.open_append("/d/x")
+    disk.crash_after(5, "zeros")
+    disk.crash()
+    f = disk.open_append("/d/x")
+    disk.sync_dir("/d")
+    f.write(b"abc")
+    disk.crash(random.Random(1))  # a prefix again, not zeros
+    assert disk.read_file("/d/x") in (b"", b"a", b"ab", b"abc")
+    with pytest.raises(ValueError, match="unknown tear 'shred'"):
+        disk.crash_after(1, "shred")
+
+
+def test_corrupt_flips_one_durable_bit_and_refuses_bytes_not_yet_durable() -> None:
+    disk = MemoryDisk()
+    disk.makedirs("/d")
+    f = disk.open_append("/d/x")
+    disk.sync_dir("/d")
+    f.write(b"AB")
+    f.sync()
+    f.write(b"C")
+    disk.corrupt("/d/x", 1, 0)
+    assert disk.read_file("/d/x") == b"AC" + b"C"
+    assert disk.durable_view().read_file("/d/x") == b"AC"
+    with pytest.raises(ValueError, match="not durable"):
+        disk.corrupt("/d/x", 2, 0)

@@ -288,3 +288,46 @@ def test_os_disk_really_writes_files(tmp_path: Path) -> None:
     fs = Fs("os", tmp_path)
     fs.open()[0].save(HardState(1, 1, 0), ents(1, 2))
     assert os.path.getsize(fs.segment()) == fs.size(fs.segment()) > 0
+
+
+@pytest.mark.parametrize("kept", [0, 8, 20, 40])
+@pytest.mark.parametrize("extra", [0, 600])
+def test_a_last_batch_that_reads_back_as_zeros_is_a_torn_tail(
+        fs: Fs, kept: int, extra: int) -> None:
+    """Issue 14: the file's size reached the disk but not (all of) the last batch's data:
+    its bytes from ``kept`` on read back as zeros (``extra`` zeros beyond, as a file
+    system that extends by blocks leaves).  The member restarts without that batch, and
+    appends again where it was cut."""
+    history = build(fs)
+    seg = fs.segment()
+    data = fs.read(seg)
+    start, full = history[-2][0], history[-1][0]
+    fs.write(seg, data[:start + kept] + bytes(full - start - kept + extra))
+    s, state = fs.open()
+    assert state == history[-2][1]
+    assert fs.size(seg) == start  # the torn batch is cut off, zeros and all
+    s.save(None, [Entry(5, 11, data=b"again")])
+    s.close()
+    assert fs.open()[1].entries[-1] == Entry(5, 11, data=b"again")
+
+
+def test_a_zeroed_record_followed_by_an_intact_one_is_corruption(fs: Fs) -> None:
+    """Zeros inside a record with an intact record behind it are no torn write."""
+    history = build(fs)
+    seg = fs.segment()
+    data = bytearray(fs.read(seg))
+    start = history[2][0]  # the first record of save 4, followed by save 5 and 6
+    data[start + 10:start + 30] = bytes(20)
+    fs.write(seg, bytes(data))
+    with pytest.raises(CorruptionError, match="checksum mismatch") as info:
+        fs.open()
+    assert info.value.offset == start
+
+
+def test_a_full_length_final_record_with_a_bad_checksum_is_a_torn_tail(fs: Fs) -> None:
+    history = build(fs)
+    seg = fs.segment()
+    data = bytearray(fs.read(seg))
+    data[history[-2][0] + 12] ^= 0x01  # inside the body of the last, full-length record
+    fs.write(seg, bytes(data))
+    assert fs.open()[1] == history[-2][1]
