@@ -2,7 +2,9 @@
 
 A state is within bounds when every server's term is at most ``max_term``,
 every log holds at most ``max_log`` entries, and at most ``max_msgs`` messages
-are in flight, duplicates counted (raft.tla's bag cardinality).  As in TLC, a
+are in flight, duplicates counted (raft.tla's bag cardinality).  A log's length counts
+its compacted prefix (``--snapshots``) and its configuration entries (``--membership``):
+the bound is on the last index.  As in TLC, a
 successor outside the bounds is still checked against the invariants, but it
 is neither counted nor explored.
 """
@@ -23,6 +25,11 @@ PARAMS: tuple[Param, ...] = (
     Param("max_term", int, 2, "largest term explored (terms start at 1)"),
     Param("max_log", int, 1, "longest log explored, per server (0: elections only)"),
     Param("max_msgs", int, 1, "most messages in flight, duplicates counted"),
+    Param("snapshots", bool, False, "log compaction and InstallSnapshot (quorum.spec.raft.snapshots)"),
+    Param("membership", bool, False,
+          "single-server membership changes (quorum.spec.raft.membership)"),
+    Param("members", int, 0, "servers of the initial configuration, the first ones (0: all); "
+          "needs --membership"),
 )
 
 
@@ -35,6 +42,9 @@ class Config:
     max_term: int = 2
     max_log: int = 1
     max_msgs: int = 1
+    snapshots: bool = False
+    membership: bool = False
+    members: int = 0
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> Config:
@@ -60,3 +70,23 @@ class Config:
                 raise ConfigError(f"--{name.replace('_', '-')} must be an integer >= {least}, got {v!r}")
         if self.servers > 9:
             raise ConfigError(f"--servers must be at most 9, got {self.servers}")
+        for name in ("snapshots", "membership"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"--{name} is a switch (true or false), got {getattr(self, name)!r}")
+        if not isinstance(self.members, int) or isinstance(self.members, bool) or not (
+                0 <= self.members <= self.servers):
+            raise ConfigError(f"--members must be an integer from 0 to --servers "
+                              f"({self.servers}), got {self.members!r}")
+        if self.members and not self.membership:
+            raise ConfigError("--members needs --membership (without it every server is a "
+                              "member, always)")
+
+    @property
+    def extended(self) -> bool:
+        """Snapshots or membership changes are on (raft.tla's Next with their layers)."""
+        return self.snapshots or self.membership
+
+    @property
+    def member_mask(self) -> int:
+        """The initial configuration as a bit mask (0: every server)."""
+        return (1 << self.members) - 1 if self.members else 0

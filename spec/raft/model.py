@@ -15,7 +15,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from quorum.spec.raft import etcd
+from quorum.spec.common import ConfigError
+from quorum.spec.raft import etcd, membership, snapshots
 from quorum.spec.raft.config import Config
 from quorum.spec.raft.fast import actions as fast
 from quorum.spec.raft.fast import properties as fast_properties
@@ -67,11 +68,22 @@ class RaftModel:
             values=config.values,
             quorum=rules.quorum_size(config.servers),
             rules=rules,
+            members=config.member_mask,
         )
         # the compiled encoding runs raft.tla and its mutants; etcd's extensions
         # (quorum.spec.raft.etcd) exist in the readable encoding only
-        self.reference = reference = reference or not fast.supports(rules)
-        self._next = etcd.successors if etcd.extends(rules) else actions.successors
+        # and so do snapshots and membership changes (quorum.spec.raft.snapshots, .membership)
+        self.reference = reference = reference or config.extended or not fast.supports(rules)
+        self._next: Callable[[Any, actions.Context], Iterator[tuple[actions.Label, Any]]] = (
+            etcd.successors if etcd.extends(rules) else actions.successors)
+        if config.snapshots:
+            self._next = snapshots.layer(self._next)
+        if config.membership:  # outermost: it filters the sends of InstallSnapshot too
+            self._next = membership.layer(self._next)
+        if symmetry and config.extended:
+            raise ConfigError("--symmetry is not supported with --snapshots or --membership "
+                              "(the initial configuration names servers; the canonical form "
+                              "knows raft.tla's variables only)")
         if reference:
             self.successors = self.reference_successors
             self.within_bounds = self._reference_within_bounds
@@ -97,7 +109,9 @@ class RaftModel:
             self.canonicalize = canonicalize if reference else fast_symmetry.canonicalizer(config.servers)
         self.view: Callable[[Any], Hashable] | None = None
 
-    def initial_states(self) -> Iterable[State]:
+    def initial_states(self) -> Iterable[Any]:
+        if self.config.snapshots:
+            return (snapshots.initial_snap_state(self.config.servers),)
         return (initial_state(self.config.servers),)
 
     def reference_successors(self, state: State) -> Iterator[tuple[actions.Label, State]]:

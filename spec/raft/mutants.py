@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from quorum.spec.common import Mutant
-from quorum.spec.raft.tla.rules import ACCEPT, RAFT, REJECT, STEP_DOWN, Rules
+from quorum.spec.raft.tla.rules import ACCEPT, RAFT, REJECT, STEP_DOWN, Rules, is_config_entry
 from quorum.spec.raft.tla.state import CANDIDATE, NIL, AppendEntriesRequest, Log, RequestVoteRequest
 
 __all__ = ["MUTANTS", "RULES"]
@@ -48,6 +48,10 @@ def _any_role(role: int) -> bool:
     return True
 
 
+def _change_without_fix(log: Log, commit_index: int, current_term: int) -> bool:
+    return not any(is_config_entry(e) for e in log[commit_index:])  # one at a time only
+
+
 #: mutant name -> the rules it runs with
 RULES: dict[str, Rules] = {
     "commit-old-term": replace(RAFT, commit_term_ok=_commit_any_term),
@@ -57,6 +61,7 @@ RULES: dict[str, Rules] = {
     "no-truncate": replace(RAFT, entry_present=_any_entry_present),
     "stale-append": replace(RAFT, append_branch=_stale_append_branch),
     "follower-writes": replace(RAFT, may_take_requests=_any_role),
+    "membership-without-fix": replace(RAFT, may_change_config=_change_without_fix),
 }
 
 MUTANTS: dict[str, Mutant] = {
@@ -115,6 +120,18 @@ MUTANTS: dict[str, Mutant] = {
         "with the same index and term hold different values",
         defaults={"servers": 2, "values": 2, "max_term": 2, "max_log": 1, "max_msgs": 1},
         expect="LogMatching",
+    ),
+    "membership-without-fix": Mutant(
+        "membership-without-fix",
+        "single-server membership change without Ongaro's fix of July 2015 (raft-dev): a "
+        "leader appends a configuration entry before it has committed an entry of its "
+        "term, so two changes of one configuration, made by leaders of different terms, "
+        "have disjoint majorities (4 servers: remove s4, then remove s3)",
+        defaults={"servers": 4, "values": 1, "max_term": 4, "max_log": 1, "max_msgs": 1,
+                  "membership": True},
+        expect="LeaderCompleteness",
+        mode="simulation",
+        simulation={"depth": 120, "runs": 200_000, "seed": 0, "strategy": "explore"},
     ),
 }
 

@@ -35,18 +35,22 @@ from quorum.cli.specs import SPECS, load
 
 #: spec -> the decisions that select a reference-only extension and that no mutant swaps.
 #: Raft's: the fields of ``quorum.spec.raft.rules.ETCD`` (etcd's bookkeeping, read by the
-#: reference actions only) and ``pre_vote`` (``ETCD_PRE_VOTE``).
+#: reference actions only), ``pre_vote`` (``ETCD_PRE_VOTE``) and ``config_on_apply`` (etcd's
+#: rule for when a configuration takes effect, quorum.spec.raft.membership).
 REFERENCE_ONLY: dict[str, frozenset[str]] = {
     "raft": frozenset({"commits_after_restart", "follower_commit", "reply_match",
-                       "match_after_success", "heartbeats", "lost_elections", "pre_vote"}),
+                       "match_after_success", "heartbeats", "lost_elections", "pre_vote",
+                       "config_on_apply"}),
 }
 
 
 #: spec -> the decisions that are switches but that no mutant swaps yet.  Raft's
 #: AppendEntries consistency check and append position (spec/raft/rules.py) have no mutant:
 #: spec/raft's to resolve (a mutant for each, or no switch); delete an entry once it is.
+#: ``snapshot_retains`` (Figure 5.3's receiver, quorum.spec.raft.snapshots): its bug is shown
+#: on a state in tests/spec/raft/test_layers.py, but no search reaches it within bounds yet.
 NO_MUTANT_YET: dict[str, frozenset[str]] = {
-    "raft": frozenset({"append_log_ok", "can_append"}),
+    "raft": frozenset({"append_log_ok", "can_append", "snapshot_retains"}),
 }
 
 

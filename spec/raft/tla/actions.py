@@ -62,6 +62,9 @@ class Context(NamedTuple):
     values: int  # values 0..values-1
     quorum: int  # votes or replicas that make a quorum
     rules: Rules
+    #: the initial configuration as a bit mask (quorum.spec.raft.membership); 0: every
+    #: server, fixed (raft.tla has no membership change and never reads this)
+    members: int = 0
 
 
 def label(name: str, **params: Any) -> Label:
@@ -299,6 +302,8 @@ def receive_one(s: State, c: Context, m: Message,
                 handlers: Mapping[int, tuple[Handler, bool]] = HANDLERS) -> State | None:
     """Receive(m): UpdateTerm, DropStaleResponse or the handler of m's type (among
     ``handlers``: raft.tla's, or a layer's such as :mod:`quorum.spec.raft.etcd`)."""
+    if m.mtype not in handlers:  # a message of a layer's (InstallSnapshot): its own Receive
+        return None
     i, j = m.mdest, m.msource
     term = s.current_term[i]
     if m.mterm > term:

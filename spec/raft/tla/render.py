@@ -20,7 +20,6 @@ from quorum.spec.raft.tla.state import (
     Message,
     RequestVoteRequest,
     RequestVoteResponse,
-    State,
 )
 
 __all__ = ["LABEL_PARAMS", "ROLE_NAMES", "LogEntry", "log_name", "message_name", "render_label", "render_state",
@@ -34,6 +33,10 @@ def server_name(i: int) -> str:
 
 
 def value_name(v: int) -> str:
+    """``v1``; a configuration entry's value (``~members``, quorum.spec.raft.membership)
+    as ``{s1,s2}``."""
+    if v < 0:
+        return "{" + ",".join(server_name(j) for j in range((~v).bit_length()) if ~v >> j & 1) + "}"
     return f"v{v + 1}"
 
 
@@ -55,6 +58,10 @@ def _fields(m: Message) -> list[tuple[str, str]]:
             ("mlog", log_name(m.mlog)),
             ("mcommitIndex", str(m.mcommit_index)),
         ]
+    if hasattr(m, "mlast_index"):  # InstallSnapshot (quorum.spec.raft.snapshots)
+        x: Any = m
+        return [("mlastIndex", str(x.mlast_index)), ("mlastTerm", str(x.mlast_term)),
+                ("mdata", log_name(x.mdata))]
     return [("msuccess", str(bool(m.msuccess))), ("mmatchIndex", str(m.mmatch_index))]
 
 
@@ -63,6 +70,7 @@ _TYPE_NAMES = (
     "RequestVoteResponse",
     "AppendEntriesRequest",
     "AppendEntriesResponse",
+    "InstallSnapshotRequest",
 )
 
 
@@ -93,7 +101,7 @@ def _log(log: Log) -> tuple[LogEntry, ...]:
     return tuple(LogEntry(t, value_name(v)) for t, v in log)
 
 
-def render_state(s: State) -> dict[str, Any]:
+def render_state(s: Any) -> dict[str, Any]:
     """raft.tla's variables (without the history ones) with readable names."""
     return {
         "currentTerm": _per_server(s.current_term),
@@ -105,6 +113,8 @@ def render_state(s: State) -> dict[str, Any]:
         "votesGranted": _per_server(s.votes_granted, _server_set),
         "nextIndex": _per_server(s.next_index, _per_server),
         "matchIndex": _per_server(s.match_index, _per_server),
+        **({"snapshotIndex": _per_server(s.snapshot_index)} if hasattr(s, "snapshot_index")
+           else {}),
         "messages": {message_name(m): c for m, c in s.messages},
     }
 

@@ -40,9 +40,12 @@ __all__ = [
     "commits_after_restart",
     "entry_present",
     "follower_commit",
+    "is_config_entry",
+    "may_change_config",
     "match_after_success",
     "may_take_requests",
     "reply_match",
+    "snapshot_retains",
     "vote_after_restart",
     "vote_log_ok",
 ]
@@ -130,6 +133,30 @@ def match_after_success(match_index: int, mmatch_index: int) -> int:
     return mmatch_index
 
 
+# --- snapshots and membership: asked only by quorum.spec.raft.snapshots / .membership ----
+
+def is_config_entry(entry: tuple[int, int]) -> bool:
+    """A configuration entry (quorum.spec.raft.membership) carries ``~members`` (< 0) as
+    its value; a client value is >= 0."""
+    return entry[1] < 0
+
+
+def snapshot_retains(log: Log, last_index: int, last_term: int) -> bool:
+    """InstallSnapshot's receiver (Ongaro's dissertation, Figure 5.3): the follower keeps
+    the entries after the snapshot only if it holds the snapshot's last entry (same index
+    and term); otherwise it discards its whole log."""
+    return len(log) >= last_index and log[last_index - 1][0] == last_term
+
+
+def may_change_config(log: Log, commit_index: int, current_term: int) -> bool:
+    """A leader may append a configuration entry (dissertation §4.1) only when no
+    configuration entry of its log is uncommitted (one change at a time) and, Ongaro's fix
+    of July 2015 (raft-dev), once it has committed an entry of its own term."""
+    if any(is_config_entry(e) for e in log[commit_index:]):
+        return False
+    return commit_index > 0 and log[commit_index - 1][0] == current_term
+
+
 @dataclass(frozen=True)
 class Rules:
     """The bug-prone decisions, plus the quorum size (``None``: a majority), then etcd's
@@ -157,6 +184,12 @@ class Rules:
     #: etcd's pre-vote (Ongaro's thesis, §9.6), seen through raft.tla's variables: the
     #: steps ``PreCampaign(i)`` and ``LearnTerm(i, t)`` (see quorum.spec.raft.etcd)
     pre_vote: bool = False
+    # snapshots (quorum.spec.raft.snapshots) and membership (quorum.spec.raft.membership)
+    snapshot_retains: Callable[[Log, int, int], bool] = snapshot_retains
+    may_change_config: Callable[[Log, int, int], bool] = may_change_config
+    #: etcd's rule: a server uses the latest configuration it has *applied* (committed),
+    #: not the latest in its log (the dissertation's)
+    config_on_apply: bool = False
 
 
 #: raft.tla's own answers

@@ -149,8 +149,10 @@ def initial_state(n: int) -> State:
 
 
 def with_messages(s: State, bag: Bag) -> State:
-    """s with ``messages`` replaced (the commonest update, so made cheap)."""
-    return tuple.__new__(State, s[:MESSAGES] + (bag,))
+    """s with ``messages`` replaced (the commonest update, so made cheap).  The bag is the
+    last field of s; a layer's state with more variables (quorum.spec.raft.snapshots)
+    keeps its type and its other variables."""
+    return tuple.__new__(type(s), s[:-1] + (bag,))
 
 
 def replace_at(t: tuple, i: int, v: object) -> tuple:
