@@ -123,7 +123,8 @@ def torture(settings: Settings, data_dir: Path | None = None,
             nemesis.join()
         load_seconds = time.monotonic() - started
         if nemesis.error is not None:
-            raise nemesis.error
+            raise HarnessError(f"the nemesis failed: {type(nemesis.error).__name__}: "
+                               f"{nemesis.error}") from nemesis.error
         say(f"load done: {len(rec.ops)} operations; healing")
         try:
             nemesis.heal(settings.members)

@@ -76,3 +76,18 @@ def test_serve_refuses_an_unsafe_mutant_unless_the_environment_allows_it(tmp_pat
     assert r.stderr.strip() == ("quorum serve: error: --unsafe-mutant runs a known bug and is "
                                 "for tests only; set QUORUM_UNSAFE_MUTANTS=1 to allow it")
     assert not (tmp_path / "d").exists()
+
+
+def test_serve_runs_only_the_mutants_a_member_consults(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from helpers.cli import QUORUM
+
+    r = subprocess.run([*QUORUM, "serve", "--data-dir", str(tmp_path / "d"),
+                        "--unsafe-mutant", "no-sessions"], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, QUORUM_UNSAFE_MUTANTS="1"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("quorum serve: error: --unsafe-mutant 'no-sessions': a member "
+                               "can run only commit-old-term, ")
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "d").exists()
