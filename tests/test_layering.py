@@ -17,14 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: package -> its folder in the source tree (setup.py's package-dir)
 FOLDERS = {"quorum.spec": ROOT / "spec", "quorum.impl": ROOT / "impl",
            "quorum.model_checker": ROOT / "model_checker",
-           "quorum.conformance": ROOT / "quorum/conformance", "quorum.cli": ROOT / "quorum/cli"}
+           "quorum.conformance": ROOT / "quorum/conformance", "quorum.cli": ROOT / "quorum/cli",
+           "quorum.harness": ROOT / "quorum/harness"}
 #: package -> the packages of ours it may import (itself always)
 ALLOWED = {
     "quorum.spec": set(),
     "quorum.model_checker": set(),
     "quorum.impl": set(),
     "quorum.conformance": {"quorum.spec", "quorum.impl", "quorum.model_checker"},
-    "quorum.cli": {"quorum.spec", "quorum.impl", "quorum.model_checker", "quorum.conformance"},
+    "quorum.harness": {"quorum.spec", "quorum.impl", "quorum.model_checker"},
+    "quorum.cli": {"quorum.spec", "quorum.impl", "quorum.model_checker", "quorum.conformance",
+                   "quorum.harness"},
 }
 
 

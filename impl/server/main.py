@@ -15,6 +15,7 @@ import signal
 
 import grpc
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.server.config import ServerConfig, parse_url
 from quorum.impl.server.node import Node
 from quorum.impl.server.requests import Requests
@@ -30,9 +31,12 @@ GRPC_OPTIONS = [
 ]
 
 
-async def start_member(cfg: ServerConfig) -> tuple[Node, Requests, grpc.aio.Server]:
-    """Start a member inside the running loop; the caller stops it with :func:`stop_member`."""
-    node = Node(cfg)
+async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset(),
+                       ) -> tuple[Node, Requests, grpc.aio.Server]:
+    """Start a member inside the running loop; the caller stops it with :func:`stop_member`.
+
+    ``mutants``: test-only bugs of the shared Ready loop (``quorum serve --unsafe-mutant``)."""
+    node = Node(cfg, mutants)
     await node.start()
     requests = Requests(node)
     server = grpc.aio.server(options=GRPC_OPTIONS)
@@ -50,8 +54,8 @@ async def stop_member(node: Node, server: grpc.aio.Server) -> None:
     await node.stop()
 
 
-async def serve(cfg: ServerConfig) -> None:
-    node, _, server = await start_member(cfg)
+async def serve(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> None:
+    node, _, server = await start_member(cfg, mutants)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

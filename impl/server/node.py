@@ -32,8 +32,9 @@ stops the member (:meth:`Node.stop_on_panic`): nothing more is stepped into a co
 state broke, and ``serve`` shuts the member down.  Any other failure of the driver task
 stops it too; a failure handling one peer's frame costs only that connection.
 
-``mutants``: driver members of :class:`~quorum.impl.mutants.Mutant` for the shared Ready
-loop, switched on by tests only.
+``mutants``: members of :class:`~quorum.impl.mutants.Mutant` switched on by tests only
+(``quorum serve --unsafe-mutant``): the core's go to its ``RaftConfig``, the driver's to
+the shared Ready loop.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quorum.impl.driver import DONE, Driver, ReadGate
-from quorum.impl.mutants import Mutant
+from quorum.impl.mutants import Layer, Mutant, of_layer
 from quorum.impl.net import Identity, PeerError, Transport
 from quorum.impl.raft import codec
 from quorum.impl.raft.config import RaftConfig
@@ -129,10 +130,12 @@ class Node:
         self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
         self.raw = RawNode(RaftConfig(
             id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
-            seed=random.getrandbits(32), applied=applied), self.mem)
+            seed=random.getrandbits(32), applied=applied,
+            mutants=of_layer(self.mutants, Layer.CORE)), self.mem)
         if fresh and self.cfg.cluster_state == "new":
             self.raw.bootstrap(tuple(sorted(self.cfg.initial_members())))
-        self.driver = Driver(self.raw, self.mem, self, self.reads, self.mutants)
+        self.driver = Driver(self.raw, self.mem, self, self.reads,
+                             of_layer(self.mutants, Layer.DRIVER))
         host, port = parse_url(self.cfg.listen_peer_urls[0])
         self.transport = Transport(Identity(self.cluster_id, self.id, self.cfg.peer_secret),
                                    host, port, self._on_frame)

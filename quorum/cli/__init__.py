@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "kv": "quorum.cli.commands.kv",
     "sim": "quorum.cli.commands.sim",
     "verify-impl": "quorum.cli.commands.verify_impl",
+    "torture": "quorum.cli.commands.torture",
 }
 
 

@@ -47,7 +47,36 @@ def add_parser(sub: Any, name: str) -> None:
     a("--snapshot-catchup-entries", type=int, default=5_000,
       help="entries kept after a compaction for slow followers")
     a("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
+    a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
+
+
+#: the environment variable that must be "1" before ``--unsafe-mutant`` is accepted
+UNSAFE_ENV = "QUORUM_UNSAFE_MUTANTS"
+#: the mutants a real member consults: the Raft core's, and the shared Ready loop's (the
+#: other driver mutants live in the simulator's driver, and ``serve`` switches no storage one)
+SERVE_MUTANTS = ("commit-old-term", "no-truncate", "stale-append", "local-read",
+                 "pre-vote-adopts-term", "up-to-date-index-first", "snapshot-keeps-conflict",
+                 "ceil-majority", "stale-vote-counted", "early-read-release",
+                 "reply-before-fsync")
+
+
+def unsafe_mutants(names: list[str]) -> frozenset[Any]:
+    """The mutants of ``--unsafe-mutant``, or UsageError: a test-only switch, refused
+    unless ``QUORUM_UNSAFE_MUTANTS=1`` so that no deployment runs a known bug by accident."""
+    from quorum.impl.mutants import parse
+
+    if not names:
+        return frozenset()
+    if os.environ.get(UNSAFE_ENV) != "1":
+        raise UsageError(f"--unsafe-mutant runs a known bug and is for tests only; "
+                         f"set {UNSAFE_ENV}=1 to allow it")
+    bad = [n for n in names if n not in SERVE_MUTANTS]
+    if bad:
+        raise UsageError(f"--unsafe-mutant {bad[0]!r}: a member can run only "
+                         f"{', '.join(SERVE_MUTANTS)}")
+    return frozenset(parse(n) for n in names)
 
 
 def _read_secret(path: str | None) -> bytes | None:
@@ -106,8 +135,12 @@ def run(args: argparse.Namespace) -> int:
     from quorum.impl.server.main import serve
 
     cfg = build_config(args)
+    mutants = unsafe_mutants(args.unsafe_mutant)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
+    if mutants:
+        logging.getLogger("quorum.server").warning(
+            "UNSAFE: running with the test-only mutant(s) %s", ", ".join(sorted(map(str, mutants))))
     if cfg.peer_secret is None:
         logging.getLogger("quorum.server").warning(
             "no --peer-secret-file: peers are not authenticated; accepting loopback peers only")
@@ -126,10 +159,11 @@ def run(args: argparse.Namespace) -> int:
     if profile:
         import cProfile
 
-        cProfile.runctx("run_loop(serve(cfg))", globals(), {"run_loop": run_loop,
-                        "serve": serve, "cfg": cfg}, filename=f"{profile}.{cfg.name}")
+        cProfile.runctx("run_loop(serve(cfg, mutants))", globals(), {"run_loop": run_loop,
+                        "serve": serve, "cfg": cfg, "mutants": mutants},
+                        filename=f"{profile}.{cfg.name}")
     else:
-        run_loop(serve(cfg))
+        run_loop(serve(cfg, mutants))
     return EXIT_OK
 
 
