@@ -42,6 +42,8 @@ class ErrorCode(Enum):
     LEASE_NOT_FOUND = ("NOT_FOUND", "etcdserver: requested lease not found")
     NO_SPACE = ("RESOURCE_EXHAUSTED", "etcdserver: mvcc: database space exceeded")
     CORRUPT = ("DATA_LOSS", "etcdserver: corrupt cluster")
+    # Ours: etcd has no nesting bound (its decoder recurses); ours is commands.MAX_TXN_DEPTH.
+    TXN_TOO_DEEP = ("INVALID_ARGUMENT", "quorum: transactions nested too deep (limit 32)")
     # Ours: a log entry whose bytes are not a valid command (a buggy or hostile proposer).
     MALFORMED_REQUEST = ("INVALID_ARGUMENT", "quorum: malformed request in the log")
     # Ours: client sessions (quorum.impl.kv.sessions); neither command was executed.

@@ -1,0 +1,157 @@
+"""Limits on one member: the limit flags, the quota and its NOSPACE alarm, compaction giving
+space back, auto-compaction, and a log bounded in bytes as well as entries."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from helpers.cli import quorum
+from helpers.member import config, wait_leader
+from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.server.config import (
+    DEFAULT_QUOTA_BYTES,
+    ServerConfigError,
+    parse_retention,
+)
+from quorum.impl.server.main import grpc_options, start_member, stop_member
+
+
+@pytest.mark.parametrize(("mode", "text", "value"), [
+    ("periodic", "0", 0.0), ("periodic", "1", 3600.0), ("periodic", "30m", 1800.0),
+    ("periodic", "1.5h", 5400.0), ("periodic", "90s", 90.0), ("periodic", "500ms", 0.5),
+    ("revision", "1000", 1000.0),
+])
+def test_retention_parses_as_etcd_reads_it(mode: str, text: str, value: float) -> None:
+    assert parse_retention(mode, text) == value
+
+
+@pytest.mark.parametrize(("mode", "text", "message"), [
+    ("periodic", "soon", "expected a duration like 30m or 1h"),
+    ("revision", "1h", "expected a number of revisions"),
+    ("periodic", "-5m", "must be >= 0"),
+    ("hourly", "1", "--auto-compaction-mode must be 'periodic' or 'revision'"),
+])
+def test_bad_retention_is_one_clear_line(mode: str, text: str, message: str) -> None:
+    with pytest.raises(ServerConfigError, match=message):
+        parse_retention(mode, text)
+
+
+def test_limit_flags_reach_the_config_and_bad_ones_exit_2(tmp_path: Path) -> None:
+    assert config(tmp_path).quota == DEFAULT_QUOTA_BYTES
+    assert config(tmp_path, quota_backend_bytes=-1).quota == 0
+    assert config(tmp_path, quota_backend_bytes=5000).quota == 5000
+    assert ("grpc.max_receive_message_length", 1000 + 512 * 1024) in grpc_options(
+        config(tmp_path, max_request_bytes=1000))
+    for flags, message in [
+            (["--max-request-bytes", "0"], "--max-request-bytes must be positive"),
+            (["--snapshot-bytes", "0"], "--snapshot-bytes must be positive"),
+            (["--auto-compaction-retention", "abc"], "expected a duration like 30m or 1h")]:
+        r = quorum("serve", "--data-dir", str(tmp_path / "d"), *flags)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+async def _until(check: Any, what: str, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_quota_raises_nospace_and_freeing_space_then_disarm_restores_writes(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path, quota_backend_bytes=40_000)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                maint = rpc_pb2_grpc.MaintenanceStub(ch)
+                written = 0
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    for i in range(20):
+                        await kv.Put(rpc_pb2.PutRequest(key=b"k%d" % i, value=b"x" * 4000))
+                        written += 1
+                assert (err.value.code(), err.value.details()) == (
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    "etcdserver: mvcc: database space exceeded")
+                assert written == 9  # 9 x (4002 + 48) bytes fit in 40,000; the 10th does not
+                await _until(lambda: node.sm.alarms.active() != [], "the NOSPACE alarm")
+                st = await maint.Status(rpc_pb2.StatusRequest())
+                assert list(st.errors) == [f"memberID:{node.id} alarm:NOSPACE"]
+                assert st.dbSize == st.dbSizeInUse == node.sm.kv.size_bytes == 9 * 4050
+                index = node.raw.status().last_index
+                with pytest.raises(grpc.aio.AioRpcError) as err:  # refused before proposing
+                    await kv.Put(rpc_pb2.PutRequest(key=b"tiny", value=b"1"))
+                assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                assert node.raw.status().last_index == index
+                assert (await kv.Range(rpc_pb2.RangeRequest(key=b"k0"))).count == 1
+                # free space: delete and compact (deletes are allowed under NOSPACE)
+                gone = await kv.DeleteRange(rpc_pb2.DeleteRangeRequest(key=b"k", range_end=b"l"))
+                assert gone.deleted == 9
+                await kv.Compact(rpc_pb2.CompactionRequest(revision=gone.header.revision))
+                await maint.Defragment(rpc_pb2.DefragmentRequest())
+                st = await maint.Status(rpc_pb2.StatusRequest())
+                assert st.dbSize == 0 and list(st.errors) == [
+                    f"memberID:{node.id} alarm:NOSPACE"]  # still armed until disarmed
+                await maint.Alarm(rpc_pb2.AlarmRequest(
+                    action=rpc_pb2.AlarmRequest.DEACTIVATE, memberID=node.id,
+                    alarm=rpc_pb2.NOSPACE))
+                await kv.Put(rpc_pb2.PutRequest(key=b"after", value=b"x" * 4000))
+                st = await maint.Status(rpc_pb2.StatusRequest())
+                assert list(st.errors) == [] and st.dbSize == 5 + 4000 + 48
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_periodic_auto_compaction_compacts_on_its_own(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path, auto_compaction_retention="500ms")
+        node, requests, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            assert requests.compactor.interval == 0.05
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                first = await kv.Put(rpc_pb2.PutRequest(key=b"a", value=b"1"))
+                await kv.Put(rpc_pb2.PutRequest(key=b"a", value=b"2"))
+                await _until(lambda: node.sm.kv.compact_revision >= first.header.revision,
+                             "auto-compaction")
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await kv.Range(rpc_pb2.RangeRequest(key=b"a", revision=1))
+                assert err.value.details() == (
+                    "etcdserver: mvcc: required revision has been compacted")
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_the_in_memory_log_is_bounded_in_bytes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path, snapshot_bytes=60_000, catchup_bytes=25_000)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                peak = 0
+                for i in range(40):
+                    await kv.Put(rpc_pb2.PutRequest(key=b"k", value=b"%d" % i * 5000))
+                    mem = node.mem
+                    held = sum(len(e.data) for e in mem.entries(
+                        mem.first_index(), mem.last_index() + 1))
+                    peak = max(peak, held)
+                assert node.snapshot_index > 0  # by bytes: far below --snapshot-count
+                # the log never held more than a snapshot's worth plus the catch-up bytes
+                assert peak <= 60_000 + 25_000 + 2 * 10_100
+                assert mem.first_index() > 20
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
