@@ -24,6 +24,9 @@ After each Ready, the node takes a snapshot and compacts the log every
 ``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
 ``snapshot_bytes`` bytes; compaction keeps ``catchup_entries`` entries for slow followers, but
 no more than ``catchup_bytes`` of them, so the in-memory log stays bounded in bytes too.
+It also snapshots when the snapshot it holds has become much larger than the state (after a
+Compact dropped most of the history), then returns the freed memory to the operating
+system (:func:`quorum.impl.server.memory.trim`).
 
 Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
 request is in flight; every read that arrives meanwhile waits for the next one.  The
@@ -68,12 +71,15 @@ from quorum.impl.raft.types import (
 )
 from quorum.impl.server.config import ServerConfig, parse_url
 from quorum.impl.server.machine import Outcome, StateMachine
+from quorum.impl.server.memory import trim
 from quorum.impl.storage.disk import OSDisk
 from quorum.impl.storage.storage import DiskStorage
 
 __all__ = ["Node"]
 
 log = logging.getLogger("quorum.server")
+
+STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
 
 
 class Node:
@@ -402,7 +408,8 @@ class Node:
         applied = self.sm.applied
         if applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
-                and self._log_bytes < self.cfg.snapshot_bytes):
+                and self._log_bytes < self.cfg.snapshot_bytes
+                and not self._snapshot_stale()):
             return
         conf = self.raw.status().conf_state
         snap = self.mem.create_snapshot(applied, conf, self.sm.snapshot_data())
@@ -413,7 +420,12 @@ class Node:
         if compact_to >= self.mem.first_index():
             self.mem.compact(compact_to)
             await loop.run_in_executor(self._io, self.disk.release_to, compact_to)
+        trim()
         log.info("snapshot at index %d; log compacted up to %d", applied, max(compact_to, 0))
+
+    def _snapshot_stale(self) -> bool:
+        """Is the snapshot held in memory over twice the state's size (plus 1 MiB)?"""
+        return len(self.mem.snapshot().data) > 2 * self.sm.kv.size_bytes + STALE_SLACK
 
     def _compact_point(self, applied: int) -> int:
         """The index to compact the log up to: keep at most ``catchup_entries`` entries

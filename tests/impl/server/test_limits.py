@@ -4,6 +4,9 @@ space back, auto-compaction, and a log bounded in bytes as well as entries."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import grpc
 import pytest
 
 from helpers.cli import quorum
+from helpers.cluster import Cluster, etcdctl
 from helpers.member import config, wait_leader
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server.config import (
@@ -155,3 +159,95 @@ def test_the_in_memory_log_is_bounded_in_bytes(tmp_path: Path) -> None:
         finally:
             await stop_member(node, server)
     asyncio.run(scenario())
+
+
+
+def test_a_compaction_replaces_the_large_snapshot_held_in_memory(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = config(tmp_path, snapshot_bytes=1_000_000, catchup_bytes=0)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                for i in range(12):
+                    put = await kv.Put(rpc_pb2.PutRequest(key=b"k", value=bytes([i]) * 300_000))
+                held = len(node.mem.snapshot().data)
+                assert held > 3_000_000  # a snapshot of ten or more 300 kB versions
+                await kv.Compact(rpc_pb2.CompactionRequest(revision=put.header.revision))
+                assert node.sm.kv.size_bytes == 1 + 300_000 + 48
+                # the Compact's own Ready found the held snapshot stale and replaced it
+                await _until(lambda: len(node.mem.snapshot().data) < 400_000, "a new snapshot")
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
+
+@pytest.mark.slow
+def test_etcdctl_quota_alarm_disarm_and_bad_requests_on_three_members(tmp_path: Path) -> None:
+    """The real etcdctl against three ``quorum serve`` processes: fill the quota, see the
+    NOSPACE alarm on every member, free space, disarm, write again; bad requests get etcd's
+    messages and cost no log entry."""
+    assert shutil.which("etcdctl"), "etcdctl missing: apt-get install etcd-client (see .ci/run)"
+    c = Cluster(tmp_path, 3, extra=["--quota-backend-bytes", "60000",
+                                    "--max-request-bytes", "8192"])
+    c.start()
+    try:
+        c.wait_leader()
+        one, every = c.members[1].client_url, c.endpoints()
+        refused = None
+        for i in range(30):
+            r = etcdctl(one, "put", f"k{i}", "x" * 5000, check=False)
+            if r.returncode != 0:
+                refused = (i, r.stderr)
+                break
+        assert refused is not None and refused[0] == 11  # 11 x 5,051 bytes fit in 60,000
+        assert "etcdserver: mvcc: database space exceeded" in refused[1]
+        for _ in range(100):
+            listed = etcdctl(one, "alarm", "list").stdout.split()
+            if listed:
+                break
+            time.sleep(0.1)
+        alarm = f"memberID:{c.members[1].status().header.member_id} alarm:NOSPACE"
+        assert " ".join(listed) == alarm
+        for m in c.members:  # the alarm is replicated: every member shows it
+            assert _status(m.client_url)["errors"] == [alarm]
+        r = etcdctl(c.members[2].client_url, "put", "other", "1", check=False)
+        assert "database space exceeded" in r.stderr  # refused on every member
+        assert etcdctl(one, "get", "k0", "--print-value-only").stdout.strip() == "x" * 5000
+        # bad requests: etcd's messages, no log entry
+        before = _raft_index(one)
+        for args, stdin, message in [
+                (["compact", "1000000"], None, "required revision is a future revision"),
+                (["del", "y" * 9000], None, "etcdserver: request is too large"),
+                (["txn"], "\nput a 1\nput a 2\n\n\n", "duplicate key given in txn request"),
+                (["get", "k0", "--sort-by=VALUE", "--order=DESCEND", "--rev", "99999"], None,
+                 "required revision is a future revision")]:
+            r = etcdctl(one, *args, stdin=stdin, check=False)
+            assert r.returncode != 0 and message in r.stderr, (args, r.stderr)
+            assert "Traceback" not in r.stderr
+        assert _raft_index(one) == before
+        # free space, then disarm: writes work again
+        rev = int(json.loads(etcdctl(one, "del", "--prefix", "k", "-w", "json").stdout)[
+            "header"]["revision"])
+        etcdctl(one, "compact", str(rev))
+        etcdctl(every, "defrag")
+        assert _db_size(one) == 0
+        assert etcdctl(one, "alarm", "disarm").stdout.split() == alarm.split()
+        assert etcdctl(one, "alarm", "list").stdout.strip() == ""
+        etcdctl(c.members[2].client_url, "put", "other", "1")
+        r = etcdctl(one, "get", "k0", "--rev", str(rev - 1), check=False)
+        assert "required revision has been compacted" in r.stderr
+    finally:
+        c.stop()
+
+
+def _status(endpoint: str) -> Any:
+    return json.loads(etcdctl(endpoint, "endpoint", "status", "-w", "json").stdout)[0]["Status"]
+
+
+def _raft_index(endpoint: str) -> int:
+    return int(_status(endpoint)["raftIndex"])
+
+
+def _db_size(endpoint: str) -> int:
+    return int(_status(endpoint).get("dbSize", 0))
