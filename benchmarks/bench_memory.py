@@ -1,6 +1,7 @@
 """A member's memory under large writes, before and after compaction (issue 14, item 4).
 
 Usage: python benchmarks/bench_memory.py [--puts 100] [--value-mib 1.9] [--keys 10]
+                                         [--serve-flags "--snapshot-bytes 1099511627776"]
 
 Starts one ``quorum serve`` process (data on disk in a temp dir, ``--max-request-bytes``
 raised to 2.5 MiB so that 1.9 MiB values fit), writes ``puts`` values of ``value-mib`` MiB
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("--puts", type=int, default=100)
     ap.add_argument("--value-mib", type=float, default=1.9)
     ap.add_argument("--keys", type=int, default=10)
+    ap.add_argument("--serve-flags", default="", help="more flags for quorum serve")
     args = ap.parse_args()
     client, peer = _port(), _port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,7 +55,8 @@ def main() -> None:
             [sys.executable, "-m", "quorum", "serve", "--name", "m", "--data-dir",
              f"{tmp}/m", "--listen-client-urls", f"http://127.0.0.1:{client}",
              "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-             "--max-request-bytes", str(5 * 512 * 1024), "--log-level", "warning"])
+             "--max-request-bytes", str(5 * 512 * 1024), "--log-level", "warning",
+             *args.serve_flags.split()])
         try:
             channel = grpc.insecure_channel(f"127.0.0.1:{client}", options=[
                 ("grpc.max_send_message_length", 8 * 1024 * 1024)])

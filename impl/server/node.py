@@ -22,7 +22,8 @@ This node is its :class:`~quorum.impl.driver.Ports`:
 
 After each Ready, the node takes a snapshot and compacts the log every
 ``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
-``snapshot_bytes`` bytes; compaction keeps ``catchup_entries`` entries for slow followers, but
+``snapshot_bytes`` bytes or, if it is larger, as many bytes as that snapshot (so the bytes
+written to snapshots stay within twice the bytes written to the log); compaction keeps ``catchup_entries`` entries for slow followers, but
 no more than ``catchup_bytes`` of them, so the in-memory log stays bounded in bytes too.
 It also snapshots when the snapshot it holds has become much larger than the state (after a
 Compact dropped most of the history), then returns the freed memory to the operating
@@ -408,7 +409,7 @@ class Node:
         applied = self.sm.applied
         if applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
-                and self._log_bytes < self.cfg.snapshot_bytes
+                and self._log_bytes < max(self.cfg.snapshot_bytes, len(self.mem.snapshot().data))
                 and not self._snapshot_stale()):
             return
         conf = self.raw.status().conf_state
