@@ -13,6 +13,11 @@ Theory of operation (etcd's ``server/storage/mvcc``):
   new incarnation (version 1, new create_revision).
 * History is kept so that a Range can read at any past revision >= the **compact
   revision**; Compact(r) forgets what no read at >= r can see.
+* **Size**: the store accounts the bytes it keeps (:attr:`KVStore.size_bytes`): for every
+  version kept in the history, the key, the value and :data:`VERSION_BYTES` of fixed
+  overhead (a tombstone counts its key and the overhead).  Compact(r) drops the versions
+  no read at >= r can see and subtracts them, so the figure (etcd's ``dbSize``, and what
+  ``--quota-backend-bytes`` is checked against) falls as memory is freed.
 * A Txn's compares (its nested txns' too) and its checks are evaluated against the state
   before the txn; then the chosen branch runs in order, each op seeing the earlier ones.
 
@@ -45,6 +50,7 @@ from quorum.impl.kv.commands import (
     SortOrder,
     SortTarget,
     Txn,
+    adds_data,
     decode,
     is_read_only,
 )
@@ -63,7 +69,12 @@ from quorum.impl.kv.sessions import MAX_SESSIONS, Sessions
 from quorum.impl.kv.snapshot import SnapshotError, dump_state, load_state
 from quorum.impl.kv.validate import validate
 
-__all__ = ["Applied", "HistoryError", "KVStore"]
+__all__ = ["VERSION_BYTES", "Applied", "HistoryError", "KVStore"]
+
+# Accounted per kept version besides its key and value: mod, create revision, version and
+# lease (8 bytes each, the integers etcd's backend stores with every version) plus 16 bytes
+# for the index entry.  An accounting, not a measurement of Python's memory.
+VERSION_BYTES = 48
 
 
 class HistoryError(RuntimeError):
@@ -154,6 +165,11 @@ class KVStore:
         self._hist: dict[bytes, _History] = {}
         self._main = 0  # revision of the write transaction in progress (0: none)
         self._changed = False
+        self._bytes = 0  # accounted size of every kept version (module docstring)
+        # Set by the owner from the replicated alarm table (quorum.impl.server.alarms):
+        # NOSPACE refuses requests that add data, CORRUPT refuses every request.
+        self.nospace = False
+        self.corrupt = False
 
     # --- what callers may read ----------------------------------------------------------
     @property
@@ -165,6 +181,11 @@ class KVStore:
     def compact_revision(self) -> int:
         """Reads below this revision are refused as compacted (-1: never compacted)."""
         return self._compact_rev
+
+    @property
+    def size_bytes(self) -> int:
+        """Accounted bytes of every version kept (module docstring, "Size")."""
+        return self._bytes
 
     @property
     def applied_index(self) -> int:
@@ -198,7 +219,7 @@ class KVStore:
 
     def execute(self, command: Command) -> Result:
         """Run ``command`` now (writes included); the log-free core of :meth:`apply`."""
-        err = validate(command)
+        err = validate(command) or self._alarmed(command)
         if err is not None:
             return err
         if isinstance(command, Compact):
@@ -225,6 +246,13 @@ class KVStore:
         if not is_read_only(command):
             raise ValueError("KVStore.read accepts only a Range or a read-only Txn")
         return self.execute(command)
+
+    def _alarmed(self, command: Command) -> KVError | None:
+        if self.corrupt:
+            return KVError(ErrorCode.CORRUPT)
+        if self.nospace and adds_data(command):
+            return KVError(ErrorCode.NO_SPACE)
+        return None
 
     # --- transactions -----------------------------------------------------------------------
     def _decide(self, txn: Txn) -> _Plan:
@@ -348,6 +376,7 @@ class KVStore:
             i = bisect_right(h.revs, rev) - 1
             drop = i + 1 if i >= 0 and h.rows[i] is None else i
             if drop > 0:
+                self._bytes -= sum(_cost(key, row) for row in h.rows[:drop])
                 del h.revs[:drop], h.rows[:drop]
             if not h.revs:
                 del self._hist[key]
@@ -369,6 +398,7 @@ class KVStore:
             raise HistoryError(f"key {key!r} written twice in revision {self._main}")
         h.revs.append(self._main)
         h.rows.append(row)
+        self._bytes += _cost(key, row)
 
     def _live(self, key: bytes, range_end: bytes, rev: int) -> list[KeyValue]:
         """The keys of [key, range_end) alive at ``rev``, in key order."""
@@ -409,6 +439,11 @@ class KVStore:
         self._applied, self._rev, self._compact_rev = applied, rev, compact_rev
         self.sessions = sessions
         self._hist, self._keys = hist, [k for k, _, _ in keys]
+        self._bytes = sum(_cost(k, row) for k, _, rows in keys for row in rows)
+
+
+def _cost(key: bytes, row: Row | None) -> int:
+    return len(key) + VERSION_BYTES + (0 if row is None else len(row[2]))
 
 
 def _filter(kvs: list[KeyValue], r: Range) -> list[KeyValue]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from quorum.impl.kv.commands import Command, DeleteRange, Op, Put, Range, Txn
+from quorum.impl.kv.commands import MAX_TXN_DEPTH, Command, DeleteRange, Op, Put, Range, Txn
 from quorum.impl.kv.results import ErrorCode, KVError
 
 __all__ = ["MAX_TXN_OPS", "validate"]
@@ -21,6 +21,8 @@ MAX_TXN_OPS = 128  # etcd's default --max-txn-ops
 def validate(command: Command) -> KVError | None:
     """The error etcd's API layer would answer for ``command``, or None if it is acceptable."""
     if isinstance(command, Txn):
+        if _depth(command) > MAX_TXN_DEPTH:
+            return KVError(ErrorCode.TXN_TOO_DEEP)
         err = _check_txn(command, MAX_TXN_OPS)
         if err is None:
             err = _check_intervals(command.success)[2] or _check_intervals(command.failure)[2]
@@ -28,6 +30,15 @@ def validate(command: Command) -> KVError | None:
     if isinstance(command, (Range, Put, DeleteRange)):
         return _check_op(command, MAX_TXN_OPS)
     return None
+
+
+def _depth(txn: Txn) -> int:
+    """Levels of Txn in ``txn`` (1: no nested txn); stops counting past the bound."""
+    deepest, level = 1, [txn]
+    while level and deepest <= MAX_TXN_DEPTH:
+        level = [op for t in level for op in t.success + t.failure if isinstance(op, Txn)]
+        deepest += bool(level)
+    return deepest
 
 
 def _check_op(op: Op, max_ops: int) -> KVError | None:

@@ -21,11 +21,16 @@ __all__ = [
     "cluster_id_of",
     "member_id_of",
     "parse_initial_cluster",
+    "parse_retention",
     "parse_url",
     "parse_urls",
 ]
 
 DEFAULT_TOKEN = "etcd-cluster"  # etcd's default --initial-cluster-token
+DEFAULT_MAX_REQUEST_BYTES = 1_572_864  # etcd's --max-request-bytes default, 1.5 MiB
+DEFAULT_QUOTA_BYTES = 2 * 1024**3  # etcd's default backend quota, 2 GiB
+DEFAULT_SNAPSHOT_BYTES = 64 * 1024**2  # snapshot after this many bytes of applied entries
+DEFAULT_CATCHUP_BYTES = 16 * 1024**2  # at most this many bytes of entries kept after one
 
 
 class ServerConfigError(ValueError):
@@ -70,6 +75,32 @@ def parse_urls(text: str, flag: str) -> tuple[str, ...]:
     return urls
 
 
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_retention(mode: str, text: str) -> float:
+    """etcd's --auto-compaction-retention: in ``revision`` mode a count of revisions; in
+    ``periodic`` mode a duration (``90s``, ``30m``, ``1.5h``) or a bare number of hours.
+    Returns revisions or seconds; 0 turns auto-compaction off."""
+    if mode not in ("periodic", "revision"):
+        raise ServerConfigError("--auto-compaction-mode must be 'periodic' or 'revision'")
+    t = text.strip()
+    try:
+        if mode == "revision":
+            value = float(int(t))
+        else:
+            unit = next((u for u in ("ms", "s", "m", "h") if t.endswith(u)), "")
+            value = float(t[: len(t) - len(unit)]) * (_UNITS[unit] if unit else 3600.0)
+    except ValueError:
+        raise ServerConfigError(
+            f"--auto-compaction-retention {text!r}: expected "
+            + ("a number of revisions" if mode == "revision" else "a duration like 30m or 1h")
+        ) from None
+    if value < 0 or value != value or value == float("inf"):
+        raise ServerConfigError(f"--auto-compaction-retention {text!r} must be >= 0")
+    return value
+
+
 def parse_initial_cluster(text: str) -> dict[str, tuple[str, ...]]:
     """``n1=http://a:1,n2=http://b:2`` -> {name: peer URLs} (a name may repeat: more URLs)."""
     out: dict[str, list[str]] = {}
@@ -103,6 +134,14 @@ class ServerConfig:
     snapshot_count: int = 100_000  # etcd's --snapshot-count default (since 3.2)
     catchup_entries: int = 5_000  # entries kept after compaction (etcd's SnapshotCatchUpEntries)
     request_timeout: float = 7.0  # seconds (etcd: 5 s + 2 election timeouts)
+    # --- limits, quota, compaction (docs/store.md "Limits"); etcd's flags unless noted ------
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # --max-request-bytes
+    quota_backend_bytes: int = 0  # --quota-backend-bytes: 0 = etcd's 2 GiB, < 0 = no quota
+    auto_compaction_mode: str = "periodic"  # --auto-compaction-mode: periodic | revision
+    auto_compaction_retention: str = "0"  # --auto-compaction-retention: "0" = off
+    snapshot_bytes: int = DEFAULT_SNAPSHOT_BYTES  # ours: --snapshot-bytes
+    catchup_bytes: int = DEFAULT_CATCHUP_BYTES  # ours: --snapshot-catchup-bytes
+    # --- end of limits ---------------------------------------------------------------------
 
     def __post_init__(self) -> None:
         if self.cluster_state not in ("new", "existing"):
@@ -118,6 +157,28 @@ class ServerConfig:
                 or self.catchup_entries < 0):
             raise ServerConfigError(
                 "election ticks must exceed 2, tick and snapshot count be positive")
+        self._check_limits()
+
+    # --- limits ---------------------------------------------------------------------------
+    def _check_limits(self) -> None:
+        if self.max_request_bytes <= 0:
+            raise ServerConfigError("--max-request-bytes must be positive")
+        if self.snapshot_bytes <= 0 or self.catchup_bytes < 0:
+            raise ServerConfigError(
+                "--snapshot-bytes must be positive and --snapshot-catchup-bytes not negative")
+        parse_retention(self.auto_compaction_mode, self.auto_compaction_retention)
+
+    @property
+    def quota(self) -> int:
+        """The effective backend quota in bytes (0: no quota), as etcd reads its flag."""
+        if self.quota_backend_bytes < 0:
+            return 0
+        return self.quota_backend_bytes or DEFAULT_QUOTA_BYTES
+
+    @property
+    def retention(self) -> float:
+        """--auto-compaction-retention parsed: seconds (periodic) or revisions; 0 = off."""
+        return parse_retention(self.auto_compaction_mode, self.auto_compaction_retention)
 
     @property
     def member_id(self) -> int:

@@ -2,7 +2,9 @@
 machine's commands and results (``quorum.impl.kv``), and from errors to gRPC statuses.
 
 Pure functions, one per message, so the gRPC servicers stay thin.  The field mapping is
-1:1 because ``quorum.impl.kv`` mirrors etcd's ``rpc.proto`` field for field.
+1:1 because ``quorum.impl.kv`` mirrors etcd's ``rpc.proto`` field for field.  Protobuf enums
+are open (any int32 arrives), so a value outside etcd's enum raises :class:`ServerError`
+with etcd's status (``invalid sort option``) or, where etcd has none, a ``quorum:`` one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import grpc
 
 from quorum.impl import kv
 from quorum.impl.api import kv_pb2, rpc_pb2
+from quorum.impl.server import errors
+from quorum.impl.server.errors import ServerError
 
 __all__ = [
     "Header",
@@ -32,9 +36,17 @@ Header = Callable[[int], rpc_pb2.ResponseHeader]  # revision -> header of this m
 
 # --- requests -> commands ---------------------------------------------------------------
 
+def _enum(kind: Any, value: int, error: tuple[grpc.StatusCode, str]) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ServerError(*error) from None
+
+
 def range_cmd(r: rpc_pb2.RangeRequest) -> kv.Range:
-    return kv.Range(r.key, r.range_end, r.limit, r.revision, kv.SortOrder(r.sort_order),
-                    kv.SortTarget(r.sort_target), r.serializable, r.keys_only, r.count_only,
+    order = _enum(kv.SortOrder, r.sort_order, errors.INVALID_SORT_OPTION)
+    target = _enum(kv.SortTarget, r.sort_target, errors.INVALID_SORT_OPTION)
+    return kv.Range(r.key, r.range_end, r.limit, r.revision, order, target, r.serializable, r.keys_only, r.count_only,
                     r.min_mod_revision, r.max_mod_revision, r.min_create_revision,
                     r.max_create_revision)
 
@@ -55,10 +67,11 @@ _COMPARE_VALUE: dict[int, str] = {
 
 
 def compare(c: rpc_pb2.Compare) -> kv.Compare:
+    target = _enum(kv.CompareTarget, c.target, errors.BAD_COMPARE)
+    result = _enum(kv.CompareResult, c.result, errors.BAD_COMPARE)
     # etcd reads the union member named by the target (unset members read as 0 or b"")
     value = getattr(c, _COMPARE_VALUE[c.target])
-    return kv.Compare(c.key, kv.CompareTarget(c.target), kv.CompareResult(c.result), value,
-                      c.range_end)
+    return kv.Compare(c.key, target, result, value, c.range_end)
 
 
 def op(o: rpc_pb2.RequestOp) -> kv.Op:
@@ -71,7 +84,7 @@ def op(o: rpc_pb2.RequestOp) -> kv.Op:
         return delete_cmd(o.request_delete_range)
     if which == "request_txn":
         return txn_cmd(o.request_txn)
-    raise ValueError("empty RequestOp")
+    raise ServerError(*errors.EMPTY_OP)
 
 
 def txn_cmd(t: rpc_pb2.TxnRequest) -> kv.Txn:

@@ -6,14 +6,22 @@ from __future__ import annotations
 import grpc
 
 __all__ = [
+    "BAD_ALARM",
+    "BAD_COMPARE",
     "BAD_URLS",
+    "CORRUPT",
+    "EMPTY_OP",
+    "INTERNAL",
+    "INVALID_SORT_OPTION",
     "LEADER_CHANGED",
     "LEARNER_UNSUPPORTED",
     "MEMBER_EXISTS",
     "MEMBER_NOT_FOUND",
     "NO_LEADER",
+    "NO_SPACE",
     "PEER_URL_EXISTS",
     "RECONFIG_PENDING",
+    "REQUEST_TOO_LARGE",
     "STOPPED",
     "TIMEOUT",
     "ServerError",
@@ -40,3 +48,15 @@ RECONFIG_PENDING = (grpc.StatusCode.FAILED_PRECONDITION,
                     "etcdserver: re-configuration failed due to not enough started members")
 LEARNER_UNSUPPORTED = (grpc.StatusCode.FAILED_PRECONDITION,
                        "etcdserver: rpc not supported for learner")
+NO_SPACE = (grpc.StatusCode.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded")
+CORRUPT = (grpc.StatusCode.DATA_LOSS, "etcdserver: corrupt cluster")
+REQUEST_TOO_LARGE = (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: request is too large")
+INVALID_SORT_OPTION = (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: invalid sort option")
+# Ours (etcd has no message for these): an alarm request with an unknown action or type,
+# a compare with an unknown target or result, a txn operation that holds no request,
+# and any unexpected failure while serving a request (logged with its traceback
+# server-side; the client never sees Python's text).
+BAD_ALARM = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: unknown alarm action or type")
+BAD_COMPARE = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: unknown compare target or result")
+EMPTY_OP = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: txn operation holds no request")
+INTERNAL = (grpc.StatusCode.INTERNAL, "etcdserver: internal error")

@@ -26,9 +26,16 @@ __all__ = ["serve", "start_member"]
 log = logging.getLogger("quorum.server")
 
 GRPC_OPTIONS = [
-    ("grpc.max_receive_message_length", 2 * 1024 * 1024),  # etcd's default request limit
     ("grpc.so_reuseport", 0),
 ]
+GRPC_OVERHEAD_BYTES = 512 * 1024  # etcd lets gRPC receive --max-request-bytes plus this
+
+
+def grpc_options(cfg: ServerConfig) -> list[tuple[str, int]]:
+    """The gRPC server's options: a larger message is refused by gRPC itself; one that
+    fits but encodes above --max-request-bytes gets etcd's 'request is too large'."""
+    limit = cfg.max_request_bytes + GRPC_OVERHEAD_BYTES
+    return [*GRPC_OPTIONS, ("grpc.max_receive_message_length", min(limit, 2**31 - 1))]
 
 
 async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset(),
@@ -39,13 +46,14 @@ async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset
     node = Node(cfg, mutants)
     await node.start()
     requests = Requests(node)
-    server = grpc.aio.server(options=GRPC_OPTIONS)
+    server = grpc.aio.server(options=grpc_options(cfg))
     add_services(server, requests)
     for url in cfg.listen_client_urls:
         host, port = parse_url(url)
         server.add_insecure_port(f"{host}:{port}")
     await server.start()
     node.background(requests.publish())
+    node.background(requests.maintain())  # quota watch, auto-compaction
     return node, requests, server
 
 

@@ -21,7 +21,13 @@ This node is its :class:`~quorum.impl.driver.Ports`:
 * **release** answers the linearizable reads of one ReadIndex request.
 
 After each Ready, the node takes a snapshot and compacts the log every
-``snapshot_count`` entries.
+``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
+``snapshot_bytes`` bytes or, if it is larger, as many bytes as that snapshot (so the bytes
+written to snapshots stay within twice the bytes written to the log); compaction keeps ``catchup_entries`` entries for slow followers, but
+no more than ``catchup_bytes`` of them, so the in-memory log stays bounded in bytes too.
+It also snapshots when the snapshot it holds has become much larger than the state (after a
+Compact dropped most of the history), then returns the freed memory to the operating
+system (:func:`quorum.impl.server.memory.trim`).
 
 Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
 request is in flight; every read that arrives meanwhile waits for the next one.  The
@@ -67,12 +73,15 @@ from quorum.impl.raft.types import (
 )
 from quorum.impl.server.config import ServerConfig, parse_url
 from quorum.impl.server.machine import Outcome, StateMachine
+from quorum.impl.server.memory import trim
 from quorum.impl.storage.disk import OSDisk
 from quorum.impl.storage.storage import DiskStorage
 
 __all__ = ["Node"]
 
 log = logging.getLogger("quorum.server")
+
+STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
 
 
 class Node:
@@ -100,6 +109,7 @@ class Node:
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
         self._tasks: list[asyncio.Task[Any]] = []
         self._snap_index = 0
+        self._log_bytes = 0  # bytes of the entries applied since the last snapshot
         # client requests waiting for their entry: request id -> future of its Outcome
         self.waiters: dict[int, asyncio.Future[Outcome]] = {}
         # linearizable reads: waiting for the next ReadIndex request; then one batch per
@@ -166,8 +176,9 @@ class Node:
         return self._snap_index
 
     def db_size(self) -> int:
-        """Bytes of the newest snapshot of the state machine (etcd reports its db file)."""
-        return len(self.mem.snapshot().data)
+        """The key space's accounted bytes (``KVStore.size_bytes``), which etcd's dbSize
+        stands for: it grows with writes and falls when Compact drops old versions."""
+        return self.sm.kv.size_bytes
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -344,10 +355,12 @@ class Node:
     def install(self, snap: Snapshot) -> None:
         self.sm.restore(snap.data)
         self._snap_index = snap.meta.index
+        self._log_bytes = 0
         self._apply_peers()
         log.info("installed the leader's snapshot at index %d", snap.meta.index)
 
     def apply(self, entry: Entry) -> None:
+        self._log_bytes += len(entry.data)
         outcome = self.sm.apply(entry)
         if outcome is None:
             return
@@ -397,15 +410,35 @@ class Node:
     # --- snapshots --------------------------------------------------------------------------
     async def _maybe_snapshot(self) -> None:
         applied = self.sm.applied
-        if applied - self._snap_index < self.cfg.snapshot_count:
+        if applied <= self._snap_index or (
+                applied - self._snap_index < self.cfg.snapshot_count
+                and self._log_bytes < max(self.cfg.snapshot_bytes, len(self.mem.snapshot().data))
+                and not self._snapshot_stale()):
             return
         conf = self.raw.status().conf_state
         snap = self.mem.create_snapshot(applied, conf, self.sm.snapshot_data())
-        self._snap_index = applied
+        self._snap_index, self._log_bytes = applied, 0
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._io, self.disk.save_snapshot, snap)
-        compact_to = applied - self.cfg.catchup_entries
-        if compact_to > self.mem.first_index():
+        compact_to = self._compact_point(applied)
+        if compact_to >= self.mem.first_index():
             self.mem.compact(compact_to)
             await loop.run_in_executor(self._io, self.disk.release_to, compact_to)
+        trim()
         log.info("snapshot at index %d; log compacted up to %d", applied, max(compact_to, 0))
+
+    def _snapshot_stale(self) -> bool:
+        """Is the snapshot held in memory over twice the state's size (plus 1 MiB)?"""
+        return len(self.mem.snapshot().data) > 2 * self.sm.kv.size_bytes + STALE_SLACK
+
+    def _compact_point(self, applied: int) -> int:
+        """The index to compact the log up to: keep at most ``catchup_entries`` entries
+        after it, and at most ``catchup_bytes`` bytes of them."""
+        to = applied - self.cfg.catchup_entries
+        lo = max(to + 1, self.mem.first_index())
+        kept = 0
+        for e in reversed(self.mem.entries(lo, applied + 1) if lo <= applied else []):
+            kept += len(e.data)
+            if kept > self.cfg.catchup_bytes:
+                return e.index
+        return to

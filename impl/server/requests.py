@@ -17,11 +17,17 @@ What callers may rely on:
   applied state, which may be stale (etcd's serializable reads).
 * Any member accepts any request: a follower's core forwards proposals and ReadIndex
   requests to the leader.
+* A request the state machine would refuse whatever the log holds is refused before it is
+  proposed, with etcd's status, and costs no log entry (:meth:`Requests.check`): etcd's
+  request checks (:func:`quorum.impl.kv.validate`), ``--max-request-bytes``, a lease that
+  cannot exist, a Compact to a compacted or future revision, and writes while an alarm
+  forbids them (NOSPACE, raised here when a write would pass ``--quota-backend-bytes``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -31,7 +37,9 @@ from typing import Any, TypeVar
 from quorum.impl import kv
 from quorum.impl.raft.errors import PanicError, ProposalDropped
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
-from quorum.impl.server import errors
+from quorum.impl.server import convert, errors
+from quorum.impl.server.alarms import AlarmAction, AlarmType, encode_alarm
+from quorum.impl.server.compactor import Compactor
 from quorum.impl.server.config import ServerConfigError, member_id_of, parse_url
 from quorum.impl.server.errors import ServerError
 from quorum.impl.server.machine import Outcome
@@ -39,6 +47,8 @@ from quorum.impl.server.members import Member, encode_add_context, encode_attrib
 from quorum.impl.server.node import Node
 
 __all__ = ["Requests"]
+
+log = logging.getLogger("quorum.server")
 
 T = TypeVar("T")
 
@@ -53,6 +63,8 @@ class Requests:
         self._retry_every = node.cfg.election_ticks * node.cfg.tick_ms / 1000
         self._leader_wait = 2 * self._retry_every
         self._sessions: list[list[int]] = []  # idle [client_id, last seq], reused LIFO
+        self._raising: set[AlarmType] = set()  # alarms this member is proposing now
+        self.compactor = Compactor(node.cfg.auto_compaction_mode, node.cfg.retention)
 
     # --- writes -----------------------------------------------------------------------------
     def _request_id(self) -> int:
@@ -134,8 +146,57 @@ class Requests:
                 raise ServerError(*errors.STOPPED) from None
             raise
 
+    async def check(self, command: kv.Command) -> None:
+        """Raise :class:`ServerError` for a write the state machine would refuse anyway
+        (module docstring); may wait for a ReadIndex to judge a Compact's revision."""
+        sm = self.node.sm
+        err = kv.validate(command)
+        if err is None and sm.alarms.has(AlarmType.CORRUPT):
+            err = kv.KVError(kv.ErrorCode.CORRUPT)
+        if err is None and sm.alarms.has(AlarmType.NOSPACE) and kv.adds_data(command):
+            err = kv.KVError(kv.ErrorCode.NO_SPACE)
+        if err is None and isinstance(command, kv.Put) and command.lease:
+            err = kv.KVError(kv.ErrorCode.LEASE_NOT_FOUND)  # quorum has no leases
+        if err is None and isinstance(command, kv.Compact):
+            if command.revision > sm.kv.revision:  # this member may lag: ask the leader
+                await self.barrier()
+            if command.revision <= sm.kv.compact_revision:
+                err = kv.KVError(kv.ErrorCode.COMPACTED)
+            elif command.revision > sm.kv.revision:
+                err = kv.KVError(kv.ErrorCode.FUTURE_REV)
+        if err is not None:
+            raise ServerError(*convert.status_of(err))
+
+    def _check_size(self, command: kv.Command, data: bytes) -> None:
+        """--max-request-bytes, then --quota-backend-bytes for a write that adds data."""
+        cfg, store = self.node.cfg, self.node.sm.kv
+        if len(data) > cfg.max_request_bytes:
+            raise ServerError(*errors.REQUEST_TOO_LARGE)
+        if cfg.quota and kv.adds_data(command) and store.size_bytes + len(data) > cfg.quota:
+            self.raise_alarm(AlarmType.NOSPACE)
+            raise ServerError(*errors.NO_SPACE)
+
+    def raise_alarm(self, alarm: AlarmType) -> None:
+        """Propose ACTIVATE ``alarm`` for this member in the background (once at a time);
+        the caller does not wait (etcd answers the request that found it at once)."""
+        n = self.node
+        if alarm in self._raising or (n.id, alarm) in n.sm.alarms.active():
+            return
+        self._raising.add(alarm)
+
+        async def propose() -> None:
+            try:
+                await self.alarm(AlarmAction.ACTIVATE, n.id, alarm)
+                log.warning("raised alarm %s for this member", alarm.name)
+            except ServerError as exc:
+                log.warning("could not raise alarm %s: %s", alarm.name, exc.message)
+            finally:
+                self._raising.discard(alarm)
+        n.background(propose())
+
     async def write(self, command: kv.Command) -> kv.Result:
         """Replicate ``command`` and return its result once applied (see module doc)."""
+        await self.check(command)
         t0 = time.perf_counter()
         result = await self._write_once(command, self._session())
         if isinstance(result, kv.KVError) and result.code is kv.ErrorCode.SESSION_EXPIRED:
@@ -150,6 +211,12 @@ class Requests:
         request_id = self._request_id()
         session[1] += 1
         data = kv.encode(command, request_id, session[0], session[1])
+        try:
+            self._check_size(command, data)
+        except ServerError:
+            session[1] -= 1  # nothing was proposed: the session may serve the next write
+            self._sessions.append(session)
+            raise
         outcome = await self._propose(request_id, lambda: self.node.submit(data), True)
         result = outcome.result
         assert result is not None  # a command's entry always has one
@@ -230,6 +297,54 @@ class Requests:
                 except ServerError:
                     pass
             await asyncio.sleep(cfg.tick_ms / 1000 * 5)
+
+    # --- alarms -----------------------------------------------------------------------------
+    async def alarm(self, action: AlarmAction, member_id: int, alarm: AlarmType
+                    ) -> list[tuple[int, AlarmType]]:
+        """etcd's Alarm RPC.  GET lists the active alarms (member 0 / type NONE: all), as of
+        a linearizable read; ACTIVATE and DEACTIVATE are proposals, answered once applied
+        here, with the alarm they raised or cleared (nothing if it was not active).  Both
+        are idempotent, so a lost proposal is simply proposed again."""
+        table = self.node.sm.alarms
+        if action is AlarmAction.GET or alarm is AlarmType.NONE:
+            await self.barrier()
+            return table.active(member_id, alarm)
+        was = (member_id, alarm) in table.active()
+        request_id = self._request_id()
+        data = encode_alarm(action, member_id, alarm, request_id)
+        await self._propose(request_id, lambda: self.node.submit(data), True)
+        return [(member_id, alarm)] if action is AlarmAction.ACTIVATE or was else []
+
+    # --- housekeeping -----------------------------------------------------------------------
+    async def maintain(self) -> None:
+        """Run with the node: raise NOSPACE when this member's store passes its quota
+        (whoever's writes filled it), and run auto-compaction (only the leader proposes)."""
+        n, cfg = self.node, self.node.cfg
+        loop = asyncio.get_running_loop()
+        every = cfg.tick_ms / 1000 * 5
+        if self.compactor.enabled:
+            every = min(every, self.compactor.interval)
+        next_compaction = loop.time() + self.compactor.interval
+        while not n.stopped.is_set():
+            await asyncio.sleep(every)
+            if cfg.quota and n.sm.kv.size_bytes > cfg.quota:
+                self.raise_alarm(AlarmType.NOSPACE)
+            if self.compactor.enabled and loop.time() >= next_compaction:
+                next_compaction = loop.time() + self.compactor.interval
+                target = self.compactor.observe(loop.time(), n.sm.kv.revision)
+                if target is not None and n.role is Role.LEADER:
+                    await self._auto_compact(target)
+
+    async def _auto_compact(self, revision: int) -> None:
+        try:
+            result = await self.write(kv.Compact(revision))
+        except ServerError as exc:
+            log.warning("auto-compaction to revision %d failed: %s", revision, exc.message)
+            return
+        if isinstance(result, kv.KVError):
+            log.info("auto-compaction to revision %d refused: %s", revision, result.message)
+        else:
+            log.info("auto-compacted to revision %d", revision)
 
     # --- status -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -1,20 +1,30 @@
 """The gRPC services (etcd's KV, Cluster and Maintenance) over :class:`Requests`.
 
 Each method converts the protobuf request (:mod:`quorum.impl.server.convert`), calls the node,
-and converts the answer back; every failure becomes etcd's status code and message via
-``context.abort``.  Writes and linearizable reads go through Raft; a Range with
+and converts the answer back.  Every failure becomes etcd's status code and message: a
+:class:`ServerError` or :class:`quorum.impl.kv.KVError` is aborted with its own status, and
+any other exception (a bug) is logged here with its traceback and answered with a generic
+``INTERNAL`` "etcdserver: internal error" (:func:`_guarded`), so no Python exception text
+ever reaches a client.  Writes and linearizable reads go through Raft; a Range with
 ``serializable=true`` (``etcdctl get --consistency=s``) is answered from local state.
+Requests are validated before they are proposed (:meth:`Requests.write`), so a bad one costs
+no log entry.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 
 from quorum.impl import kv
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
-from quorum.impl.server import convert
+from quorum.impl.server import convert, errors
+from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.errors import ServerError
 from quorum.impl.server.members import Member
 from quorum.impl.server.requests import Requests
@@ -22,6 +32,28 @@ from quorum.impl.server.requests import Requests
 __all__ = ["ClusterService", "KVService", "MaintenanceService", "VERSION", "add_services"]
 
 VERSION = "3.4.0-quorum"  # etcdctl shows it; "3.4" because that is the API we serve
+
+log = logging.getLogger("quorum.server")
+
+S = TypeVar("S")
+Handler = Callable[[S, Any, Any], Awaitable[Any]]
+
+
+def _guarded(method: Handler[S]) -> Handler[S]:
+    """Answer a ServerError with its status, and any unexpected exception with INTERNAL
+    (logged server-side with its traceback); let gRPC's own abort and cancellation pass."""
+    @functools.wraps(method)
+    async def handler(self: S, request: Any, context: Any) -> Any:
+        try:
+            return await method(self, request, context)
+        except ServerError as exc:
+            await context.abort(exc.code, exc.message)
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("internal error serving %s", method.__name__)
+            await context.abort(*errors.INTERNAL)
+    return handler
 
 
 class _Base:
@@ -35,52 +67,36 @@ class _Base:
             cluster_id=n.cluster_id, member_id=n.id, raft_term=n.term,
             revision=n.sm.kv.revision if revision is None else revision)
 
-    async def _answer(self, context: grpc.aio.ServicerContext, result: Any) -> Any:
+    def _answer(self, result: Any) -> Any:
         if isinstance(result, kv.KVError):
-            code, message = convert.status_of(result)
-            await context.abort(code, message)
+            raise ServerError(*convert.status_of(result))
         return convert.response_of(result, self.header)
 
 
-async def _abort(context: grpc.aio.ServicerContext, exc: ServerError) -> Any:
-    await context.abort(exc.code, exc.message)
-
-
 class KVService(_Base, rpc_pb2_grpc.KVServicer):
+    @_guarded
     async def Range(self, request: Any, context: Any) -> Any:
-        try:
-            result = await self.r.read(convert.range_cmd(request), not request.serializable)
-        except ServerError as exc:
-            return await _abort(context, exc)
-        return await self._answer(context, result)
+        command = convert.range_cmd(request)
+        return self._answer(await self.r.read(command, not request.serializable))
 
-    async def _write(self, command: kv.Command, context: Any) -> Any:
-        try:
-            result = await self.r.write(command)
-        except ServerError as exc:
-            return await _abort(context, exc)
-        return await self._answer(context, result)
-
+    @_guarded
     async def Put(self, request: Any, context: Any) -> Any:
-        return await self._write(convert.put_cmd(request), context)
+        return self._answer(await self.r.write(convert.put_cmd(request)))
 
+    @_guarded
     async def DeleteRange(self, request: Any, context: Any) -> Any:
-        return await self._write(convert.delete_cmd(request), context)
+        return self._answer(await self.r.write(convert.delete_cmd(request)))
 
+    @_guarded
     async def Txn(self, request: Any, context: Any) -> Any:
-        try:
-            txn = convert.txn_cmd(request)
-        except ValueError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        txn = convert.txn_cmd(request)
         if kv.is_read_only(txn):
-            try:
-                return await self._answer(context, await self.r.read(txn, True))
-            except ServerError as exc:
-                return await _abort(context, exc)
-        return await self._write(txn, context)
+            return self._answer(await self.r.read(txn, True))
+        return self._answer(await self.r.write(txn))
 
+    @_guarded
     async def Compact(self, request: Any, context: Any) -> Any:
-        return await self._write(convert.compact_cmd(request), context)
+        return self._answer(await self.r.write(convert.compact_cmd(request)))
 
 
 def _member_pb(m: Member) -> rpc_pb2.Member:
@@ -92,41 +108,59 @@ class ClusterService(_Base, rpc_pb2_grpc.ClusterServicer):
     def _members(self) -> list[rpc_pb2.Member]:
         return [_member_pb(m) for m in self.node.sm.members.sorted()]
 
+    @_guarded
     async def MemberList(self, request: Any, context: Any) -> Any:
         if request.linearizable:
-            try:
-                await self.r.barrier()
-            except ServerError as exc:
-                return await _abort(context, exc)
+            await self.r.barrier()
         return rpc_pb2.MemberListResponse(header=self.header(), members=self._members())
 
+    @_guarded
     async def MemberAdd(self, request: Any, context: Any) -> Any:
         if request.isLearner:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED,
                                 "quorum: learner members are not supported")
-        try:
-            member = await self.r.member_add(tuple(request.peerURLs))
-        except ServerError as exc:
-            return await _abort(context, exc)
+        member = await self.r.member_add(tuple(request.peerURLs))
         return rpc_pb2.MemberAddResponse(header=self.header(), member=_member_pb(member),
                                          members=self._members())
 
+    @_guarded
     async def MemberRemove(self, request: Any, context: Any) -> Any:
-        try:
-            await self.r.member_remove(request.ID)
-        except ServerError as exc:
-            return await _abort(context, exc)
+        await self.r.member_remove(request.ID)
         return rpc_pb2.MemberRemoveResponse(header=self.header(), members=self._members())
 
 
+def _alarm_member(member_id: int, alarm: AlarmType) -> rpc_pb2.AlarmMember:
+    return rpc_pb2.AlarmMember(memberID=member_id, alarm=alarm.name)
+
+
 class MaintenanceService(_Base, rpc_pb2_grpc.MaintenanceServicer):
+    @_guarded
     async def Status(self, request: Any, context: Any) -> Any:
         st = self.r.status()
+        # etcd lists the member's problems here; etcdctl shows them in its ERRORS column
+        problems = [] if st["leader"] else [errors.NO_LEADER[1]]
+        problems += [f"memberID:{m} alarm:{t.name}" for m, t in self.node.sm.alarms.active()]
         return rpc_pb2.StatusResponse(
             header=self.header(), version=VERSION, dbSize=self.node.db_size(),
             leader=st["leader"], raftIndex=st["raft_index"], raftTerm=st["raft_term"],
             raftAppliedIndex=st["applied"], isLearner=st["is_learner"],
-            dbSizeInUse=self.node.db_size())
+            dbSizeInUse=self.node.db_size(), errors=problems)
+
+    @_guarded
+    async def Alarm(self, request: Any, context: Any) -> Any:
+        try:
+            action, alarm = AlarmAction(request.action), AlarmType(request.alarm)
+        except ValueError:
+            raise ServerError(*errors.BAD_ALARM) from None
+        active = await self.r.alarm(action, request.memberID, alarm)
+        return rpc_pb2.AlarmResponse(header=self.header(),
+                                     alarms=[_alarm_member(m, t) for m, t in active])
+
+    @_guarded
+    async def Defragment(self, request: Any, context: Any) -> Any:
+        # The store is in memory and Compact frees what it drops at once (docs/store.md):
+        # there is no file to rewrite, so defragmenting has nothing left to do.
+        return rpc_pb2.DefragmentResponse(header=self.header())
 
 
 def add_services(server: grpc.aio.Server, requests: Requests) -> None:

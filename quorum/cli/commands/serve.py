@@ -46,6 +46,19 @@ def add_parser(sub: Any, name: str) -> None:
       help="applied entries between snapshots (then the log is compacted)")
     a("--snapshot-catchup-entries", type=int, default=5_000,
       help="entries kept after a compaction for slow followers")
+    # limits, quota, compaction (docs/store.md "Limits")
+    a("--max-request-bytes", type=int, default=1_572_864,
+      help="largest client request accepted, in bytes (etcd's default 1.5 MiB)")
+    a("--quota-backend-bytes", type=int, default=0,
+      help="raise the NOSPACE alarm when the store passes this size (0: 2 GiB; <0: none)")
+    a("--auto-compaction-mode", default="periodic", choices=("periodic", "revision"),
+      help="periodic: keep a time window of history; revision: keep a number of revisions")
+    a("--auto-compaction-retention", default="0",
+      help="the window (e.g. 30m, 1h; a bare number is hours) or revisions; 0 turns it off")
+    a("--snapshot-bytes", type=int, default=64 * 1024**2,
+      help="also snapshot once the entries applied since the last one hold this many bytes")
+    a("--snapshot-catchup-bytes", type=int, default=16 * 1024**2,
+      help="keep at most this many bytes of entries after a compaction")
     a("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
@@ -121,7 +134,12 @@ def build_config(args: argparse.Namespace) -> Any:
             tick_ms=args.heartbeat_interval,
             election_ticks=args.election_timeout // args.heartbeat_interval,
             snapshot_count=args.snapshot_count,
-            catchup_entries=args.snapshot_catchup_entries)
+            catchup_entries=args.snapshot_catchup_entries,
+            max_request_bytes=args.max_request_bytes,
+            quota_backend_bytes=args.quota_backend_bytes,
+            auto_compaction_mode=args.auto_compaction_mode,
+            auto_compaction_retention=args.auto_compaction_retention,
+            snapshot_bytes=args.snapshot_bytes, catchup_bytes=args.snapshot_catchup_bytes)
         if cfg.peer_secret is None:
             check_insecure_peers(cfg.peer_hosts())
     except (ServerConfigError, ValueError) as exc:
