@@ -1,4 +1,4 @@
-"""Regenerate the Python modules of etcd's API from ``kv.proto`` and ``rpc.proto``.
+"""Regenerate the Python modules of etcd's API from ``kv.proto``, ``auth.proto`` and ``rpc.proto``.
 
 The generated ``*_pb2.py``, ``*_pb2.pyi`` and ``rpc_pb2_grpc.py`` are committed so that
 users need only ``grpcio`` and ``protobuf``; this script (which needs ``grpcio-tools``)
@@ -19,9 +19,9 @@ __all__ = ["GENERATED", "HERE", "PACKAGE", "PROTOS", "SERVICES", "generate", "ma
 
 HERE = Path(__file__).resolve().parent  # the folder holding the protos and generated modules
 PACKAGE = Path("quorum/impl/api")  # the protos' import path, so the modules' import path
-PROTOS = ("kv.proto", "rpc.proto")
+PROTOS = ("kv.proto", "auth.proto", "rpc.proto")
 SERVICES = "rpc.proto"  # the only file that declares services
-GENERATED = ("kv_pb2.py", "kv_pb2.pyi", "rpc_pb2.py", "rpc_pb2.pyi", "rpc_pb2_grpc.py")
+GENERATED = ("kv_pb2.py", "kv_pb2.pyi", "auth_pb2.py", "auth_pb2.pyi", "rpc_pb2.py", "rpc_pb2.pyi", "rpc_pb2_grpc.py")
 
 
 def generate(out_dir: Path) -> Path:

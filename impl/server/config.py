@@ -10,12 +10,14 @@ of the token.  Both are 63-bit and never 0 (0 means "none" in the Raft core).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "ClientTLS",
     "ServerConfig",
     "ServerConfigError",
     "cluster_id_of",
@@ -142,6 +144,7 @@ class ServerConfig:
     snapshot_bytes: int = DEFAULT_SNAPSHOT_BYTES  # ours: --snapshot-bytes
     catchup_bytes: int = DEFAULT_CATCHUP_BYTES  # ours: --snapshot-catchup-bytes
     # --- end of limits ---------------------------------------------------------------------
+    client_tls: ClientTLS = field(default_factory=lambda: ClientTLS())
 
     def __post_init__(self) -> None:
         if self.cluster_state not in ("new", "existing"):
@@ -158,6 +161,7 @@ class ServerConfig:
             raise ServerConfigError(
                 "election ticks must exceed 2, tick and snapshot count be positive")
         self._check_limits()
+        self.client_tls.check(self.listen_client_urls)
 
     # --- limits ---------------------------------------------------------------------------
     def _check_limits(self) -> None:
@@ -196,3 +200,76 @@ class ServerConfig:
     def peer_hosts(self) -> list[str]:
         hosts = [parse_url(u)[0] for urls in self.initial_cluster.values() for u in urls]
         return hosts + [parse_url(u)[0] for u in self.listen_peer_urls]
+
+
+# --- client TLS: --cert-file, --key-file, --trusted-ca-file, --client-cert-auth ----------------
+@dataclass(frozen=True)
+class ClientTLS:
+    """TLS of the client listeners, etcd's flags.  Served on every ``https://`` listen
+    client URL; an ``https://`` URL without a certificate and key is a startup error, and
+    certificates given with only ``http://`` URLs are ignored with a warning (as etcd).
+    With ``client_cert_auth`` a client must present a certificate signed by the trusted CA;
+    its common name is then the user name when auth is enabled and no token is sent."""
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    trusted_ca_file: Path | None = None
+    client_cert_auth: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self.cert_file is None and self.key_file is None
+
+    def check(self, urls: tuple[str, ...]) -> None:
+        """Flag combinations (pure; :meth:`load` checks the files)."""
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ServerConfigError("--cert-file and --key-file must be given together")
+        if self.client_cert_auth and self.trusted_ca_file is None:
+            raise ServerConfigError("--client-cert-auth needs --trusted-ca-file")
+        for url in urls:
+            if urlsplit(url.strip()).scheme == "https" and self.empty:
+                raise ServerConfigError(
+                    f"TLS key/cert (--cert-file, --key-file) must be provided for client url "
+                    f"{url} with HTTPS scheme")
+
+    def ignored_warnings(self, urls: tuple[str, ...]) -> list[str]:
+        """etcd's warnings for certificates next to plain ``http://`` URLs."""
+        out = []
+        for url in urls:
+            if urlsplit(url.strip()).scheme == "http":
+                if not self.empty:
+                    out.append(f"scheme is HTTP while key and cert files are present; ignoring "
+                               f"key and cert files (client url {url})")
+                if self.client_cert_auth:
+                    out.append(f"scheme is HTTP while --client-cert-auth is enabled; ignoring "
+                               f"client cert auth for this URL (client url {url})")
+        return out
+
+    def load(self) -> tuple[bytes, bytes, bytes | None]:
+        """(key PEM, certificate chain PEM, CA PEM or None), each checked by Python's ssl
+        module, or :class:`ServerConfigError` naming the flag and the problem."""
+        assert self.cert_file is not None and self.key_file is not None
+        files = {}
+        for flag, path in (("--cert-file", self.cert_file), ("--key-file", self.key_file),
+                           ("--trusted-ca-file", self.trusted_ca_file)):
+            if path is None:
+                continue
+            try:
+                files[flag] = Path(path).read_bytes()
+            except OSError as exc:
+                raise ServerConfigError(f"{flag} {path}: {exc.strerror}") from None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            ctx.load_cert_chain(str(self.cert_file), str(self.key_file))
+        except (ssl.SSLError, ValueError) as exc:
+            raise ServerConfigError(
+                f"--cert-file {self.cert_file} / --key-file {self.key_file}: not a matching "
+                f"PEM certificate and key ({exc.__class__.__name__})") from None
+        ca = files.get("--trusted-ca-file")
+        if ca is not None:
+            try:
+                ctx.load_verify_locations(cadata=ca.decode("ascii", errors="replace"))
+            except (ssl.SSLError, ValueError):
+                raise ServerConfigError(
+                    f"--trusted-ca-file {self.trusted_ca_file}: no PEM certificate in it") from None
+        return files["--key-file"], files["--cert-file"], ca

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 __all__ = [
+    "AuthRefused",
     "BAD_ALARM",
     "BAD_COMPARE",
     "BAD_URLS",
@@ -60,3 +63,12 @@ BAD_ALARM = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: unknown alarm action or 
 BAD_COMPARE = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: unknown compare target or result")
 EMPTY_OP = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: txn operation holds no request")
 INTERNAL = (grpc.StatusCode.INTERNAL, "etcdserver: internal error")
+
+
+class AuthRefused(ServerError):
+    """A request refused by the authentication layer (:mod:`quorum.impl.kv.auth`'s
+    ``AuthError``: etcd's code and message)."""
+
+    def __init__(self, error: Any) -> None:
+        super().__init__(getattr(grpc.StatusCode, error.grpc_code), error.message)
+        self.error = error

@@ -1,20 +1,31 @@
 """The replicated state machine a member applies committed entries to: the key space
-(:class:`quorum.impl.kv.KVStore`), the member table (:class:`Membership`) and the alarm table
-(:class:`quorum.impl.server.alarms.Alarms`), snapshotted together.
+(:class:`quorum.impl.kv.KVStore`), the member table (:class:`Membership`), the alarm table
+(:class:`quorum.impl.server.alarms.Alarms`) and the authentication state
+(:class:`quorum.impl.kv.auth.AuthState`), snapshotted together.
+
+Auth entries (``AUTH_PREFIX``) change users and roles.  While auth is enabled, a
+key-value command must arrive as a *checked* entry (``CHECKED_PREFIX``: the user and
+the auth revision its permissions were checked against, then the command's bytes);
+one checked against an older auth revision, or not checked at all, is refused with
+etcd's ``ErrAuthOldRevision`` without running, and the proposing member checks it again.
 
 Applying is deterministic and never raises on bad entry bytes (a malformed command is a
 :class:`quorum.impl.kv.KVError` result, a malformed attributes entry is ignored), so every member
 computes the same state from the same log.  The key space refuses writes while an alarm
-is active (``KVStore.nospace`` / ``corrupt``, kept in step with the alarm table here).  Conf change entries are decoded here and
-handed back to the caller, who must feed them to ``RawNode.apply_conf_change`` (the core
+is active (``KVStore.nospace`` / ``corrupt``, kept in step with the alarm table here).
+Conf change entries are decoded here and handed back to the caller, who must feed them to ``RawNode.apply_conf_change`` (the core
 owns the Raft configuration; this module owns names and URLs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import msgpack
 
 from quorum.impl import kv
+from quorum.impl.kv.auth import AUTH_PREFIX, AuthError, AuthState, decode_op
 from quorum.impl.raft import codec
 from quorum.impl.raft.errors import CodecError
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Entry, EntryType
@@ -28,7 +39,28 @@ from quorum.impl.server.members import (
     unpack_snapshot,
 )
 
-__all__ = ["Outcome", "StateMachine"]
+__all__ = ["CHECKED_PREFIX", "Outcome", "StateMachine", "encode_checked"]
+
+#: a key-value command checked for permissions: prefix + msgpack [request id, user, auth
+#: revision, command bytes]
+CHECKED_PREFIX = b"QC"
+
+
+def encode_checked(request_id: int, user: str, auth_revision: int, data: bytes) -> bytes:
+    return CHECKED_PREFIX + msgpack.packb([request_id, user, auth_revision, data],
+                                          use_bin_type=True)
+
+
+def _decode_checked(data: bytes) -> tuple[int, int, bytes] | None:
+    """(request id, auth revision, command bytes), or None if malformed."""
+    try:
+        request_id, user, revision, inner = msgpack.unpackb(data[len(CHECKED_PREFIX):],
+                                                            raw=False)
+    except Exception:
+        return None
+    if type(request_id) is not int or type(revision) is not int or type(inner) is not bytes:
+        return None
+    return request_id, revision, inner
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +71,7 @@ class Outcome:
     request_id: int = 0
     result: kv.Result | None = None
     conf_change: ConfChange | None = None
+    auth_error: AuthError | None = None  # an auth change refused, or a stale checked command
 
 
 class StateMachine:
@@ -48,6 +81,7 @@ class StateMachine:
         self.kv = kv.KVStore()
         self.members = Membership()
         self.alarms = Alarms()
+        self.auth = AuthState()
         self._bootstrap_names = names or {}  # initial members' (name, peer URLs)
 
     @property
@@ -75,7 +109,31 @@ class StateMachine:
             self.alarms.apply(req)
             self._sync_alarms()
             return Outcome(entry.index, req.request_id)
-        applied = self.kv.apply(entry.index, entry.data)
+        if entry.data.startswith(AUTH_PREFIX):
+            self.kv.mark_applied(entry.index)
+            op = decode_op(entry.data)
+            if op is None:
+                return Outcome(entry.index, auth_error=AuthError.MALFORMED)
+            request_id, name, args = op
+            return Outcome(entry.index, request_id, auth_error=self.auth.apply(name, args))
+        data = entry.data
+        if data.startswith(CHECKED_PREFIX):
+            checked = _decode_checked(data)
+            if checked is None:
+                self.kv.mark_applied(entry.index)
+                return Outcome(entry.index, auth_error=AuthError.MALFORMED)
+            request_id, revision, data = checked
+            if self.auth.enabled and revision != self.auth.revision:
+                self.kv.mark_applied(entry.index)
+                return Outcome(entry.index, request_id, auth_error=AuthError.OLD_REVISION)
+        elif self.auth.enabled:  # proposed unchecked while auth was off: check it again
+            try:
+                request_id = kv.decode(data).request_id
+            except kv.CommandDecodeError:
+                request_id = 0
+            self.kv.mark_applied(entry.index)
+            return Outcome(entry.index, request_id, auth_error=AuthError.OLD_REVISION)
+        applied = self.kv.apply(entry.index, data)
         assert applied is not None  # the index is new
         return Outcome(entry.index, applied.request_id, applied.result)
 
@@ -98,15 +156,21 @@ class StateMachine:
 
     def snapshot_data(self) -> bytes:
         alarms = self.alarms.dump()
-        return pack_snapshot(self.kv.snapshot(), self.members,
-                             {"alarms": alarms} if alarms else None)
+        extra: dict[str, Any] = {"alarms": alarms} if alarms else {}
+        if self.auth.revision or self.auth.enabled:
+            extra["auth"] = self.auth.dump()
+        return pack_snapshot(self.kv.snapshot(), self.members, extra or None)
 
     def restore(self, data: bytes) -> None:
         """Replace everything by a snapshot's data (raises on malformed bytes)."""
         kv_state, members, extra = unpack_snapshot(data)
         alarms = Alarms()
         alarms.load(extra.get("alarms", []))
+        auth = AuthState()
+        if "auth" in extra:
+            auth.load(extra["auth"])
         self.kv.restore(kv_state)
         self.members.load(members)
         self.alarms = alarms
+        self.auth = auth
         self._sync_alarms()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from urllib.parse import urlsplit
 
 import grpc
 
@@ -48,9 +49,21 @@ async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset
     requests = Requests(node)
     server = grpc.aio.server(options=grpc_options(cfg))
     add_services(server, requests)
+    credentials = None
+    if not cfg.client_tls.empty:  # client TLS: https:// URLs (config.ClientTLS)
+        key, chain, ca = cfg.client_tls.load()
+        credentials = grpc.ssl_server_credentials(
+            [(key, chain)], root_certificates=ca,
+            require_client_auth=cfg.client_tls.client_cert_auth)
+    for warning in cfg.client_tls.ignored_warnings(cfg.listen_client_urls):
+        log.warning("%s", warning)
     for url in cfg.listen_client_urls:
         host, port = parse_url(url)
-        server.add_insecure_port(f"{host}:{port}")
+        if urlsplit(url).scheme == "https":
+            assert credentials is not None  # ServerConfig refuses https without cert and key
+            server.add_secure_port(f"{host}:{port}", credentials)
+        else:
+            server.add_insecure_port(f"{host}:{port}")
     await server.start()
     node.background(requests.publish())
     node.background(requests.maintain())  # quota watch, auto-compaction

@@ -35,14 +35,15 @@ from functools import partial
 from typing import Any, TypeVar
 
 from quorum.impl import kv
+from quorum.impl.kv.auth import encode_op as encode_auth_op
 from quorum.impl.raft.errors import PanicError, ProposalDropped
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
 from quorum.impl.server import convert, errors
 from quorum.impl.server.alarms import AlarmAction, AlarmType, encode_alarm
 from quorum.impl.server.compactor import Compactor
 from quorum.impl.server.config import ServerConfigError, member_id_of, parse_url
-from quorum.impl.server.errors import ServerError
-from quorum.impl.server.machine import Outcome
+from quorum.impl.server.errors import AuthRefused, ServerError
+from quorum.impl.server.machine import Outcome, encode_checked
 from quorum.impl.server.members import Member, encode_add_context, encode_attributes
 from quorum.impl.server.node import Node
 
@@ -194,20 +195,26 @@ class Requests:
                 self._raising.discard(alarm)
         n.background(propose())
 
-    async def write(self, command: kv.Command) -> kv.Result:
-        """Replicate ``command`` and return its result once applied (see module doc)."""
+    async def write(self, command: kv.Command,
+                    checked: tuple[str, int] | None = None) -> kv.Result:
+        """Replicate ``command`` and return its result once applied (see module doc).
+        ``checked``: (user, auth revision) its permissions were checked at (see
+        :mod:`quorum.impl.server.auth`); refused with ``AuthRefused`` if that revision is old.
+        While auth is enabled an unchecked write is always refused that way: clients' writes
+        go through ``Guard.write``, which checks, stamps and retries."""
         await self.check(command)
         t0 = time.perf_counter()
-        result = await self._write_once(command, self._session())
+        result = await self._write_once(command, self._session(), checked)
         if isinstance(result, kv.KVError) and result.code is kv.ErrorCode.SESSION_EXPIRED:
             # An idle pooled session was forgotten (LRU): nothing ran; use a fresh one.
-            result = await self._write_once(command, [random.getrandbits(63) | 1, 0])
+            result = await self._write_once(command, [random.getrandbits(63) | 1, 0], checked)
         stats = self.node.stats
         stats["writes"] += 1
         stats["write_s"] += time.perf_counter() - t0
         return result
 
-    async def _write_once(self, command: kv.Command, session: list[int]) -> kv.Result:
+    async def _write_once(self, command: kv.Command, session: list[int],
+                          checked: tuple[str, int] | None = None) -> kv.Result:
         request_id = self._request_id()
         session[1] += 1
         data = kv.encode(command, request_id, session[0], session[1])
@@ -217,13 +224,27 @@ class Requests:
             session[1] -= 1  # nothing was proposed: the session may serve the next write
             self._sessions.append(session)
             raise
+        if checked is not None:
+            data = encode_checked(request_id, *checked, data)
         outcome = await self._propose(request_id, lambda: self.node.submit(data), True)
+        if outcome.auth_error is not None:  # not run: checked at an old auth revision
+            raise AuthRefused(outcome.auth_error)
         result = outcome.result
         assert result is not None  # a command's entry always has one
         if not isinstance(result, kv.KVError) or result.code not in (
                 kv.ErrorCode.SESSION_EXPIRED, kv.ErrorCode.STALE_REQUEST):
             self._sessions.append(session)  # answered: the session may serve the next write
         return result
+
+    async def auth_change(self, op: str, *args: object) -> None:
+        """Replicate one change of the auth state (:mod:`quorum.impl.kv.auth`); raise
+        ``AuthRefused`` if the state machine refused it.  Not resubmitted: a timed out
+        change may still be applied later."""
+        request_id = self._request_id()
+        data = encode_auth_op(op, *args, request_id=request_id)
+        outcome = await self._propose(request_id, partial(self.node.submit, data))
+        if outcome.auth_error is not None:
+            raise AuthRefused(outcome.auth_error)
 
     # --- reads ------------------------------------------------------------------------------
     async def read(self, command: kv.Range | kv.Txn, linearizable: bool) -> kv.Result:

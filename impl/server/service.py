@@ -25,11 +25,15 @@ from quorum.impl import kv
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server import convert, errors
 from quorum.impl.server.alarms import AlarmAction, AlarmType
+from quorum.impl.server.auth import AuthService, Guard
 from quorum.impl.server.errors import ServerError
 from quorum.impl.server.members import Member
 from quorum.impl.server.requests import Requests
 
 __all__ = ["ClusterService", "KVService", "MaintenanceService", "VERSION", "add_services"]
+# Auth: every KV call is checked by the member's Guard (quorum.impl.server.auth) when auth
+# is enabled; member add/remove, alarm changes and defragment need the root role;
+# MemberList, Status and listing alarms stay open.
 
 VERSION = "3.4.0-quorum"  # etcdctl shows it; "3.4" because that is the API we serve
 
@@ -57,9 +61,10 @@ def _guarded(method: Handler[S]) -> Handler[S]:
 
 
 class _Base:
-    def __init__(self, requests: Requests) -> None:
+    def __init__(self, requests: Requests, guard: Guard | None = None) -> None:
         self.r = requests
         self.node = requests.node
+        self.guard = guard or Guard(requests)  # auth: who calls, may they (auth.py)
 
     def header(self, revision: int | None = None) -> rpc_pb2.ResponseHeader:
         n = self.node
@@ -77,26 +82,26 @@ class KVService(_Base, rpc_pb2_grpc.KVServicer):
     @_guarded
     async def Range(self, request: Any, context: Any) -> Any:
         command = convert.range_cmd(request)
-        return self._answer(await self.r.read(command, not request.serializable))
+        return self._answer(await self.guard.read(context, command, not request.serializable))
 
     @_guarded
     async def Put(self, request: Any, context: Any) -> Any:
-        return self._answer(await self.r.write(convert.put_cmd(request)))
+        return self._answer(await self.guard.write(context, convert.put_cmd(request)))
 
     @_guarded
     async def DeleteRange(self, request: Any, context: Any) -> Any:
-        return self._answer(await self.r.write(convert.delete_cmd(request)))
+        return self._answer(await self.guard.write(context, convert.delete_cmd(request)))
 
     @_guarded
     async def Txn(self, request: Any, context: Any) -> Any:
         txn = convert.txn_cmd(request)
         if kv.is_read_only(txn):
-            return self._answer(await self.r.read(txn, True))
-        return self._answer(await self.r.write(txn))
+            return self._answer(await self.guard.read(context, txn, True))
+        return self._answer(await self.guard.write(context, txn))
 
     @_guarded
     async def Compact(self, request: Any, context: Any) -> Any:
-        return self._answer(await self.r.write(convert.compact_cmd(request)))
+        return self._answer(await self.guard.write(context, convert.compact_cmd(request)))
 
 
 def _member_pb(m: Member) -> rpc_pb2.Member:
@@ -119,12 +124,14 @@ class ClusterService(_Base, rpc_pb2_grpc.ClusterServicer):
         if request.isLearner:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED,
                                 "quorum: learner members are not supported")
+        self.guard.check_admin(context)
         member = await self.r.member_add(tuple(request.peerURLs))
         return rpc_pb2.MemberAddResponse(header=self.header(), member=_member_pb(member),
                                          members=self._members())
 
     @_guarded
     async def MemberRemove(self, request: Any, context: Any) -> Any:
+        self.guard.check_admin(context)
         await self.r.member_remove(request.ID)
         return rpc_pb2.MemberRemoveResponse(header=self.header(), members=self._members())
 
@@ -152,6 +159,8 @@ class MaintenanceService(_Base, rpc_pb2_grpc.MaintenanceServicer):
             action, alarm = AlarmAction(request.action), AlarmType(request.alarm)
         except ValueError:
             raise ServerError(*errors.BAD_ALARM) from None
+        if action is not AlarmAction.GET:
+            self.guard.check_admin(context)
         active = await self.r.alarm(action, request.memberID, alarm)
         return rpc_pb2.AlarmResponse(header=self.header(),
                                      alarms=[_alarm_member(m, t) for m, t in active])
@@ -160,10 +169,14 @@ class MaintenanceService(_Base, rpc_pb2_grpc.MaintenanceServicer):
     async def Defragment(self, request: Any, context: Any) -> Any:
         # The store is in memory and Compact frees what it drops at once (docs/store.md):
         # there is no file to rewrite, so defragmenting has nothing left to do.
+        self.guard.check_admin(context)
         return rpc_pb2.DefragmentResponse(header=self.header())
 
 
 def add_services(server: grpc.aio.Server, requests: Requests) -> None:
-    rpc_pb2_grpc.add_KVServicer_to_server(KVService(requests), server)
-    rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(requests), server)
-    rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(requests), server)
+    guard = Guard(requests)  # one per member: it holds the member's auth tokens
+    rpc_pb2_grpc.add_KVServicer_to_server(KVService(requests, guard), server)
+    rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(requests, guard), server)
+    rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(requests, guard), server)
+    rpc_pb2_grpc.add_AuthServicer_to_server(
+        AuthService(guard, _Base(requests, guard).header), server)

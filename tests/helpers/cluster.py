@@ -60,10 +60,16 @@ class Member:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     extra: list[str] = field(default_factory=list)
+    tls: Any = None  # grpc.ChannelCredentials: the member serves an https:// client URL
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.client_port}"
+
+    def channel(self) -> grpc.Channel:
+        if self.tls is not None:
+            return grpc.secure_channel(self.target, self.tls)
+        return grpc.insecure_channel(self.target)
 
     @property
     def peer_url(self) -> str:
@@ -98,19 +104,19 @@ class Member:
         self.proc = None
 
     def status(self, timeout: float = 1.0) -> Any:
-        with grpc.insecure_channel(self.target) as ch:
+        with self.channel() as ch:
             return rpc_pb2_grpc.MaintenanceStub(ch).Status(rpc_pb2.StatusRequest(),
                                                            timeout=timeout)
 
     def put(self, key: bytes, value: bytes, timeout: float = 5.0) -> Any:
-        with grpc.insecure_channel(self.target) as ch:
+        with self.channel() as ch:
             return rpc_pb2_grpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=key, value=value),
                                                timeout=timeout)
 
     def get_local(self, key: bytes, prefix: bool = False) -> dict[bytes, bytes]:
         """A serializable (local) read of ``key``, or of every key with that prefix."""
         end = (key[:-1] + bytes([key[-1] + 1])) if prefix else b""
-        with grpc.insecure_channel(self.target) as ch:
+        with self.channel() as ch:
             resp = rpc_pb2_grpc.KVStub(ch).Range(
                 rpc_pb2.RangeRequest(key=key, range_end=end, serializable=True), timeout=5)
         return {kv.key: kv.value for kv in resp.kvs}
@@ -120,14 +126,18 @@ class Member:
 
 
 class Cluster:
-    """``n`` members named n1..nN; ``extra`` flags go to every member."""
+    """``n`` members named n1..nN; ``extra`` flags go to every member; with ``tls``
+    (channel credentials) they serve https:// client URLs (``extra`` then holds
+    --cert-file and --key-file)."""
 
-    def __init__(self, root: Path, n: int, extra: list[str] | None = None) -> None:
+    def __init__(self, root: Path, n: int, extra: list[str] | None = None,
+                 tls: Any = None) -> None:
         ports = free_ports(2 * n + 2)
         self.spare_ports = ports[2 * n:]
         self.root = root
         self.members = [Member(f"n{i + 1}", ports[2 * i], ports[2 * i + 1],
-                               root / f"n{i + 1}", root / f"n{i + 1}.log", extra=extra or [])
+                               root / f"n{i + 1}", root / f"n{i + 1}.log", extra=extra or [],
+                               tls=tls)
                         for i in range(n)]
 
     def initial_cluster(self, members: list[Member] | None = None) -> str:

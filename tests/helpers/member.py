@@ -1,8 +1,5 @@
-"""A one-member cluster inside the test process: its config and a wait for leadership.
-
-Start it with ``quorum.impl.server.main.start_member(config(tmp_path))`` inside the test's
-event loop and stop it with ``stop_member`` in a ``finally``.
-"""
+"""One member inside the test process (``start_member``), for the fast end-to-end tests of
+the gRPC API: its configuration on free loopback ports, and waiting for it to lead."""
 
 from __future__ import annotations
 
@@ -13,17 +10,19 @@ from typing import Any
 from helpers.cluster import free_ports
 from quorum.impl.server.config import ServerConfig, parse_initial_cluster
 
+__all__ = ["config", "wait_leader"]
 
-def config(tmp: Path, **kw: Any) -> ServerConfig:
-    """A member named ``solo`` on free loopback ports, ticking every 20 ms."""
+
+def config(tmp: Path, scheme: str = "http", **kw: Any) -> ServerConfig:
+    """A one-member cluster's config under ``tmp``; ``scheme`` of its client URL."""
     client, peer = free_ports(2)
     peer_url = f"http://127.0.0.1:{peer}"
+    client_url = f"{scheme}://127.0.0.1:{client}"
     base: dict[str, Any] = dict(
         name="solo", data_dir=tmp / "solo", listen_peer_urls=(peer_url,),
-        listen_client_urls=(f"http://127.0.0.1:{client}",),
+        listen_client_urls=(client_url,),
         initial_cluster=parse_initial_cluster(f"solo={peer_url}"),
-        advertise_peer_urls=(peer_url,), advertise_client_urls=(f"http://127.0.0.1:{client}",),
-        tick_ms=20)
+        advertise_peer_urls=(peer_url,), advertise_client_urls=(client_url,), tick_ms=20)
     base.update(kw)
     return ServerConfig(**base)
 

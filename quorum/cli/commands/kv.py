@@ -7,6 +7,7 @@ Examples::
     quorum kv get "" --prefix
     quorum kv txn --compare 'value(greeting) = hello' --success 'put greeting bye' \\
                   --failure 'get greeting'
+    quorum kv --endpoints https://127.0.0.1:2379 --cacert ca.pem --user alice:secret get k
 
 Any member accepts requests; ``--endpoints`` lists members to try in order (one that is
 down or has no leader is skipped).  A failed request prints etcd's error and exits 1.
@@ -29,6 +30,13 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("--endpoints", default="http://127.0.0.1:2379",
                    help="comma-separated client URLs of members to try in order")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per request")
+    # TLS, as etcdctl: used for https:// endpoints
+    p.add_argument("--cacert", default=None, help="CA bundle (PEM) to verify members with")
+    p.add_argument("--cert", dest="cert_file", default=None,
+                   help="client certificate (PEM) for --client-cert-auth")
+    p.add_argument("--key", dest="key_file", default=None, help="client private key (PEM)")
+    p.add_argument("--user", default=None,
+                   help="NAME:PASSWORD to authenticate as, once auth is enabled")
     ops = p.add_subparsers(dest="op", metavar="OP", parser_class=type(p))
     ops.required = True
     put = ops.add_parser("put", help="store KEY=VALUE")
@@ -158,16 +166,20 @@ def run(args: argparse.Namespace) -> int:
     from quorum.impl.server.config import ServerConfigError, parse_url, parse_urls
 
     try:
-        endpoints = [parse_url(u) for u in parse_urls(args.endpoints, "--endpoints")]
+        urls = parse_urls(args.endpoints, "--endpoints")
+        endpoints = [(url, *parse_url(url)) for url in urls]
     except ServerConfigError as exc:
         raise UsageError(str(exc)) from None
+    credentials = _credentials(args)
+    user = _user(args)
     method, request = _request(args)
     last: grpc.RpcError | None = None
-    for host, port in endpoints:
-        with grpc.insecure_channel(f"{host}:{port}") as channel:
+    for url, host, port in endpoints:
+        with _channel(url, f"{host}:{port}", credentials) as channel:
             try:
-                resp = getattr(rpc_pb2_grpc.KVStub(channel), method)(request,
-                                                                       timeout=args.timeout)
+                metadata = _authenticate(channel, user, args.timeout)
+                resp = getattr(rpc_pb2_grpc.KVStub(channel), method)(
+                    request, timeout=args.timeout, metadata=metadata)
             except grpc.RpcError as exc:
                 last = exc
                 if _may_retry(method, exc):
@@ -178,3 +190,61 @@ def run(args: argparse.Namespace) -> int:
     assert last is not None
     print(f"quorum kv: error: {last.details()} ({last.code().name})", file=sys.stderr)
     return EXIT_VIOLATION
+
+
+def _credentials(args: argparse.Namespace) -> Any:
+    """Channel credentials from --cacert/--cert/--key (None: none given)."""
+    import grpc
+
+    if args.cacert is None and args.cert_file is None and args.key_file is None:
+        return None
+    if (args.cert_file is None) != (args.key_file is None):
+        raise UsageError("--cert and --key must be given together")
+    data = {}
+    for flag, path in (("--cacert", args.cacert), ("--cert", args.cert_file),
+                       ("--key", args.key_file)):
+        if path is not None:
+            try:
+                with open(path, "rb") as f:
+                    data[flag] = f.read()
+            except OSError as exc:
+                raise UsageError(f"{flag} {path}: {exc.strerror}") from None
+    return grpc.ssl_channel_credentials(root_certificates=data.get("--cacert"),
+                                        private_key=data.get("--key"),
+                                        certificate_chain=data.get("--cert"))
+
+
+def _channel(url: str, target: str, credentials: Any) -> Any:
+    """A secure channel for an https:// endpoint (system CAs without --cacert), else plain."""
+    import grpc
+
+    if url.strip().lower().startswith("https://"):
+        return grpc.secure_channel(target, credentials or grpc.ssl_channel_credentials())
+    return grpc.insecure_channel(target)
+
+
+def _user(args: argparse.Namespace) -> tuple[str, str] | None:
+    if args.user is None:
+        return None
+    name, sep, password = args.user.partition(":")
+    if not sep or not name:
+        raise UsageError("--user must be NAME:PASSWORD")
+    return name, password
+
+
+def _authenticate(channel: Any, user: tuple[str, str] | None, timeout: float) -> Any:
+    """The ``token`` metadata for ``user`` from this member (none without --user)."""
+    from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+
+    if user is None:
+        return None
+    import grpc
+
+    try:
+        resp = rpc_pb2_grpc.AuthStub(channel).Authenticate(
+            rpc_pb2.AuthenticateRequest(name=user[0], password=user[1]), timeout=timeout)
+    except grpc.RpcError as exc:
+        if "authentication is not enabled" in (exc.details() or ""):
+            return None  # as etcdctl: --user is harmless while auth is off
+        raise
+    return (("token", resp.token),)

@@ -60,6 +60,13 @@ def add_parser(sub: Any, name: str) -> None:
     a("--snapshot-catchup-bytes", type=int, default=16 * 1024**2,
       help="keep at most this many bytes of entries after a compaction")
     a("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    # client TLS (etcd's names; docs/store.md "Client security")
+    a("--cert-file", default=None, help="client TLS certificate (PEM), for https:// client URLs")
+    a("--key-file", default=None, help="client TLS private key (PEM)")
+    a("--trusted-ca-file", default=None,
+      help="CA bundle (PEM) that client certificates must be signed by")
+    a("--client-cert-auth", action="store_true",
+      help="require a client certificate signed by --trusted-ca-file")
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -90,6 +97,16 @@ def unsafe_mutants(names: list[str]) -> frozenset[Any]:
         raise UsageError(f"--unsafe-mutant {bad[0]!r}: a member can run only "
                          f"{', '.join(SERVE_MUTANTS)}")
     return frozenset(parse(n) for n in names)
+
+
+def _client_tls(args: argparse.Namespace) -> Any:
+    from quorum.impl.server.config import ClientTLS
+
+    def path(value: str | None) -> Path | None:
+        return None if value is None else Path(value)
+    return ClientTLS(cert_file=path(args.cert_file), key_file=path(args.key_file),
+                     trusted_ca_file=path(args.trusted_ca_file),
+                     client_cert_auth=args.client_cert_auth)
 
 
 def _read_secret(path: str | None) -> bytes | None:
@@ -139,7 +156,10 @@ def build_config(args: argparse.Namespace) -> Any:
             quota_backend_bytes=args.quota_backend_bytes,
             auto_compaction_mode=args.auto_compaction_mode,
             auto_compaction_retention=args.auto_compaction_retention,
-            snapshot_bytes=args.snapshot_bytes, catchup_bytes=args.snapshot_catchup_bytes)
+            snapshot_bytes=args.snapshot_bytes, catchup_bytes=args.snapshot_catchup_bytes,
+            client_tls=_client_tls(args))
+        if not cfg.client_tls.empty:
+            cfg.client_tls.load()  # unreadable or mismatched files: a startup error
         if cfg.peer_secret is None:
             check_insecure_peers(cfg.peer_hosts())
     except (ServerConfigError, ValueError) as exc:
