@@ -4,6 +4,12 @@ Starts the :class:`Node` (storage recovery, peer transport, Raft), then the gRPC
 every ``--listen-client-urls`` address, then publishes the member's name and client URLs
 through the log.  On a signal it stops accepting clients, then stops the node (the WAL
 holds everything acknowledged; nothing needs flushing).
+
+A member that stops itself (a broken Raft invariant, such as a leader's entry conflicting
+with a committed one; a storage error such as ENOSPC or EIO) makes :func:`serve` return
+the reason as one line, and a member that cannot start (a corrupt WAL, a data directory of
+another member, a port in use) raises :class:`MemberFailed` with one line; ``quorum serve``
+prints it and exits non-zero, never with a traceback.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import signal
 
 import grpc
 
+from quorum.impl.net import TLSConfigError
 from quorum.impl.server.config import ServerConfig, parse_url
-from quorum.impl.server.node import Node
+from quorum.impl.server.node import Node, describe_os_error
 from quorum.impl.server.requests import Requests
 from quorum.impl.server.service import add_services
+from quorum.impl.storage.errors import StorageError
 
-__all__ = ["serve", "start_member"]
+__all__ = ["MemberFailed", "serve", "start_member"]
 
 log = logging.getLogger("quorum.server")
 
@@ -50,8 +58,20 @@ async def stop_member(node: Node, server: grpc.aio.Server) -> None:
     await node.stop()
 
 
-async def serve(cfg: ServerConfig) -> None:
-    node, _, server = await start_member(cfg)
+class MemberFailed(Exception):
+    """The member could not start, or stopped itself; the message is one line."""
+
+
+async def serve(cfg: ServerConfig) -> str | None:
+    """Run until a signal (returns None) or until the member stops itself (returns why)."""
+    try:
+        node, _, server = await start_member(cfg)
+    except StorageError as exc:
+        raise MemberFailed(str(exc)) from None
+    except TLSConfigError as exc:
+        raise MemberFailed(str(exc)) from None
+    except OSError as exc:
+        raise MemberFailed(f"cannot start: {describe_os_error(exc)}") from None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -64,3 +84,4 @@ async def serve(cfg: ServerConfig) -> None:
         w.cancel()
     log.info("stopping")
     await stop_member(node, server)
+    return node.fatal

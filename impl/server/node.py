@@ -39,6 +39,7 @@ loop, switched on by tests only.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import random
 import time
@@ -69,9 +70,17 @@ from quorum.impl.server.machine import Outcome, StateMachine
 from quorum.impl.storage.disk import OSDisk
 from quorum.impl.storage.storage import DiskStorage
 
-__all__ = ["Node"]
+__all__ = ["Node", "describe_os_error"]
 
 log = logging.getLogger("quorum.server")
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``[Errno 28] No space left on device: 'x'`` as ``ENOSPC (No space left on device) x``."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    what = exc.strerror or str(exc)
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"{name} ({what}){where}" if name else f"{what}{where}"
 
 
 class Node:
@@ -94,6 +103,7 @@ class Node:
         self.stopped = asyncio.Event()
         self.removed = False
         self.panic: PanicError | None = None  # the broken invariant that stopped the member
+        self.fatal: str | None = None  # why the member stopped itself (one line), if it did
         self.leader_changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
@@ -134,8 +144,12 @@ class Node:
             self.raw.bootstrap(tuple(sorted(self.cfg.initial_members())))
         self.driver = Driver(self.raw, self.mem, self, self.reads, self.mutants)
         host, port = parse_url(self.cfg.listen_peer_urls[0])
-        self.transport = Transport(Identity(self.cluster_id, self.id, self.cfg.peer_secret),
-                                   host, port, self._on_frame)
+        tls = self.cfg.peer_tls
+        if tls is not None:
+            tls = await loop.run_in_executor(self._io, tls.with_auto_files, self.cfg.data_dir)
+        self.transport = Transport(
+            Identity(self.cluster_id, self.id, self.cfg.peer_secret, self.cfg.insecure_peers),
+            host, port, self._on_frame, tls=tls)
         self._set_peers(self.cfg.initial_members())
         self._apply_peers()  # members known from a snapshot
         await self.transport.start()
@@ -171,7 +185,10 @@ class Node:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.transport.stop()
-        await asyncio.get_running_loop().run_in_executor(self._io, self.disk.close)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._io, self.disk.close)
+        except OSError as exc:  # the disk that failed may fail again while closing
+            log.warning("closing the storage failed: %s", describe_os_error(exc))
         self._io.shutdown(wait=True)
         futures: list[asyncio.Future[Any]] = [*self.waiters.values(), *self.pending_reads]
         for batch in self.reads.clear():
@@ -252,7 +269,8 @@ class Node:
         driving it at once; ``serve`` (or whoever awaits :attr:`stopped`) shuts down."""
         if self.panic is None:
             self.panic = exc
-            log.critical("raft invariant broken; stopping this member: %s", exc, exc_info=exc)
+            self.fatal = f"raft invariant broken: {exc}"
+            log.critical("raft invariant broken; stopping this member: %s", exc)
         for task in self._tasks:
             task.cancel()
         self.stopped.set()
@@ -266,11 +284,13 @@ class Node:
             raise
         except PanicError as exc:
             self.stop_on_panic(exc)
-        except OSError:
-            log.exception("storage failed; stopping this member")
+        except OSError as exc:  # ENOSPC, EIO, ...: nothing more can be made durable
+            self.fatal = f"storage failed: {describe_os_error(exc)}"
+            log.critical("%s; stopping this member", self.fatal)
             self.stopped.set()
-        except Exception:
-            log.exception("internal error in the Raft driver; stopping this member")
+        except Exception as exc:
+            self.fatal = f"internal error in the Raft driver: {type(exc).__name__}: {exc}"
+            log.critical("%s; stopping this member", self.fatal, exc_info=exc)
             self.stopped.set()
 
     async def _ready_loop(self) -> None:
