@@ -532,6 +532,16 @@ class MaintenanceStub:
                 request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusRequest.SerializeToString,
                 response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.Alarm = channel.unary_unary(
+                '/etcdserverpb.Maintenance/Alarm',
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.AlarmRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.AlarmResponse.FromString,
+                _registered_method=True)
+        self.Defragment = channel.unary_unary(
+                '/etcdserverpb.Maintenance/Defragment',
+                request_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DefragmentRequest.SerializeToString,
+                response_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DefragmentResponse.FromString,
+                _registered_method=True)
 
 
 class MaintenanceServicer:
@@ -544,6 +554,20 @@ class MaintenanceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Alarm(self, request, context):
+        """Alarm lists, raises or clears the cluster's alarms (NOSPACE, CORRUPT).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Defragment(self, request, context):
+        """Defragment releases space freed by compaction (a no-op for quorum's in-memory store).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MaintenanceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -551,6 +575,16 @@ def add_MaintenanceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusRequest.FromString,
                     response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.StatusResponse.SerializeToString,
+            ),
+            'Alarm': grpc.unary_unary_rpc_method_handler(
+                    servicer.Alarm,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.AlarmRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.AlarmResponse.SerializeToString,
+            ),
+            'Defragment': grpc.unary_unary_rpc_method_handler(
+                    servicer.Defragment,
+                    request_deserializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DefragmentRequest.FromString,
+                    response_serializer=quorum_dot_impl_dot_api_dot_rpc__pb2.DefragmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -580,6 +614,60 @@ class Maintenance:
             '/etcdserverpb.Maintenance/Status',
             quorum_dot_impl_dot_api_dot_rpc__pb2.StatusRequest.SerializeToString,
             quorum_dot_impl_dot_api_dot_rpc__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Alarm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/etcdserverpb.Maintenance/Alarm',
+            quorum_dot_impl_dot_api_dot_rpc__pb2.AlarmRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.AlarmResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Defragment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/etcdserverpb.Maintenance/Defragment',
+            quorum_dot_impl_dot_api_dot_rpc__pb2.DefragmentRequest.SerializeToString,
+            quorum_dot_impl_dot_api_dot_rpc__pb2.DefragmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

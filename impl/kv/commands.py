@@ -42,6 +42,7 @@ __all__ = [
     "SortOrder",
     "SortTarget",
     "Txn",
+    "adds_data",
     "decode",
     "encode",
     "is_read_only",
@@ -178,6 +179,17 @@ def is_read_only(command: Command) -> bool:
         return True
     if isinstance(command, Txn):
         return all(is_read_only(op) for op in command.success + command.failure)
+    return False
+
+
+def adds_data(command: Command) -> bool:
+    """True for a Put, or a Txn holding a Put in any branch at any depth: the requests etcd
+    refuses while the NOSPACE alarm is active (deletes, reads and Compact free or cost
+    nothing)."""
+    if isinstance(command, Put):
+        return True
+    if isinstance(command, Txn):
+        return any(adds_data(op) for op in command.success + command.failure)
     return False
 
 

@@ -40,6 +40,8 @@ class ErrorCode(Enum):
     COMPACTED = ("OUT_OF_RANGE", "etcdserver: mvcc: required revision has been compacted")
     FUTURE_REV = ("OUT_OF_RANGE", "etcdserver: mvcc: required revision is a future revision")
     LEASE_NOT_FOUND = ("NOT_FOUND", "etcdserver: requested lease not found")
+    NO_SPACE = ("RESOURCE_EXHAUSTED", "etcdserver: mvcc: database space exceeded")
+    CORRUPT = ("DATA_LOSS", "etcdserver: corrupt cluster")
     # Ours: a log entry whose bytes are not a valid command (a buggy or hostile proposer).
     MALFORMED_REQUEST = ("INVALID_ARGUMENT", "quorum: malformed request in the log")
     # Ours: client sessions (quorum.impl.kv.sessions); neither command was executed.

@@ -45,6 +45,7 @@ from quorum.impl.kv.commands import (
     SortOrder,
     SortTarget,
     Txn,
+    adds_data,
     decode,
     is_read_only,
 )
@@ -154,6 +155,10 @@ class KVStore:
         self._hist: dict[bytes, _History] = {}
         self._main = 0  # revision of the write transaction in progress (0: none)
         self._changed = False
+        # Set by the owner from the replicated alarm table (quorum.impl.server.alarms):
+        # NOSPACE refuses requests that add data, CORRUPT refuses every request.
+        self.nospace = False
+        self.corrupt = False
 
     # --- what callers may read ----------------------------------------------------------
     @property
@@ -198,7 +203,7 @@ class KVStore:
 
     def execute(self, command: Command) -> Result:
         """Run ``command`` now (writes included); the log-free core of :meth:`apply`."""
-        err = validate(command)
+        err = validate(command) or self._alarmed(command)
         if err is not None:
             return err
         if isinstance(command, Compact):
@@ -225,6 +230,13 @@ class KVStore:
         if not is_read_only(command):
             raise ValueError("KVStore.read accepts only a Range or a read-only Txn")
         return self.execute(command)
+
+    def _alarmed(self, command: Command) -> KVError | None:
+        if self.corrupt:
+            return KVError(ErrorCode.CORRUPT)
+        if self.nospace and adds_data(command):
+            return KVError(ErrorCode.NO_SPACE)
+        return None
 
     # --- transactions -----------------------------------------------------------------------
     def _decide(self, txn: Txn) -> _Plan:

@@ -6,14 +6,19 @@ from __future__ import annotations
 import grpc
 
 __all__ = [
+    "BAD_ALARM",
     "BAD_URLS",
+    "CORRUPT",
+    "INTERNAL",
     "LEADER_CHANGED",
     "LEARNER_UNSUPPORTED",
     "MEMBER_EXISTS",
     "MEMBER_NOT_FOUND",
     "NO_LEADER",
+    "NO_SPACE",
     "PEER_URL_EXISTS",
     "RECONFIG_PENDING",
+    "REQUEST_TOO_LARGE",
     "STOPPED",
     "TIMEOUT",
     "ServerError",
@@ -40,3 +45,11 @@ RECONFIG_PENDING = (grpc.StatusCode.FAILED_PRECONDITION,
                     "etcdserver: re-configuration failed due to not enough started members")
 LEARNER_UNSUPPORTED = (grpc.StatusCode.FAILED_PRECONDITION,
                        "etcdserver: rpc not supported for learner")
+NO_SPACE = (grpc.StatusCode.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded")
+CORRUPT = (grpc.StatusCode.DATA_LOSS, "etcdserver: corrupt cluster")
+REQUEST_TOO_LARGE = (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: request is too large")
+# Ours (etcd has no message for these): an alarm request with an unknown action or type,
+# and any unexpected failure while serving a request (logged with its traceback
+# server-side; the client never sees Python's text).
+BAD_ALARM = (grpc.StatusCode.INVALID_ARGUMENT, "quorum: unknown alarm action or type")
+INTERNAL = (grpc.StatusCode.INTERNAL, "etcdserver: internal error")

@@ -1,9 +1,11 @@
 """The replicated state machine a member applies committed entries to: the key space
-(:class:`quorum.impl.kv.KVStore`) and the member table (:class:`Membership`), snapshotted together.
+(:class:`quorum.impl.kv.KVStore`), the member table (:class:`Membership`) and the alarm table
+(:class:`quorum.impl.server.alarms.Alarms`), snapshotted together.
 
 Applying is deterministic and never raises on bad entry bytes (a malformed command is a
 :class:`quorum.impl.kv.KVError` result, a malformed attributes entry is ignored), so every member
-computes the same state from the same log.  Conf change entries are decoded here and
+computes the same state from the same log.  The key space refuses writes while an alarm
+is active (``KVStore.nospace`` / ``corrupt``, kept in step with the alarm table here).  Conf change entries are decoded here and
 handed back to the caller, who must feed them to ``RawNode.apply_conf_change`` (the core
 owns the Raft configuration; this module owns names and URLs).
 """
@@ -16,6 +18,7 @@ from quorum.impl import kv
 from quorum.impl.raft import codec
 from quorum.impl.raft.errors import CodecError
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Entry, EntryType
+from quorum.impl.server.alarms import ALARM_PREFIX, Alarms, AlarmType, decode_alarm
 from quorum.impl.server.members import (
     ATTR_PREFIX,
     Membership,
@@ -44,6 +47,7 @@ class StateMachine:
     def __init__(self, names: dict[int, tuple[str, tuple[str, ...]]] | None = None) -> None:
         self.kv = kv.KVStore()
         self.members = Membership()
+        self.alarms = Alarms()
         self._bootstrap_names = names or {}  # initial members' (name, peer URLs)
 
     @property
@@ -63,6 +67,14 @@ class StateMachine:
             if attrs is not None:
                 self.members.set_attributes(*attrs)
             return Outcome(entry.index)
+        if entry.data.startswith(ALARM_PREFIX):
+            self.kv.mark_applied(entry.index)
+            req = decode_alarm(entry.data)
+            if req is None:
+                return Outcome(entry.index)
+            self.alarms.apply(req)
+            self._sync_alarms()
+            return Outcome(entry.index, req.request_id)
         applied = self.kv.apply(entry.index, entry.data)
         assert applied is not None  # the index is new
         return Outcome(entry.index, applied.request_id, applied.result)
@@ -80,11 +92,21 @@ class StateMachine:
             self.members.add(cc.node_id, urls or initial_urls, name)
         return Outcome(entry.index, request_id, None, cc)
 
+    def _sync_alarms(self) -> None:
+        self.kv.nospace = self.alarms.has(AlarmType.NOSPACE)
+        self.kv.corrupt = self.alarms.has(AlarmType.CORRUPT)
+
     def snapshot_data(self) -> bytes:
-        return pack_snapshot(self.kv.snapshot(), self.members)
+        alarms = self.alarms.dump()
+        return pack_snapshot(self.kv.snapshot(), self.members,
+                             {"alarms": alarms} if alarms else None)
 
     def restore(self, data: bytes) -> None:
         """Replace everything by a snapshot's data (raises on malformed bytes)."""
-        kv_state, members = unpack_snapshot(data)
+        kv_state, members, extra = unpack_snapshot(data)
+        alarms = Alarms()
+        alarms.load(extra.get("alarms", []))
         self.kv.restore(kv_state)
         self.members.load(members)
+        self.alarms = alarms
+        self._sync_alarms()

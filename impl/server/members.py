@@ -108,13 +108,22 @@ def decode_attributes(data: bytes) -> tuple[int, str, tuple[str, ...]] | None:
         return None
 
 
-def pack_snapshot(kv_state: bytes, members: Membership) -> bytes:
-    """The state machine snapshot the runtime hands to Raft: key space plus member table."""
-    return msgpack.packb([1, kv_state, members.dump()], use_bin_type=True)
+def pack_snapshot(kv_state: bytes, members: Membership,
+                  extra: dict[str, Any] | None = None) -> bytes:
+    """The state machine snapshot the runtime hands to Raft: key space plus member table,
+    plus ``extra`` named parts of the state machine (e.g. ``"alarms"``) when given."""
+    body: list[Any] = [1, kv_state, members.dump()]
+    if extra:
+        body.append(extra)
+    return msgpack.packb(body, use_bin_type=True)
 
 
-def unpack_snapshot(data: bytes) -> tuple[bytes, list[Any]]:
-    version, kv_state, members = msgpack.unpackb(data, raw=False)
-    if version != 1:
+def unpack_snapshot(data: bytes) -> tuple[bytes, list[Any], dict[str, Any]]:
+    """Invert :func:`pack_snapshot`: (key space, member table, extra parts; {} if none)."""
+    version, kv_state, members, *rest = msgpack.unpackb(data, raw=False)
+    if version != 1 or len(rest) > 1:
         raise ValueError(f"unknown snapshot format {version}")
-    return kv_state, members
+    extra = rest[0] if rest else {}
+    if not isinstance(extra, dict):
+        raise ValueError("malformed snapshot: extra parts are not a map")
+    return kv_state, members, extra

@@ -32,6 +32,7 @@ from quorum.impl import kv
 from quorum.impl.raft.errors import PanicError, ProposalDropped
 from quorum.impl.raft.types import ConfChange, ConfChangeType, Role
 from quorum.impl.server import errors
+from quorum.impl.server.alarms import AlarmAction, AlarmType, encode_alarm
 from quorum.impl.server.config import ServerConfigError, member_id_of, parse_url
 from quorum.impl.server.errors import ServerError
 from quorum.impl.server.machine import Outcome
@@ -230,6 +231,23 @@ class Requests:
                 except ServerError:
                     pass
             await asyncio.sleep(cfg.tick_ms / 1000 * 5)
+
+    # --- alarms -----------------------------------------------------------------------------
+    async def alarm(self, action: AlarmAction, member_id: int, alarm: AlarmType
+                    ) -> list[tuple[int, AlarmType]]:
+        """etcd's Alarm RPC.  GET lists the active alarms (member 0 / type NONE: all), as of
+        a linearizable read; ACTIVATE and DEACTIVATE are proposals, answered once applied
+        here, with the alarm they raised or cleared (nothing if it was not active).  Both
+        are idempotent, so a lost proposal is simply proposed again."""
+        table = self.node.sm.alarms
+        if action is AlarmAction.GET or alarm is AlarmType.NONE:
+            await self.barrier()
+            return table.active(member_id, alarm)
+        was = (member_id, alarm) in table.active()
+        request_id = self._request_id()
+        data = encode_alarm(action, member_id, alarm, request_id)
+        await self._propose(request_id, lambda: self.node.submit(data), True)
+        return [(member_id, alarm)] if action is AlarmAction.ACTIVATE or was else []
 
     # --- status -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import grpc
 
 from quorum.impl import kv
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
-from quorum.impl.server import convert
+from quorum.impl.server import convert, errors
+from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.errors import ServerError
 from quorum.impl.server.members import Member
 from quorum.impl.server.requests import Requests
@@ -119,14 +120,38 @@ class ClusterService(_Base, rpc_pb2_grpc.ClusterServicer):
         return rpc_pb2.MemberRemoveResponse(header=self.header(), members=self._members())
 
 
+def _alarm_member(member_id: int, alarm: AlarmType) -> rpc_pb2.AlarmMember:
+    return rpc_pb2.AlarmMember(memberID=member_id, alarm=alarm.name)
+
+
 class MaintenanceService(_Base, rpc_pb2_grpc.MaintenanceServicer):
     async def Status(self, request: Any, context: Any) -> Any:
         st = self.r.status()
+        # etcd lists the member's problems here; etcdctl shows them in its ERRORS column
+        problems = [] if st["leader"] else [errors.NO_LEADER[1]]
+        problems += [f"memberID:{m} alarm:{t.name}" for m, t in self.node.sm.alarms.active()]
         return rpc_pb2.StatusResponse(
             header=self.header(), version=VERSION, dbSize=self.node.db_size(),
             leader=st["leader"], raftIndex=st["raft_index"], raftTerm=st["raft_term"],
             raftAppliedIndex=st["applied"], isLearner=st["is_learner"],
-            dbSizeInUse=self.node.db_size())
+            dbSizeInUse=self.node.db_size(), errors=problems)
+
+    async def Alarm(self, request: Any, context: Any) -> Any:
+        try:
+            action, alarm = AlarmAction(request.action), AlarmType(request.alarm)
+        except ValueError:
+            return await _abort(context, ServerError(*errors.BAD_ALARM))
+        try:
+            active = await self.r.alarm(action, request.memberID, alarm)
+        except ServerError as exc:
+            return await _abort(context, exc)
+        return rpc_pb2.AlarmResponse(header=self.header(),
+                                     alarms=[_alarm_member(m, t) for m, t in active])
+
+    async def Defragment(self, request: Any, context: Any) -> Any:
+        # The store is in memory and Compact frees what it drops at once (docs/store.md):
+        # there is no file to rewrite, so defragmenting has nothing left to do.
+        return rpc_pb2.DefragmentResponse(header=self.header())
 
 
 def add_services(server: grpc.aio.Server, requests: Requests) -> None:

@@ -77,7 +77,10 @@ def test_member_table_survives_a_snapshot_and_attributes_decode() -> None:
     m.set_attributes(6, "n6", ("http://b:2",))
     m.remove(5)
     data = pack_snapshot(b"kv-state", m)
-    kv_state, raw = unpack_snapshot(data)
+    kv_state, raw, extra = unpack_snapshot(data)
+    assert extra == {}
+    assert unpack_snapshot(pack_snapshot(b"kv", m, {"alarms": [[5, 1]]}))[2] == {
+        "alarms": [[5, 1]]}
     restored = Membership()
     restored.load(raw)
     assert kv_state == b"kv-state" and restored.removed == {5}
