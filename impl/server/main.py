@@ -22,6 +22,7 @@ import signal
 import grpc
 
 from quorum.impl.net import TLSConfigError
+from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.config import ServerConfig, parse_url
 from quorum.impl.server.node import Node, describe_os_error
 from quorum.impl.server.requests import Requests
@@ -50,7 +51,20 @@ async def start_member(cfg: ServerConfig) -> tuple[Node, Requests, grpc.aio.Serv
         server.add_insecure_port(f"{host}:{port}")
     await server.start()
     node.background(requests.publish())
+    node.raise_alarm = lambda member: node.background(_raise_corrupt(requests, member))
     return node, requests, server
+
+
+async def _raise_corrupt(requests: Requests, member: int) -> None:
+    """Propose the CORRUPT alarm for ``member`` (retried: there may be no leader yet)."""
+    for _ in range(10):
+        try:
+            await requests.alarm(AlarmAction.ACTIVATE, member, AlarmType.CORRUPT)
+            return
+        except Exception as exc:  # no leader, a timeout: try again shortly
+            log.warning("raising the CORRUPT alarm for %x failed (%s); retrying", member,
+                        getattr(exc, "message", None) or type(exc).__name__)
+            await asyncio.sleep(1.0)
 
 
 async def stop_member(node: Node, server: grpc.aio.Server) -> None:

@@ -44,7 +44,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -66,6 +66,7 @@ from quorum.impl.raft.types import (
     Snapshot,
 )
 from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.corrupt import HASH_PREFIX, Checker
 from quorum.impl.server.machine import Outcome, StateMachine
 from quorum.impl.storage.disk import OSDisk
 from quorum.impl.storage.storage import DiskStorage
@@ -104,6 +105,9 @@ class Node:
         self.removed = False
         self.panic: PanicError | None = None  # the broken invariant that stopped the member
         self.fatal: str | None = None  # why the member stopped itself (one line), if it did
+        self.checker: Checker
+        self.corrupt: dict[int, str] = {}  # members the corruption check found corrupt
+        self.raise_alarm: Callable[[int], None] | None = None  # CORRUPT alarm for a member
         self.leader_changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
@@ -153,7 +157,12 @@ class Node:
         self._set_peers(self.cfg.initial_members())
         self._apply_peers()  # members known from a snapshot
         await self.transport.start()
-        self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick())]
+        self.checker = Checker(self.id, self.transport.send, self.sm.kv.snapshot,
+                               self._on_corrupt, loop.time,
+                               timeout=max(5.0, 5 * self.cfg.election_ticks * self.cfg.tick_ms
+                                           / 1000))
+        self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick()),
+                       loop.create_task(self._corruption_checks())]
         log.info("member %s (%x) of cluster %x started; applied %d", self.cfg.name, self.id,
                  self.cluster_id, applied)
 
@@ -233,6 +242,9 @@ class Node:
         # else: no leader; the waiting clients get 'no leader' or a timeout
 
     def _on_frame(self, peer: int, body: bytes) -> None:
+        if body.startswith(HASH_PREFIX):
+            self.checker.on_frame(peer, body, self.sm.applied)
+            return
         try:
             msg = codec.decode_message(body)
         except CodecError as exc:
@@ -255,6 +267,7 @@ class Node:
                 await asyncio.sleep(interval)
                 self.raw.tick()
                 self._expire()
+                self.checker.expire()
                 self._read_age += 1
                 if self._read_age > self.cfg.election_ticks and self._reading():
                     lost = self.reads.forget(self._read_ctx) or []
@@ -274,6 +287,31 @@ class Node:
         for task in self._tasks:
             task.cancel()
         self.stopped.set()
+
+    # --- corruption checks (impl/server/corrupt.py) -----------------------------------------
+    def _on_corrupt(self, member: int, message: str) -> None:
+        self.corrupt[member] = message
+        if self.raise_alarm is not None:
+            self.raise_alarm(member)
+
+    async def _corruption_checks(self) -> None:
+        """The initial check once caught up, then the leader's every --corrupt-check-time."""
+        interval = self.cfg.tick_ms / 1000
+        while True:  # caught up: a leader is known and everything committed is applied
+            await asyncio.sleep(interval)
+            st = self.raw.status()
+            if self.leader and st.hard_state.commit and self.sm.applied >= st.hard_state.commit:
+                break
+        self._start_check()
+        period = self.cfg.corrupt_check_s
+        while period > 0:
+            await asyncio.sleep(period)
+            if self.role is Role.LEADER:
+                self._start_check()
+
+    def _start_check(self) -> None:
+        members = frozenset(self.sm.members.members) | {self.id}
+        self.checker.start(self.raw.status().hard_state.commit, members, self.sm.applied)
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
@@ -361,11 +399,14 @@ class Node:
     def install(self, snap: Snapshot) -> None:
         self.sm.restore(snap.data)
         self._snap_index = snap.meta.index
+        self.checker.skipped_to(snap.meta.index)
         self._apply_peers()
         log.info("installed the leader's snapshot at index %d", snap.meta.index)
 
     def apply(self, entry: Entry) -> None:
         outcome = self.sm.apply(entry)
+        if self.checker.waiting:
+            self.checker.applied(self.sm.applied)
         if outcome is None:
             return
         cc = outcome.conf_change

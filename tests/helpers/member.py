@@ -23,7 +23,7 @@ def config(tmp: Path, **kw: Any) -> ServerConfig:
         listen_client_urls=(f"http://127.0.0.1:{client}",),
         initial_cluster=parse_initial_cluster(f"solo={peer_url}"),
         advertise_peer_urls=(peer_url,), advertise_client_urls=(f"http://127.0.0.1:{client}",),
-        tick_ms=20)
+        tick_ms=20, peer_secret=b"in-process-test-peer-secret")
     base.update(kw)
     return ServerConfig(**base)
 
