@@ -202,7 +202,12 @@ class Transport:
 
     async def start(self) -> None:
         """Listen on (host, port); with port 0 the chosen port is stored in ``self.port``."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        # With TLS the listener runs the TLS handshake before _serve sees the connection (a
+        # failed one is dropped there, quietly: the dialing side logs why).  Upgrading in
+        # _serve instead would race the client's first TLS bytes into the plain reader.
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.port, ssl=self.server_ssl,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.server_ssl else None)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -246,8 +251,6 @@ class Transport:
 
     async def _handshake(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> tuple[int, Channel]:
-        if self.server_ssl is not None:
-            await writer.start_tls(self.server_ssl)
         peer, channel = await accept(reader, writer, self.identity, self.tls_verifies)
         if self.tls_verifies:
             ssl_object = writer.get_extra_info("ssl_object")
