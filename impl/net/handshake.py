@@ -12,10 +12,16 @@ HMAC-SHA256 over *both* nonces and both identities::
 Because every MAC covers the other side's fresh nonce, a recorded handshake replayed on a
 new connection fails (the acceptor's new Na makes the recorded proof wrong, and the
 dialer's new Nd makes a recorded challenge wrong).  The role label keeps A's MAC from being
-reflected back as D's.  Without a secret (``secret=None``) the MACs are empty and the
-acceptor admits loopback peers only; the runtime warns and refuses non-loopback peer URLs
-in that mode (:func:`check_insecure_peers`).  Any failure raises :class:`PeerError`; the
-caller drops the connection and logs the reason.
+reflected back as D's, and both ids and the cluster are inside every MAC, so a recording
+cannot be re-addressed to another member either.  On success both sides derive the
+connection's frame key from the secret and both nonces (``channel.py``), so every later
+frame is authenticated too, not only the handshake.
+
+Without a secret (``secret=None``) the MACs are empty: the peer is authenticated by TLS
+client certificates (the transport checks them, ``tls.py``), or by nothing at all, which
+the acceptor allows only when the member was started with ``--insecure-peers``
+(``Identity.insecure``).  Any failure raises :class:`PeerError`; the caller drops the
+connection and logs the reason.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from quorum.impl.net.channel import Channel, channel_for
 from quorum.impl.net.frame import PeerError, encode_frame, pack, read_frame, unpack
 
 __all__ = [
@@ -47,11 +54,17 @@ HANDSHAKE_TIMEOUT = 5.0  # seconds a peer gets to finish the handshake
 
 @dataclass(frozen=True)
 class Identity:
-    """Who this node is: its cluster, its node id, and the shared secret (None: insecure)."""
+    """Who this node is: its cluster, its node id, and the shared secret (None: TLS or
+    nothing authenticates peers); ``insecure``: accept peers nothing authenticates."""
 
     cluster_id: int
     node_id: int
     secret: bytes | None = None
+    insecure: bool = False
+
+
+def _transcript(cluster: int, dialer: int, acceptor: int) -> bytes:
+    return pack([PROTOCOL, cluster, dialer, acceptor])
 
 
 def _mac(secret: bytes | None, role: str, cluster: int, dialer: int, acceptor: int,
@@ -90,8 +103,9 @@ def _check_mac(got: bytes, want: bytes) -> None:
 
 
 async def dial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-               me: Identity, peer_id: int) -> None:
-    """Run the dialer's side against the node we expect to be ``peer_id``."""
+               me: Identity, peer_id: int) -> Channel:
+    """Run the dialer's side against the node we expect to be ``peer_id``; return the
+    channel to seal this connection's frames with."""
     nd = os.urandom(NONCE_BYTES)
     await _send(writer, {"proto": PROTOCOL, "cluster": me.cluster_id, "node": me.node_id,
                          "to": peer_id, "nonce": nd})
@@ -105,11 +119,13 @@ async def dial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     await _send(writer, {"mac": proof})
     if _field(await _recv(reader), "ok", bool) is not True:
         raise PeerError("peer did not welcome us")
+    return channel_for(me.secret, _transcript(me.cluster_id, me.node_id, peer_id), nd, na)
 
 
 async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 me: Identity) -> int:
-    """Run the acceptor's side; return the authenticated peer's node id."""
+                 me: Identity, tls_verified: bool = False) -> tuple[int, Channel]:
+    """Run the acceptor's side; return the authenticated peer's node id and the channel
+    its frames arrive on.  ``tls_verified``: TLS checked the dialer's certificate."""
     hello = await _recv(reader)
     if _field(hello, "proto", str) != PROTOCOL:
         raise PeerError(f"unknown peer protocol {hello['proto']!r}")
@@ -118,8 +134,8 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             raise PeerError(f"peer belongs to cluster {hello['cluster']:x}, not ours")
         if _field(hello, "to", int) != me.node_id:
             raise PeerError(f"peer dialed node {hello['to']:x}, we are {me.node_id:x}")
-        if me.secret is None and not is_loopback(writer.get_extra_info("peername")):
-            raise PeerError("no peer secret configured: only loopback peers are accepted")
+        if me.secret is None and not tls_verified and not me.insecure:
+            raise PeerError("peer is not authenticated (no secret, no verified certificate)")
     except PeerError as exc:
         await _send(writer, {"error": str(exc)})
         raise
@@ -130,7 +146,8 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     want = _mac(me.secret, "dial", me.cluster_id, dialer, me.node_id, nd, na)
     _check_mac(_field(await _recv(reader), "mac", bytes), want)
     await _send(writer, {"ok": True})
-    return int(dialer)
+    return int(dialer), channel_for(me.secret, _transcript(me.cluster_id, dialer, me.node_id),
+                                    nd, na)
 
 
 def is_loopback(peername: Any) -> bool:
@@ -144,10 +161,8 @@ def is_loopback(peername: Any) -> bool:
         return False
 
 
-def check_insecure_peers(hosts: list[str]) -> None:
-    """Without a secret, every peer host must be loopback; raise ValueError naming one."""
-    for host in hosts:
-        if not is_loopback(host):
-            raise ValueError(
-                f"peer host {host} is not loopback: set --peer-secret-file to authenticate peers")
+def check_insecure_peers(hosts: list[str]) -> list[str]:
+    """The hosts among ``hosts`` that are not loopback (unauthenticated links to them
+    cross a network: the caller warns about each)."""
+    return [host for host in hosts if not is_loopback(host)]
 

@@ -191,7 +191,15 @@ class RaftLog:
         conflict = self.find_conflict(ents, no_truncate)
         if conflict:
             if conflict <= self.committed:
-                return None  # would rewrite committed entries: impossible unless a peer lies
+                # A committed entry is final (Log Matching, State Machine Safety): a leader
+                # sending a different one means the logs diverged (a forged or corrupted
+                # entry here or there).  Stop, as etcd-raft panics, rather than refuse the
+                # leader's repair forever in silence.
+                theirs = ents[conflict - ents[0].index].term
+                raise PanicError(
+                    f"the leader's entry {conflict} (term {theirs}) conflicts with committed "
+                    f"entry {conflict} (term {self.zero_term_on_error(conflict)}; committed "
+                    f"{self.committed}): this member's log diverged from the leader's")
             self.append(ents[conflict - ents[0].index :])
         self.commit_to(min(committed, last_new))
         return last_new

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from quorum.impl.net.tls import TLSConfig
+
 __all__ = [
     "DEFAULT_TOKEN",
     "ClientTLS",
@@ -130,7 +132,12 @@ class ServerConfig:
     advertise_client_urls: tuple[str, ...]
     cluster_state: str = "new"  # "new" or "existing"
     token: str = DEFAULT_TOKEN
-    peer_secret: bytes | None = None
+    # --- peer security (helper peers14): see docs/store.md, "Security" ---------------------
+    peer_secret: bytes | None = None  # --peer-secret-file: handshake MACs and sealed frames
+    peer_tls: TLSConfig | None = None  # --peer-cert-file, --peer-key-file, ... (etcd's)
+    insecure_peers: bool = False  # --insecure-peers: accept peers nothing authenticates
+    corrupt_check_s: float = 0.0  # --corrupt-check-time in seconds (0: at start only)
+    # --- end of peer security ---------------------------------------------------------------
     tick_ms: int = 100  # etcd's --heartbeat-interval
     election_ticks: int = 10  # etcd's --election-timeout is election_ticks * tick_ms
     snapshot_count: int = 100_000  # etcd's --snapshot-count default (since 3.2)

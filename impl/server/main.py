@@ -4,6 +4,12 @@ Starts the :class:`Node` (storage recovery, peer transport, Raft), then the gRPC
 every ``--listen-client-urls`` address, then publishes the member's name and client URLs
 through the log.  On a signal it stops accepting clients, then stops the node (the WAL
 holds everything acknowledged; nothing needs flushing).
+
+A member that stops itself (a broken Raft invariant, such as a leader's entry conflicting
+with a committed one; a storage error such as ENOSPC or EIO) makes :func:`serve` return
+the reason as one line, and a member that cannot start (a corrupt WAL, a data directory of
+another member, a port in use) raises :class:`MemberFailed` with one line; ``quorum serve``
+prints it and exits non-zero, never with a traceback.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from urllib.parse import urlsplit
 import grpc
 
 from quorum.impl.mutants import Mutant
+from quorum.impl.net import TLSConfigError
+from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.config import ServerConfig, parse_url
-from quorum.impl.server.node import Node
+from quorum.impl.server.node import Node, describe_os_error
 from quorum.impl.server.requests import Requests
 from quorum.impl.server.service import add_services
+from quorum.impl.storage.errors import StorageError
 
-__all__ = ["serve", "start_member"]
+__all__ = ["MemberFailed", "serve", "start_member"]
 
 log = logging.getLogger("quorum.server")
 
@@ -67,7 +76,20 @@ async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset
     await server.start()
     node.background(requests.publish())
     node.background(requests.maintain())  # quota watch, auto-compaction
+    node.raise_alarm = lambda member: node.background(_raise_corrupt(requests, member))
     return node, requests, server
+
+
+async def _raise_corrupt(requests: Requests, member: int) -> None:
+    """Propose the CORRUPT alarm for ``member`` (retried: there may be no leader yet)."""
+    for _ in range(10):
+        try:
+            await requests.alarm(AlarmAction.ACTIVATE, member, AlarmType.CORRUPT)
+            return
+        except Exception as exc:  # no leader, a timeout: try again shortly
+            log.warning("raising the CORRUPT alarm for %x failed (%s); retrying", member,
+                        getattr(exc, "message", None) or type(exc).__name__)
+            await asyncio.sleep(1.0)
 
 
 async def stop_member(node: Node, server: grpc.aio.Server) -> None:
@@ -75,8 +97,20 @@ async def stop_member(node: Node, server: grpc.aio.Server) -> None:
     await node.stop()
 
 
-async def serve(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> None:
-    node, _, server = await start_member(cfg, mutants)
+class MemberFailed(Exception):
+    """The member could not start, or stopped itself; the message is one line."""
+
+
+async def serve(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> str | None:
+    """Run until a signal (returns None) or until the member stops itself (returns why)."""
+    try:
+        node, _, server = await start_member(cfg, mutants)
+    except StorageError as exc:
+        raise MemberFailed(str(exc)) from None
+    except TLSConfigError as exc:
+        raise MemberFailed(str(exc)) from None
+    except OSError as exc:
+        raise MemberFailed(f"cannot start: {describe_os_error(exc)}") from None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,3 +123,4 @@ async def serve(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> 
         w.cancel()
     log.info("stopping")
     await stop_member(node, server)
+    return node.fatal

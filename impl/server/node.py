@@ -46,11 +46,12 @@ the shared Ready loop.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -72,16 +73,25 @@ from quorum.impl.raft.types import (
     Snapshot,
 )
 from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.corrupt import HASH_PREFIX, Checker
 from quorum.impl.server.machine import Outcome, StateMachine
 from quorum.impl.server.memory import trim
 from quorum.impl.storage.disk import OSDisk
 from quorum.impl.storage.storage import DiskStorage
 
-__all__ = ["Node"]
+__all__ = ["Node", "describe_os_error"]
 
 log = logging.getLogger("quorum.server")
 
 STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``[Errno 28] No space left on device: 'x'`` as ``ENOSPC (No space left on device) x``."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    what = exc.strerror or str(exc)
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"{name} ({what}){where}" if name else f"{what}{where}"
 
 
 class Node:
@@ -104,6 +114,10 @@ class Node:
         self.stopped = asyncio.Event()
         self.removed = False
         self.panic: PanicError | None = None  # the broken invariant that stopped the member
+        self.fatal: str | None = None  # why the member stopped itself (one line), if it did
+        self.checker: Checker
+        self.corrupt: dict[int, str] = {}  # members the corruption check found corrupt
+        self.raise_alarm: Callable[[int], None] | None = None  # CORRUPT alarm for a member
         self.leader_changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
@@ -147,12 +161,21 @@ class Node:
         self.driver = Driver(self.raw, self.mem, self, self.reads,
                              of_layer(self.mutants, Layer.DRIVER))
         host, port = parse_url(self.cfg.listen_peer_urls[0])
-        self.transport = Transport(Identity(self.cluster_id, self.id, self.cfg.peer_secret),
-                                   host, port, self._on_frame)
+        tls = self.cfg.peer_tls
+        if tls is not None:
+            tls = await loop.run_in_executor(self._io, tls.with_auto_files, self.cfg.data_dir)
+        self.transport = Transport(
+            Identity(self.cluster_id, self.id, self.cfg.peer_secret, self.cfg.insecure_peers),
+            host, port, self._on_frame, tls=tls)
         self._set_peers(self.cfg.initial_members())
         self._apply_peers()  # members known from a snapshot
         await self.transport.start()
-        self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick())]
+        self.checker = Checker(self.id, self.transport.send, self.sm.kv.snapshot,
+                               self._on_corrupt, loop.time,
+                               timeout=max(5.0, 5 * self.cfg.election_ticks * self.cfg.tick_ms
+                                           / 1000))
+        self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick()),
+                       loop.create_task(self._corruption_checks())]
         log.info("member %s (%x) of cluster %x started; applied %d", self.cfg.name, self.id,
                  self.cluster_id, applied)
 
@@ -185,7 +208,10 @@ class Node:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.transport.stop()
-        await asyncio.get_running_loop().run_in_executor(self._io, self.disk.close)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._io, self.disk.close)
+        except OSError as exc:  # the disk that failed may fail again while closing
+            log.warning("closing the storage failed: %s", describe_os_error(exc))
         self._io.shutdown(wait=True)
         futures: list[asyncio.Future[Any]] = [*self.waiters.values(), *self.pending_reads]
         for batch in self.reads.clear():
@@ -230,6 +256,9 @@ class Node:
         # else: no leader; the waiting clients get 'no leader' or a timeout
 
     def _on_frame(self, peer: int, body: bytes) -> None:
+        if body.startswith(HASH_PREFIX):
+            self.checker.on_frame(peer, body, self.sm.applied)
+            return
         try:
             msg = codec.decode_message(body)
         except CodecError as exc:
@@ -252,6 +281,7 @@ class Node:
                 await asyncio.sleep(interval)
                 self.raw.tick()
                 self._expire()
+                self.checker.expire()
                 self._read_age += 1
                 if self._read_age > self.cfg.election_ticks and self._reading():
                     lost = self.reads.forget(self._read_ctx) or []
@@ -266,10 +296,36 @@ class Node:
         driving it at once; ``serve`` (or whoever awaits :attr:`stopped`) shuts down."""
         if self.panic is None:
             self.panic = exc
-            log.critical("raft invariant broken; stopping this member: %s", exc, exc_info=exc)
+            self.fatal = f"raft invariant broken: {exc}"
+            log.critical("raft invariant broken; stopping this member: %s", exc)
         for task in self._tasks:
             task.cancel()
         self.stopped.set()
+
+    # --- corruption checks (impl/server/corrupt.py) -----------------------------------------
+    def _on_corrupt(self, member: int, message: str) -> None:
+        self.corrupt[member] = message
+        if self.raise_alarm is not None:
+            self.raise_alarm(member)
+
+    async def _corruption_checks(self) -> None:
+        """The initial check once caught up, then the leader's every --corrupt-check-time."""
+        interval = self.cfg.tick_ms / 1000
+        while True:  # caught up: a leader is known and everything committed is applied
+            await asyncio.sleep(interval)
+            st = self.raw.status()
+            if self.leader and st.hard_state.commit and self.sm.applied >= st.hard_state.commit:
+                break
+        self._start_check()
+        period = self.cfg.corrupt_check_s
+        while period > 0:
+            await asyncio.sleep(period)
+            if self.role is Role.LEADER:
+                self._start_check()
+
+    def _start_check(self) -> None:
+        members = frozenset(self.sm.members.members) | {self.id}
+        self.checker.start(self.raw.status().hard_state.commit, members, self.sm.applied)
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
@@ -280,11 +336,13 @@ class Node:
             raise
         except PanicError as exc:
             self.stop_on_panic(exc)
-        except OSError:
-            log.exception("storage failed; stopping this member")
+        except OSError as exc:  # ENOSPC, EIO, ...: nothing more can be made durable
+            self.fatal = f"storage failed: {describe_os_error(exc)}"
+            log.critical("%s; stopping this member", self.fatal)
             self.stopped.set()
-        except Exception:
-            log.exception("internal error in the Raft driver; stopping this member")
+        except Exception as exc:
+            self.fatal = f"internal error in the Raft driver: {type(exc).__name__}: {exc}"
+            log.critical("%s; stopping this member", self.fatal, exc_info=exc)
             self.stopped.set()
 
     async def _ready_loop(self) -> None:
@@ -356,12 +414,15 @@ class Node:
         self.sm.restore(snap.data)
         self._snap_index = snap.meta.index
         self._log_bytes = 0
+        self.checker.skipped_to(snap.meta.index)
         self._apply_peers()
         log.info("installed the leader's snapshot at index %d", snap.meta.index)
 
     def apply(self, entry: Entry) -> None:
         self._log_bytes += len(entry.data)
         outcome = self.sm.apply(entry)
+        if self.checker.waiting:
+            self.checker.applied(self.sm.applied)
         if outcome is None:
             return
         cc = outcome.conf_change

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,6 +37,10 @@ __all__ = ["Cluster", "HarnessError", "Member", "SERVE_FLAGS", "free_ports"]
 SERVE_FLAGS = ["--heartbeat-interval", "50", "--election-timeout", "500",
                "--snapshot-count", "300", "--snapshot-catchup-entries", "50",
                "--log-level", "info"]
+#: flags that choose how members authenticate each other; without one the harness adds
+#: a peer secret of its own
+PEER_SECURITY_FLAGS = ("--peer-secret-file", "--insecure-peers", "--peer-auto-tls",
+                       "--peer-cert-file")
 
 
 class HarnessError(Exception):
@@ -162,6 +167,14 @@ class Cluster:
     def __init__(self, root: Path, n: int, flags: list[str] | None = None,
                  env: dict[str, str] | None = None, rng: random.Random | None = None) -> None:
         self.root, self.flags, self.env = root, list(flags or SERVE_FLAGS), env or {}
+        if not any(f in PEER_SECURITY_FLAGS for f in self.flags):
+            # members authenticate each other as `quorum cluster up` sets them up: a fresh
+            # shared secret, every peer frame sealed with it (docs/store.md, "Security")
+            root.mkdir(parents=True, exist_ok=True)
+            secret = root / "peer-secret"
+            secret.write_text(secrets.token_hex(32))
+            secret.chmod(0o600)
+            self.flags += ["--peer-secret-file", str(secret)]
         self._rng = rng or random.Random()
         self.members: list[Member] = []
         self.retired: list[Member] = []

@@ -70,7 +70,8 @@ def test_check_of_a_file_that_is_not_a_history_exits_2(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_an_unsafe_mutant_unless_the_environment_allows_it(tmp_path: Path) -> None:
-    r = quorum("serve", "--data-dir", str(tmp_path / "d"), "--unsafe-mutant", "local-read",
+    r = quorum("serve", "--data-dir", str(tmp_path / "d"), "--insecure-peers",
+               "--unsafe-mutant", "local-read",
                timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip() == ("quorum serve: error: --unsafe-mutant runs a known bug and is "
@@ -84,7 +85,7 @@ def test_serve_runs_only_the_mutants_a_member_consults(tmp_path: Path) -> None:
 
     from helpers.cli import QUORUM
 
-    r = subprocess.run([*QUORUM, "serve", "--data-dir", str(tmp_path / "d"),
+    r = subprocess.run([*QUORUM, "serve", "--data-dir", str(tmp_path / "d"), "--insecure-peers",
                         "--unsafe-mutant", "no-sessions"], capture_output=True, text=True,
                        timeout=60, env=dict(os.environ, QUORUM_UNSAFE_MUTANTS="1"))
     assert r.returncode == 2

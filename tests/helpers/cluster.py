@@ -1,7 +1,8 @@
 """A cluster of real `quorum serve` processes on loopback, for the slow end-to-end tests.
 
 Members are started with ``python -m quorum serve`` exactly as a user would, with free
-ports, a data directory each, and logs captured per member.  The helpers talk to members
+ports, a data directory each, logs captured per member, and (unless a test passes
+``secret=None``) a shared peer secret, so the tests run the authenticated peer path.  The helpers talk to members
 through the public etcd gRPC API only.
 """
 
@@ -61,6 +62,7 @@ class Member:
     proc: subprocess.Popen[bytes] | None = None
     extra: list[str] = field(default_factory=list)
     tls: Any = None  # grpc.ChannelCredentials: the member serves an https:// client URL
+    secret_file: Path | None = None
 
     @property
     def client_url(self) -> str:
@@ -84,6 +86,8 @@ class Member:
                 "--data-dir", str(self.data_dir), "--listen-client-urls", self.client_url,
                 "--listen-peer-urls", self.peer_url, "--initial-cluster", initial_cluster,
                 "--initial-cluster-state", state, "--log-level", "info", *self.extra]
+        if self.secret_file is not None:
+            argv += ["--peer-secret-file", str(self.secret_file)]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
 
@@ -126,18 +130,25 @@ class Member:
 
 
 class Cluster:
-    """``n`` members named n1..nN; ``extra`` flags go to every member; with ``tls``
-    (channel credentials) they serve https:// client URLs (``extra`` then holds
-    --cert-file and --key-file)."""
+    """``n`` members named n1..nN; ``extra`` flags go to every member, and so does the
+    peer secret (written to ``root/peer-secret``; ``secret=None``: none, then ``extra``
+    must carry another peer security flag); with ``tls`` (channel credentials) they serve
+    https:// client URLs (``extra`` then holds --cert-file and --key-file)."""
 
     def __init__(self, root: Path, n: int, extra: list[str] | None = None,
+                 secret: bytes | None = b"test-cluster-peer-secret-0123456789",
                  tls: Any = None) -> None:
         ports = free_ports(2 * n + 2)
         self.spare_ports = ports[2 * n:]
         self.root = root
+        self.secret_file: Path | None = None
+        if secret is not None:
+            root.mkdir(parents=True, exist_ok=True)
+            self.secret_file = root / "peer-secret"
+            self.secret_file.write_bytes(secret)
         self.members = [Member(f"n{i + 1}", ports[2 * i], ports[2 * i + 1],
                                root / f"n{i + 1}", root / f"n{i + 1}.log", extra=extra or [],
-                               tls=tls)
+                               tls=tls, secret_file=self.secret_file)
                         for i in range(n)]
 
     def initial_cluster(self, members: list[Member] | None = None) -> str:

@@ -22,7 +22,8 @@ def config(tmp: Path, scheme: str = "http", **kw: Any) -> ServerConfig:
         name="solo", data_dir=tmp / "solo", listen_peer_urls=(peer_url,),
         listen_client_urls=(client_url,),
         initial_cluster=parse_initial_cluster(f"solo={peer_url}"),
-        advertise_peer_urls=(peer_url,), advertise_client_urls=(client_url,), tick_ms=20)
+        advertise_peer_urls=(peer_url,), advertise_client_urls=(client_url,), tick_ms=20,
+        peer_secret=b"in-process-test-peer-secret")
     base.update(kw)
     return ServerConfig(**base)
 

@@ -2,13 +2,17 @@
 
 Member ``nI`` listens for clients on ``BASE + 2(I-1)`` and for peers on the next port
 (with the default base 2379: n1 at 2379/2380, n2 at 2381/2382, n3 at 2383/2384), all on
-127.0.0.1, with data under ``--data-dir``.  The command prints the endpoints and waits;
-Ctrl-C (or SIGTERM) stops every member cleanly and exits 0.
+127.0.0.1, with data under ``--data-dir``.  Peers authenticate each other with a shared
+secret: ``--peer-secret-file`` if given, else ``DATA_DIR/peer-secret`` (32 random bytes,
+hex, mode 0600), created on the first ``up`` and reused by later ones.  The command prints
+the endpoints and waits; Ctrl-C (or SIGTERM) stops every member cleanly and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,7 +33,8 @@ def add_parser(sub: Any, name: str) -> None:
     up.add_argument("--nodes", type=int, default=3, help="number of members (1..9)")
     up.add_argument("--base-port", type=int, default=2379, help="client port of n1")
     up.add_argument("--data-dir", default="quorum-cluster", help="parent of each member's dir")
-    up.add_argument("--peer-secret-file", default=None, help="shared peer secret (optional)")
+    up.add_argument("--peer-secret-file", default=None,
+                    help="shared peer secret (default: DATA_DIR/peer-secret, generated once)")
     up.add_argument("--snapshot-count", type=int, default=100_000)
     up.set_defaults(run=run)
 
@@ -48,6 +53,17 @@ def member_args(n: int, base: int, data: Path, secret: str | None,
             args += ["--peer-secret-file", secret]
         out.append(args)
     return out
+
+
+def ensure_secret(data: Path) -> Path:
+    """``data/peer-secret``, created with a fresh random secret if missing."""
+    path = data / "peer-secret"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    return path
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -69,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
     if not 1024 <= args.base_port <= 65535 - 2 * args.nodes:
         raise UsageError("--base-port must leave room for 2 ports per member below 65536")
     data = Path(args.data_dir)
+    try:
+        secret = args.peer_secret_file or str(ensure_secret(data))
+    except OSError as exc:
+        raise UsageError(f"--data-dir {data}: cannot create the peer secret: "
+                         f"{exc.strerror}") from None
     procs: list[subprocess.Popen[bytes]] = []
     # Ctrl-C and SIGTERM only record the request: raised as KeyboardInterrupt inside
     # Popen, a signal could leave a member forked but unrecorded, never to be stopped.
@@ -76,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
     try:
-        for argv in member_args(args.nodes, args.base_port, data, args.peer_secret_file,
+        for argv in member_args(args.nodes, args.base_port, data, secret,
                                 args.snapshot_count):
             if stop:
                 break

@@ -15,9 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from quorum.cli import EXIT_OK, UsageError
+from quorum.cli import EXIT_OK, EXIT_VIOLATION, UsageError
 
-__all__ = ["add_parser", "build_config", "run"]
+__all__ = ["EXIT_FAILED", "add_parser", "build_config", "run"]
+
+EXIT_FAILED = EXIT_VIOLATION  # 1: the member failed (could not start, or stopped itself)
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -38,8 +40,22 @@ def add_parser(sub: Any, name: str) -> None:
       help="new: bootstrap a cluster; existing: join one (after `member add`)")
     a("--initial-cluster-token", default="etcd-cluster",
       help="cluster name; member and cluster ids are derived from it")
+    # peer security (docs/store.md, "Security"); one of these is required
     a("--peer-secret-file", default=None,
-      help="file holding the shared secret that authenticates peers (HMAC-SHA256)")
+      help="file holding the cluster's shared secret: authenticates the peer handshake and "
+           "seals every peer frame (ChaCha20-Poly1305)")
+    a("--peer-cert-file", default=None, help="this member's TLS certificate for peer links")
+    a("--peer-key-file", default=None, help="the key of --peer-cert-file")
+    a("--peer-trusted-ca-file", default=None, help="CA that peers' certificates must chain to")
+    a("--peer-client-cert-auth", action="store_true",
+      help="require and verify dialing peers' certificates (mutual TLS)")
+    a("--peer-auto-tls", action="store_true",
+      help="self-signed peer TLS: encrypts, authenticates no one (needs a secret or "
+           "--insecure-peers)")
+    a("--insecure-peers", action="store_true",
+      help="accept peers that nothing authenticates (testing only; logged loudly)")
+    a("--corrupt-check-time", type=float, default=0.0,
+      help="seconds between hash checks of the key space across members (0: at start only)")
     a("--heartbeat-interval", type=int, default=100, help="milliseconds per heartbeat (tick)")
     a("--election-timeout", type=int, default=1000, help="milliseconds of election timeout")
     a("--snapshot-count", type=int, default=100_000,
@@ -121,9 +137,31 @@ def _read_secret(path: str | None) -> bytes | None:
     return secret
 
 
+def _peer_tls(args: argparse.Namespace) -> Any:
+    """The peer TLS flags as a checked :class:`quorum.impl.net.TLSConfig`, or None."""
+    from quorum.impl.net import TLSConfig
+
+    tls = TLSConfig(args.peer_cert_file, args.peer_key_file, args.peer_trusted_ca_file,
+                    args.peer_client_cert_auth, args.peer_auto_tls)
+    tls.check()
+    return tls if tls.enabled else None
+
+
+def _check_authenticated(cfg: Any) -> None:
+    """Refuse a member whose peers nothing would authenticate, unless --insecure-peers."""
+    if cfg.peer_secret is not None or cfg.insecure_peers:
+        return
+    if cfg.peer_tls is not None and cfg.peer_tls.authenticates:
+        return
+    why = ("--peer-auto-tls encrypts but authenticates no one" if cfg.peer_tls is not None
+           and cfg.peer_tls.auto_tls else "peers would not be authenticated")
+    raise UsageError(f"{why}: give --peer-secret-file, or --peer-cert-file, --peer-key-file, "
+                     "--peer-trusted-ca-file and --peer-client-cert-auth, or (testing only) "
+                     "--insecure-peers")
+
+
 def build_config(args: argparse.Namespace) -> Any:
     """The :class:`quorum.impl.server.config.ServerConfig` of these flags, or UsageError."""
-    from quorum.impl.net import check_insecure_peers
     from quorum.impl.server.config import (
         ServerConfig,
         ServerConfigError,
@@ -142,12 +180,16 @@ def build_config(args: argparse.Namespace) -> Any:
             args.initial_cluster or ",".join(f"{args.name}={u}" for u in adv_peer))
         if args.election_timeout < 3 * args.heartbeat_interval:
             raise ServerConfigError("--election-timeout must be at least 3 heartbeat intervals")
+        if not 0 <= args.corrupt_check_time < 1e7:
+            raise ServerConfigError("--corrupt-check-time must be between 0 and 1e7 seconds")
         cfg = ServerConfig(
             name=args.name, data_dir=Path(args.data_dir or f"{args.name}.quorum"),
             listen_peer_urls=listen_peer, listen_client_urls=listen_client,
             initial_cluster=initial, advertise_peer_urls=adv_peer,
             advertise_client_urls=adv_client, cluster_state=args.initial_cluster_state,
             token=args.initial_cluster_token, peer_secret=_read_secret(args.peer_secret_file),
+            peer_tls=_peer_tls(args), insecure_peers=args.insecure_peers,
+            corrupt_check_s=args.corrupt_check_time,
             tick_ms=args.heartbeat_interval,
             election_ticks=args.election_timeout // args.heartbeat_interval,
             snapshot_count=args.snapshot_count,
@@ -160,17 +202,16 @@ def build_config(args: argparse.Namespace) -> Any:
             client_tls=_client_tls(args))
         if not cfg.client_tls.empty:
             cfg.client_tls.load()  # unreadable or mismatched files: a startup error
-        if cfg.peer_secret is None:
-            check_insecure_peers(cfg.peer_hosts())
     except (ServerConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    _check_authenticated(cfg)
     return cfg
 
 
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from quorum.impl.server.main import serve
+    from quorum.impl.server.main import MemberFailed, serve
 
     cfg = build_config(args)
     mutants = unsafe_mutants(args.unsafe_mutant)
@@ -179,9 +220,15 @@ def run(args: argparse.Namespace) -> int:
     if mutants:
         logging.getLogger("quorum.server").warning(
             "UNSAFE: running with the test-only mutant(s) %s", ", ".join(sorted(map(str, mutants))))
-    if cfg.peer_secret is None:
+    if cfg.insecure_peers:
+        from quorum.impl.net import check_insecure_peers
+
+        remote = check_insecure_peers(cfg.peer_hosts())
         logging.getLogger("quorum.server").warning(
-            "no --peer-secret-file: peers are not authenticated; accepting loopback peers only")
+            "INSECURE: --insecure-peers: peers that nothing authenticates are accepted; any "
+            "process that can reach %s can pose as a member and corrupt its data%s",
+            ",".join(cfg.listen_peer_urls),
+            f" (peer hosts off this machine: {','.join(sorted(set(remote)))})" if remote else "")
     run_loop = _loop_runner()
     # The WAL's fsync runs in a worker thread; when it returns, the thread needs the GIL
     # back, which a busy event loop yields only every switch interval (5 ms by default).
@@ -194,14 +241,26 @@ def run(args: argparse.Namespace) -> int:
 
         gc.set_threshold(gen0, 20, 100)
     profile = os.environ.get("QUORUM_PROFILE")  # a file to write cProfile stats to, at exit
-    if profile:
-        import cProfile
+    outcome: list[str | None] = []
 
-        cProfile.runctx("run_loop(serve(cfg, mutants))", globals(), {"run_loop": run_loop,
-                        "serve": serve, "cfg": cfg, "mutants": mutants},
-                        filename=f"{profile}.{cfg.name}")
-    else:
-        run_loop(serve(cfg, mutants))
+    async def main() -> None:
+        outcome.append(await serve(cfg, mutants))
+
+    try:
+        if profile:
+            import cProfile
+
+            cProfile.runctx("run_loop(main())", globals(), {"run_loop": run_loop,
+                            "main": main}, filename=f"{profile}.{cfg.name}")
+        else:
+            run_loop(main())
+    except MemberFailed as exc:
+        print(f"quorum serve: {cfg.name}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    fatal = outcome[0] if outcome else None
+    if fatal is not None:
+        print(f"quorum serve: {cfg.name} stopped: {fatal}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

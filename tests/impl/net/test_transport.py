@@ -30,10 +30,12 @@ def run(coro: Awaitable[Any]) -> Any:
 class Node:
     """A transport that records what it receives."""
 
-    def __init__(self, node_id: int, secret: bytes | None = SECRET, **kw: Any) -> None:
+    def __init__(self, node_id: int, secret: bytes | None = SECRET, insecure: bool = False,
+                 **kw: Any) -> None:
         self.got: list[tuple[int, bytes]] = []
         self.arrived = asyncio.Event()
-        self.t = Transport(Identity(CLUSTER, node_id, secret), "127.0.0.1", 0, self.on, **kw)
+        self.t = Transport(Identity(CLUSTER, node_id, secret, insecure), "127.0.0.1", 0,
+                           self.on, **kw)
 
     def on(self, peer: int, body: bytes) -> None:
         self.got.append((peer, body))
@@ -121,7 +123,7 @@ def test_oversized_data_frame_after_handshake_drops_the_connection(
         b.t.send(1, pack("small"))  # lost with the dropped connection or delivered later
         await asyncio.sleep(0.3)
         assert all(len(body) <= 1000 for _, body in a.got)
-        assert "frame length 5000 outside 1..1000" in caplog.text
+        assert "frame length 5016 outside 1..1016" in caplog.text  # sealed: +16 tag
         await a.t.stop()
         await b.t.stop()
     run(scenario())
@@ -232,7 +234,7 @@ def test_other_cluster_and_wrong_target_are_refused() -> None:
     run(scenario())
 
 
-def test_without_a_secret_only_loopback_peers_are_accepted() -> None:
+def test_without_a_secret_unauthenticated_peers_are_refused_unless_insecure() -> None:
     class FakeWriter:
         def __init__(self) -> None:
             self.out: list[bytes] = []
@@ -251,20 +253,20 @@ def test_without_a_secret_only_loopback_peers_are_accepted() -> None:
         reader.feed_data(encode_frame(pack({"proto": handshake.PROTOCOL, "cluster": CLUSTER,
                                             "node": 1, "to": 2, "nonce": b"n" * 32})))
         writer = FakeWriter()
-        with pytest.raises(PeerError, match="only loopback"):
+        with pytest.raises(PeerError, match="peer is not authenticated"):
             await handshake.accept(reader, writer, Identity(CLUSTER, 2, None))  # type: ignore[arg-type]
-        assert b"only loopback" in writer.out[0]
+        assert b"not authenticated" in writer.out[0]
     run(scenario())
+    with pytest.raises(ValueError, match="peers would not be authenticated"):
+        Transport(Identity(CLUSTER, 2, None), "127.0.0.1", 0, lambda p, b: None)
     assert is_loopback(("127.0.0.1", 1)) and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("192.168.1.1") and not is_loopback("example.com")
-    check_insecure_peers(["127.0.0.1", "localhost"])
-    with pytest.raises(ValueError, match="10.0.0.5 is not loopback"):
-        check_insecure_peers(["127.0.0.1", "10.0.0.5"])
+    assert check_insecure_peers(["127.0.0.1", "localhost", "10.0.0.5"]) == ["10.0.0.5"]
 
 
 def test_insecure_pair_on_loopback_works() -> None:
     async def scenario() -> None:
-        a, b = Node(1, secret=None), Node(2, secret=None)
+        a, b = Node(1, secret=None, insecure=True), Node(2, secret=None, insecure=True)
         await a.t.start()
         await b.t.start()
         a.t.set_peer(2, "127.0.0.1", b.t.port)

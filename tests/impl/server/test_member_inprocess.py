@@ -16,6 +16,8 @@ from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server.config import ServerConfig, parse_initial_cluster
 from quorum.impl.server.main import start_member, stop_member
 
+SECRET = b"in-process-test-peer-secret"
+
 
 def config(tmp: Path, **kw: Any) -> ServerConfig:
     client, peer = free_ports(2)
@@ -25,7 +27,7 @@ def config(tmp: Path, **kw: Any) -> ServerConfig:
         listen_client_urls=(f"http://127.0.0.1:{client}",),
         initial_cluster=parse_initial_cluster(f"solo={peer_url}"),
         advertise_peer_urls=(peer_url,), advertise_client_urls=(f"http://127.0.0.1:{client}",),
-        tick_ms=20)
+        tick_ms=20, peer_secret=SECRET)
     base.update(kw)
     return ServerConfig(**base)
 
@@ -109,18 +111,19 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
     import logging
 
     from quorum.impl.net import Identity
-    from quorum.impl.net.frame import encode_frame, pack
+    from quorum.impl.net.frame import pack
     from quorum.impl.net.handshake import dial
     from quorum.impl.raft import codec
     from quorum.impl.raft.types import Message, MessageType
 
     caplog.set_level(logging.WARNING, "quorum.net")
 
-    async def peer_sends(node: Any, port: int, body: bytes) -> bool:
-        """Handshake as a (fake) member 7 and send ``body``; True if node hung up on us."""
+    async def peer_sends(node: Any, port: int, body: bytes, me: int = 7) -> bool:
+        """Handshake as a (fake) member ``me`` and send ``body``; True if node hung up on us
+        (a different ``me`` each time: warnings are rate-limited per peer)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        await dial(reader, writer, Identity(node.cluster_id, 7, None), node.id)
-        writer.write(encode_frame(body))
+        channel = await dial(reader, writer, Identity(node.cluster_id, me, SECRET), node.id)
+        writer.write(channel.seal(body))
         try:
             return await asyncio.wait_for(reader.read(1), 5) == b""
         finally:
@@ -134,7 +137,7 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
             port = int(cfg.listen_peer_urls[0].rsplit(":", 1)[1])
             assert await peer_sends(node, port, pack([1, 2, 3]))  # msgpack, not a Message
             spoofed = Message(MessageType.APPEND, to=node.id, frm=9, term=99)
-            assert await peer_sends(node, port, codec.encode_message(spoofed))
+            assert await peer_sends(node, port, codec.encode_message(spoofed), me=8)
             assert node.term < 99  # the spoofed message never reached the core
             result = await requests.write(kvm.Put(b"still", b"serving"))
             assert isinstance(result, kvm.PutResult)
@@ -142,7 +145,7 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
             await stop_member(node, server)
     asyncio.run(scenario())
     assert "dropped peer connection" in caplog.text
-    assert "on 7's connection" in caplog.text
+    assert "on 8's connection" in caplog.text
 
 
 def test_a_lost_or_duplicated_write_proposal_executes_exactly_once(tmp_path: Path) -> None:

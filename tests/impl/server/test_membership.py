@@ -19,7 +19,7 @@ def test_member_add_start_fourth_then_remove_another(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path, 3, extra=FLAGS)
     cluster.start()
     n4 = Member("n4", cluster.spare_ports[0], cluster.spare_ports[1], tmp_path / "n4",
-                tmp_path / "n4.log", extra=FLAGS)
+                tmp_path / "n4.log", extra=FLAGS, secret_file=cluster.secret_file)
     try:
         leader = cluster.wait_leader()
         with Writers(cluster) as writers:

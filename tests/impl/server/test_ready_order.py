@@ -78,7 +78,7 @@ class RecordingTransport:
     trace: Trace
     outbox: list[Message]
 
-    def __init__(self, identity: Any, host: str, port: int, handler: Any) -> None:
+    def __init__(self, identity: Any, host: str, port: int, handler: Any, **kw: Any) -> None:
         self.handler, self._peers = handler, {}
 
     async def start(self) -> None: ...
