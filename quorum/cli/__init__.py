@@ -30,6 +30,7 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INCOMPLETE = 0, 1, 2, 3,
 #: subcommand name -> module under quorum.cli.commands (one line each; keep sorted by use)
 COMMANDS: dict[str, str] = {
     "check": "quorum.cli.commands.check",
+    "example": "quorum.cli.commands.example",
     "graph": "quorum.cli.commands.graph",
     "list": "quorum.cli.commands.list_specs",
     "prove": "quorum.cli.commands.prove",
