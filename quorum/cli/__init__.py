@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "graph": "quorum.cli.commands.graph",
     "list": "quorum.cli.commands.list_specs",
     "prove": "quorum.cli.commands.prove",
+    "replay": "quorum.cli.commands.replay",
     "serve": "quorum.cli.commands.serve",
     "cluster": "quorum.cli.commands.cluster",
     "kv": "quorum.cli.commands.kv",

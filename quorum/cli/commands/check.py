@@ -272,7 +272,14 @@ def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.N
     if args.itf is not None and result.violation is not None and result.violation.trace:
         sys.stdout.flush()
         write_output("--itf", args.itf,
-                     json.dumps(to_itf(model, result.violation), indent=2) + "\n")
+                     json.dumps(to_itf(model, result.violation, itf_meta(args, values)),
+                                indent=2) + "\n")
+
+
+def itf_meta(args: argparse.Namespace, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``quorum replay`` needs to rebuild the model, in the ITF document's ``#meta``."""
+    return {"quorum": {"spec": args.spec, "config": dict(values), "mutant": args.mutant,
+                       "symmetry": False}}
 
 
 def _print_human(model: Any, result: Any, values: Mapping[str, Any],
