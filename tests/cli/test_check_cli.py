@@ -133,3 +133,22 @@ def test_a_violation_is_printed_before_the_itf_file_is_written(tmp_path):
     p = quorum("check", "paxos", "--mutant", "ceil-quorum", "--itf", str(path), "--json")
     assert p.returncode == 1 and json.loads(p.stdout)["verdict"] == "violation"
     assert json.loads(path.read_text())["#meta"]["format"] == "ITF"
+
+
+def test_graph_draws_the_counterexamples_neighbourhood_page_wide():
+    p = quorum("graph", "paxos", "--mutant", "ceil-quorum", "--acceptors", "2", "--values", "2")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "26 of 721 states drawn, 58 edges, 72 violating (red), trace of 9 states (blue)\n"
+    assert 'graph [size="7.5,100"' in p.stdout
+    assert p.stdout.count("color=blue, penwidth=2.5];") == 9  # the trace's states, all drawn
+    text = [line for line in p.stdout.split("\\l") if "=" in line and "\n" not in line]
+    assert text and max(map(len, text)) <= 56  # a node's long values are wrapped
+    first = quorum("graph", "paxos", "--states", "5")
+    assert first.stderr == "5 of 3,921 states drawn, 9 edges, no invariant violated\n"
+
+
+def test_list_gives_ranges_and_slow_mutants_costs():
+    out = quorum("list").stdout
+    assert "number of acceptors (a1..aN), 1..7" in out
+    assert "[takes about 1 minute on 2 cores (3.5 M states, 600 MiB)" in out
+    assert "[takes over 3 minutes on 2 cores" in out
