@@ -7,9 +7,11 @@ Every subcommand is a module in ``quorum/cli/commands`` with two functions:
 and returns the exit code.  Modules keep heavy imports (z3, grpc) inside ``run`` so
 that ``quorum --help`` stays fast.
 
-Exit codes, for every subcommand: 0 success, 1 a violation or failed check,
-2 a usage or configuration error (one line on stderr, never a traceback),
-3 unknown (a proof that timed out).
+Exit codes, for every subcommand: 0 success (for ``check``: every property holds in
+the whole bounded model), 1 a violation or failed check, 2 a usage or configuration
+error (one line on stderr, never a traceback), 3 unknown (a proof that timed out),
+4 incomplete (no violation found, but the search was cut short by ``--max-states`` or
+was a simulation, so nothing is proved; ``--json`` says ``"verdict": "incomplete"``).
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ import os
 import sys
 from typing import NoReturn
 
-__all__ = ["EXIT_OK", "EXIT_VIOLATION", "EXIT_USAGE", "EXIT_UNKNOWN", "UsageError", "main"]
+__all__ = ["EXIT_INCOMPLETE", "EXIT_OK", "EXIT_VIOLATION", "EXIT_USAGE", "EXIT_UNKNOWN",
+           "UsageError", "main"]
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 
 #: subcommand name -> module under quorum.cli.commands (one line each; keep sorted by use)
 COMMANDS: dict[str, str] = {
     "check": "quorum.cli.commands.check",
+    "example": "quorum.cli.commands.example",
     "graph": "quorum.cli.commands.graph",
     "list": "quorum.cli.commands.list_specs",
     "prove": "quorum.cli.commands.prove",
+    "replay": "quorum.cli.commands.replay",
     "serve": "quorum.cli.commands.serve",
     "cluster": "quorum.cli.commands.cluster",
     "kv": "quorum.cli.commands.kv",

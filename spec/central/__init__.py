@@ -108,12 +108,12 @@ class CentralModel:
 
 
 PARAMS = (
-    Param("replicas", int, 2, "number of replicas (r1..rM)"),
-    Param("writes", int, 2, "number of client writes (w1..wW)"),
+    Param("replicas", int, 2, "number of replicas (r1..rM), 1..4"),
+    Param("writes", int, 2, "number of client writes (w1..wW), 1..4"),
     Param("standby", bool, False, "a standby coordinator (c2) takes over on suspicion"),
-    Param("fencing", bool, False, "epochs are checked by the log's storage and the replicas"),
-    Param("failovers", int, 1, "takeovers (new epochs) allowed"),
-    Param("crashes", int, 1, "coordinator crashes allowed"),
+    Param("fencing", bool, False, "epochs are checked by the log's storage and the replicas (needs --standby)"),
+    Param("failovers", int, 1, "takeovers (new epochs) allowed, 0..3"),
+    Param("crashes", int, 1, "coordinator crashes allowed, 0..3"),
     Param("down", str, "none", "a node down from the start (availability check)",
           choices=DOWN),
 )

@@ -63,6 +63,8 @@ def from_values(values: Mapping[str, Any]) -> Config:
         raise ConfigError(f"--failovers must be between 0 and 3, got {failovers}")
     if not 0 <= crashes <= 3:
         raise ConfigError(f"--crashes must be between 0 and 3, got {crashes}")
+    if bool(values["fencing"]) and not bool(values["standby"]):
+        raise ConfigError("--fencing checks the epochs of a takeover; it needs --standby")
     down = str(values["down"])
     if down not in DOWN:
         raise ConfigError(f"--down must be one of {', '.join(DOWN)}, got {down!r}")

@@ -117,9 +117,9 @@ def _canonicalizer(cfg: Config) -> Any:
 
 
 PARAMS = (
-    Param("nodes", int, 3, "number of nodes (n1 starts as the primary)"),
-    Param("writes", int, 2, "number of client writes (w1..wW)"),
-    Param("failovers", int, 1, "failovers (new epochs) allowed"),
+    Param("nodes", int, 3, "number of nodes (n1 starts as the primary), 2..5"),
+    Param("writes", int, 2, "number of client writes (w1..wW), 1..4"),
+    Param("failovers", int, 1, "failovers (new epochs) allowed, 0..3"),
     Param("mode", str, "sync", "when the primary acknowledges a write", choices=MODES),
     Param("fencing", bool, True, "epochs are checked: old primaries are refused and step down"),
     Param("reads", str, "quorum",

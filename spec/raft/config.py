@@ -17,15 +17,25 @@ from typing import Any
 
 from quorum.spec.common import ConfigError, Param
 
-__all__ = ["PARAMS", "Config"]
+__all__ = ["BOUNDS", "PARAMS", "Config"]
+
+#: name -> (least, most).  The upper bounds are the largest models worth asking for:
+#: each server, term, log entry or message in flight multiplies the state space (the
+#: mutants' defaults, 3 servers with max_term 3, already reach about a million states).
+BOUNDS: dict[str, tuple[int, int]] = {
+    "servers": (1, 7), "values": (1, 3), "max_term": (1, 6), "max_log": (0, 4),
+    "max_msgs": (1, 4),
+}
 
 PARAMS: tuple[Param, ...] = (
-    Param("servers", int, 2, "number of servers (s1, s2, ...)"),
-    Param("values", int, 1, "number of client values (v1, v2, ...)"),
-    Param("max_term", int, 2, "largest term explored (terms start at 1)"),
-    Param("max_log", int, 1, "longest log explored, per server (0: elections only)"),
-    Param("max_msgs", int, 1, "most messages in flight, duplicates counted"),
-    Param("snapshots", bool, False, "log compaction and InstallSnapshot (quorum.spec.raft.snapshots)"),
+    Param("servers", int, 2, "number of servers (s1, s2, ...), 1..7"),
+    Param("values", int, 1, "number of client values (v1, v2, ...), 1..3"),
+    Param("max_term", int, 2, "largest term explored (terms start at 1), 1..6"),
+    Param("max_log", int, 1, "longest log explored, per server (0: elections only), 0..4"),
+    Param("max_msgs", int, 1, "most messages in flight, duplicates counted, 1..4 (every "
+          "action of a server sends or receives a message)"),
+    Param("snapshots", bool, False,
+          "log compaction and InstallSnapshot (quorum.spec.raft.snapshots)"),
     Param("membership", bool, False,
           "single-server membership changes (quorum.spec.raft.membership)"),
     Param("members", int, 0, "servers of the initial configuration, the first ones (0: all); "
@@ -58,21 +68,16 @@ class Config:
         return cfg
 
     def validate(self) -> None:
-        for name, least in (
-            ("servers", 1),
-            ("values", 1),
-            ("max_term", 1),
-            ("max_log", 0),
-            ("max_msgs", 0),
-        ):
+        for name, (least, most) in BOUNDS.items():
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < least:
-                raise ConfigError(f"--{name.replace('_', '-')} must be an integer >= {least}, got {v!r}")
-        if self.servers > 9:
-            raise ConfigError(f"--servers must be at most 9, got {self.servers}")
+            if not isinstance(v, int) or isinstance(v, bool) or not least <= v <= most:
+                raise ConfigError(f"--{name.replace('_', '-')} must be an integer between "
+                                  f"{least} and {most}, got {v!r} (each step up multiplies "
+                                  f"the state space)")
         for name in ("snapshots", "membership"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"--{name} is a switch (true or false), got {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"--{name} is a switch (true or false), got {getattr(self, name)!r}")
         if not isinstance(self.members, int) or isinstance(self.members, bool) or not (
                 0 <= self.members <= self.servers):
             raise ConfigError(f"--members must be an integer from 0 to --servers "

@@ -29,7 +29,7 @@ from quorum.spec.raft.tla.properties import (
     LIVENESS,
     REACHABILITY,
 )
-from quorum.spec.raft.tla.render import render_label, render_state
+from quorum.spec.raft.tla.render import render_itf, render_label, render_state
 from quorum.spec.raft.tla.rules import RAFT, Rules
 from quorum.spec.raft.tla.state import State, initial_state
 from quorum.spec.raft.tla.symmetry import canonicalize
@@ -131,6 +131,10 @@ class RaftModel:
 
     def render(self, state: State) -> dict[str, Any]:
         return render_state(state)
+
+    def render_itf(self, state: State) -> dict[str, Any]:
+        """raft.tla's shapes for ITF: messages as records (quorum.model_checker.trace)."""
+        return render_itf(state)
 
     @staticmethod
     def render_label(label: actions.Label) -> actions.Label:

@@ -63,9 +63,36 @@ def test_list_shows_specs_and_mutants():
 @pytest.mark.parametrize("args,message", [
     (["check", "nospec"], "invalid choice: 'nospec'"),
     (["check", "paxos", "--mutant", "nope"], "invalid choice: 'nope'"),
-    (["check", "paxos", "--acceptors", "0"], "--acceptors must be at least 1"),
+    (["check", "paxos", "--acceptors", "0"], "--acceptors must be between 1 and 7"),
+    (["check", "paxos", "--acceptors", "40"], "--acceptors must be between 1 and 7, got 40"),
+    (["check", "paxos", "--values", "1" + "0" * 30], "--values must be between 1 and 5"),
+    (["check", "paxos", "--max-ballot", "1" + "0" * 30], "--max-ballot must be between 0 and 5"),
+    (["check", "raft", "--max-msgs", "0"], "--max-msgs must be an integer between 1 and 4"),
+    (["check", "raft", "--servers", "8"], "--servers must be an integer between 1 and 7"),
+    (["check", "primary-backup", "--nodes", "6"], "--nodes must be between 2 and 5"),
+    (["check", "central", "--replicas", "9"], "--replicas must be between 1 and 4"),
+    (["check", "central", "--mutant", "nope"], "central has no mutant 'nope'"),
+    (["graph", "central", "--mutant", "nope"], "central has no mutant 'nope'"),
+    (["check", "central", "--fencing"], "--fencing checks the epochs of a takeover; it needs "
+                                        "--standby"),
+    (["check", "paxos", "--liveness", "--simulate"], "cannot be checked by --simulate"),
+    (["check", "paxos", "--no-fairness"], "--no-fairness only applies to --liveness"),
+    (["check", "paxos", "--simulate", "--exhaustive"], "exclude each other"),
+    (["check", "paxos", "--seed", "3"], "--seed is a simulation flag; add --simulate"),
+    (["check", "paxos", "--simulate", "--max-states", "9"], "a simulation is bounded by --runs"),
+    (["check", "paxos", "--liveness", "--check-deadlock"], "--check-deadlock is a safety check"),
+    (["check", "paxos", "--itf", "/nonexistent-dir/t.json"],
+     "--itf /nonexistent-dir/t.json: directory /nonexistent-dir does not exist"),
+    (["check", "paxos", "--itf", "/"], "--itf /: is a directory"),
+    (["graph", "paxos", "-o", "/nonexistent-dir/g.dot"], "directory /nonexistent-dir does not"),
+    (["graph", "paxos", "--whole"], "--whole: the graph has 3,921 states, more than 200"),
+    (["graph", "paxos", "--states", "201"], "--states must be between 1 and 200"),
+    (["sim", "--seed", "1", "--shrink", "/nonexistent-dir/s.json"],
+     "--shrink /nonexistent-dir/s.json: directory /nonexistent-dir does not exist"),
+    (["kv", "--timeout", "-1", "get", "k"], "--timeout must be a number of seconds above 0"),
+    (["kv", "--timeout", "nan", "get", "k"], "--timeout must be a number of seconds above 0"),
     (["check", "paxos", "--quorums", "a1;a2"], "do not intersect"),
-    (["check", "paxos", "--max-ballot", "-1"], "--max-ballot must be 0 or more"),
+    (["check", "paxos", "--max-ballot", "-1"], "--max-ballot must be between 0 and 5"),
     (["check", "paxos", "--acceptors", "x"], "invalid int value"),
     (["check", "paxos", "--invariant", "Nope"], "no property 'Nope'"),
     (["check", "paxos", "--quorums", "a1,a2;a1,a3", "--symmetry"], "symmetry refused"),
@@ -86,3 +113,42 @@ def test_closed_pipe_is_not_a_traceback():
     p.stdout.close()  # the reader goes away before quorum writes
     _, err = p.communicate(timeout=120)
     assert "Traceback" not in err
+
+
+def test_a_bounded_search_that_finds_nothing_exits_4():
+    p = quorum("check", "paxos", "--max-states", "100", "--json")
+    out = json.loads(p.stdout)
+    assert p.returncode == 4 and out["verdict"] == "incomplete" and out["complete"] is False
+    human = quorum("check", "paxos", "--max-states", "100")
+    assert human.returncode == 4 and "INCOMPLETE (exit 4)" in human.stdout
+    sim = quorum("check", "paxos", "--simulate", "--runs", "20", "--seed", "1")
+    assert sim.returncode == 4 and "NOT an exhaustive search" in sim.stdout
+    done = json.loads(quorum("check", "paxos", "--acceptors", "1", "--json").stdout)
+    assert done["verdict"] == "ok" and done["complete"] is True
+
+
+def test_a_violation_is_printed_before_the_itf_file_is_written(tmp_path):
+    # The path is checked before the search; the trace is always printed, on stdout.
+    path = tmp_path / "t.itf.json"
+    p = quorum("check", "paxos", "--mutant", "ceil-quorum", "--itf", str(path), "--json")
+    assert p.returncode == 1 and json.loads(p.stdout)["verdict"] == "violation"
+    assert json.loads(path.read_text())["#meta"]["format"] == "ITF"
+
+
+def test_graph_draws_the_counterexamples_neighbourhood_page_wide():
+    p = quorum("graph", "paxos", "--mutant", "ceil-quorum", "--acceptors", "2", "--values", "2")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "26 of 721 states drawn, 58 edges, 72 violating (red), trace of 9 states (blue)\n"
+    assert 'graph [size="7.5,100"' in p.stdout
+    assert p.stdout.count("color=blue, penwidth=2.5];") == 9  # the trace's states, all drawn
+    text = [line for line in p.stdout.split("\\l") if "=" in line and "\n" not in line]
+    assert text and max(map(len, text)) <= 56  # a node's long values are wrapped
+    first = quorum("graph", "paxos", "--states", "5")
+    assert first.stderr == "5 of 3,921 states drawn, 9 edges, no invariant violated\n"
+
+
+def test_list_gives_ranges_and_slow_mutants_costs():
+    out = quorum("list").stdout
+    assert "number of acceptors (a1..aN), 1..7" in out
+    assert "[takes about 1 minute on 2 cores (3.5 M states, 600 MiB)" in out
+    assert "[takes over 3 minutes on 2 cores" in out

@@ -90,5 +90,6 @@ def test_strategy_is_for_simulation_only():
     p = quorum("check", "raft", "--simulate", "--strategy", "explore", "--runs", "200",
                "--seed", "2", "--json")
     out = json.loads(p.stdout)
-    assert p.returncode == 0 and out["ok"] and out["complete"] is False
+    assert p.returncode == 4 and out["ok"] and out["complete"] is False
+    assert out["verdict"] == "incomplete"
     assert (out["strategy"], out["runs"], out["seed"]) == ("explore", 200, 2)

@@ -92,3 +92,91 @@ def test_graphs_and_trace_validation_reports_use_the_hook():
     assert validate_step(model, 0, 1).describe() == "Pass(to='one')"
     assert "enabled: Pass(to='one'), Pass(to='two')" in validate_step(
         model, 0, 0, match=lambda a, b: False).describe()
+
+
+# -- ITF: TLA+ shapes, and reading a trace back -----------------------------------------
+def _raft(mutant, **values):
+    from quorum.spec.raft import SPEC
+
+    return SPEC.build({**SPEC.defaults(mutant), **values}, mutant, False)
+
+
+def test_itf_values_are_tla_values():
+    from collections import namedtuple
+
+    import pytest
+
+    from quorum.model_checker.trace import _itf
+
+    Entry = namedtuple("Entry", "term value")
+    assert _itf((Entry(2, "v1"), Entry(3, "v1"))) == [{"term": 2, "value": "v1"},
+                                                      {"term": 3, "value": "v1"}]
+    assert _itf({"s2": 1, "s1": 0}) == {"#map": [["s1", 0], ["s2", 1]]}
+    assert _itf(frozenset({"b", "a"})) == {"#set": ["a", "b"]}
+    assert _itf(2**60) == {"#bigint": str(2**60)} and _itf(-3) == -3 and _itf(True) is True
+    with pytest.raises(TypeError, match="cannot encode NoneType"):
+        _itf({"x": None})  # never the string "None": a model names its own "no value"
+
+
+def test_raft_itf_has_raft_tla_records_and_sequences():
+    import json
+
+    model = _raft("follower-writes")
+    v = check(model).violation
+    itf = to_itf(model, v, {"quorum": {"spec": "raft"}})
+    assert itf["vars"] == ["currentTerm", "state", "votedFor", "log", "commitIndex",
+                           "votesResponded", "votesGranted", "nextIndex", "matchIndex",
+                           "messages"]
+    last = itf["states"][-1]
+    assert last["log"] == {"#map": [["s1", [{"term": 1, "value": "v1"}]],
+                                    ["s2", [{"term": 1, "value": "v2"}]]]}
+    assert last["votedFor"] == {"#map": [["s1", "Nil"], ["s2", "Nil"]]}
+    assert itf["#meta"]["quorum"] == {"spec": "raft"} and itf["#meta"]["format"] == "ITF"
+    text = json.dumps(itf)
+    assert "None" not in text and "#tup" not in text and "#unserializable" not in text
+    # a message is raft.tla's record, its field names and model values
+    ceil = _raft("ceil-quorum")
+    itf = to_itf(ceil, check(ceil).violation)
+    assert itf["states"][3]["messages"] == {"#map": [[
+        {"mtype": "RequestVoteRequest", "mterm": 2, "mlastLogTerm": 0, "mlastLogIndex": 0,
+         "msource": "s1", "mdest": "s1"}, 1]]}
+    assert itf["states"][4]["messages"]["#map"][0][0] == {
+        "mtype": "RequestVoteResponse", "mterm": 2, "mvoteGranted": True, "mlog": [],
+        "msource": "s1", "mdest": "s1"}
+
+
+def test_an_itf_trace_replays_and_its_violation_is_found_again():
+    import json
+
+    from quorum.model_checker.trace import read_itf, replay_itf
+
+    model = _raft("ceil-quorum")
+    v = check(model).violation
+    doc = read_itf(json.dumps(to_itf(model, v)))
+    r = replay_itf(model, doc)
+    assert r.invalid is None and r.violated == (11, "ElectionSafety")
+    assert [s.state for s in r.steps] == [s.state for s in v.trace]
+    # Raft's own rules: every step is still a step, and nothing is violated ... except
+    # that one vote no longer elects a leader, so the trace stops being a behaviour.
+    r = replay_itf(_raft(None, servers=2, max_log=0), doc)
+    assert r.invalid == "state 8 is not a step of the model from state 7 (no enabled action leads to it)"
+    assert len(r.steps) == 7 and r.violated is None
+    # #bigint, #tup and any order of a set's or map's entries read the same
+    doc["states"][0]["commitIndex"] = {"#map": [["s2", {"#bigint": "0"}], ["s1", 0]]}
+    assert replay_itf(model, doc).violated == (11, "ElectionSafety")
+
+
+def test_malformed_itf_is_one_clear_error():
+    import pytest
+
+    from quorum.model_checker.trace import ItfError, read_itf, replay_itf
+
+    for text, message in [("[", "not JSON"), ("[]", "top level is not a JSON object"),
+                          ('{"vars": "x", "states": [{}]}', '"vars" is not a list'),
+                          ('{"vars": ["x"], "states": []}', '"states" is not a non-empty'),
+                          ('{"vars": ["x"], "states": [{"y": 1}]}', "state 0 has no value for "
+                                                                    "variable x")]:
+        with pytest.raises(ItfError, match=message):
+            read_itf(text)
+    with pytest.raises(ItfError, match="variable x is not a variable of raft"):
+        replay_itf(_raft(None), read_itf('{"vars": ["x"], "states": [{"x": 1}]}'))

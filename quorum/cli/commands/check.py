@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from quorum.cli import EXIT_OK, EXIT_VIOLATION, UsageError
+from quorum.cli import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION, UsageError
 from quorum.cli.specs import SPECS, load
 from quorum.spec.common import Param, SpecInfo
 
-__all__ = ["add_parser", "run", "spec_values"]
+__all__ = ["add_parser", "check_mutant", "check_output_paths", "exit_code", "run",
+           "spec_values"]
 
 
 def _add_param(p: argparse.ArgumentParser, param: Param) -> None:
@@ -84,8 +85,83 @@ def add_parser(sub: Any, name: str) -> None:
     p.set_defaults(run=run)
 
 
+def check_mutant(info: SpecInfo, mutant: str | None) -> None:
+    """A one-line error for a mutant the spec does not have (argparse cannot refuse it
+    when the spec has no mutants at all)."""
+    if mutant is not None and mutant not in info.mutants:
+        known = ", ".join(sorted(info.mutants)) or "none"
+        raise UsageError(f"{info.name} has no mutant {mutant!r} (its mutants: {known})")
+
+
+def check_output_paths(*paths: tuple[str, Path | None]) -> None:
+    """Refuse, before any search, an output file that could not be written afterwards.
+
+    Every output flag of every command goes through here (pairs of flag and path; None
+    when the flag was not given), so a long search never ends in a traceback that loses
+    its counterexample.  The file itself is not created: a run that finds nothing leaves
+    no file behind.
+    """
+    import os
+
+    for flag, path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise UsageError(f"{flag} {path}: is a directory")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"{flag} {path}: directory {parent} does not exist")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise UsageError(f"{flag} {path}: file is not writable")
+        if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {path}: directory {parent} is not writable")
+
+
+def write_output(flag: str, path: Path, text: str) -> bool:
+    """Write an output file after the search; a failure (the disk filled up, the directory
+    went away) is one line on stderr, and the caller still prints its result."""
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        print(f"quorum: error: {flag} {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def exit_code(result: Any) -> int:
+    """1 for a violation; 0 only for a complete search; 4 for a bounded one that found
+    nothing (a state limit, or a simulation)."""
+    if not result.ok:
+        return EXIT_VIOLATION
+    return EXIT_OK if verdict(result) == "ok" else EXIT_INCOMPLETE
+
+
+def verdict(result: Any) -> str:
+    """``violation``, ``ok`` (every property holds in the whole bounded model) or
+    ``incomplete`` (nothing found, nothing proved)."""
+    if not result.ok:
+        return "violation"
+    if result.mode == "simulation" or not result.complete:
+        return "incomplete"
+    return "ok"
+
+
+def _combinations(args: argparse.Namespace) -> None:
+    """Flags that mean nothing together are refused rather than silently ignored."""
+    if args.liveness and args.simulate:
+        raise UsageError("--liveness needs the whole state graph; it cannot be checked "
+                         "by --simulate")
+    if args.simulate and args.exhaustive:
+        raise UsageError("--simulate and --exhaustive exclude each other")
+    if args.no_fairness and not args.liveness:
+        raise UsageError("--no-fairness only applies to --liveness")
+    if args.liveness and args.check_deadlock:
+        raise UsageError("--check-deadlock is a safety check; drop it with --liveness")
+
+
 def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
     """Defaults (the mutant's, when one is given) overridden by the flags given."""
+    check_mutant(info, args.mutant)
     values = info.defaults(args.mutant)
     for param in info.params:
         given = getattr(args, param.name, None)
@@ -107,8 +183,17 @@ def run(args: argparse.Namespace) -> int:
 
     info = load(args.spec)
     _positive(args)
+    check_mutant(info, args.mutant)
+    _combinations(args)
     if args.strategy is not None and not _simulating(info, args):
         raise UsageError("--strategy chooses how to simulate; add --simulate")
+    for flag in ("depth", "runs", "seed"):
+        if getattr(args, flag) is not None and not _simulating(info, args):
+            raise UsageError(f"--{flag} is a simulation flag; add --simulate")
+    if _simulating(info, args) and args.max_states is not None:
+        raise UsageError("--max-states bounds a breadth-first search; a simulation is "
+                         "bounded by --runs and --depth")
+    check_output_paths(("--itf", args.itf))
     values = spec_values(info, args)
     try:
         model = info.build(values, args.mutant, _symmetry(info, args))
@@ -116,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, CheckError) as exc:
         raise UsageError(str(exc)) from None
     _report(model, result, values, args)
-    return EXIT_OK if result.ok else EXIT_VIOLATION
+    return exit_code(result)
 
 
 def _symmetry(info: SpecInfo, args: argparse.Namespace) -> bool:
@@ -178,12 +263,23 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
 def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.Namespace) -> None:
     from quorum.model_checker.trace import result_json, to_itf
 
-    if args.itf is not None and result.violation is not None and result.violation.trace:
-        args.itf.write_text(json.dumps(to_itf(model, result.violation), indent=2) + "\n")
     if args.json:
-        print(json.dumps(result_json(model, result, values), indent=2))
-        return
-    _print_human(model, result, values, args)
+        out = result_json(model, result, values)
+        out = {"verdict": verdict(result), **out}
+        print(json.dumps(out, indent=2))
+    else:
+        _print_human(model, result, values, args)
+    if args.itf is not None and result.violation is not None and result.violation.trace:
+        sys.stdout.flush()
+        write_output("--itf", args.itf,
+                     json.dumps(to_itf(model, result.violation, itf_meta(args, values)),
+                                indent=2) + "\n")
+
+
+def itf_meta(args: argparse.Namespace, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``quorum replay`` needs to rebuild the model, in the ITF document's ``#meta``."""
+    return {"quorum": {"spec": args.spec, "config": dict(values), "mutant": args.mutant,
+                       "symmetry": False}}
 
 
 def _print_human(model: Any, result: Any, values: Mapping[str, Any],
@@ -234,9 +330,10 @@ def _peak_rss_mib() -> float:
 def _print_ok(result: Any) -> None:
     if result.mode == "simulation":
         print("No violation found by simulation. This was NOT an exhaustive search: "
-              "it says nothing about behaviours that no run happened to take.")
+              "it says nothing about behaviours that no run happened to take (exit 4).")
     elif not result.complete:
-        print("No violation found before the state limit; the search is INCOMPLETE.")
+        print("No violation found before the state limit; the search is INCOMPLETE "
+              "(exit 4).")
     else:
         print("Model checking completed. No error has been found.")
 

@@ -165,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
     from quorum.impl.api import rpc_pb2_grpc
     from quorum.impl.server.config import ServerConfigError, parse_url, parse_urls
 
+    if not (args.timeout > 0 and args.timeout < 1e6):  # also refuses nan and inf
+        raise UsageError(f"--timeout must be a number of seconds above 0 (and below a "
+                         f"million), got {args.timeout}")
     try:
         urls = parse_urls(args.endpoints, "--endpoints")
         endpoints = [(url, *parse_url(url)) for url in urls]

@@ -90,8 +90,10 @@ def _checks(args: argparse.Namespace, sched: Any) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from quorum.cli.commands.check import check_output_paths
     from quorum.conformance.runner import ChecksError, check_schedule, shrink
 
+    check_output_paths(("--shrink", args.shrink))
     sched = _schedule(args)
     checks = _checks(args, sched)
     try:
@@ -140,8 +142,14 @@ def _shrink_and_save(sched: Any, checks: tuple[str, ...], path: Path, shrink: An
     failed_at = check_schedule(sched, checks, keep_log=False).run.failed_at
     if failed_at:  # nothing after the failing event matters
         sched = replace(sched, steps=sched.steps[:failed_at])
+    from quorum.cli.commands.check import write_output
+
     small = shrink(sched, lambda s: check_schedule(s, checks, keep_log=False).failed)
-    path.write_text(small.to_json(expect="fail") + "\n")
-    print(f"shrunk to {len(small.steps)} steps: {path}")
-    print(f"replay: quorum sim --schedule {path}")
+    text = small.to_json(expect="fail") + "\n"
+    if write_output("--shrink", path, text):
+        print(f"shrunk to {len(small.steps)} steps: {path}")
+        print(f"replay: quorum sim --schedule {path}")
+    else:  # the shrunk schedule is not lost: it goes to stdout
+        print(f"shrunk to {len(small.steps)} steps (not saved):")
+        print(text, end="")
     print(f"shrinking took {time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from quorum.spec.raft.tla.actions import Label
 from quorum.spec.raft.tla.state import (
+    ADDRESSES,
     NIL,
     AppendEntriesRequest,
     Log,
@@ -22,8 +23,8 @@ from quorum.spec.raft.tla.state import (
     RequestVoteResponse,
 )
 
-__all__ = ["LABEL_PARAMS", "ROLE_NAMES", "LogEntry", "log_name", "message_name", "render_label", "render_state",
-           "server_name", "value_name"]
+__all__ = ["LABEL_PARAMS", "ROLE_NAMES", "LogEntry", "log_name", "message_name", "message_record",
+           "render_itf", "render_label", "render_state", "server_name", "value_name"]
 
 ROLE_NAMES = ("Follower", "Candidate", "Leader")
 
@@ -130,3 +131,69 @@ def render_label(label: Label) -> Label:
     -> ``("Timeout", (("i", "s1"),))``, a message by its :func:`message_name`."""
     name, params = label
     return name, tuple((k, LABEL_PARAMS[k](v) if k in LABEL_PARAMS else v) for k, v in params)
+
+
+# -- raft.tla's values, for ITF (the Informal Trace Format of Apalache and Quint) -----------
+class RequestVoteRequestRecord(NamedTuple):
+    """raft.tla's ``[mtype |-> RequestVoteRequest, mterm |-> ..., ...]``, its field names."""
+
+    mtype: str
+    mterm: int
+    mlastLogTerm: int
+    mlastLogIndex: int
+    msource: str
+    mdest: str
+
+
+class RequestVoteResponseRecord(NamedTuple):
+    mtype: str
+    mterm: int
+    mvoteGranted: bool
+    mlog: tuple[LogEntry, ...]
+    msource: str
+    mdest: str
+
+
+class AppendEntriesRequestRecord(NamedTuple):
+    mtype: str
+    mterm: int
+    mprevLogIndex: int
+    mprevLogTerm: int
+    mentries: tuple[LogEntry, ...]
+    mlog: tuple[LogEntry, ...]
+    mcommitIndex: int
+    msource: str
+    mdest: str
+
+
+class AppendEntriesResponseRecord(NamedTuple):
+    mtype: str
+    mterm: int
+    msuccess: bool
+    mmatchIndex: int
+    msource: str
+    mdest: str
+
+
+_RECORDS = (RequestVoteRequestRecord, RequestVoteResponseRecord, AppendEntriesRequestRecord,
+            AppendEntriesResponseRecord)
+
+
+def message_record(m: Message) -> NamedTuple:
+    """A message as raft.tla's record: its field names, servers and the message type as
+    raft.tla's model values (``s1``, ``RequestVoteRequest``), logs as sequences of
+    ``[term |-> t, value |-> v]``."""
+    fields: list[Any] = [_TYPE_NAMES[m.mtype]]
+    for x in m[1:ADDRESSES]:
+        fields.append(_log(x) if isinstance(x, tuple) else x)
+    fields += [server_name(m.msource), server_name(m.mdest)]
+    record: NamedTuple = _RECORDS[m.mtype](*fields)
+    return record
+
+
+def render_itf(s: State) -> dict[str, Any]:
+    """raft.tla's variables shaped as raft.tla has them, for ITF: like :func:`render_state`,
+    but ``messages`` is the bag as raft.tla's function from message records to counts."""
+    out = render_state(s)
+    out["messages"] = {message_record(m): c for m, c in s.messages}
+    return out

@@ -128,9 +128,10 @@ def test_symmetry_refused_for_asymmetric_quorums():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"acceptors": 0}, "--acceptors must be at least 1"),
-    ({"values": 0}, "--values must be at least 1"),
-    ({"max_ballot": -1}, "--max-ballot must be 0 or more"),
+    ({"acceptors": 0}, "--acceptors must be between 1 and 7"),
+    ({"values": 0}, "--values must be between 1 and 5"),
+    ({"max_ballot": -1}, "--max-ballot must be between 0 and 5"),
+    ({"acceptors": 40}, "--acceptors must be between 1 and 7, got 40"),
     ({"mutant": "nope"}, "unknown mutant"),
 ])
 def test_config_errors(kwargs, message):

@@ -160,11 +160,12 @@ def test_duplicates_are_counted_and_a_count_never_drops_to_zero():
 
 
 @pytest.mark.parametrize("values,message", [
-    ({"servers": 0}, "--servers must be an integer >= 1"),
-    ({"max_term": 0}, "--max-term must be an integer >= 1"),
-    ({"max_log": -1}, "--max-log must be an integer >= 0"),
-    ({"max_msgs": -2}, "--max-msgs must be an integer >= 0"),
-    ({"servers": 12}, "--servers must be at most 9"),
+    ({"servers": 0}, "--servers must be an integer between 1 and 7"),
+    ({"max_term": 0}, "--max-term must be an integer between 1 and 6"),
+    ({"max_log": -1}, "--max-log must be an integer between 0 and 4"),
+    ({"max_msgs": 0}, "--max-msgs must be an integer between 1 and 4"),
+    ({"servers": 12}, "--servers must be an integer between 1 and 7"),
+    ({"values": 10**30}, "--values must be an integer between 1 and 3"),
 ])
 def test_config_errors(values, message):
     with pytest.raises(ConfigError, match=message):
