@@ -191,7 +191,7 @@ def message_record(m: Message) -> NamedTuple:
     return record
 
 
-def render_itf(s: State) -> dict[str, Any]:
+def render_itf(s: Any) -> dict[str, Any]:
     """raft.tla's variables shaped as raft.tla has them, for ITF: like :func:`render_state`,
     but ``messages`` is the bag as raft.tla's function from message records to counts."""
     out = render_state(s)
