@@ -68,6 +68,8 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--itf", type=Path, default=None, metavar="FILE",
                    help="write a counterexample as ITF JSON (Apalache/Quint trace format)")
+    p.add_argument("--chart", type=Path, default=None, metavar="FILE",
+                   help="write a counterexample's message-sequence chart as SVG")
     p.add_argument("--quiet", action="store_true", help="no live progress")
 
 
@@ -180,10 +182,27 @@ def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.N
 
     if args.itf is not None and result.violation is not None and result.violation.trace:
         args.itf.write_text(json.dumps(to_itf(model, result.violation), indent=2) + "\n")
+    if args.chart is not None:
+        _write_chart(model, result, args.chart)
     if args.json:
         print(json.dumps(result_json(model, result, values), indent=2))
         return
     _print_human(model, result, values, args)
+
+
+def _write_chart(model: Any, result: Any, path: Path) -> None:
+    """``--chart FILE``: the counterexample's sequence chart (nothing to draw without one)."""
+    from quorum.model_checker.chart import can_chart, chart_svg, explained_chart
+
+    v = result.violation
+    if v is None or not v.trace:
+        return
+    if not can_chart(model):
+        raise UsageError(f"--chart: {model.name} has no sequence-chart hooks")
+    try:
+        path.write_text(chart_svg(explained_chart(model, v)))
+    except OSError as exc:
+        raise UsageError(f"--chart: cannot write {path}: {exc.strerror}") from None
 
 
 def _print_human(model: Any, result: Any, values: Mapping[str, Any],
@@ -216,11 +235,20 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
         how = "a shortest" if result.mode == "exhaustive" else "a shrunk"
         print(f"{how.capitalize()} behaviour that violates it ({v.length} states):")
         print(format_trace(model, v.trace))
+        _print_explanation(model, v)
         if v.provenance:
             print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))
     _print_stats(result)
     print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
           f"states/s), peak RSS {_peak_rss_mib():,.0f} MiB.", file=sys.stderr)
+
+
+def _print_explanation(model: Any, v: Any) -> None:
+    from quorum.model_checker.explain import explain, format_explanation
+
+    text = format_explanation(explain(model, v), v.length)
+    if text:
+        print(text)
 
 
 def _peak_rss_mib() -> float:
