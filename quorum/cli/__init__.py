@@ -28,6 +28,7 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 COMMANDS: dict[str, str] = {
     "check": "quorum.cli.commands.check",
     "graph": "quorum.cli.commands.graph",
+    "explore": "quorum.cli.commands.explore",
     "list": "quorum.cli.commands.list_specs",
     "prove": "quorum.cli.commands.prove",
     "serve": "quorum.cli.commands.serve",
