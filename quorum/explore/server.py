@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from quorum.model_checker.chart import can_chart, chart_svg, collect
+from quorum.model_checker.explain import step_notes
 from quorum.model_checker.model import format_label, shown_label
 from quorum.model_checker.result import Step
 from quorum.model_checker.trace import _itf, step_changes
@@ -73,7 +74,8 @@ class Explorer:
         }
         if can_chart(model):
             broken = next((n for n, ok in invariants.items() if not ok), None)
-            out["chart"] = chart_svg(collect(model, trace, broken))
+            notes = {k - 1: "\u2191 " + lines[0] for k, lines in step_notes(model, trace).items()}
+            out["chart"] = chart_svg(collect(model, trace, broken, notes))
         return out
 
     def load(self, doc: Any) -> list[int]:

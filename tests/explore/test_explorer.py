@@ -61,6 +61,7 @@ def test_loads_a_counterexample_as_json_and_itf():
     shown = explorer.state(path)
     assert shown["invariants"]["Agreement"] is False
     assert "Agreement violated in state 13" in shown["chart"]
+    assert shown["chart"].count('class="note"') == 2  # the two votes below a promise
     with pytest.raises(TraceError, match="not the spec's initial state"):
         Explorer(build(PAXOS, "ceil-quorum")).load(result_json(model, result, {}))
     with pytest.raises(TraceError, match="not a trace"):
