@@ -226,6 +226,8 @@ def explain_violation(model: Any, s: State, prop: str) -> list[str]:
                     f"{server_name(i)} (votes {_votes(s.votes_granted[i])})" for i in ls))
     committed = [(i, s.log[i][: s.commit_index[i]]) for i in range(len(s.log))
                  if s.commit_index[i]]
+    if prop == "StateMachineSafety":
+        lines += _different_commits(committed)
     if prop in ("LeaderCompleteness", "StateMachineSafety", "LogMatching", "LeaderAppendOnly"):
         for i, prefix in committed:
             lines.append(f"{server_name(i)} (term {s.current_term[i]}) committed "
@@ -237,6 +239,18 @@ def explain_violation(model: Any, s: State, prop: str) -> list[str]:
         lines += [f"{server_name(i)} ({ROLE_NAMES[s.role[i]]}, term {s.current_term[i]}) "
                   f"has log {log_name(s.log[i])}" for i in others]
     return lines
+
+
+def _different_commits(committed: list[tuple[int, Any]]) -> list[str]:
+    """The first pair of servers that committed different entries at one index."""
+    for a, (i, x) in enumerate(committed):
+        for j, y in committed[a + 1:]:
+            for k, (e, f) in enumerate(zip(x, y, strict=False)):
+                if e != f:
+                    return [f"{server_name(i)} and {server_name(j)} committed different "
+                            f"entries at index {k + 1}: {e[0]}:{value_name(e[1])} and "
+                            f"{f[0]}:{value_name(f[1])}"]
+    return []
 
 
 def milestones(model: Any, steps: Sequence[tuple[Any, State]]) -> list[tuple[int, str]]:

@@ -133,3 +133,13 @@ def test_up_to_date_check_reason_from_the_rule():
     m = RequestVoteRequest(REQUEST_VOTE_REQUEST, 3, 0, 0, 0, 1)
     assert REASONS["vote_log_ok"](model, s, {"m": m}).startswith(
         "Raft refuses the vote: candidate's last term 0 < voter's 2")
+
+
+def test_state_machine_safety_witness_names_the_index():
+    from quorum.spec.raft.explain import explain_violation
+
+    model = build(RAFT, "commit-old-term")
+    s = next(iter(model.initial_states()))
+    s = s._replace(log=(((3, 0),), ((2, 0),), ()), commit_index=(1, 1, 0))
+    assert explain_violation(model, s, "StateMachineSafety")[0] == (
+        "s1 and s2 committed different entries at index 1: 3:v1 and 2:v1")
