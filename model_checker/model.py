@@ -75,6 +75,22 @@ satisfies every action property.  Such a step is counted (generated, coverage) a
 nothing else: its state is never built, hashed or checked.  TLC would build and check
 it, with the same verdicts, so counts and verdicts do not change.
 
+Optional, for charts and explained traces (:mod:`quorum.model_checker.chart`,
+:mod:`quorum.model_checker.explain`; ``quorum check --chart FILE``), read with ``getattr``;
+a model without them is printed without explanation and cannot be charted:
+
+* ``chart_lanes() -> Sequence[str]``: one lane per node, left to right;
+* ``chart_events(s, label, t) -> Iterable[tuple]``: what the step ``s -> t`` does, as
+  ``("send", lane, key, caption, dest)``, ``("receive", lane, key)`` (consumes a copy),
+  ``("read", lane, key)`` (the message stays), ``("drop", key)``, ``("local", lane,
+  caption)`` (the chart module's docstring says how each is drawn);
+* ``describe_step(s, label, t) -> str | None``: a short reading of a step for a chart's row;
+* ``explain_step(s, label, t) -> list[str]``: for a known-bug variant, why the correct
+  protocol refuses this step (empty when the protocol takes it too);
+* ``explain_violation(s, property) -> list[str]``: the witness of a violation in ``s``;
+* ``milestones(steps) -> list[tuple[int, str]]``: ``(state number, text)`` for what a
+  reader should notice in ``[(label, state), ...]`` (elections, proposals, commits).
+
 Fingerprints: the fingerprint store (:mod:`quorum.model_checker.explicit.fpset`) fingerprints a state's
 identity with Python's ``hash``, which maps the ints -1 and -2 to the same value; a
 model should not use both as values of one field.

@@ -54,7 +54,8 @@ def test_the_wheel_holds_every_module_under_quorum_and_nothing_else(wheel: Path)
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"quorum"}
     assert source_modules() <= set(names)
-    assert {"quorum/py.typed", "quorum/impl/api/rpc.proto", "quorum/impl/api/kv.proto"} <= set(names)
+    assert {"quorum/py.typed", "quorum/impl/api/rpc.proto", "quorum/impl/api/kv.proto",
+            "quorum/explore/page.html"} <= set(names)
 
 
 def test_the_wheel_runs_a_check_from_any_folder(wheel: Path, tmp_path: Path):

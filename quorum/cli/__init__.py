@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "check": "quorum.cli.commands.check",
     "example": "quorum.cli.commands.example",
     "graph": "quorum.cli.commands.graph",
+    "explore": "quorum.cli.commands.explore",
     "list": "quorum.cli.commands.list_specs",
     "prove": "quorum.cli.commands.prove",
     "replay": "quorum.cli.commands.replay",

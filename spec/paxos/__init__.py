@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from quorum.spec.common import ConfigError, Param, SpecInfo
+from quorum.spec.paxos import explain
 from quorum.spec.paxos.config import Config, acceptor_name, parse_quorums, value_name
 from quorum.spec.paxos.fast import properties, symmetry
 from quorum.spec.paxos.fast.actions import successor_function
@@ -73,6 +74,22 @@ class PaxosModel:
             "maxVal": dict(zip(names, map(value_name, map(max_val, accs)), strict=True)),
             "msgs": frozenset(_messages(self._layout, state)),
         }
+
+    # the checker's optional hooks for charts and explained traces (quorum.spec.paxos.explain)
+    def chart_lanes(self) -> list[str]:
+        return explain.chart_lanes(self)
+
+    def chart_events(self, state: PaxosState, label: Label, nxt: PaxosState) -> Any:
+        return explain.chart_events(self, state, label, nxt)
+
+    def explain_step(self, state: PaxosState, label: Label, nxt: PaxosState) -> list[str]:
+        return explain.explain_step(self, state, label, nxt)
+
+    def explain_violation(self, state: PaxosState, prop: str) -> list[str]:
+        return explain.explain_violation(self, state, prop)
+
+    def milestones(self, steps: Any) -> list[tuple[int, str]]:
+        return explain.milestones(self, steps)
 
 
 class Msg1a(NamedTuple):

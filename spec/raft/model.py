@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from quorum.spec.common import ConfigError
-from quorum.spec.raft import etcd, membership, snapshots
+from quorum.spec.raft import etcd, explain, membership, snapshots
 from quorum.spec.raft.config import Config
 from quorum.spec.raft.fast import actions as fast
 from quorum.spec.raft.fast import properties as fast_properties
@@ -135,6 +135,25 @@ class RaftModel:
     def render_itf(self, state: State) -> dict[str, Any]:
         """raft.tla's shapes for ITF: messages as records (quorum.model_checker.trace)."""
         return render_itf(state)
+
+    # the checker's optional hooks for charts and explained traces (quorum.spec.raft.explain)
+    def chart_lanes(self) -> list[str]:
+        return explain.chart_lanes(self)
+
+    def chart_events(self, state: State, label: actions.Label, nxt: State) -> Any:
+        return explain.chart_events(self, state, label, nxt)
+
+    def describe_step(self, state: State, label: actions.Label, nxt: State) -> str | None:
+        return explain.describe_step(self, state, label, nxt)
+
+    def explain_step(self, state: State, label: actions.Label, nxt: State) -> list[str]:
+        return explain.explain_step(self, state, label, nxt)
+
+    def explain_violation(self, state: State, prop: str) -> list[str]:
+        return explain.explain_violation(self, state, prop)
+
+    def milestones(self, steps: Any) -> list[tuple[int, str]]:
+        return explain.milestones(self, steps)
 
     @staticmethod
     def render_label(label: actions.Label) -> actions.Label:

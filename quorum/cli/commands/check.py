@@ -69,6 +69,8 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--itf", type=Path, default=None, metavar="FILE",
                    help="write a counterexample as ITF JSON (Apalache/Quint trace format)")
+    p.add_argument("--chart", type=Path, default=None, metavar="FILE",
+                   help="write a counterexample's message-sequence chart as SVG")
     p.add_argument("--quiet", action="store_true", help="no live progress")
 
 
@@ -193,10 +195,16 @@ def run(args: argparse.Namespace) -> int:
     if _simulating(info, args) and args.max_states is not None:
         raise UsageError("--max-states bounds a breadth-first search; a simulation is "
                          "bounded by --runs and --depth")
-    check_output_paths(("--itf", args.itf))
+    check_output_paths(("--itf", args.itf), ("--chart", args.chart))
     values = spec_values(info, args)
     try:
         model = info.build(values, args.mutant, _symmetry(info, args))
+        if args.chart is not None:
+            from quorum.model_checker.chart import can_chart
+
+            if not can_chart(model):
+                raise UsageError(f"--chart: {model.name} has no sequence-chart hooks "
+                                 f"(paxos and raft have them)")
         result = _run_check(model, info, values, args)
     except (ConfigError, CheckError) as exc:
         raise UsageError(str(exc)) from None
@@ -274,12 +282,25 @@ def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.N
         write_output("--itf", args.itf,
                      json.dumps(to_itf(model, result.violation, itf_meta(args, values)),
                                 indent=2) + "\n")
+    if args.chart is not None:
+        _write_chart(model, result, args.chart)
 
 
 def itf_meta(args: argparse.Namespace, values: Mapping[str, Any]) -> dict[str, Any]:
     """What ``quorum replay`` needs to rebuild the model, in the ITF document's ``#meta``."""
     return {"quorum": {"spec": args.spec, "config": dict(values), "mutant": args.mutant,
                        "symmetry": False}}
+
+
+def _write_chart(model: Any, result: Any, path: Path) -> None:
+    """``--chart FILE``: the counterexample's sequence chart (nothing to draw without one)."""
+    from quorum.model_checker.chart import can_chart, chart_svg, explained_chart
+
+    v = result.violation
+    if v is None or not v.trace or not can_chart(model):  # run() refused a model without hooks
+        return
+    sys.stdout.flush()
+    write_output("--chart", path, chart_svg(explained_chart(model, v)))
 
 
 def _print_human(model: Any, result: Any, values: Mapping[str, Any],
@@ -312,11 +333,20 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
         how = "a shortest" if result.mode == "exhaustive" else "a shrunk"
         print(f"{how.capitalize()} behaviour that violates it ({v.length} states):")
         print(format_trace(model, v.trace))
+        _print_explanation(model, v)
         if v.provenance:
             print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))
     _print_stats(result)
     print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
           f"states/s), peak RSS {_peak_rss_mib():,.0f} MiB.", file=sys.stderr)
+
+
+def _print_explanation(model: Any, v: Any) -> None:
+    from quorum.model_checker.explain import explain, format_explanation
+
+    text = format_explanation(explain(model, v), v.length)
+    if text:
+        print(text)
 
 
 def _peak_rss_mib() -> float:
