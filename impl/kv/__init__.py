@@ -37,10 +37,11 @@ from quorum.impl.kv.results import (
 )
 from quorum.impl.kv.snapshot import SnapshotError
 from quorum.impl.kv.store import Applied, KVStore
-from quorum.impl.kv.validate import MAX_TXN_OPS, validate
+from quorum.impl.kv.validate import MAX_TXN_OPS, MAX_TXN_OPS_CEILING, validate
 
 __all__ = [
     "MAX_TXN_OPS",
+    "MAX_TXN_OPS_CEILING",
     "Applied",
     "Command",
     "CommandDecodeError",

@@ -67,7 +67,7 @@ from quorum.impl.kv.results import (
 )
 from quorum.impl.kv.sessions import MAX_SESSIONS, Sessions
 from quorum.impl.kv.snapshot import SnapshotError, dump_state, load_state
-from quorum.impl.kv.validate import validate
+from quorum.impl.kv.validate import MAX_TXN_OPS_CEILING, validate
 
 __all__ = ["VERSION_BYTES", "Applied", "HistoryError", "KVStore"]
 
@@ -219,7 +219,7 @@ class KVStore:
 
     def execute(self, command: Command) -> Result:
         """Run ``command`` now (writes included); the log-free core of :meth:`apply`."""
-        err = validate(command) or self._alarmed(command)
+        err = validate(command, MAX_TXN_OPS_CEILING) or self._alarmed(command)
         if err is not None:
             return err
         if isinstance(command, Compact):

@@ -3,7 +3,9 @@
 The gRPC layer calls :func:`validate` before proposing, as etcd does, so a bad request is
 refused without a log entry.  :meth:`KVStore.apply` calls it again on every entry, so a
 replica never applies a request that a correct server would have refused (the log may hold
-anything a buggy or hostile proposer put there), and every replica refuses it identically.
+anything a buggy or hostile proposer put there), and every replica refuses it identically
+(against :data:`MAX_TXN_OPS_CEILING` for the number of operations: each member's
+``--max-txn-ops`` is checked before proposing, and members may differ in it).
 """
 
 from __future__ import annotations
@@ -13,22 +15,27 @@ from collections.abc import Iterable
 from quorum.impl.kv.commands import MAX_TXN_DEPTH, Command, DeleteRange, Op, Put, Range, Txn
 from quorum.impl.kv.results import ErrorCode, KVError
 
-__all__ = ["MAX_TXN_OPS", "validate"]
+__all__ = ["MAX_TXN_OPS", "MAX_TXN_OPS_CEILING", "validate"]
 
 MAX_TXN_OPS = 128  # etcd's default --max-txn-ops
+#: the largest --max-txn-ops a member accepts, and the bound the state machine itself
+#: applies: members may differ in their flag (as in etcd), but every replica must refuse
+#: the same entries, so apply checks against this cluster-wide constant
+MAX_TXN_OPS_CEILING = 10_000
 
 
-def validate(command: Command) -> KVError | None:
-    """The error etcd's API layer would answer for ``command``, or None if it is acceptable."""
+def validate(command: Command, max_ops: int = MAX_TXN_OPS) -> KVError | None:
+    """The error etcd's API layer would answer for ``command``, or None if it is acceptable;
+    ``max_ops``: the member's --max-txn-ops."""
     if isinstance(command, Txn):
         if _depth(command) > MAX_TXN_DEPTH:
             return KVError(ErrorCode.TXN_TOO_DEEP)
-        err = _check_txn(command, MAX_TXN_OPS)
+        err = _check_txn(command, max_ops)
         if err is None:
             err = _check_intervals(command.success)[2] or _check_intervals(command.failure)[2]
         return err
     if isinstance(command, (Range, Put, DeleteRange)):
-        return _check_op(command, MAX_TXN_OPS)
+        return _check_op(command, max_ops)
     return None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from quorum.impl.kv.validate import MAX_TXN_OPS, MAX_TXN_OPS_CEILING
 from quorum.impl.net.tls import TLSConfig
 
 __all__ = [
@@ -145,6 +146,7 @@ class ServerConfig:
     request_timeout: float = 7.0  # seconds (etcd: 5 s + 2 election timeouts)
     # --- limits, quota, compaction (docs/store.md "Limits"); etcd's flags unless noted ------
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # --max-request-bytes
+    max_txn_ops: int = MAX_TXN_OPS  # --max-txn-ops: operations in one txn request
     quota_backend_bytes: int = 0  # --quota-backend-bytes: 0 = etcd's 2 GiB, < 0 = no quota
     auto_compaction_mode: str = "periodic"  # --auto-compaction-mode: periodic | revision
     auto_compaction_retention: str = "0"  # --auto-compaction-retention: "0" = off
@@ -174,6 +176,9 @@ class ServerConfig:
     def _check_limits(self) -> None:
         if self.max_request_bytes <= 0:
             raise ServerConfigError("--max-request-bytes must be positive")
+        if not 1 <= self.max_txn_ops <= MAX_TXN_OPS_CEILING:
+            raise ServerConfigError(
+                f"--max-txn-ops must be between 1 and {MAX_TXN_OPS_CEILING}, got {self.max_txn_ops}")
         if self.snapshot_bytes <= 0 or self.catchup_bytes < 0:
             raise ServerConfigError(
                 "--snapshot-bytes must be positive and --snapshot-catchup-bytes not negative")

@@ -151,7 +151,7 @@ class Requests:
         """Raise :class:`ServerError` for a write the state machine would refuse anyway
         (module docstring); may wait for a ReadIndex to judge a Compact's revision."""
         sm = self.node.sm
-        err = kv.validate(command)
+        err = kv.validate(command, self.node.cfg.max_txn_ops)
         if err is None and sm.alarms.has(AlarmType.CORRUPT):
             err = kv.KVError(kv.ErrorCode.CORRUPT)
         if err is None and sm.alarms.has(AlarmType.NOSPACE) and kv.adds_data(command):
@@ -248,6 +248,9 @@ class Requests:
 
     # --- reads ------------------------------------------------------------------------------
     async def read(self, command: kv.Range | kv.Txn, linearizable: bool) -> kv.Result:
+        err = kv.validate(command, self.node.cfg.max_txn_ops)  # before any ReadIndex
+        if err is not None:
+            raise ServerError(*convert.status_of(err))
         if linearizable:
             await self.barrier()
         return self.node.sm.kv.read(command)

@@ -65,6 +65,8 @@ def add_parser(sub: Any, name: str) -> None:
     # limits, quota, compaction (docs/store.md "Limits")
     a("--max-request-bytes", type=int, default=1_572_864,
       help="largest client request accepted, in bytes (etcd's default 1.5 MiB)")
+    a("--max-txn-ops", type=int, default=128,
+      help="most operations in one txn request (etcd's default 128)")
     a("--quota-backend-bytes", type=int, default=0,
       help="raise the NOSPACE alarm when the store passes this size (0: 2 GiB; <0: none)")
     a("--auto-compaction-mode", default="periodic", choices=("periodic", "revision"),
@@ -194,7 +196,7 @@ def build_config(args: argparse.Namespace) -> Any:
             election_ticks=args.election_timeout // args.heartbeat_interval,
             snapshot_count=args.snapshot_count,
             catchup_entries=args.snapshot_catchup_entries,
-            max_request_bytes=args.max_request_bytes,
+            max_request_bytes=args.max_request_bytes, max_txn_ops=args.max_txn_ops,
             quota_backend_bytes=args.quota_backend_bytes,
             auto_compaction_mode=args.auto_compaction_mode,
             auto_compaction_retention=args.auto_compaction_retention,

@@ -137,3 +137,50 @@ def test_an_unexpected_failure_is_internal_without_python_text(
             await stop_member(node, server)
     asyncio.run(scenario())
     assert "internal error serving Range" in caplog.text and "secret internals" in caplog.text
+
+
+def test_max_txn_ops_is_the_members_flag_and_apply_keeps_the_cluster_wide_bound(
+        tmp_path: Path) -> None:
+    """--max-txn-ops 200: a 150-op txn (and a read-only one) passes where etcd's default 128
+    would refuse it, 201 ops are refused before proposing; the state machine itself refuses
+    only past the ceiling every member shares, so members with other flags apply the same."""
+    from quorum.impl import kv as kvm
+    from quorum.impl.server.config import ServerConfigError
+
+    for bad in (0, kvm.MAX_TXN_OPS_CEILING + 1):
+        with pytest.raises(ServerConfigError, match="--max-txn-ops must be between 1 and"):
+            config(tmp_path, max_txn_ops=bad)
+    store = kvm.KVStore()
+    many = kvm.Txn(success=tuple(kvm.Put(b"k%d" % i, b"v") for i in range(150)))
+    assert kvm.validate(many) == kvm.KVError(kvm.ErrorCode.TOO_MANY_OPS)  # etcd's default
+    assert not isinstance(store.execute(many), kvm.KVError)  # apply: the ceiling only
+    too_many = kvm.Txn(success=tuple(
+        kvm.Put(b"k%d" % i, b"v") for i in range(kvm.MAX_TXN_OPS_CEILING + 1)))
+    assert store.execute(too_many) == kvm.KVError(kvm.ErrorCode.TOO_MANY_OPS)
+
+    async def scenario() -> None:
+        cfg = config(tmp_path, max_txn_ops=200)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                stub = rpc_pb2_grpc.KVStub(ch)
+                ok = await stub.Txn(rpc_pb2.TxnRequest(
+                    success=[_put_op(b"k%d" % i) for i in range(150)]))
+                assert ok.succeeded and ok.header.revision == 2
+                reads = [OPS(request_range=rpc_pb2.RangeRequest(key=b"k%d" % i))
+                         for i in range(150)]
+                got = await stub.Txn(rpc_pb2.TxnRequest(success=reads))
+                assert len(got.responses) == 150
+                index = node.raw.status().last_index
+                for request in (
+                        rpc_pb2.TxnRequest(success=[_put_op(b"k%d" % i) for i in range(201)]),
+                        rpc_pb2.TxnRequest(success=reads * 2)):
+                    with pytest.raises(grpc.aio.AioRpcError) as err:
+                        await stub.Txn(request)
+                    assert (err.value.code(), err.value.details()) == (
+                        INVALID, "etcdserver: too many operations in txn request")
+                assert node.raw.status().last_index == index  # nothing proposed
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
