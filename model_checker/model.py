@@ -85,6 +85,10 @@ a model without them is printed without explanation and cannot be charted:
   ``("read", lane, key)`` (the message stays), ``("drop", key)``, ``("local", lane,
   caption)`` (the chart module's docstring says how each is drawn);
 * ``describe_step(s, label, t) -> str | None``: a short reading of a step for a chart's row;
+* ``step_note(s, label, t) -> str | None``: a few words that :func:`format_trace
+  <quorum.model_checker.trace.format_trace>` prints after the step's label, ``N: label ->
+  note``, for what the label alone does not say (Raft: the handler a ``Receive`` runs);
+  only printed traces show it, so labels in ``--json`` and ITF stay the model's own;
 * ``explain_step(s, label, t) -> list[str]``: for a known-bug variant, why the correct
   protocol refuses this step (empty when the protocol takes it too);
 * ``explain_violation(s, property) -> list[str]``: the witness of a violation in ``s``;

@@ -6,7 +6,8 @@ for a set, ``old -> new`` otherwise.  :func:`to_itf` exports the Informal Trace
 Format (ITF) of Apalache and Quint, so a trace can be replayed or visualised there, and
 :func:`replay_itf` reads one back: every state must follow from the one before by a step
 of the model, and every invariant is evaluated again.
-Labels everywhere are printed as the model renders them (its ``render_label``).
+Labels everywhere are printed as the model renders them (its ``render_label``);
+:func:`format_trace` adds the model's ``step_note``, if any, after a label.
 """
 
 from __future__ import annotations
@@ -80,11 +81,24 @@ def _action(model: Model, step: Step) -> str:
     return "Init" if label is None else format_label(label)
 
 
+def _note(model: Model, before: Step | None, step: Step) -> str:
+    """`` -> note`` from the model's ``step_note(s, label, t)``, if it has one and says
+    something about this step."""
+    hook = getattr(model, "step_note", None)
+    if hook is None or before is None or step.label is None:
+        return ""
+    note = hook(before.state, step.label, step.state)
+    return f" -> {note}" if note else ""
+
+
 def format_trace(model: Model, trace: tuple[Step, ...]) -> str:
+    """Numbered steps for people: ``N: label`` (`` -> note`` when the model has a
+    ``step_note`` for the step), then the variables that changed."""
     out: list[str] = []
     before = None
     for i, step in enumerate(trace, 1):
-        out.append(f"{i}: {_action(model, step)}")
+        note = _note(model, trace[i - 2] if i > 1 else None, step)
+        out.append(f"{i}: {_action(model, step)}{note}")
         after = model.render(step.state)
         out += ["     " + line for line in step_changes(before, after)]
         before = after

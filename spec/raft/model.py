@@ -146,6 +146,9 @@ class RaftModel:
     def describe_step(self, state: State, label: actions.Label, nxt: State) -> str | None:
         return explain.describe_step(self, state, label, nxt)
 
+    def step_note(self, state: State, label: actions.Label, nxt: State) -> str | None:
+        return explain.step_note(self, state, label, nxt)
+
     def explain_step(self, state: State, label: actions.Label, nxt: State) -> list[str]:
         return explain.explain_step(self, state, label, nxt)
 
