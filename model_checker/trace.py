@@ -91,15 +91,23 @@ def _note(model: Model, before: Step | None, step: Step) -> str:
     return f" -> {note}" if note else ""
 
 
-def format_trace(model: Model, trace: tuple[Step, ...]) -> str:
+def format_trace(model: Model, trace: tuple[Step, ...], proof_fields: bool = False) -> str:
     """Numbered steps for people: ``N: label`` (`` -> note`` when the model has a
-    ``step_note`` for the step), then the variables that changed."""
+    ``step_note`` for the step), then the variables that changed.  A model's
+    ``render_brief``/``render_label_brief``, if it has them, leave out fields that only
+    proofs read; ``proof_fields`` prints its ``render``/``render_label`` instead."""
+    render = model.render
+    brief = None if proof_fields else getattr(model, "render_label_brief", None)
+    if not proof_fields:
+        render = getattr(model, "render_brief", None) or render
     out: list[str] = []
     before = None
     for i, step in enumerate(trace, 1):
         note = _note(model, trace[i - 2] if i > 1 else None, step)
-        out.append(f"{i}: {_action(model, step)}{note}")
-        after = model.render(step.state)
+        action = (format_label(brief(step.label)) if brief is not None and step.label is not None
+                  else _action(model, step))
+        out.append(f"{i}: {action}{note}")
+        after = render(step.state)
         out += ["     " + line for line in step_changes(before, after)]
         before = after
     return "\n".join(out)
