@@ -41,6 +41,12 @@ reports (:func:`format_label` with the model, :func:`shown_label`).  Labels them
 keep raw values, so code that reads a label never parses a printed one.  Read with
 ``getattr``; without it a label is printed as it is.
 
+Optional, for printed traces only: ``render_brief(s)`` and ``render_label_brief(label)``,
+as ``render`` and ``render_label`` without the fields that only proofs read (raft.tla's
+``mlog``).  :func:`format_trace <quorum.model_checker.trace.format_trace>` prints them
+unless asked for ``proof_fields`` (``quorum check --proof-fields``); ``--json``, ITF and
+every other output keep ``render`` and ``render_label``, faithful to the TLA+ reference.
+
 Optional attributes, for ``quorum check --liveness`` (:mod:`quorum.model_checker.explicit.liveness`).
 The checker reads them with ``getattr`` and a default, so a model without them is a
 model with no liveness properties and no fairness:
@@ -85,6 +91,10 @@ a model without them is printed without explanation and cannot be charted:
   ``("read", lane, key)`` (the message stays), ``("drop", key)``, ``("local", lane,
   caption)`` (the chart module's docstring says how each is drawn);
 * ``describe_step(s, label, t) -> str | None``: a short reading of a step for a chart's row;
+* ``step_note(s, label, t) -> str | None``: a few words that :func:`format_trace
+  <quorum.model_checker.trace.format_trace>` prints after the step's label, ``N: label ->
+  note``, for what the label alone does not say (Raft: the handler a ``Receive`` runs);
+  only printed traces show it, so labels in ``--json`` and ITF stay the model's own;
 * ``explain_step(s, label, t) -> list[str]``: for a known-bug variant, why the correct
   protocol refuses this step (empty when the protocol takes it too);
 * ``explain_violation(s, property) -> list[str]``: the witness of a violation in ``s``;

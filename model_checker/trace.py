@@ -6,7 +6,8 @@ for a set, ``old -> new`` otherwise.  :func:`to_itf` exports the Informal Trace
 Format (ITF) of Apalache and Quint, so a trace can be replayed or visualised there, and
 :func:`replay_itf` reads one back: every state must follow from the one before by a step
 of the model, and every invariant is evaluated again.
-Labels everywhere are printed as the model renders them (its ``render_label``).
+Labels everywhere are printed as the model renders them (its ``render_label``);
+:func:`format_trace` adds the model's ``step_note``, if any, after a label.
 """
 
 from __future__ import annotations
@@ -80,12 +81,33 @@ def _action(model: Model, step: Step) -> str:
     return "Init" if label is None else format_label(label)
 
 
-def format_trace(model: Model, trace: tuple[Step, ...]) -> str:
+def _note(model: Model, before: Step | None, step: Step) -> str:
+    """`` -> note`` from the model's ``step_note(s, label, t)``, if it has one and says
+    something about this step."""
+    hook = getattr(model, "step_note", None)
+    if hook is None or before is None or step.label is None:
+        return ""
+    note = hook(before.state, step.label, step.state)
+    return f" -> {note}" if note else ""
+
+
+def format_trace(model: Model, trace: tuple[Step, ...], proof_fields: bool = False) -> str:
+    """Numbered steps for people: ``N: label`` (`` -> note`` when the model has a
+    ``step_note`` for the step), then the variables that changed.  A model's
+    ``render_brief``/``render_label_brief``, if it has them, leave out fields that only
+    proofs read; ``proof_fields`` prints its ``render``/``render_label`` instead."""
+    render = model.render
+    brief = None if proof_fields else getattr(model, "render_label_brief", None)
+    if not proof_fields:
+        render = getattr(model, "render_brief", None) or render
     out: list[str] = []
     before = None
     for i, step in enumerate(trace, 1):
-        out.append(f"{i}: {_action(model, step)}")
-        after = model.render(step.state)
+        note = _note(model, trace[i - 2] if i > 1 else None, step)
+        action = (format_label(brief(step.label)) if brief is not None and step.label is not None
+                  else _action(model, step))
+        out.append(f"{i}: {action}{note}")
+        after = render(step.state)
         out += ["     " + line for line in step_changes(before, after)]
         before = after
     return "\n".join(out)

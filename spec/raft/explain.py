@@ -3,7 +3,7 @@ runs, why a mutant's step is not a step of raft.tla, the witness of a violation,
 trace's milestones (elections, log changes, commits).
 
 These are the optional hooks of the checker's model contract (``chart_lanes``,
-``chart_events``, ``describe_step``, ``explain_step``, ``explain_violation``,
+``chart_events``, ``describe_step``, ``step_note``, ``explain_step``, ``explain_violation``,
 ``milestones``), over raft.tla's raw state (:mod:`quorum.spec.raft.tla.state`).  One lane
 per server.  ``messages`` is a bag: a copy that appears is a send from ``msource`` to
 ``mdest``; ``Receive(m)`` consumes one copy (except ``UpdateTerm``, which leaves m in the
@@ -31,7 +31,7 @@ from quorum.spec.raft.tla.state import (
 )
 
 __all__ = ["REASONS", "chart_events", "chart_lanes", "describe_step", "explain_step",
-           "explain_violation", "handler", "milestones"]
+           "explain_violation", "handler", "milestones", "step_note"]
 
 Event = tuple[Any, ...]
 
@@ -53,14 +53,35 @@ def caption(m: Any) -> str:
     return f"AppendAck t{m.mterm} {'ok ' + str(m.mmatch_index) if m.msuccess else 'no'}"
 
 
-def handler(s: State, m: Any) -> str:
-    """The part of raft.tla's ``Receive(m)`` that handles m in s."""
+def handler(s: State, m: Any, t: State | None = None) -> str:
+    """The part of raft.tla's ``Receive(m)`` that handles m in s.  Given the next state t,
+    ``HandleAppendEntriesRequest`` also names its branch as raft.tla's comments do:
+    ``reject``, ``return to follower``, or ``accept`` with ``already done`` (reply),
+    ``conflict`` (entries removed) or ``append`` (the log grows)."""
     i = m.mdest
     if m.mterm > s.current_term[i]:
         return "UpdateTerm"
     if isinstance(m, (RequestVoteResponse, AppendEntriesResponse)) and m.mterm < s.current_term[i]:
         return "DropStaleResponse"
-    return "Handle" + type(m).__name__
+    name = "Handle" + type(m).__name__
+    if t is None or not isinstance(m, AppendEntriesRequest):
+        return name
+    return f"{name} ({_append_branch(s, m, t)})"
+
+
+def _append_branch(s: State, m: AppendEntriesRequest, t: State) -> str:
+    i = m.mdest
+    if t.role[i] != s.role[i]:
+        return "return to follower"
+    before, after = s.log[i], t.log[i]
+    if after != before:
+        grows = len(after) > len(before) and after[: len(before)] == before
+        return "accept: append" if grows else "accept: conflict"
+    sent = [r for r, c in t.messages if c > dict(s.messages).get(r, 0)
+            and isinstance(r, AppendEntriesResponse)]
+    if sent and not sent[0].msuccess:
+        return "reject"
+    return "accept: already done"
 
 
 def describe_step(model: Any, s: State, label: Any, t: State) -> str | None:
@@ -69,11 +90,18 @@ def describe_step(model: Any, s: State, label: Any, t: State) -> str | None:
     if name == "Receive":
         m = params["m"]
         return (f"Receive {server_name(m.msource)}->{server_name(m.mdest)}: "
-                f"{handler(s, m)}")
+                f"{handler(s, m, t)}")
     if name in ("DuplicateMessage", "DropMessage"):
         m = params["m"]
         return f"{name} {type(m).__name__} {server_name(m.msource)}->{server_name(m.mdest)}"
     return None
+
+
+def step_note(model: Any, s: State, label: Any, t: State) -> str | None:
+    """After a printed ``Receive(m=...)``: the raft.tla handler it runs (:func:`handler`)."""
+    if label[0] != "Receive":
+        return None
+    return handler(s, dict(label[1])["m"], t)
 
 
 def _bag(s: State) -> dict[Any, int]:

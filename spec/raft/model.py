@@ -132,6 +132,14 @@ class RaftModel:
     def render(self, state: State) -> dict[str, Any]:
         return render_state(state)
 
+    def render_brief(self, state: State) -> dict[str, Any]:
+        """For printed traces: messages without raft.tla's proof-only ``mlog``."""
+        return render_state(state, proof=False)
+
+    @staticmethod
+    def render_label_brief(label: actions.Label) -> actions.Label:
+        return render_label(label, proof=False)
+
     def render_itf(self, state: State) -> dict[str, Any]:
         """raft.tla's shapes for ITF: messages as records (quorum.model_checker.trace)."""
         return render_itf(state)
@@ -145,6 +153,9 @@ class RaftModel:
 
     def describe_step(self, state: State, label: actions.Label, nxt: State) -> str | None:
         return explain.describe_step(self, state, label, nxt)
+
+    def step_note(self, state: State, label: actions.Label, nxt: State) -> str | None:
+        return explain.step_note(self, state, label, nxt)
 
     def explain_step(self, state: State, label: actions.Label, nxt: State) -> list[str]:
         return explain.explain_step(self, state, label, nxt)

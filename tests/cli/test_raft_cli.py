@@ -93,3 +93,21 @@ def test_strategy_is_for_simulation_only():
     assert p.returncode == 4 and out["ok"] and out["complete"] is False
     assert out["verdict"] == "incomplete"
     assert (out["strategy"], out["runs"], out["seed"]) == ("explore", 200, 2)
+
+
+def test_proof_only_mlog_is_printed_only_with_proof_fields(tmp_path):
+    # raft.tla's mlog (the voter's log, "used only for proof") stays out of the printed
+    # trace by default; --proof-fields shows it; --json and --itf always keep it
+    resp = "RequestVoteResponse(s1->s1, mterm=2, mvoteGranted=True"
+    brief = quorum("check", "raft", "--mutant", "ceil-quorum")
+    full = quorum("check", "raft", "--mutant", "ceil-quorum", "--proof-fields",
+                  "--itf", str(tmp_path / "t.itf.json"))
+    assert brief.returncode == full.returncode == 1
+    assert "mlog" not in brief.stdout
+    assert f"6: Receive(m='{resp})') -> HandleRequestVoteResponse" in brief.stdout
+    assert f"6: Receive(m='{resp}, mlog=<<>>)') -> HandleRequestVoteResponse" in full.stdout
+    assert brief.stdout.count("\n") == full.stdout.count("\n")
+    v = json.loads(quorum("check", "raft", "--mutant", "ceil-quorum", "--json").stdout)
+    assert v["violation"]["trace"][5]["label"] == f"Receive(m='{resp}, mlog=<<>>)')"
+    itf = json.loads((tmp_path / "t.itf.json").read_text())
+    assert itf["states"][5]["#meta"]["action"] == f"Receive(m='{resp}, mlog=<<>>)')"

@@ -66,6 +66,9 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--depth", type=int, default=None, help="simulation: the longest trace, in states")
     p.add_argument("--runs", type=int, default=None, help="simulation: number of runs (walks, or returns to a cell)")
     p.add_argument("--seed", type=int, default=None, help="simulation: random seed")
+    p.add_argument("--proof-fields", action="store_true",
+                   help="printed traces: also show fields that only proofs read (raft.tla's "
+                        "mlog); --json and --itf always have them")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--itf", type=Path, default=None, metavar="FILE",
                    help="write a counterexample as ITF JSON (Apalache/Quint trace format)")
@@ -319,7 +322,7 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
     elif v.kind == "liveness":
         print(f"Error: liveness property {v.property} is violated.")
         print(f"A behaviour that violates it, a lasso ({v.length} states):")
-        print(format_trace(model, v.trace))
+        print(format_trace(model, v.trace, args.proof_fields))
         if "stutters_in_state" in v.provenance:
             print(f"Then it stutters in state {v.provenance['stutters_in_state']} forever "
                   "(no fair action is enabled there, or none is required).")
@@ -332,7 +335,7 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
         print(f"Error: {what} {v.property} is violated.")
         how = "a shortest" if result.mode == "exhaustive" else "a shrunk"
         print(f"{how.capitalize()} behaviour that violates it ({v.length} states):")
-        print(format_trace(model, v.trace))
+        print(format_trace(model, v.trace, args.proof_fields))
         _print_explanation(model, v)
         if v.provenance:
             print("found by: " + " ".join(f"{k}={x}" for k, x in v.provenance.items()))

@@ -35,6 +35,9 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                    help="a spec parameter, when the file does not give it (repeatable), "
                         "e.g. --set servers=3")
+    p.add_argument("--proof-fields", action="store_true",
+                   help="the printed trace also shows fields that only proofs read "
+                        "(raft.tla's mlog)")
     p.set_defaults(run=run)
 
 
@@ -109,10 +112,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"Error: {replay.invalid}.")
         if replay.steps:
             print(f"The first {len(replay.steps)} states are a behaviour of the spec:")
-            print(format_trace(model, replay.steps))
+            print(format_trace(model, replay.steps, args.proof_fields))
         return EXIT_VIOLATION
     print(f"Every state follows from the one before by a step of {spec}'s Next.")
-    print(format_trace(model, replay.steps))
+    print(format_trace(model, replay.steps, args.proof_fields))
     if replay.violated is not None:
         state, name = replay.violated
         print(f"Error: invariant {name} is violated in state {state}.")

@@ -23,7 +23,7 @@ from quorum.spec.raft.tla.state import (
     RequestVoteResponse,
 )
 
-__all__ = ["LABEL_PARAMS", "ROLE_NAMES", "LogEntry", "log_name", "message_name", "message_record",
+__all__ = ["LABEL_PARAMS", "PROOF_FIELDS", "ROLE_NAMES", "LogEntry", "log_name", "message_name", "message_record",
            "render_itf", "render_label", "render_state", "server_name", "value_name"]
 
 ROLE_NAMES = ("Follower", "Candidate", "Leader")
@@ -44,6 +44,12 @@ def value_name(v: int) -> str:
 def log_name(log: Log) -> str:
     """``<<2:v1, 3:v1>>``: each entry as term:value."""
     return "<<" + ", ".join(f"{t}:{value_name(v)}" for t, v in log) + ">>"
+
+
+#: raft.tla's fields "used only for proof" (its comments): the sender's whole log in a
+#: RequestVoteResponse and an AppendEntriesRequest; no guard of the protocol reads them.
+#: Printed traces leave them out unless asked (``quorum check --proof-fields``).
+PROOF_FIELDS = ("mlog",)
 
 
 def _fields(m: Message) -> list[tuple[str, str]]:
@@ -76,9 +82,12 @@ _TYPE_NAMES = (
 
 
 @lru_cache(maxsize=1 << 16)
-def message_name(m: Message) -> str:
-    """``RequestVoteRequest(s1->s2, mterm=2, mlastLogTerm=0, mlastLogIndex=0)``."""
+def message_name(m: Message, proof: bool = True) -> str:
+    """``RequestVoteRequest(s1->s2, mterm=2, mlastLogTerm=0, mlastLogIndex=0)``; without
+    ``proof``, the :data:`PROOF_FIELDS` left out."""
     fields = [("mterm", str(m.mterm)), *_fields(m)]
+    if not proof:
+        fields = [(k, v) for k, v in fields if k not in PROOF_FIELDS]
     inner = ", ".join(f"{k}={v}" for k, v in fields)
     return f"{_TYPE_NAMES[m.mtype]}({server_name(m.msource)}->{server_name(m.mdest)}, {inner})"
 
@@ -102,8 +111,14 @@ def _log(log: Log) -> tuple[LogEntry, ...]:
     return tuple(LogEntry(t, value_name(v)) for t, v in log)
 
 
-def render_state(s: Any) -> dict[str, Any]:
-    """raft.tla's variables (without the history ones) with readable names."""
+def render_state(s: Any, proof: bool = True) -> dict[str, Any]:
+    """raft.tla's variables (without the history ones) with readable names; without
+    ``proof``, messages without their :data:`PROOF_FIELDS` (copies that differ only there
+    are counted under one name)."""
+    messages: dict[str, int] = {}
+    for m, c in s.messages:
+        name = message_name(m, proof)
+        messages[name] = messages.get(name, 0) + c
     return {
         "currentTerm": _per_server(s.current_term),
         "state": _per_server(s.role, ROLE_NAMES.__getitem__),
@@ -116,7 +131,7 @@ def render_state(s: Any) -> dict[str, Any]:
         "matchIndex": _per_server(s.match_index, _per_server),
         **({"snapshotIndex": _per_server(s.snapshot_index)} if hasattr(s, "snapshot_index")
            else {}),
-        "messages": {message_name(m): c for m, c in s.messages},
+        "messages": messages,
     }
 
 
@@ -126,11 +141,13 @@ LABEL_PARAMS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def render_label(label: Label) -> Label:
+def render_label(label: Label, proof: bool = True) -> Label:
     """A label as people read it (the model's ``render_label``): ``("Timeout", (("i", 0),))``
-    -> ``("Timeout", (("i", "s1"),))``, a message by its :func:`message_name`."""
+    -> ``("Timeout", (("i", "s1"),))``, a message by its :func:`message_name` (without
+    ``proof``, without its :data:`PROOF_FIELDS`)."""
     name, params = label
-    return name, tuple((k, LABEL_PARAMS[k](v) if k in LABEL_PARAMS else v) for k, v in params)
+    return name, tuple((k, message_name(v, proof) if k == "m" else
+                        LABEL_PARAMS[k](v) if k in LABEL_PARAMS else v) for k, v in params)
 
 
 # -- raft.tla's values, for ITF (the Informal Trace Format of Apalache and Quint) -----------
