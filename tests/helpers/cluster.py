@@ -9,9 +9,7 @@ through the public etcd gRPC API only.
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -22,34 +20,8 @@ from typing import Any
 import grpc
 
 from helpers.cli import QUORUM
+from quorum.harness.processes import free_ports  # ports below the ephemeral range
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` ports free now, chosen *below* the kernel's ephemeral range: a member that
-    restarts must find its port unused, and outgoing connections (which take ephemeral
-    ports) could otherwise grab it while it is down."""
-    low = _ephemeral_low()
-    rng = random.Random()
-    ports: list[int] = []
-    while len(ports) < n:
-        port = rng.randrange(10_000, low)
-        if port in ports:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-    return ports
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
 
 
 @dataclass
