@@ -122,7 +122,7 @@ class _Link:
 
     async def _run(self) -> None:
         backoff, warned = BACKOFF_MIN, False
-        while True:
+        while not self.t.stopping:
             try:
                 await self._session()
                 backoff = BACKOFF_MIN
@@ -145,18 +145,22 @@ class _Link:
 
     async def _session(self) -> None:
         ctx = self.t.client_ssl
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=ctx,
-                                    server_hostname=self.host if ctx else None),
-            HANDSHAKE_TIMEOUT)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for returns the result when a
+        # cancel lands as the inner call finishes, swallowing the cancel (Transport.stop
+        # then waited on a link that went on to read a live connection forever).
+        async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+            reader, writer = await asyncio.open_connection(
+                self.host, self.port, ssl=ctx, server_hostname=self.host if ctx else None)
         try:
-            channel = await asyncio.wait_for(
-                dial(reader, writer, self.t.identity, self.peer_id), HANDSHAKE_TIMEOUT)
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                channel = await dial(reader, writer, self.t.identity, self.peer_id)
             log.debug("link to %x up", self.peer_id)
             if self.queue:
                 writer.write(b"".join(channel.seal(body) for body in self.queue))
                 self.queue.clear()
             self.writer, self.channel = writer, channel
+            if self.t.stopping:
+                return
             await reader.read(1)  # the peer never writes after the handshake: this is EOF
             raise ConnectionResetError("peer closed the connection")
         finally:
@@ -199,6 +203,7 @@ class Transport:
         self._inbound: set[asyncio.Task[None]] = set()
         self._current: dict[int, asyncio.Task[None]] = {}  # peer id -> its newest inbound
         self.refused = 0  # inbound connections closed at once: over ``max_inbound``
+        self.stopping = False
 
     async def start(self) -> None:
         """Listen on (host, port); with port 0 the chosen port is stored in ``self.port``."""
@@ -212,12 +217,14 @@ class Transport:
 
     async def stop(self) -> None:
         """Close the listener, every link and every inbound connection."""
+        self.stopping = True
         if self._server is not None:
             self._server.close()
-        tasks = [link.task for link in self._links.values()] + list(self._inbound)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        tasks = {link.task for link in self._links.values()} | self._inbound
+        while tasks:  # cancel again until all are done: a cancel can be lost in a library
+            for task in tasks:
+                task.cancel()
+            _, tasks = await asyncio.wait(tasks, timeout=1.0)
         self._links.clear()
 
     def set_peer(self, peer_id: int, host: str, port: int) -> None:
@@ -274,8 +281,8 @@ class Transport:
         self._inbound.add(task)
         peer = 0
         try:
-            peer, channel = await asyncio.wait_for(self._handshake(reader, writer),
-                                                   HANDSHAKE_TIMEOUT)
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):  # not wait_for: see _Link._session
+                peer, channel = await self._handshake(reader, writer)
             old = self._current.get(peer)
             self._current[peer] = task
             if old is not None:

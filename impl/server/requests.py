@@ -81,7 +81,8 @@ class Requests:
             if left <= 0 or n.stopped.is_set():
                 raise ServerError(*errors.NO_LEADER)
             try:
-                await asyncio.wait_for(n.leader_changed.wait(), left)
+                async with asyncio.timeout(left):  # not wait_for: see impl/net/transport.py
+                    await n.leader_changed.wait()
             except TimeoutError:
                 pass
 

@@ -299,3 +299,34 @@ def test_bounded_queue_drops_and_reconnect_delivers() -> None:
     run(scenario())
 
 
+
+
+def test_stop_ends_a_link_whose_cancel_was_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11's ``asyncio.wait_for`` returns the inner result when a cancel lands as
+    the inner call finishes, losing the cancel; a link that then read its live connection
+    forever made ``stop`` hang (a CI flake).  The transport no longer uses wait_for, and
+    ``stop`` must not depend on one cancel arriving: here the dial itself loses it."""
+    import quorum.impl.net.transport as transport_module
+
+    real_dial = transport_module.dial
+    in_dial = asyncio.Event()
+
+    async def dial_losing_a_cancel(*args: Any) -> Any:
+        channel = await real_dial(*args)
+        in_dial.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # what wait_for does when the inner call is done as the cancel arrives
+        return channel
+
+    monkeypatch.setattr(transport_module, "dial", dial_losing_a_cancel)
+
+    async def scenario() -> None:
+        a, b = await pair()
+        await asyncio.wait_for(in_dial.wait(), 5)
+        link = a.t._links[2]
+        await asyncio.wait_for(a.t.stop(), 5)  # hung before: the link went on to read(1)
+        assert link.task.done() and not link.connected
+        await b.t.stop()
+    run(scenario())
