@@ -158,18 +158,36 @@ def _not_linearizable(lin: LinearizabilityResult) -> Failure:
                    f"({len(prefix)} operations)", details="\n".join(lines))
 
 
+#: replays a shrink may spend: the budget is counted, not timed, so a shrink gives the
+#: same schedule on every machine (a slow or busy machine takes longer, not a different path)
+SHRINK_RUNS = 5000
+
+
+@dataclass(frozen=True)
+class Shrunk:
+    schedule: Schedule
+    runs: int  # replays spent
+    complete: bool  # False: the budget ran out before no smaller candidate failed
+
+
 def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],
-           budget_seconds: float = 30.0) -> Schedule:
-    """A smaller schedule that still ``fails`` (ddmin over steps, then smaller numbers)."""
-    deadline = time.monotonic() + budget_seconds
+           max_runs: int = SHRINK_RUNS) -> Shrunk:
+    """A smaller schedule that still ``fails`` (ddmin over steps, then smaller numbers).
+
+    Deterministic: the same schedule, predicate and ``max_runs`` give the same result."""
     steps = list(schedule.steps)
+    runs = 0
 
     def still(cand: list[tuple[Any, ...]]) -> bool:
-        return time.monotonic() < deadline and fails(replace(schedule, steps=tuple(cand)))
+        nonlocal runs
+        if runs >= max_runs:
+            return False
+        runs += 1
+        return fails(replace(schedule, steps=tuple(cand)))
 
     # the shortest failing prefix first (binary search; a failure stays in a longer prefix)
     lo, hi = 1, len(steps)
-    while lo < hi and time.monotonic() < deadline:
+    while lo < hi and runs < max_runs:
         mid = (lo + hi) // 2
         if still(steps[:mid]):
             hi = mid
@@ -177,9 +195,9 @@ def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],
             lo = mid + 1
     steps = steps[:hi]
     chunk = max(1, len(steps) // 2)
-    while chunk >= 1 and time.monotonic() < deadline:
+    while chunk >= 1 and runs < max_runs:
         i, removed = 0, False
-        while i < len(steps) and time.monotonic() < deadline:
+        while i < len(steps) and runs < max_runs:
             cand = steps[:i] + steps[i + chunk:]
             if cand and still(cand):
                 steps, removed = cand, True
@@ -189,10 +207,10 @@ def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],
             chunk //= 2
     for i in range(len(steps)):
         for j in range(1, len(steps[i])):
-            if steps[i][j] and time.monotonic() < deadline:
+            if steps[i][j] and runs < max_runs:
                 cand = list(steps)
                 cand[i] = steps[i][:j] + (0,) + steps[i][j + 1:]
                 if still(cand):
                     steps = cand
     origin = f"shrunk from {schedule.origin or 'a schedule'}"
-    return replace(schedule, steps=tuple(steps), origin=origin)
+    return Shrunk(replace(schedule, steps=tuple(steps), origin=origin), runs, runs < max_runs)

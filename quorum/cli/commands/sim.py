@@ -144,7 +144,8 @@ def _shrink_and_save(sched: Any, checks: tuple[str, ...], path: Path, shrink: An
         sched = replace(sched, steps=sched.steps[:failed_at])
     from quorum.cli.commands.check import write_output
 
-    small = shrink(sched, lambda s: check_schedule(s, checks, keep_log=False).failed)
+    shrunk = shrink(sched, lambda s: check_schedule(s, checks, keep_log=False).failed)
+    small = shrunk.schedule
     text = small.to_json(expect="fail") + "\n"
     if write_output("--shrink", path, text):
         print(f"shrunk to {len(small.steps)} steps: {path}")
@@ -152,4 +153,8 @@ def _shrink_and_save(sched: Any, checks: tuple[str, ...], path: Path, shrink: An
     else:  # the shrunk schedule is not lost: it goes to stdout
         print(f"shrunk to {len(small.steps)} steps (not saved):")
         print(text, end="")
-    print(f"shrinking took {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if not shrunk.complete:
+        print(f"the shrink stopped at its budget of {shrunk.runs:,} replays: a smaller "
+              f"failing schedule may exist")
+    print(f"shrinking took {shrunk.runs:,} replays, {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
