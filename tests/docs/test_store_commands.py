@@ -105,8 +105,12 @@ def translation(shown: list[Shown], taken: set[int], rng: random.Random) -> Tran
         ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         ephemeral = 32768
-    bases = list(range(10_000, ephemeral - (hi - lo)))
-    rng.shuffle(bases)
+    # below the kernel's ephemeral range (outgoing connections take those), 10000 and up
+    # first, as quorum.harness.processes.free_ports does
+    high, low = list(range(10_000, ephemeral - (hi - lo))), list(range(1024, 10_000))
+    rng.shuffle(high)
+    rng.shuffle(low)
+    bases = high + low
     for base in bases:
         offset = base - lo
         moved = [member_hex(p + offset) for p in shown_ids]
