@@ -40,6 +40,9 @@ class Param:
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
+    #: the bool parameter (a layer switched on by a flag) without which this one is not
+    #: shown in a check's header: ``snapshots=False`` says nothing a plain run needs
+    shown_with: str | None = None
 
     @property
     def flag(self) -> str:

@@ -15,7 +15,8 @@ The convention (docs/architecture.md, "Commands in the docs"):
   its own, so a command that needs a file it writes first says ``a; b`` on one line,
   and this interpreter's ``quorum`` and ``python`` come first on PATH); the lines after it, up
   to the next ``$ `` or the end of the block, are its standard output, compared line by
-  line.  A line ``...`` stands for any number of lines (zero included); within a line,
+  line; a command whose line ends with ``\\`` goes on over the next lines, as in the
+  shell.  A line ``...`` stands for any number of lines (zero included); within a line,
   ``[...]`` stands for any text (timings: ``(32 checks, [...] s)``); and a trailing
   comment ``  # ...`` after a command is shell syntax, not output.  Standard error (timings,
   progress) is never compared.
@@ -23,79 +24,27 @@ The convention (docs/architecture.md, "Commands in the docs"):
   print a traceback.  ``<!-- console: exit=N -->`` on the line before the fence pins the
   status of every command of the block.
 * ``<!-- console: slow -->`` (it may share the comment: ``<!-- console: slow exit=1 -->``)
-  runs the block only under ``pytest --runslow``.  Blocks that are not tagged ``console``
-  (a plain fence, ``sh``) are not run: use them for commands that need a cluster or
-  minutes.
+  runs the block only under ``pytest --runslow``.  ``<!-- console: cluster=NAME -->``
+  marks a block that needs running members: ``tests/docs/test_store_commands.py`` runs
+  those, not this file.  Blocks that are not tagged ``console`` (a plain fence, ``sh``) are
+  not run.
+
+The parsing and the comparison live in ``tests/helpers/docs.py``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-FENCE = re.compile(r"(?:<!--\s*console:(?P<opts>[^>]*)-->\s*\n)?```console\n(?P<body>.*?)```",
-                   re.S)
+from helpers.docs import Shown, matches, shown_commands
 
-
-@dataclass(frozen=True)
-class Shown:
-    doc: str
-    line: int
-    command: str
-    output: tuple[str, ...]
-    exit: int | None
-    slow: bool
-
-
-def shown_commands() -> list[Shown]:
-    out: list[Shown] = []
-    for doc in DOCS:
-        text = doc.read_text()
-        for m in FENCE.finditer(text):
-            opts = (m.group("opts") or "").split()
-            slow = "slow" in opts
-            code = next((int(o[5:]) for o in opts if o.startswith("exit=")), None)
-            line = text.count("\n", 0, m.start("body")) + 1
-            command: str | None = None
-            output: list[str] = []
-            start = line
-            for i, raw in enumerate(m.group("body").splitlines()):
-                if raw.startswith("$ "):
-                    if command is not None:
-                        out.append(Shown(doc.name, start, command, tuple(output), code, slow))
-                    command, output, start = raw[2:], [], line + i
-                elif command is not None:
-                    output.append(raw)
-            if command is not None:
-                out.append(Shown(doc.name, start, command, tuple(output), code, slow))
-    return out
-
-
-def matches(expected: tuple[str, ...], actual: list[str]) -> bool:
-    """Line by line, ``...`` matching any run of lines (zero or more)."""
-    if not expected:
-        return not actual
-    head, rest = expected[0], expected[1:]
-    if head == "...":
-        return any(matches(rest, actual[k:]) for k in range(len(actual) + 1))
-    return bool(actual) and same_line(head, actual[0]) and matches(rest, actual[1:])
-
-
-def same_line(expected: str, actual: str) -> bool:
-    """Equal up to trailing blanks, ``[...]`` in ``expected`` matching any text."""
-    pattern = ".*".join(re.escape(part) for part in expected.rstrip().split("[...]"))
-    return re.fullmatch(pattern, actual.rstrip()) is not None
-
-
-SHOWN = shown_commands()
+#: the cluster-bound blocks run in tests/docs/test_store_commands.py
+SHOWN = [s for s in shown_commands() if s.cluster is None]
 
 
 def _param(s: Shown) -> object:
@@ -111,6 +60,17 @@ def test_the_docs_show_commands():
     assert not matches(("a", "...", "c"), ["a", "b"]) and matches(("...",), [])
     assert matches(("ok [...] s",), ["ok 0.25 s"]) and not matches(("ok [...] s",), ["ok 1"])
     assert not matches(("a.b",), ["axb"])  # only [...] is a wildcard
+
+
+def test_continued_commands_and_cluster_blocks_are_parsed(tmp_path: Path) -> None:
+    doc = tmp_path / "x.md"
+    doc.write_text("<!-- console: cluster=c exit=1 -->\n```console\n"
+                   "$ a \\\n    --b \\\n    c\nout \\\n$ d\n```\n"
+                   "```console\n$ e\n```\n")
+    first, second, third = shown_commands([doc])
+    assert first == Shown("x.md", 3, "a \\\n    --b \\\n    c", ("out \\",), 1, False, "c")
+    assert second == Shown("x.md", 7, "d", (), 1, False, "c")
+    assert third == Shown("x.md", 10, "e", (), None, False, None)
 
 
 @pytest.mark.parametrize("shown", [_param(s) for s in SHOWN])

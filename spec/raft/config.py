@@ -35,11 +35,13 @@ PARAMS: tuple[Param, ...] = (
     Param("max_msgs", int, 1, "most messages in flight, duplicates counted, 1..4 (every "
           "action of a server sends or receives a message)"),
     Param("snapshots", bool, False,
-          "log compaction and InstallSnapshot (quorum.spec.raft.snapshots)"),
+          "log compaction and InstallSnapshot (quorum.spec.raft.snapshots)",
+          shown_with="snapshots"),
     Param("membership", bool, False,
-          "single-server membership changes (quorum.spec.raft.membership)"),
+          "single-server membership changes (quorum.spec.raft.membership)",
+          shown_with="membership"),
     Param("members", int, 0, "servers of the initial configuration, the first ones (0: all); "
-          "needs --membership"),
+          "needs --membership", shown_with="membership"),
 )
 
 

@@ -152,3 +152,13 @@ def test_list_gives_ranges_and_slow_mutants_costs():
     assert "number of acceptors (a1..aN), 1..7" in out
     assert "[takes about 1 minute on 2 cores (3.5 M states, 600 MiB)" in out
     assert "[takes over 3 minutes on 2 cores" in out
+
+
+def test_a_parameter_shown_with_a_layer_names_a_switch_of_its_spec():
+    from quorum.cli.specs import SPECS, load
+
+    for name in SPECS:
+        params = {p.name: p for p in load(name).params}
+        for p in params.values():
+            if p.shown_with is not None:
+                assert params[p.shown_with].type is bool, (name, p.name)

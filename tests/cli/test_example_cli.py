@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpers.cli import quorum
-from quorum.cli.commands.example import EXAMPLES, FIGURE_8, figure_8_labels
+from quorum.cli.commands.example import EXAMPLES
+from quorum.spec.raft.figure8 import FIGURE_8, figure_8_labels
 
 
 def test_figure_8_is_told_in_the_papers_four_phases():

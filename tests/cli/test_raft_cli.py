@@ -111,3 +111,22 @@ def test_proof_only_mlog_is_printed_only_with_proof_fields(tmp_path):
     assert v["violation"]["trace"][5]["label"] == f"Receive(m='{resp}, mlog=<<>>)')"
     itf = json.loads((tmp_path / "t.itf.json").read_text())
     assert itf["states"][5]["#meta"]["action"] == f"Receive(m='{resp}, mlog=<<>>)')"
+
+
+def test_the_header_names_a_layer_and_its_parameters_only_when_it_is_on():
+    from quorum.cli.commands.check import header_values
+    from quorum.spec.raft import SPEC
+
+    plain = {p.name: p.default for p in SPEC.params}
+    bounds = "servers=2 values=1 max_term=2 max_log=1 max_msgs=1"
+    assert header_values(SPEC, plain) == bounds
+    assert header_values(SPEC, {**plain, "snapshots": True}) == bounds + " snapshots=True"
+    assert (header_values(SPEC, {**plain, "membership": True, "members": 2})
+            == bounds + " membership=True members=2")
+    # the header a run prints is that one
+    p = quorum("check", "raft", "--membership", "--servers", "3", "--members", "2",
+               "--max-log", "0", "--max-term", "1")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == ("quorum check raft: servers=3 values=1 max_term=1 "
+                                        "max_log=0 max_msgs=1 membership=True members=2 "
+                                        "[exhaustive]")

@@ -306,12 +306,23 @@ def _write_chart(model: Any, result: Any, path: Path) -> None:
     write_output("--chart", path, chart_svg(explained_chart(model, v)))
 
 
+def header_values(info: SpecInfo, values: Mapping[str, Any]) -> str:
+    """``name=value ...`` of the bounds and options a check ran with, as its header shows
+    them: an empty string option, and a layer's parameters while the layer is off, are left
+    out (``Param.shown_with``)."""
+    params = {p.name: p for p in info.params}
+
+    def shown(name: str, value: Any) -> bool:
+        with_ = params[name].shown_with if name in params else None
+        return value != "" and (with_ is None or bool(values.get(with_)))
+    return " ".join(f"{k}={v}" for k, v in values.items() if shown(k, v))
+
+
 def _print_human(model: Any, result: Any, values: Mapping[str, Any],
                  args: argparse.Namespace) -> None:
     from quorum.model_checker.trace import format_trace
 
-    shown = " ".join(f"{k}={v}" for k, v in values.items() if v != "")
-    print(f"quorum check {model.name}: {shown}"
+    print(f"quorum check {model.name}: {header_values(load(args.spec), values)}"
           f"{' (symmetry)' if result.symmetry else ''} [{result.mode}]")
     print(f"properties: {', '.join(result.properties_checked) or '(none)'}")
     v = result.violation

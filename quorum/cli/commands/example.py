@@ -1,7 +1,8 @@
 """`quorum example NAME`: the canonical counterexamples, one command each.
 
 ``figure8`` replays the Raft paper's Figure 8 (Ongaro and Ousterhout, §5.4.2) on three
-servers with the ``commit-old-term`` mutant: 52 states, told as the paper's four phases.
+servers with the ``commit-old-term`` mutant: 52 states (``quorum.spec.raft.figure8``),
+told as the paper's four phases.
 The others run ``quorum check`` on the bug the tutorials teach: the quorum size ceil(n/2)
 (a majority is floor(n/2)+1) in Paxos, Raft and primary-backup, and split brain in
 primary-backup replication without fencing.  Each prints its counterexample and exits 1
@@ -17,7 +18,7 @@ from typing import Any
 
 from quorum.cli import EXIT_OK, EXIT_VIOLATION, UsageError
 
-__all__ = ["EXAMPLES", "FIGURE_8", "add_parser", "figure_8_labels", "run"]
+__all__ = ["EXAMPLES", "add_parser", "run"]
 
 
 @dataclass(frozen=True)
@@ -58,61 +59,6 @@ EXAMPLES: dict[str, Example] = {e.name: e for e in (
 )}
 
 
-def _vote(c: str, v: str, term: int, last_term: int, last_index: int,
-          voter_log: str) -> list[str]:
-    """The steps of candidate c winning v's vote: its request sent and received (twice when
-    v must first catch up with the term), and v's response received."""
-    request = (f"RequestVoteRequest({c}->{v}, mterm={term}, mlastLogTerm={last_term}, "
-               f"mlastLogIndex={last_index})")
-    steps = [f"RequestVote(i='{c}', j='{v}')", f"Receive(m='{request}')"]
-    if c != v:
-        steps.append(f"Receive(m='{request}')")
-    response = f"RequestVoteResponse({v}->{c}, mterm={term}, mvoteGranted=True, mlog={voter_log})"
-    return [*steps, f"Receive(m='{response}')"]
-
-
-def _append(src: str, dst: str, term: int, prev: int, prev_term: int, entries: str,
-            log: str, commit: int) -> str:
-    return (f"Receive(m='AppendEntriesRequest({src}->{dst}, mterm={term}, mprevLogIndex={prev}, "
-            f"mprevLogTerm={prev_term}, mentries={entries}, mlog={log}, "
-            f"mcommitIndex={commit})')")
-
-
-#: the paper's four phases on three servers: (caption, the steps as the model prints them)
-FIGURE_8: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("(a) s1 leads term 2 and appends 2:v1, which reaches nobody.", (
-        "Timeout(i='s1')", *_vote("s1", "s1", 2, 0, 0, "<<>>"),
-        *_vote("s1", "s3", 2, 0, 0, "<<>>"), "BecomeLeader(i='s1')",
-        "ClientRequest(i='s1', v='v1')")),
-    ("(b) s2 leads term 3 with s3's vote and appends 3:v1, which reaches nobody either.", (
-        "Timeout(i='s2')", "Timeout(i='s2')", *_vote("s2", "s2", 3, 0, 0, "<<>>"),
-        *_vote("s2", "s3", 3, 0, 0, "<<>>"), "BecomeLeader(i='s2')",
-        "ClientRequest(i='s2', v='v1')")),
-    ("(c) s1 restarts and leads term 4 (its last term 2 beats s3's empty log), copies 2:v1 "
-     "to s3, and, counting the majority {s1, s3} that holds it, commits it: the mutant's "
-     "step. Raft would not: 2:v1 is not of term 4.", (
-        "Restart(i='s1')", "Timeout(i='s1')", "Timeout(i='s1')",
-        *_vote("s1", "s1", 4, 2, 1, "<<2:v1>>"), *_vote("s1", "s3", 4, 2, 1, "<<>>"),
-        "BecomeLeader(i='s1')", "AppendEntries(i='s1', j='s3')",
-        _append("s1", "s3", 4, 1, 2, "<<>>", "<<2:v1>>", 0),
-        "Receive(m='AppendEntriesResponse(s3->s1, mterm=4, msuccess=False, mmatchIndex=0)')",
-        "AppendEntries(i='s1', j='s3')", _append("s1", "s3", 4, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
-        _append("s1", "s3", 4, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
-        "Receive(m='AppendEntriesResponse(s3->s1, mterm=4, msuccess=True, mmatchIndex=1)')",
-        "AdvanceCommitIndex(i='s1')")),
-    ("(d) s2 restarts and leads term 5: s3 votes for it, since s2's last term 3 beats s3's "
-     "last term 2. The new leader's log holds 3:v1 where s1 committed 2:v1, and it would "
-     "overwrite 2:v1 everywhere.", (
-        "Restart(i='s2')", "Timeout(i='s2')", "Timeout(i='s2')",
-        *_vote("s2", "s2", 5, 3, 1, "<<3:v1>>"), *_vote("s2", "s3", 5, 3, 1, "<<2:v1>>"),
-        "BecomeLeader(i='s2')")),
-)
-
-
-def figure_8_labels() -> list[str]:
-    return [label for _, steps in FIGURE_8 for label in steps]
-
-
 def add_parser(sub: Any, name: str) -> None:
     p = sub.add_parser(name, help="the canonical counterexamples, one command each",
                        description=__doc__.split("\n\n")[0])
@@ -145,6 +91,7 @@ def _figure_8() -> int:
     from quorum.model_checker.result import Step
     from quorum.model_checker.trace import format_trace
     from quorum.spec.raft import SPEC
+    from quorum.spec.raft.figure8 import FIGURE_8, figure_8_labels
 
     model = SPEC.build(SPEC.defaults("commit-old-term"), "commit-old-term", False)
     state = next(iter(model.initial_states()))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,12 @@ from quorum.impl.kv.auth import AUTH_PREFIX, AuthError, PermType, encode_op, has
 from quorum.impl.raft.types import Entry, EntryType
 from quorum.impl.server.alarms import ALARM_PREFIX, AlarmAction, AlarmType, encode_alarm
 from quorum.impl.server.auth import Tokens, needs
+from quorum.impl.server.config import ServerConfig
 from quorum.impl.server.machine import CHECKED_PREFIX, StateMachine, encode_checked
 from quorum.impl.server.main import start_member, stop_member
 from quorum.impl.server.members import ATTR_PREFIX, Membership, pack_snapshot
+from quorum.impl.server.node import Node
+from quorum.impl.server.requests import Requests
 
 R, W = PermType.READ, PermType.WRITE
 
@@ -114,181 +119,240 @@ def test_what_a_txn_needs_covers_compares_and_both_branches() -> None:
 
 
 # --- one member over gRPC ------------------------------------------------------------------
-async def _call(coro: Any) -> tuple[grpc.StatusCode, str]:
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await coro
+class Solo:
+    """A one-member cluster in the test process, its event loop in a thread of its own, and
+    a (blocking) gRPC channel to it, as a client sees it; ``node`` and ``requests`` expose
+    the member's state and the calls its services make."""
+
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.target = cfg.listen_client_urls[0].split("://", 1)[1]
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.running = False
+        self.start()
+
+    def run(self, coro: Any) -> Any:
+        """Run ``coro`` in the member's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    def start(self) -> None:
+        async def start() -> tuple[Node, Requests, Any]:
+            node, requests, server = await start_member(self.cfg)
+            try:
+                await wait_leader(node)
+            except BaseException:
+                await stop_member(node, server)
+                raise
+            return node, requests, server
+        self.node, self.requests, self.server = self.run(start())
+        self.running = True
+        self.channel = grpc.insecure_channel(self.target)
+        self.kv = rpc_pb2_grpc.KVStub(self.channel)
+        self.auth = rpc_pb2_grpc.AuthStub(self.channel)
+        self.cluster = rpc_pb2_grpc.ClusterStub(self.channel)
+
+    def stop(self) -> None:
+        if self.running:
+            self.running = False
+            self.channel.close()
+            self.run(stop_member(self.node, self.server))
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join()
+            self.loop.close()
+
+    def token(self, name: str, password: str) -> tuple[tuple[str, str]]:
+        """The metadata that authenticates a call as ``name``."""
+        resp = self.auth.Authenticate(rpc_pb2.AuthenticateRequest(name=name, password=password))
+        return (("token", resp.token),)
+
+
+@pytest.fixture
+def solo(tmp_path: Path) -> Iterator[Solo]:
+    """A fresh member, auth disabled; it snapshots every 8 entries, so the auth state goes
+    through snapshots."""
+    member = Solo(config(tmp_path, snapshot_count=8, catchup_entries=2))
+    try:
+        yield member
+    finally:
+        member.close()
+
+
+@pytest.fixture
+def authed(solo: Solo) -> Solo:
+    """``solo`` holding app/a=1, then with root (role root), the role reader (read the
+    prefix app/), alice (reader), and auth enabled: 7 auth changes."""
+    solo.kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"1"))
+    a = solo.auth
+    a.UserAdd(rpc_pb2.AuthUserAddRequest(name="root", password="rootpw"))
+    a.UserGrantRole(rpc_pb2.AuthUserGrantRoleRequest(user="root", role="root"))
+    a.RoleAdd(rpc_pb2.AuthRoleAddRequest(name="reader"))
+    a.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(name="reader", perm=READ_APP))
+    a.UserAdd(rpc_pb2.AuthUserAddRequest(name="alice", password="alicepw"))
+    a.UserGrantRole(rpc_pb2.AuthUserGrantRoleRequest(user="alice", role="reader"))
+    a.AuthEnable(rpc_pb2.AuthEnableRequest())
+    assert solo.node.sm.auth.enabled
+    return solo
+
+
+READ_APP = auth_pb2.Permission(permType=auth_pb2.Permission.READ, key=b"app/",
+                               range_end=b"app0")
+READWRITE_APP = auth_pb2.Permission(permType=auth_pb2.Permission.READWRITE, key=b"app/",
+                                    range_end=b"app0")
+DENIED = (grpc.StatusCode.PERMISSION_DENIED, "etcdserver: permission denied")
+NO_USER = (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: user name is empty")
+BAD_TOKEN = (grpc.StatusCode.UNAUTHENTICATED, "etcdserver: invalid auth token")
+
+
+def refused(call: Any, *args: Any, **kw: Any) -> tuple[grpc.StatusCode, str]:
+    """The status and message of a call that must fail."""
+    with pytest.raises(grpc.RpcError) as err:
+        call(*args, **kw)
     return err.value.code(), err.value.details() or ""
 
 
-DENIED = (grpc.StatusCode.PERMISSION_DENIED, "etcdserver: permission denied")
+def test_auth_cannot_start_without_root_and_authenticate_needs_it_on(solo: Solo) -> None:
+    assert refused(solo.auth.Authenticate, rpc_pb2.AuthenticateRequest(
+        name="root", password="x")) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                        "etcdserver: authentication is not enabled")
+    assert refused(solo.auth.AuthEnable, rpc_pb2.AuthEnableRequest()) == (
+        grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: root user does not exist")
+    assert not solo.node.sm.auth.enabled
 
 
-async def _setup(ch: Any) -> None:
-    """root (root role), role reader = read app/ prefix, alice = reader, enable."""
-    a = rpc_pb2_grpc.AuthStub(ch)
-    await a.UserAdd(rpc_pb2.AuthUserAddRequest(name="root", password="rootpw"))
-    await a.UserGrantRole(rpc_pb2.AuthUserGrantRoleRequest(user="root", role="root"))
-    await a.RoleAdd(rpc_pb2.AuthRoleAddRequest(name="reader"))
-    await a.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(
-        name="reader", perm=auth_pb2.Permission(permType=auth_pb2.Permission.READ,
-                                                key=b"app/", range_end=b"app0")))
-    await a.UserAdd(rpc_pb2.AuthUserAddRequest(name="alice", password="alicepw"))
-    await a.UserGrantRole(rpc_pb2.AuthUserGrantRoleRequest(user="alice", role="reader"))
-    await a.AuthEnable(rpc_pb2.AuthEnableRequest())
+def test_callers_without_a_valid_identity_are_refused(authed: Solo) -> None:
+    # anonymous: etcd's "user name is empty"; a forged token: "invalid auth token"
+    assert refused(authed.kv.Put, rpc_pb2.PutRequest(key=b"app/a", value=b"2")) == NO_USER
+    assert refused(authed.kv.Range, rpc_pb2.RangeRequest(key=b"app/a"),
+                   metadata=(("token", "forged.1"),)) == BAD_TOKEN
+    assert refused(authed.auth.Authenticate, rpc_pb2.AuthenticateRequest(
+        name="alice", password="wrong")) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "etcdserver: authentication failed, invalid user ID or password")
 
 
-async def _token(ch: Any, name: str, password: str) -> tuple[tuple[str, str]]:
-    resp = await rpc_pb2_grpc.AuthStub(ch).Authenticate(
-        rpc_pb2.AuthenticateRequest(name=name, password=password))
-    return (("token", resp.token),)
+def test_a_reader_reads_its_prefix_and_may_do_nothing_else(authed: Solo) -> None:
+    kv, alice = authed.kv, authed.token("alice", "alicepw")
+    got = kv.Range(rpc_pb2.RangeRequest(key=b"app/", range_end=b"app0"), metadata=alice)
+    assert [(x.key, x.value) for x in got.kvs] == [(b"app/a", b"1")]
+    got = kv.Range(rpc_pb2.RangeRequest(key=b"app/a", serializable=True), metadata=alice)
+    assert got.kvs[0].value == b"1"
+    for call, request in (
+            (kv.Put, rpc_pb2.PutRequest(key=b"app/a", value=b"2")),
+            (kv.Range, rpc_pb2.RangeRequest(key=b"app/", range_end=b"\0")),
+            (kv.DeleteRange, rpc_pb2.DeleteRangeRequest(key=b"app/a")),
+            (kv.Txn, rpc_pb2.TxnRequest(success=[rpc_pb2.RequestOp(
+                request_put=rpc_pb2.PutRequest(key=b"app/b"))])),
+            (kv.Compact, rpc_pb2.CompactionRequest(revision=1)),
+            (authed.auth.UserList, rpc_pb2.AuthUserListRequest()),
+            (authed.auth.AuthDisable, rpc_pb2.AuthDisableRequest()),
+            (authed.cluster.MemberRemove, rpc_pb2.MemberRemoveRequest(ID=authed.node.id))):
+        assert refused(call, request, metadata=alice) == DENIED, request
 
 
-def test_auth_end_to_end_on_one_member(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        cfg = config(tmp_path, snapshot_count=8, catchup_entries=2)
-        node, requests, server = await start_member(cfg)
-        target = cfg.listen_client_urls[0][7:]
-        try:
-            await wait_leader(node)
-            async with grpc.aio.insecure_channel(target) as ch:
-                kv, auth = rpc_pb2_grpc.KVStub(ch), rpc_pb2_grpc.AuthStub(ch)
-                assert await _call(auth.Authenticate(rpc_pb2.AuthenticateRequest(
-                    name="root", password="x"))) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                                     "etcdserver: authentication is not enabled")
-                assert await _call(auth.AuthEnable(rpc_pb2.AuthEnableRequest())) == (
-                    grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: root user does not exist")
-                await kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"1"))
-                await _setup(ch)
-                assert node.sm.auth.enabled
-                # anonymous: etcd's "user name is empty"; a forged token: "invalid auth token"
-                assert await _call(kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"2"))) == (
-                    grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: user name is empty")
-                assert await _call(kv.Range(rpc_pb2.RangeRequest(key=b"app/a"),
-                                            metadata=(("token", "forged.1"),))) == (
-                    grpc.StatusCode.UNAUTHENTICATED, "etcdserver: invalid auth token")
-                assert await _call(auth.Authenticate(rpc_pb2.AuthenticateRequest(
-                    name="alice", password="wrong"))) == (
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    "etcdserver: authentication failed, invalid user ID or password")
-                alice = await _token(ch, "alice", "alicepw")
-                got = await kv.Range(rpc_pb2.RangeRequest(key=b"app/", range_end=b"app0"),
-                                     metadata=alice)
-                assert [(x.key, x.value) for x in got.kvs] == [(b"app/a", b"1")]
-                got = await kv.Range(rpc_pb2.RangeRequest(key=b"app/a", serializable=True),
-                                     metadata=alice)
-                assert got.kvs[0].value == b"1"
-                for denied in (
-                        kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"2"), metadata=alice),
-                        kv.Range(rpc_pb2.RangeRequest(key=b"app/", range_end=b"\0"),
-                                 metadata=alice),
-                        kv.DeleteRange(rpc_pb2.DeleteRangeRequest(key=b"app/a"),
-                                       metadata=alice),
-                        kv.Txn(rpc_pb2.TxnRequest(success=[rpc_pb2.RequestOp(
-                            request_put=rpc_pb2.PutRequest(key=b"app/b"))]), metadata=alice),
-                        kv.Compact(rpc_pb2.CompactionRequest(revision=1), metadata=alice),
-                        auth.UserList(rpc_pb2.AuthUserListRequest(), metadata=alice),
-                        auth.AuthDisable(rpc_pb2.AuthDisableRequest(), metadata=alice),
-                        rpc_pb2_grpc.ClusterStub(ch).MemberRemove(
-                            rpc_pb2.MemberRemoveRequest(ID=node.id), metadata=alice)):
-                    assert await _call(denied) == DENIED
-                root = await _token(ch, "root", "rootpw")
-                await kv.Put(rpc_pb2.PutRequest(key=b"other", value=b"r"), metadata=root)
-                users = await auth.UserList(rpc_pb2.AuthUserListRequest(), metadata=root)
-                assert list(users.users) == ["alice", "root"]
-                role = await auth.RoleGet(rpc_pb2.AuthRoleGetRequest(role="reader"),
-                                          metadata=root)
-                assert [(p.permType, p.key, p.range_end) for p in role.perm] == [
-                    (auth_pb2.Permission.READ, b"app/", b"app0")]
-                status = await auth.AuthStatus(rpc_pb2.AuthStatusRequest())
-                assert status.enabled and status.authRevision == node.sm.auth.revision == 7
+def test_root_may_do_everything_and_the_auth_state_is_served(authed: Solo) -> None:
+    root = authed.token("root", "rootpw")
+    authed.kv.Put(rpc_pb2.PutRequest(key=b"other", value=b"r"), metadata=root)
+    users = authed.auth.UserList(rpc_pb2.AuthUserListRequest(), metadata=root)
+    assert list(users.users) == ["alice", "root"]
+    role = authed.auth.RoleGet(rpc_pb2.AuthRoleGetRequest(role="reader"), metadata=root)
+    assert [(p.permType, p.key, p.range_end) for p in role.perm] == [
+        (auth_pb2.Permission.READ, b"app/", b"app0")]
+    status = authed.auth.AuthStatus(rpc_pb2.AuthStatusRequest())
+    assert status.enabled and status.authRevision == authed.node.sm.auth.revision == 7
 
-                # a write whose permission is revoked while it is in flight: the member
-                # proposes it checked at revision 8, the revoke commits first (revision 9),
-                # the state machine refuses the stale write, the member checks it again
-                await auth.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(
-                    name="reader", perm=auth_pb2.Permission(
-                        permType=auth_pb2.Permission.READWRITE, key=b"app/",
-                        range_end=b"app0")), metadata=root)
-                await kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"by-alice"),
-                             metadata=alice)
-                real = node.submit
-                revoked: list[Any] = []
 
-                def revoke_first(data: bytes) -> None:
-                    if data.startswith(CHECKED_PREFIX) and not revoked:
-                        async def later() -> None:
-                            await requests.auth_change("role_revoke", "reader", b"app/",
-                                                       b"app0")
-                            real(data)
-                        revoked.append(asyncio.ensure_future(later()))
-                        return
-                    real(data)
-                node.submit = revoke_first
-                rev = node.sm.kv.revision
-                assert await _call(kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"late"),
-                                          metadata=alice)) == DENIED
-                node.submit = real
-                assert revoked and node.sm.kv.revision == rev  # the stale write never ran
-                assert node.sm.auth.roles["reader"] == []
+def test_a_write_whose_permission_is_revoked_in_flight_never_runs(authed: Solo) -> None:
+    # the member proposes alice's write checked at revision 8; the revoke commits first
+    # (revision 9), the state machine refuses the stale write, the member checks it again
+    root, alice = authed.token("root", "rootpw"), authed.token("alice", "alicepw")
+    authed.auth.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(
+        name="reader", perm=READWRITE_APP), metadata=root)
+    authed.kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"by-alice"), metadata=alice)
+    node, requests = authed.node, authed.requests
+    real = node.submit
+    revoked: list[Any] = []
 
-                # a password change (here through the state machine, as if served by another
-                # member) invalidates the tokens issued for the old password
-                old = await _token(ch, "alice", "alicepw")
-                await requests.auth_change("user_passwd", "alice", hash_password("newpw"))
-                assert await _call(kv.Range(rpc_pb2.RangeRequest(key=b"app/a"), metadata=old)
-                                   ) == (grpc.StatusCode.UNAUTHENTICATED,
-                                         "etcdserver: invalid auth token")
-                await auth.UserChangePassword(rpc_pb2.AuthUserChangePasswordRequest(
-                    name="alice", password="alicepw"), metadata=root)
-                alice = await _token(ch, "alice", "alicepw")
+    def revoke_first(data: bytes) -> None:  # runs in the member's loop
+        if data.startswith(CHECKED_PREFIX) and not revoked:
+            async def later() -> None:
+                await requests.auth_change("role_revoke", "reader", b"app/", b"app0")
+                real(data)
+            revoked.append(asyncio.ensure_future(later()))
+            return
+        real(data)
+    node.submit = revoke_first  # type: ignore[method-assign]
+    rev = node.sm.kv.revision
+    try:
+        assert refused(authed.kv.Put, rpc_pb2.PutRequest(key=b"app/a", value=b"late"),
+                       metadata=alice) == DENIED
+    finally:
+        node.submit = real  # type: ignore[method-assign]
+    assert revoked and node.sm.kv.revision == rev  # the stale write never ran
+    assert node.sm.auth.roles["reader"] == []
+    got = authed.kv.Range(rpc_pb2.RangeRequest(key=b"app/a"), metadata=root)
+    assert got.kvs[0].value == b"by-alice"
 
-                # back to a read-only reader; a deleted user's token dies with the user
-                await auth.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(
-                    name="reader", perm=auth_pb2.Permission(
-                        permType=auth_pb2.Permission.READ, key=b"app/", range_end=b"app0")),
-                    metadata=root)
-                await auth.UserAdd(rpc_pb2.AuthUserAddRequest(name="tmp", password="t"),
-                                   metadata=root)
-                tmp = await _token(ch, "tmp", "t")
-                await auth.UserDelete(rpc_pb2.AuthUserDeleteRequest(name="tmp"), metadata=root)
-                assert (await _call(kv.Range(rpc_pb2.RangeRequest(key=b"x"), metadata=tmp))
-                        )[0] == grpc.StatusCode.UNAUTHENTICATED
-                assert node.snapshot_index > 0  # the auth state went through snapshots
-        finally:
-            await stop_member(node, server)
 
-        # restart: users, roles, permissions and "enabled" come back from snapshot + WAL
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
-            assert node.snapshot_index > 0 and node.sm.auth.enabled
-            async with grpc.aio.insecure_channel(target) as ch:
-                kv = rpc_pb2_grpc.KVStub(ch)
-                alice = await _token(ch, "alice", "alicepw")
-                got = await kv.Range(rpc_pb2.RangeRequest(key=b"app/a"), metadata=alice)
-                assert got.kvs[0].value == b"by-alice"
-                assert await _call(kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"3"),
-                                          metadata=alice)) == DENIED
-                assert await _call(kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"3"))) == (
-                    grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: user name is empty")
-            # quorum kv --user, as a user runs it (a child process: the loop keeps serving)
-            url = cfg.listen_client_urls[0]
-            for argv, expected in (
-                    (["--user", "alice:alicepw", "get", "app/a"], (0, b"app/a\nby-alice\n", b"")),
-                    (["--user", "alice:alicepw", "put", "app/a", "4"],
-                     (1, b"", b"quorum kv: error: etcdserver: permission denied "
-                              b"(PERMISSION_DENIED)\n")),
-                    (["--user", "alice:bad", "get", "app/a"],
-                     (1, b"", b"quorum kv: error: etcdserver: authentication failed, invalid "
-                              b"user ID or password (INVALID_ARGUMENT)\n"))):
-                proc = await asyncio.create_subprocess_exec(
-                    *QUORUM, "kv", "--endpoints", url, *argv, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE)
-                out, err = await proc.communicate()
-                assert (proc.returncode, out, err) == expected, argv
-        finally:
-            await stop_member(node, server)
-    asyncio.run(scenario())
+def test_a_changed_password_or_a_deleted_user_voids_its_tokens(authed: Solo) -> None:
+    # a password change (here through the state machine, as if served by another member)
+    # invalidates the tokens issued for the old password
+    root, old = authed.token("root", "rootpw"), authed.token("alice", "alicepw")
+    authed.run(authed.requests.auth_change("user_passwd", "alice", hash_password("newpw")))
+    assert refused(authed.kv.Range, rpc_pb2.RangeRequest(key=b"app/a"), metadata=old
+                   ) == BAD_TOKEN
+    authed.token("alice", "newpw")
+    authed.auth.UserChangePassword(rpc_pb2.AuthUserChangePasswordRequest(
+        name="alice", password="alicepw"), metadata=root)
+    alice = authed.token("alice", "alicepw")
+    assert authed.kv.Range(rpc_pb2.RangeRequest(key=b"app/a"), metadata=alice).kvs
+    # a deleted user's token dies with the user
+    authed.auth.UserAdd(rpc_pb2.AuthUserAddRequest(name="tmp", password="t"), metadata=root)
+    tmp = authed.token("tmp", "t")
+    authed.auth.UserDelete(rpc_pb2.AuthUserDeleteRequest(name="tmp"), metadata=root)
+    assert refused(authed.kv.Range, rpc_pb2.RangeRequest(key=b"x"), metadata=tmp) == BAD_TOKEN
+
+
+def test_the_auth_state_survives_a_restart_through_snapshots(authed: Solo) -> None:
+    root, alice = authed.token("root", "rootpw"), authed.token("alice", "alicepw")
+    authed.auth.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(
+        name="reader", perm=READWRITE_APP), metadata=root)
+    authed.kv.Put(rpc_pb2.PutRequest(key=b"app/a", value=b"by-alice"), metadata=alice)
+    authed.auth.RoleRevokePermission(rpc_pb2.AuthRoleRevokePermissionRequest(
+        role="reader", key=b"app/", range_end=b"app0"), metadata=root)
+    authed.auth.RoleGrantPermission(rpc_pb2.AuthRoleGrantPermissionRequest(
+        name="reader", perm=READ_APP), metadata=root)
+    assert authed.node.snapshot_index > 0  # the auth state went through a snapshot
+    authed.stop()
+    # users, roles, permissions and "enabled" come back from snapshot + WAL
+    authed.start()
+    assert authed.node.snapshot_index > 0 and authed.node.sm.auth.enabled
+    alice = authed.token("alice", "alicepw")
+    got = authed.kv.Range(rpc_pb2.RangeRequest(key=b"app/a"), metadata=alice)
+    assert got.kvs[0].value == b"by-alice"
+    assert refused(authed.kv.Put, rpc_pb2.PutRequest(key=b"app/a", value=b"3"),
+                   metadata=alice) == DENIED
+    assert refused(authed.kv.Put, rpc_pb2.PutRequest(key=b"app/a", value=b"3")) == NO_USER
+
+
+def test_quorum_kv_authenticates_with_user(authed: Solo) -> None:
+    url = authed.cfg.listen_client_urls[0]
+    for argv, expected in (
+            (["--user", "alice:alicepw", "get", "app/a"], (0, "app/a\n1\n", "")),
+            (["--user", "alice:alicepw", "put", "app/a", "4"],
+             (1, "", "quorum kv: error: etcdserver: permission denied (PERMISSION_DENIED)\n")),
+            (["--user", "alice:bad", "get", "app/a"],
+             (1, "", "quorum kv: error: etcdserver: authentication failed, invalid user ID or "
+                     "password (INVALID_ARGUMENT)\n"))):
+        p = subprocess.run([*QUORUM, "kv", "--endpoints", url, *argv], capture_output=True,
+                           text=True, timeout=60)
+        assert (p.returncode, p.stdout, p.stderr) == expected, argv
 
 
 def test_every_kind_of_state_machine_entry_has_its_own_prefix() -> None:

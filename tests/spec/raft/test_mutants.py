@@ -11,6 +11,7 @@ from quorum.model_checker.explicit.bfs import check
 from quorum.model_checker.model import format_label
 from quorum.model_checker.simulation.simulate import shrink
 from quorum.spec.raft import SPEC
+from quorum.spec.raft.figure8 import figure_8_labels
 from quorum.spec.raft.tla.state import LEADER
 
 build = partial(build_spec, SPEC)
@@ -95,43 +96,8 @@ def test_no_up_to_date_check_elects_a_leader_without_a_committed_entry():
 
 
 # -- Figure 8 ---------------------------------------------------------------------------
-def _vote(c: str, v: str, term: int, last: tuple[int, int], voter_log: str) -> list[str]:
-    req = (f"RequestVoteRequest({c}->{v}, mterm={term}, mlastLogTerm={last[0]}, "
-           f"mlastLogIndex={last[1]})")
-    steps = [f"RequestVote(i='{c}', j='{v}')", f"Receive(m='{req}')"]
-    if c != v:
-        steps.append(f"Receive(m='{req}')")  # UpdateTerm first, then the vote
-    resp = f"RequestVoteResponse({v}->{c}, mterm={term}, mvoteGranted=True, mlog={voter_log})"
-    return [*steps, f"Receive(m='{resp}')"]
-
-
-def _ae(src: str, dst: str, term: int, prev: int, prev_term: int, entries: str,
-        log: str, commit: int) -> str:
-    return (f"Receive(m='AppendEntriesRequest({src}->{dst}, mterm={term}, mprevLogIndex={prev}, "
-            f"mprevLogTerm={prev_term}, mentries={entries}, mlog={log}, mcommitIndex={commit})')")
-
-
-FIGURE_8 = [
-    # (a) s1 leads term 2 and appends 2:v1, which reaches nobody.
-    "Timeout(i='s1')", *_vote("s1", "s1", 2, (0, 0), "<<>>"), *_vote("s1", "s3", 2, (0, 0), "<<>>"),
-    "BecomeLeader(i='s1')", "ClientRequest(i='s1', v='v1')",
-    # (b) s2 leads term 3 with s3's vote and appends 3:v1.
-    "Timeout(i='s2')", "Timeout(i='s2')", *_vote("s2", "s2", 3, (0, 0), "<<>>"),
-    *_vote("s2", "s3", 3, (0, 0), "<<>>"), "BecomeLeader(i='s2')", "ClientRequest(i='s2', v='v1')",
-    # (c) s1 restarts, leads term 4 with s3's vote, copies 2:v1 to s3 and commits it.
-    "Restart(i='s1')", "Timeout(i='s1')", "Timeout(i='s1')", *_vote("s1", "s1", 4, (2, 1), "<<2:v1>>"),
-    *_vote("s1", "s3", 4, (2, 1), "<<>>"), "BecomeLeader(i='s1')",
-    "AppendEntries(i='s1', j='s3')", _ae("s1", "s3", 4, 1, 2, "<<>>", "<<2:v1>>", 0),
-    "Receive(m='AppendEntriesResponse(s3->s1, mterm=4, msuccess=False, mmatchIndex=0)')",
-    "AppendEntries(i='s1', j='s3')", _ae("s1", "s3", 4, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
-    _ae("s1", "s3", 4, 0, 0, "<<2:v1>>", "<<2:v1>>", 0),
-    "Receive(m='AppendEntriesResponse(s3->s1, mterm=4, msuccess=True, mmatchIndex=1)')",
-    "AdvanceCommitIndex(i='s1')",
-    # (d) s2 restarts and leads term 5 with s3's vote: its log lacks the committed 2:v1.
-    "Restart(i='s2')", "Timeout(i='s2')", "Timeout(i='s2')",
-    *_vote("s2", "s2", 5, (3, 1), "<<3:v1>>"), *_vote("s2", "s3", 5, (3, 1), "<<2:v1>>"),
-    "BecomeLeader(i='s2')",
-]
+#: the hand-built trace, phase by phase (quorum.spec.raft.figure8; `quorum example figure8`)
+FIGURE_8 = figure_8_labels()
 
 
 def _run(model, labels: list[str]):
@@ -299,6 +265,12 @@ def test_every_property_is_broken_by_some_mutant():
 
 
 # -- no-up-to-date-check ------------------------------------------------------------
+def _ae(src: str, dst: str, term: int, prev: int, prev_term: int, entries: str,
+        log: str, commit: int) -> str:
+    return (f"Receive(m='AppendEntriesRequest({src}->{dst}, mterm={term}, mprevLogIndex={prev}, "
+            f"mprevLogTerm={prev_term}, mentries={entries}, mlog={log}, mcommitIndex={commit})')")
+
+
 #: The shortest behaviour found by `quorum check raft --mutant no-up-to-date-check
 #: --symmetry` (breadth-first, 1,003,975 orbits): s2 leads term 2 and commits 2:v1 with
 #: s3; s3 then votes in term 3 for s1, whose log is empty.
