@@ -72,7 +72,7 @@ from typing import Any
 from quorum.impl.mutants import Mutant, parse
 
 __all__ = ["FAULTS", "KINDS", "PROFILES", "Profile", "Schedule", "SimConfig", "Step", "draw",
-           "generate", "generate_churn", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
+           "generate", "generate_churn", "generate_tla", "generate_tla_snap", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -400,6 +400,36 @@ def _generate_tla_prevote(seed: int, steps: int) -> Schedule:
     return generate_tla(seed, steps, pre_vote=True)
 
 
+# --- the "tla-snap" profile: raft.tla's vocabulary plus log compaction ------------------
+
+#: the step kinds the tla-snap profile adds to the tla profile's, per 1,000 steps
+TLA_SNAP_WEIGHTS = {"snap": 12, "lsnap": 8, "lpart": 4}
+
+
+def generate_tla_snap(seed: int, steps: int) -> Schedule:
+    """The ``tla-snap`` profile: :func:`generate_tla`'s cluster (3 or 5 nodes, pre-vote off,
+    check-quorum off, one entry per AppendEntries) and swarm weights, plus snapshots on
+    any node (``snap``), on the leader (``lsnap``) and leader partitions (``lpart`` with
+    the usurpation that follows it, :func:`generate_wide`'s): followers cut off or crashed
+    while the others compact then catch up by InstallSnapshot, over a conflicting
+    suffix after a usurpation.  Crashes never tear a write, so that step refinement
+    (against raft.tla with ``quorum.spec.raft.snapshots``) sees every event."""
+    rng = random.Random(seed ^ 0x5AA9)
+    config = tla_config(nodes=rng.choice((3, 3, 5)), seed=seed)
+    weights = dict(swarm(rng).weights)
+    for k, w in TLA_SNAP_WEIGHTS.items():
+        weights[k] = w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    out: list[tuple[Any, ...]] = []
+    while len(out) < steps:
+        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        step = _draw(rng, kind, config)
+        out.append((step[0], step[1], step[2] & ~1) if kind == "crash" else step)
+        if kind == "lpart":
+            out.extend(_usurpation(rng, config))
+    return Schedule(config, tuple(out[:steps]), f"tla-snap seed {seed}")
+
+
 #: the generation profiles by name, as ``quorum sim --profile`` and ``quorum verify-impl
 #: --profiles`` take them: seed, steps -> schedule.  A new generator is registered here
 #: and nowhere else; every command and benchmark reads this table.
@@ -409,6 +439,7 @@ PROFILES: dict[str, Callable[[int, int], Schedule]] = {
     "tla-prevote": _generate_tla_prevote,  # the same with etcd's pre-vote on
     "wide": generate_wide,  # sizes 1-7, usurpations, snapshots by new leaders, retries
     "churn": generate_churn,  # the wide shapes plus membership changes and storage faults
+    "tla-snap": generate_tla_snap,  # the tla profile plus snapshots and InstallSnapshot
 }
 
 

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from quorum.impl.raft.types import Entry, Message, MessageType, Role
 from quorum.impl.sim import Schedule, Simulator
 from quorum.impl.sim.node import SimNode
+from quorum.spec.raft.snapshots import INSTALL_SNAPSHOT_REQUEST, InstallSnapshotRequest, SnapState
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
@@ -53,7 +54,8 @@ from quorum.spec.raft.tla.state import (
 )
 from quorum.spec.raft.tla.state import Message as SpecMessage
 
-__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed", "state_at"]
+__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed", "state_at",
+           "with_snapshots"]
 
 _ROLE = {Role.FOLLOWER: FOLLOWER, Role.PRE_CANDIDATE: FOLLOWER, Role.CANDIDATE: CANDIDATE,
          Role.LEADER: LEADER}
@@ -119,7 +121,9 @@ def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, in
         raw = node.raw
         r = _ROLE[raw.raft.role] if raw is not None else FOLLOWER
         role.append(r)
-        commit.append(raw.raft.log.committed if raw is not None else hs.commit)
+        # a crashed node's: what recovery finds (its hard state's, never below its snapshot)
+        commit.append(raw.raft.log.committed if raw is not None
+                      else max(hs.commit, node.durable().snap_index))
         st = raw.status() if raw is not None and r != FOLLOWER else None
         votes = st.votes if st is not None and r == CANDIDATE else {}
         responded.append(sum(1 << (j - 1) for j in votes))
@@ -131,13 +135,20 @@ def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, in
                  tuple(responded), tuple(granted), tuple(nxt), tuple(match), bag)
 
 
+def with_snapshots(s: State, nodes: Mapping[int, SimNode]) -> SnapState:
+    """``s`` as a state of ``quorum.spec.raft.snapshots``: plus ``snapshotIndex``, each
+    node's durable snapshot index (the compacted prefix is already in ``s.log``)."""
+    snap = tuple(nodes[i].durable().snap_index for i in sorted(nodes))
+    return SnapState(*s[:-1], snap, s.messages)
+
+
 def _lt(index: int, term: int) -> int:
     """An abstract (index, term) pair's term: +1, except index 0 (no entry) has term 0."""
     return term + 1 if index > 0 else 0
 
 
-def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values: Values
-                     ) -> SpecMessage | None:
+def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values: Values,
+                     snapshots: bool = False) -> SpecMessage | InstallSnapshotRequest | None:
     """raft.tla's image of one message in flight, or None for a kind raft.tla has not.
 
     ``sender_log`` is the sender's abstract log when the message entered the network
@@ -147,8 +158,12 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
     commit index and the follower takes the min).  A heartbeat is the spec's
     ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.etcd.ETCD``): no entry, prevLogIndex 0,
     its commit index ``min(match, commit)``; a heartbeat response is a successful
-    AppendEntries response with matchIndex 0 (it acknowledges nothing).  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
-    leadership transfer have no image (None).
+    AppendEntries response with matchIndex 0 (it acknowledges nothing).  With ``snapshots``,
+    an InstallSnapshot is ``quorum.spec.raft.snapshots``' request: the snapshot's last
+    index and term, and as content the sender's log up to that index (a snapshot holds
+    only committed entries, so this is the compacted prefix the sender's log was rebuilt
+    from).  Pre-vote, ReadIndex, forwarded proposals, leadership transfer (and
+    InstallSnapshot without ``snapshots``) have no image (None).
     """
     src, dst, t, MT = m.frm - 1, m.to - 1, m.term + 1, MessageType
     if m.type is MT.VOTE:
@@ -169,6 +184,11 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
                                      0 if m.reject else m.index, src, dst)
     if m.type is MT.HEARTBEAT_RESP:
         return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, True, 0, src, dst)
+    if m.type is MT.SNAPSHOT and m.snapshot is not None and snapshots:
+        meta = m.snapshot.meta  # its content: the sender's (committed) prefix up to it
+        return InstallSnapshotRequest(INSTALL_SNAPSHOT_REQUEST, t, meta.index,
+                                      _lt(meta.index, meta.term), sender_log[:meta.index],
+                                      src, dst)
     return None
 
 
@@ -180,13 +200,14 @@ class MessageMap:
     while mapped.
     """
 
-    def __init__(self) -> None:
-        self._map: dict[int, tuple[Message, SpecMessage | None]] = {}
+    def __init__(self, snapshots: bool = False) -> None:
+        self.snapshots = snapshots  # map InstallSnapshot too (abstract_message)
+        self._map: dict[int, tuple[Message, SpecMessage | InstallSnapshotRequest | None]] = {}
         self._ids: Counter[int] = Counter()  # id -> copies in flight, at the last update
-        self._counts: dict[SpecMessage, int] = {}
+        self._counts: dict[SpecMessage | InstallSnapshotRequest, int] = {}
         self._bag: tuple = ()
 
-    def get(self, m: Message) -> SpecMessage | None:
+    def get(self, m: Message) -> SpecMessage | InstallSnapshotRequest | None:
         hit = self._map.get(id(m))
         return hit[1] if hit is not None and hit[0] is m else None
 
@@ -201,7 +222,8 @@ class MessageMap:
         fresh = changed - self._map.keys()
         for m in inflight if fresh else ():
             if id(m) in fresh:
-                self._map[id(m)] = (m, abstract_message(m, logs[m.frm - 1], values))
+                self._map[id(m)] = (m, abstract_message(m, logs[m.frm - 1], values,
+                                                              self.snapshots))
         for k in changed:
             image = self._map[k][1]
             if image is not None:

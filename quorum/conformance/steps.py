@@ -41,15 +41,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, cast
 
-from quorum.conformance.abstraction import MessageMap, Values, abstract, learn_committed
+from quorum.conformance.abstraction import (
+    MessageMap,
+    Values,
+    abstract,
+    learn_committed,
+    with_snapshots,
+)
 from quorum.conformance.failure import Check, Failure
 from quorum.impl.raft.types import MessageType
 from quorum.impl.sim import Event, Simulator, in_tla_vocabulary
 from quorum.model_checker.explicit.trace_validation import validate_step
 from quorum.model_checker.model import label_params
 from quorum.spec.common import majority
-from quorum.spec.raft import etcd
+from quorum.spec.raft import etcd, snapshots
 from quorum.spec.raft.etcd import ETCD, ETCD_PRE_VOTE
+from quorum.spec.raft.snapshots import INSTALL_SNAPSHOT_REQUEST, SnapState, initial_snap_state
 from quorum.spec.raft.tla import actions
 from quorum.spec.raft.tla.actions import label
 from quorum.spec.raft.tla.render import message_name, render_label, render_state, server_name
@@ -61,8 +68,6 @@ from quorum.spec.raft.tla.state import (
     REQUEST_VOTE_REQUEST,
     REQUEST_VOTE_RESPONSE,
     RequestVoteResponse,
-    State,
-    initial_state,
     replace_at,
     with_message,
     with_messages,
@@ -73,17 +78,17 @@ __all__ = ["StepRefinementObserver"]
 
 MAX_STEPS = 3
 #: labels of send steps (not counted against MAX_STEPS)
-SENDS = frozenset({"RequestVote", "AppendEntries", "Heartbeat"})
+SENDS = frozenset({"RequestVote", "AppendEntries", "Heartbeat", "InstallSnapshot"})
 #: events that only move messages around or change nothing the spec sees
 NETWORK = frozenset({"drop", "dup", "deliver (lost)"})
 #: deliveries of etcd's pre-vote messages (Rules.pre_vote)
 PRE_VOTE = frozenset({"deliver PRE_VOTE", "deliver PRE_VOTE_RESP"})
 
 
-def _view(s: State, k: int) -> tuple[Any, ...]:
+def _view(s: SnapState, k: int) -> tuple[Any, ...]:
     """Server k's compared variables (tallies of a candidate, matchIndex of a leader)."""
     v: tuple[Any, ...] = (s.current_term[k], s.role[k], s.voted_for[k], s.log[k],
-                          s.commit_index[k])
+                          s.commit_index[k], s.snapshot_index[k])
     if s.role[k] == CANDIDATE:
         v += (s.votes_responded[k], s.votes_granted[k])
     if s.role[k] == LEADER:
@@ -91,7 +96,7 @@ def _view(s: State, k: int) -> tuple[Any, ...]:
     return v
 
 
-def _sends_of(action: Any, t: State, ctx: actions.Context, i: int) -> Iterator[tuple[Any, Any]]:
+def _sends_of(action: Any, t: Any, ctx: actions.Context, i: int) -> Iterator[tuple[Any, Any]]:
     """(label, message) of each send step of ``action`` by i from t (computed on t with an
     empty bag, so that each successor's bag is just the message sent)."""
     for lb, u in action(with_messages(t, ()), ctx):
@@ -99,15 +104,20 @@ def _sends_of(action: Any, t: State, ctx: actions.Context, i: int) -> Iterator[t
             yield lb, u.messages[0][0]
 
 
-def _is_send(ctx: actions.Context, t: State, m: Any) -> bool:
+def _is_send(ctx: actions.Context, t: SnapState, m: Any) -> bool:
     """m is what a send step of its source from t puts in the bag (any nextIndex)."""
     i, j = m.msource, m.mdest
     if m.mtype == REQUEST_VOTE_REQUEST:
         action = actions.request_vote
     elif m.mtype == APPEND_ENTRIES_REQUEST and 0 <= m.mprev_log_index <= len(t.log[i]):
+        if m.mentries and m.mprev_log_index < t.snapshot_index[i]:
+            return False  # the entry before nextIndex is compacted: no AppendEntries from it
         nxt = replace_at(t.next_index[i], j, m.mprev_log_index + 1)
         t = t._replace(next_index=replace_at(t.next_index, i, nxt))
         action = etcd.append_entries
+    elif m.mtype == INSTALL_SNAPSHOT_REQUEST:  # from a nextIndex within the snapshot
+        t = t._replace(next_index=replace_at(t.next_index, i, replace_at(t.next_index[i], j, 1)))
+        action = snapshots.install_snapshot
     else:
         return False
     return any(x == m for _, x in _sends_of(action, t, ctx, i))
@@ -117,7 +127,7 @@ class _EventModel:
     """raft.tla's actions restricted to what one implementation event may stand for."""
 
     def __init__(self, ctx: actions.Context, node: int, kinds: frozenset[str],
-                 message: Any, values: frozenset[int], start: State) -> None:
+                 message: Any, values: frozenset[int], start: SnapState) -> None:
         self.ctx, self.node, self.kinds, self.message = ctx, node, kinds, message
         self.values, self.start = values, dict(start.messages)
         self.post_items: set[Any] = set()  # the post-state's bag items (Network only)
@@ -128,7 +138,14 @@ class _EventModel:
     def _mine(self, label: Any) -> bool:
         return label_params(label).get("i") == self.node
 
-    def successors(self, s: State) -> Iterator[tuple[Any, State]]:
+    def successors(self, s: SnapState) -> Iterator[tuple[Any, SnapState]]:
+        """The steps of raft.tla (with etcd's layer) that this event may stand for, under
+        the snapshots layer's restrictions (``quorum.spec.raft.snapshots``)."""
+        for lb, t in self._steps(s):
+            if snapshots.allowed(s, lb, t):
+                yield lb, snapshots.floor_commit(t)
+
+    def _steps(self, s: Any) -> Iterator[tuple[Any, Any]]:
         i, k, ctx = self.node, self.kinds, self.ctx
         for kind, action in (("Restart", etcd.restart), ("Timeout", actions.timeout),
                              ("PreCampaign", etcd.pre_campaign),
@@ -137,6 +154,8 @@ class _EventModel:
                              ("AdvanceCommitIndex", actions.advance_commit_index)):
             if kind in k:
                 yield from ((lb, t) for lb, t in action(s, ctx) if self._mine(lb))
+        if "Snapshot" in k:
+            yield from ((lb, t) for lb, t in snapshots.snapshot(s, ctx) if self._mine(lb))
         if "RequestVoteSelf" in k and s.role[i] == CANDIDATE:
             # a send step: etcd votes for itself in the campaign
             for lb, m in _sends_of(actions.request_vote, s, ctx, i):
@@ -163,14 +182,15 @@ class _EventModel:
                 # etcd refuses) or an answer of i made in this event (one etcd never sends)
                 yield label("DropMessage", m=m), with_messages(s, without_message(s.messages, m))
 
-    def _receive(self, s: State) -> Iterator[tuple[Any, State]]:
+    def _receive(self, s: Any) -> Iterator[tuple[Any, Any]]:
         i = self.node
         todo = [self.message] if self.message is not None else []
         todo += [m for m, _ in s.messages if m.msource == i and m.mdest == i]  # its own vote
         present = dict(s.messages)
         for m in todo:
             if m in present:
-                u = etcd.receive_one(s, self.ctx, m)
+                u = (snapshots.receive_one(s, self.ctx, m)
+                     if m.mtype == INSTALL_SNAPSHOT_REQUEST else etcd.receive_one(s, self.ctx, m))
                 if u is not None:
                     yield label("Receive", m=m), u
 
@@ -191,13 +211,14 @@ class StepRefinementObserver:
 
     def __init__(self, n: int) -> None:
         self.values = Values()
-        self.msgs = MessageMap()
+        self.msgs = MessageMap(snapshots=True)
         self.committed: dict[int, tuple[int, int]] = {}
-        self.prev: State = initial_state(n)
+        self.prev: SnapState = initial_snap_state(n)
         self.n = n
         #: event kind -> outcome -> count (outcome: "stutter", "1 step", ..., "not validated: why")
         self.counts: dict[str, dict[str, int]] = {}
         self.sends = 0  # messages validated as send steps
+        self.snapshot_sends = 0  # of which InstallSnapshot requests
         #: spec action name -> state-changing steps of it in validated events
         self.actions: dict[str, int] = {}
         self._spec_m: Any = None  # the image of the delivered message, if any
@@ -218,7 +239,8 @@ class StepRefinementObserver:
             ok = sum(v for o, v in d.items() if not o.startswith("not"))
             parts = ", ".join(f"{o} {v}" for o, v in sorted(d.items()))
             lines.append(f"  {kind}: {ok} validated of {sum(d.values())} ({parts})")
-        lines.append(f"  messages sent: {self.sends}, each a send step")
+        snaps = f" ({self.snapshot_sends} InstallSnapshot)" if self.snapshot_sends else ""
+        lines.append(f"  messages sent: {self.sends}{snaps}, each a send step")
         return "\n".join(lines)
 
     def spec_steps(self) -> int:
@@ -241,7 +263,7 @@ class StepRefinementObserver:
                                ev.index)
         learn_committed(sim.nodes, self.committed, self.values)
         self._spec_m = self.msgs.get(ev.message) if ev.message is not None else None
-        post0 = abstract(sim.nodes, self.committed, self.values)
+        post0 = with_snapshots(abstract(sim.nodes, self.committed, self.values), sim.nodes)
         bag = self.msgs.update(sim.inflight, post0.log, self.values)
         post = post0._replace(messages=bag)
         pre, self.prev = self.prev, post
@@ -255,7 +277,7 @@ class StepRefinementObserver:
             return f"deliver {MessageType(m.type).name}"
         return "deliver (idle: tick)" if ev.text.startswith("idle") else "deliver (lost)"
 
-    def _jobs(self, kind: str, ev: Event, pre: State, post: State) -> list[_Job]:
+    def _jobs(self, kind: str, ev: Event, pre: SnapState, post: SnapState) -> list[_Job]:
         """Which nodes act in this event, and which spec actions each may take."""
         m, spec_m = ev.message, self._spec_m
         if kind in ("tick", "deliver (idle: tick)"):
@@ -283,9 +305,11 @@ class StepRefinementObserver:
             return [_Job((m.to if m is not None else ev.node) - 1, {"ClientRequest"})]
         if kind == "crash":
             return [_Job(ev.node - 1, {"Restart"})]
+        if kind in ("snap", "lsnap") and ev.node:
+            return [_Job(ev.node - 1, {"Snapshot"})]
         return []  # restart, delay, partitions, clogging: a stutter
 
-    def _refused(self, i: int, pre: State, post: State) -> bool:
+    def _refused(self, i: int, pre: SnapState, post: SnapState) -> bool:
         """A vote request of a term not older than i's that the implementation did not
         grant (see the module docstring)."""
         m = self._spec_m
@@ -293,7 +317,7 @@ class StepRefinementObserver:
                 and post.voted_for[i] != m.msource)
 
     @staticmethod
-    def _budget(i: int, pre: State, m: Any) -> int:
+    def _budget(i: int, pre: SnapState, m: Any) -> int:
         """raft.tla removes a conflicting suffix one entry per step: L removals, the
         append, the reply, after an UpdateTerm or a candidate's return to follower."""
         if m.mtype != APPEND_ENTRIES_REQUEST or not m.mentries:
@@ -305,13 +329,10 @@ class StepRefinementObserver:
             m.mterm == pre.current_term[i] and pre.role[i] == CANDIDATE)
         return max(MAX_STEPS, len(log) - index + 1 + 2 + first)
 
-    def _validate(self, ev: Event, pre: State, post: State) -> Failure | None:
-        kind, m = self._kind(ev), ev.message
+    def _validate(self, ev: Event, pre: SnapState, post: SnapState) -> Failure | None:
+        kind = self._kind(ev)
         if "crashed mid-write" in ev.text:
             self._count(kind, "not validated: torn write")
-            return None
-        if kind == "snap" or (m is not None and m.type is MessageType.SNAPSHOT):
-            self._count(kind, "not validated: snapshot")
             return None
         ctx = actions.Context(n=self.n, values=len(self.values._ids), quorum=majority(self.n),
                               rules=ETCD_PRE_VOTE if self.pre_vote else ETCD)
@@ -346,17 +367,17 @@ class StepRefinementObserver:
                                f"{longest} step{'s' if longest > 1 else ''}") + notes)
         return None
 
-    def _run(self, ctx: actions.Context, job: _Job, state: State, post: State
-             ) -> str | tuple[State, tuple[Any, ...], str, int]:
+    def _run(self, ctx: actions.Context, job: _Job, state: SnapState, post: SnapState
+             ) -> str | tuple[SnapState, tuple[Any, ...], str, int]:
         """Search job's path from ``state``; the state after it and its sends, or why not."""
         i, spec_m = job.node, job.message
         self._rep = None
         target = _view(post, i) if i >= 0 else ()
         post_counts, start_items = dict(post.messages), set(state.messages)
         post_keys = {x for x, _ in start_items ^ set(post.messages)}
-        memo: dict[int, tuple[State, dict[Any, int] | None]] = {}  # id -> (t, result)
+        memo: dict[int, tuple[SnapState, dict[Any, int] | None]] = {}  # id -> (t, result)
 
-        def sent(t: State) -> dict[Any, int] | None:
+        def sent(t: SnapState) -> dict[Any, int] | None:
             """Messages of i in post beyond t's bag, if each is a send step; else None."""
             hit = memo.get(id(t))
             if hit is not None and hit[0] is t:
@@ -375,7 +396,7 @@ class StepRefinementObserver:
             memo[id(t)] = (t, out)
             return out
 
-        def agrees(t: State, _post: State) -> bool:
+        def agrees(t: SnapState, _post: SnapState) -> bool:
             return (i < 0 or _view(t, i) == target) and sent(t) is not None
 
         common = 0
@@ -396,6 +417,7 @@ class StepRefinementObserver:
         for lb in rep.path:  # replay the path (one successor per label)
             t = next(u for lb2, u in model.successors(t) if lb2 == lb)
         out = sent(t) or {}
+        self.snapshot_sends += sum(d for x, d in out.items() if x.mtype == INSTALL_SNAPSHOT_REQUEST)
         counts = dict(t.messages)
         for x, d in out.items():
             counts[x] = counts.get(x, 0) + d
@@ -408,12 +430,12 @@ class StepRefinementObserver:
         return (t._replace(messages=tuple(sorted(counts.items()))), rep.path, note,
                 sum(out.values()))
 
-    def _refusal(self, t: State, i: int) -> Any:
+    def _refusal(self, t: SnapState, i: int) -> Any:
         m = self._spec_m
         return RequestVoteResponse(REQUEST_VOTE_RESPONSE, t.current_term[i], False, t.log[i], i,
                                    m.msource)
 
-    def _fail(self, ev: Event, kind: str, pre: State, post: State, rep: Any, why: str
+    def _fail(self, ev: Event, kind: str, pre: SnapState, post: SnapState, rep: Any, why: str
               ) -> Failure:
         """The failure of event ``ev``: ``why``, then the search's report and both states."""
         self._count(kind, "not validated: FAILED")
@@ -432,7 +454,7 @@ class StepRefinementObserver:
                        ev.index, "\n".join(lines))
 
 
-def _bag_diff(s: State, post: State) -> str:
+def _bag_diff(s: SnapState, post: SnapState) -> str:
     a, b = dict(s.messages), dict(post.messages)
     extra = [message_name(m) for m in a if a[m] > b.get(m, 0)]
     missing = [message_name(m) for m in b if b[m] > a.get(m, 0)]

@@ -102,7 +102,7 @@ def _etcd_match_after_success(match_index: int, mmatch_index: int) -> int:
 ETCD = replace(RAFT, commits_after_restart=_etcd_commits_after_restart,
                follower_commit=_etcd_follower_commit, reply_match=_etcd_reply_match,
                match_after_success=_etcd_match_after_success, heartbeats=True,
-               lost_elections=True)
+               lost_elections=True, snapshot_fast_forward=True)
 
 #: :data:`ETCD` with etcd's pre-vote (the ``tla-prevote`` profile)
 ETCD_PRE_VOTE = replace(ETCD, pre_vote=True)

@@ -190,6 +190,10 @@ class Rules:
     #: etcd's rule: a server uses the latest configuration it has *applied* (committed),
     #: not the latest in its log (the dissertation's)
     config_on_apply: bool = False
+    #: etcd's restore: the receiver of an InstallSnapshot that already holds the snapshot's
+    #: last entry only advances its commit index (its log and snapshot stay as they are);
+    #: the dissertation's (Figure 5.3) also saves the snapshot, compacting its log
+    snapshot_fast_forward: bool = False
 
 
 #: raft.tla's own answers

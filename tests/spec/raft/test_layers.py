@@ -123,6 +123,18 @@ def test_figure_5_3_receiver():
     assert not log_matching(t._replace(log=(((2, 1), (2, 1)), t.log[1])))
 
 
+def test_etcd_fast_forward_keeps_a_log_that_holds_the_snapshot():
+    """Rules.snapshot_fast_forward (etcd's restore, in ETCD): a receiver holding the
+    snapshot's last entry only commits it; its log and snapshot index stay; a conflicting
+    log is still replaced."""
+    ff = replace(RAFT, snapshot_fast_forward=True)
+    t = _receive(ff, ((1, 0), (1, 1)))
+    assert t.log[1] == ((1, 0), (1, 1)) and t.snapshot_index[1] == 0 and t.commit_index[1] == 1
+    assert t.messages == ((AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, 1, True, 1, 1, 0), 1),)
+    t = _receive(ff, ((2, 1), (2, 1)))
+    assert t.log[1] == ((1, 0),) and t.snapshot_index[1] == 1
+
+
 def test_config_in_the_log_or_on_apply():
     ctx = Context(n=3, values=1, quorum=2, rules=RAFT, members=0b011)
     s = initial_snap_state(3)._replace(log=((config_entry(2, 0b111),), (), ()))
