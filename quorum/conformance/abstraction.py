@@ -22,7 +22,10 @@ variable by variable; every choice is explained in ``docs/refinement.md``:
   from a leader's progress (the defaults of ``Restart`` otherwise);
 * ``messages``: empty unless the caller passes a bag; :func:`abstract_message` maps one
   message in flight (RequestVote and AppendEntries requests and responses; a heartbeat is
-  an empty AppendEntries, see the docs) and :class:`MessageMap` keeps the bag of the network.
+  an empty AppendEntries, see the docs; with ``snapshots``, an InstallSnapshot) and
+  :class:`MessageMap` keeps the bag of the network;
+* :func:`with_snapshots` extends the image to ``quorum.spec.raft.snapshots``' state: each
+  node's ``snapshotIndex`` is the index of its durable snapshot.
 
 :func:`state_at` replays a schedule and returns the whole image (messages included) after
 one event: what a report of a failure shows.

@@ -19,14 +19,20 @@ that gives up a lost election), each switch default-off in the spec.  The rule (
   ``log`` and ``commitIndex``; a candidate's ``votesResponded``/``votesGranted``; a
   leader's ``matchIndex``; and the whole bag of messages in flight (a multiset);
 * network faults are ``DropMessage`` (a drop, a message lost on a cut link or to a
-  crashed node) and ``DuplicateMessage``; delays, partitions and clogging stutter.
+  crashed node) and ``DuplicateMessage``; delays, partitions and clogging stutter;
+* snapshots (:mod:`quorum.spec.raft.snapshots`, with etcd's restore as
+  ``Rules.snapshot_fast_forward``): the abstract state is a ``SnapState`` (raft.tla's
+  variables plus ``snapshotIndex``, compared too), a ``snap``/``lsnap`` event is
+  ``Snapshot(i, index)``, an InstallSnapshot sent is the send step ``InstallSnapshot(i, j)``
+  and its delivery the receipt of Figure 5.3; every step obeys the layer's restrictions
+  (no AppendEntries from a compacted ``prevLogIndex``, no compacted entry deleted, no
+  commit index below the snapshot index), which change nothing while nothing is compacted.
 
 Counted apart, never hidden: an AppendEntries that truncates L entries (raft.tla removes
 one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a leader
 (``DropMessage`` of the request, its refusal an extra message), and a request etcd ignores where raft.tla answers (a
-stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a
-snapshot, an InstallSnapshot, a torn write) are counted as not validated, never as
-passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_config`), with or
+stale term: ``DropMessage`` of raft.tla's answer).  Events that cannot be mapped (a torn
+write) are counted as not validated, never as passed.  The check requires the ``tla`` profile (:func:`quorum.impl.sim.tla_config`), with or
 without etcd's pre-vote: with it, the spec runs :data:`quorum.spec.raft.etcd.ETCD_PRE_VOTE`, whose
 ``PreCampaign`` and ``LearnTerm`` steps stand for a pre-campaign and for a pre-vote refusal's
 term (pre-vote messages have no image in the bag).
