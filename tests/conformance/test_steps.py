@@ -15,11 +15,12 @@ import pytest
 
 from quorum.conformance.abstraction import MessageMap, Values, abstract
 from quorum.conformance.runner import check_schedule, default_checks
-from quorum.conformance.steps import StepRefinementObserver
+from quorum.conformance.steps import StepRefinementObserver, servers
 from quorum.impl.sim import (
     Simulator,
     generate,
     generate_tla,
+    generate_tla_churn,
     generate_tla_snap,
     run_schedule,
     tla_config,
@@ -255,3 +256,37 @@ def test_quorum_sim_profile_tla_snap_reports_installsnapshot_coverage():
 
 def with_mutant_schedule(sched, name):
     return replace(sched, config=with_mutant(sched.config, name))
+
+
+# --- membership: the tla-churn profile, against raft.tla with quorum.spec.raft.membership -----
+#: seed -> (initial nodes, events that took >= 1 spec step, send steps, membership changes
+#: validated as steps: AddLearner, AddServer, RemoveServer), 1,000 steps, all validated
+CHURN_PINNED = {0: (4, 407, 324, (1, 1, 0)), 1: (4, 549, 334, (3, 2, 4)),
+                3: (1, 125, 59, (2, 1, 0))}
+
+
+@pytest.mark.parametrize("seed", sorted(CHURN_PINNED))
+def test_the_store_with_membership_changes_refines_raft_tla_with_membership(seed):
+    s = generate_tla_churn(seed, 1000)
+    obs = StepRefinementObserver(servers(s))
+    run = run_schedule(s, [obs], keep_log=False)
+    assert run.failure is None, run.failure
+    nodes, steps, sends, changes = CHURN_PINNED[seed]
+    assert (s.config.nodes, obs.n) == (nodes, 9) and obs.totals() == (1000, 1000)
+    assert (obs.spec_steps(), obs.sends) == (steps, sends)
+    assert tuple(obs.actions.get(a, 0) for a in ("AddLearner", "AddServer", "RemoveServer")) \
+        == changes
+    assert "not validated" not in obs.coverage()
+
+
+def test_a_second_conf_change_is_caught_by_step_refinement():
+    """second-conf-change at tla-churn seed 11: the leader proposes a removal while a change
+    it proposed is uncommitted; Rules.may_change_config enables no change then."""
+    s = generate_tla_churn(11, 1500)
+    res = check_schedule(with_mutant_schedule(s, "second-conf-change"), default_checks(s),
+                         keep_log=False)
+    f = res.failure
+    assert f is not None and (f.check, f.event) == ("refinement", 46)
+    assert f.message == ("event 46 (remove: n3 proposes REMOVE_NODE n1) is no step of "
+                         "raft.tla: s3's change is no path of at most 3 spec steps")
+    assert check_schedule(s, default_checks(s), keep_log=False).ok
