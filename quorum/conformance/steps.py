@@ -26,7 +26,13 @@ that gives up a lost election), each switch default-off in the spec.  The rule (
   ``Snapshot(i, index)``, an InstallSnapshot sent is the send step ``InstallSnapshot(i, j)``
   and its delivery the receipt of Figure 5.3; every step obeys the layer's restrictions
   (no AppendEntries from a compacted ``prevLogIndex``, no compacted entry deleted, no
-  commit index below the snapshot index), which change nothing while nothing is compacted.
+  commit index below the snapshot index), which change nothing while nothing is compacted;
+* membership changes (:mod:`quorum.spec.raft.membership` with etcd's rules: a
+  configuration takes effect when committed, learners, a leader that removes itself):
+  the spec has a server per node the run may start (:func:`servers`), a membership step
+  is ``AddLearner``/``AddServer``/``RemoveServer``, a removed node the simulator stops is a
+  ``Restart`` (after its sends), quorums and the servers a node may send to are its
+  configuration's, and a leader's ``matchIndex`` is compared for those servers only.
 
 Counted apart, never hidden: an AppendEntries that truncates L entries (raft.tla removes
 one per step: a budget of L + 2 or L + 3), a vote etcd refuses while it knows a leader
