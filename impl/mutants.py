@@ -121,6 +121,12 @@ class Mutant(Enum):
         "wal-skips-bad-record", Layer.STORAGE, "safety",
         "recovery skips a corrupt record in the middle of the WAL and starts from what "
         "remains, instead of refusing to start")
+    # --- issue 13, item 3: snapshots in step refinement (the tla-snap profile) --------------
+    SNAPSHOT_KEEPS_SUFFIX = (
+        "snapshot-keeps-suffix", Layer.CORE, "refinement",
+        "a follower installing a snapshot whose last entry conflicts with its log keeps "
+        "its entries after the snapshot's index (Figure 5.3 keeps them only when it holds "
+        "that entry; needs --profile tla-snap)")
 
 
 #: name -> mutant

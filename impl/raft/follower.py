@@ -79,8 +79,12 @@ def handle_snapshot(r: Raft, m: Message) -> None:
         r.log.commit_to(snap.meta.index)  # we have it all: just fast-forward the commit
         r.send(MT.APPEND_RESP, m.frm, index=r.log.committed)
         return
+    k, last = snap.meta.index, r.log.last_index()
+    suffix = (r.log.slice(k + 1, last + 1, None)
+              if Mutant.SNAPSHOT_KEEPS_SUFFIX in r.mutants and last > k else [])
     r.log.restore(snap)
     r.restore_config(snap.meta.conf_state)
+    r.log.append(suffix)  # the bug: entries after a conflicting last entry survive
     r.send(MT.APPEND_RESP, m.frm, index=r.log.last_index())
 
 

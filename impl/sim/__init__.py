@@ -17,6 +17,8 @@ from .schedule import (
                        generate,
                        generate_churn,
                        generate_tla,
+                       generate_tla_churn,
+                       generate_tla_snap,
                        generate_wide,
                        in_tla_vocabulary,
                        tla_config,
@@ -25,5 +27,5 @@ from .schedule import (
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
 __all__ = ["KINDS", "PROFILES", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule",
-           "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_churn", "generate_tla", "generate_wide", "in_tla_vocabulary", "run_schedule",
+           "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_churn", "generate_tla", "generate_tla_churn", "generate_tla_snap", "generate_wide", "in_tla_vocabulary", "run_schedule",
            "tla_config", "with_mutant"]

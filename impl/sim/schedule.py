@@ -72,7 +72,7 @@ from typing import Any
 from quorum.impl.mutants import Mutant, parse
 
 __all__ = ["FAULTS", "KINDS", "PROFILES", "Profile", "Schedule", "SimConfig", "Step", "draw",
-           "generate", "generate_churn", "generate_tla", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
+           "generate", "generate_churn", "generate_tla", "generate_tla_churn", "generate_tla_snap", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
@@ -396,8 +396,73 @@ def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
     return out
 
 
+# --- the "tla-churn" profile: raft.tla's vocabulary plus membership changes -------------
+
+#: the step kinds the tla-churn profile adds to the tla profile's, per 1,000 steps
+TLA_CHURN_WEIGHTS = {"addl": 5, "addv": 3, "promote": 3, "remove": 5, "snap": 4, "lsnap": 3}
+
+
+def generate_tla_churn(seed: int, steps: int) -> Schedule:
+    """The ``tla-churn`` profile: :func:`tla_config`'s vocabulary (pre-vote and check-quorum
+    off, one entry per AppendEntries, no torn write) on 1 to 5 nodes, swarm weights plus
+    :data:`TLA_CHURN_WEIGHTS`: learners added (most often promoted once they had time to
+    catch up), voters added, voters removed (the leader included), sometimes a second
+    change right after the first (which the leader must refuse while one is pending), and
+    snapshots, so that a new node may catch up by InstallSnapshot.  For step refinement
+    of membership changes against ``quorum.spec.raft.membership`` (etcd's rules: a
+    configuration takes effect when applied, learners, a leader that removes itself)."""
+    rng = random.Random(seed ^ 0x3C7E)
+    config = tla_config(nodes=rng.choice((1, 2, 3, 3, 4, 5)), seed=seed)
+    weights = dict(swarm(rng).weights)
+    for k, w in TLA_CHURN_WEIGHTS.items():
+        weights[k] = w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    out: list[tuple[Any, ...]] = []
+    while len(out) < steps:
+        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        step = _draw(rng, kind, config)
+        out.append((step[0], step[1], step[2] & ~1) if kind == "crash" else step)
+        if kind == "addl" and rng.random() < 0.7:  # let it catch up, then promote it
+            out += [("tick",) if rng.random() < 0.3 else ("deliver", 0)
+                    for _ in range(rng.randrange(5, 40))]
+            out.append(("promote", rng.randrange(8)))
+        elif kind in CHANGES and rng.random() < 0.3:
+            out.append(_draw(rng, rng.choice(("addv", "remove")), config))  # a second change
+    return Schedule(config, tuple(out[:steps]), f"tla-churn seed {seed}")
+
+
 def _generate_tla_prevote(seed: int, steps: int) -> Schedule:
     return generate_tla(seed, steps, pre_vote=True)
+
+
+# --- the "tla-snap" profile: raft.tla's vocabulary plus log compaction ------------------
+
+#: the step kinds the tla-snap profile adds to the tla profile's, per 1,000 steps
+TLA_SNAP_WEIGHTS = {"snap": 12, "lsnap": 8, "lpart": 4}
+
+
+def generate_tla_snap(seed: int, steps: int) -> Schedule:
+    """The ``tla-snap`` profile: :func:`generate_tla`'s cluster (3 or 5 nodes, pre-vote off,
+    check-quorum off, one entry per AppendEntries) and swarm weights, plus snapshots on
+    any node (``snap``), on the leader (``lsnap``) and leader partitions (``lpart`` with
+    the usurpation that follows it, :func:`generate_wide`'s): followers cut off or crashed
+    while the others compact then catch up by InstallSnapshot, over a conflicting
+    suffix after a usurpation.  Crashes never tear a write, so that step refinement
+    (against raft.tla with ``quorum.spec.raft.snapshots``) sees every event."""
+    rng = random.Random(seed ^ 0x5AA9)
+    config = tla_config(nodes=rng.choice((3, 3, 5)), seed=seed)
+    weights = dict(swarm(rng).weights)
+    for k, w in TLA_SNAP_WEIGHTS.items():
+        weights[k] = w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    out: list[tuple[Any, ...]] = []
+    while len(out) < steps:
+        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        step = _draw(rng, kind, config)
+        out.append((step[0], step[1], step[2] & ~1) if kind == "crash" else step)
+        if kind == "lpart":
+            out.extend(_usurpation(rng, config))
+    return Schedule(config, tuple(out[:steps]), f"tla-snap seed {seed}")
 
 
 #: the generation profiles by name, as ``quorum sim --profile`` and ``quorum verify-impl
@@ -409,6 +474,8 @@ PROFILES: dict[str, Callable[[int, int], Schedule]] = {
     "tla-prevote": _generate_tla_prevote,  # the same with etcd's pre-vote on
     "wide": generate_wide,  # sizes 1-7, usurpations, snapshots by new leaders, retries
     "churn": generate_churn,  # the wide shapes plus membership changes and storage faults
+    "tla-snap": generate_tla_snap,  # the tla profile plus snapshots and InstallSnapshot
+    "tla-churn": generate_tla_churn,  # the tla profile plus membership changes
 }
 
 

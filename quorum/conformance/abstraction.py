@@ -22,7 +22,10 @@ variable by variable; every choice is explained in ``docs/refinement.md``:
   from a leader's progress (the defaults of ``Restart`` otherwise);
 * ``messages``: empty unless the caller passes a bag; :func:`abstract_message` maps one
   message in flight (RequestVote and AppendEntries requests and responses; a heartbeat is
-  an empty AppendEntries, see the docs) and :class:`MessageMap` keeps the bag of the network.
+  an empty AppendEntries, see the docs; with ``snapshots``, an InstallSnapshot) and
+  :class:`MessageMap` keeps the bag of the network;
+* :func:`with_snapshots` extends the image to ``quorum.spec.raft.snapshots``' state: each
+  node's ``snapshotIndex`` is the index of its durable snapshot.
 
 :func:`state_at` replays a schedule and returns the whole image (messages included) after
 one event: what a report of a failure shows.
@@ -31,11 +34,14 @@ one event: what a report of a failure shows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from quorum.impl.raft.types import Entry, Message, MessageType, Role
+from quorum.impl.raft.codec import conf_change_from_bytes
+from quorum.impl.raft.types import ConfChangeType, Entry, EntryType, Message, MessageType, Role
 from quorum.impl.sim import Schedule, Simulator
 from quorum.impl.sim.node import SimNode
+from quorum.spec.raft.membership import LEARNERS
+from quorum.spec.raft.snapshots import INSTALL_SNAPSHOT_REQUEST, InstallSnapshotRequest, SnapState
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_REQUEST,
     APPEND_ENTRIES_RESPONSE,
@@ -53,7 +59,8 @@ from quorum.spec.raft.tla.state import (
 )
 from quorum.spec.raft.tla.state import Message as SpecMessage
 
-__all__ = ["MessageMap", "Values", "abstract", "abstract_message", "learn_committed", "state_at"]
+__all__ = ["MessageMap", "Values", "abstract", "abstract_entries", "abstract_message", "learn_committed", "state_at",
+           "with_snapshots"]
 
 _ROLE = {Role.FOLLOWER: FOLLOWER, Role.PRE_CANDIDATE: FOLLOWER, Role.CANDIDATE: CANDIDATE,
          Role.LEADER: LEADER}
@@ -66,13 +73,53 @@ class Values:
     event that changed no log costs no log rebuilding.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, initial: int | None = None) -> None:
+        #: the initial configuration's voters as a spec mask: with it, a configuration
+        #: change entry maps to ``quorum.spec.raft.membership``'s entry of the configuration
+        #: it sets (:func:`abstract_entries`); without it, to a value like any other entry
+        self.initial = initial
         self._ids: dict[tuple[int, bytes], int] = {}
         self.logs: dict[int, tuple[tuple[int, ...], tuple[tuple[int, int], ...]]] = {}
 
     def of(self, e: Entry) -> int:
         key = (int(e.type), e.data)
         return self._ids.setdefault(key, len(self._ids))
+
+
+def _conf_before(log: tuple[tuple[int, int], ...], initial: int) -> int:
+    """The configuration mask of the latest configuration entry of ``log``, else ``initial``."""
+    for _, v in reversed(log):
+        if v < 0:
+            return ~v
+    return initial
+
+
+def abstract_entries(ents: Iterable[Entry], before: tuple[tuple[int, int], ...],
+                     values: Values) -> tuple[tuple[int, int], ...]:
+    """Abstract entries following the abstract log ``before``: ``(term + 1, value)``; with
+    ``values.initial``, a configuration change is the entry of the configuration it sets
+    (``quorum.spec.raft.membership.config_entry``: ``~mask``, voters plus learners above
+    bit ``LEARNERS``), computed from the configuration before it."""
+    out: list[tuple[int, int]] = []
+    conf: int | None = None
+    for e in ents:
+        if e.type is EntryType.CONF_CHANGE and values.initial is not None:
+            if conf is None:
+                conf = _conf_before(before, values.initial)
+            cc = conf_change_from_bytes(e.data)
+            bit = 1 << (cc.node_id - 1)
+            if cc.type is ConfChangeType.ADD_NODE:
+                conf = (conf | bit) & ~(bit << LEARNERS)
+            elif cc.type is ConfChangeType.REMOVE_NODE:
+                conf &= ~(bit | bit << LEARNERS)
+            else:  # ADD_LEARNER (of a voter: a demotion)
+                conf = (conf & ~bit) | bit << LEARNERS
+            out.append((e.term + 1, ~conf))
+        else:
+            if e.type is EntryType.CONF_CHANGE:
+                conf = None
+            out.append((e.term + 1, values.of(e)))
+    return tuple(out)
 
 
 def _log(node: SimNode, committed: Mapping[int, tuple[int, int]], values: Values
@@ -86,7 +133,7 @@ def _log(node: SimNode, committed: Mapping[int, tuple[int, int]], values: Values
     if len(prefix) < im.snap_index:  # a snapshot beyond what the ghost saw committed
         raise AssertionError(f"n{node.id}: snapshot at {im.snap_index} covers entries never "
                              f"seen committed")
-    log = prefix + tuple((e.term + 1, values.of(e)) for e in im.entries)
+    log = prefix + abstract_entries(im.entries, prefix, values)
     values.logs[node.id] = (version, log)
     return log
 
@@ -100,17 +147,43 @@ def learn_committed(nodes: Mapping[int, SimNode], committed: dict[int, tuple[int
             continue
         log = node.raw.raft.log
         lo = max(max(committed, default=0) + 1, log.first_index())
-        for e in log.slice(lo, log.committed + 1, None) if lo <= log.committed else ():
-            committed[e.index] = (e.term + 1, values.of(e))
+        if lo > log.committed:
+            continue
+        ents = log.slice(lo, log.committed + 1, None)
+        before = tuple(committed[k] for k in range(1, lo) if k in committed) \
+            if values.initial is not None else ()
+        for e, a in zip(ents, abstract_entries(ents, before, values), strict=True):
+            committed[e.index] = a
 
 
 def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, int]],
-             values: Values, bag: tuple = ()) -> State:
-    """The spec state of the cluster; ``committed``: index -> abstract (term, value)."""
-    ids = sorted(nodes)
-    term, role, vote, log, commit = [], [], [], [], []
-    responded, granted, nxt, match = [], [], [], []
+             values: Values, bag: tuple = (), servers: int | None = None) -> State:
+    """The spec state of the cluster; ``committed``: index -> abstract (term, value).
+
+    With ``servers``, the state has that many servers: node ids ``1..servers``, those not
+    (yet) started in raft.tla's initial state (a node added later starts empty)."""
+    ids = list(range(1, servers + 1)) if servers is not None else sorted(nodes)
+    term: list[int] = []
+    role: list[int] = []
+    vote: list[int] = []
+    log: list[tuple[tuple[int, int], ...]] = []
+    commit: list[int] = []
+    responded: list[int] = []
+    granted: list[int] = []
+    nxt: list[tuple[int, ...]] = []
+    match: list[tuple[int, ...]] = []
     for i in ids:
+        if i not in nodes:  # a server not started yet: raft.tla's Init
+            term.append(1)
+            role.append(FOLLOWER)
+            vote.append(NIL)
+            log.append(())
+            commit.append(0)
+            responded.append(0)
+            granted.append(0)
+            nxt.append((1,) * len(ids))
+            match.append((0,) * len(ids))
+            continue
         node = nodes[i]
         hs = node.durable().hard_state
         term.append(hs.term + 1)
@@ -119,7 +192,9 @@ def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, in
         raw = node.raw
         r = _ROLE[raw.raft.role] if raw is not None else FOLLOWER
         role.append(r)
-        commit.append(raw.raft.log.committed if raw is not None else hs.commit)
+        # a crashed node's: what recovery finds (its hard state's, never below its snapshot)
+        commit.append(raw.raft.log.committed if raw is not None
+                      else max(hs.commit, node.durable().snap_index))
         st = raw.status() if raw is not None and r != FOLLOWER else None
         votes = st.votes if st is not None and r == CANDIDATE else {}
         responded.append(sum(1 << (j - 1) for j in votes))
@@ -131,13 +206,22 @@ def abstract(nodes: Mapping[int, SimNode], committed: Mapping[int, tuple[int, in
                  tuple(responded), tuple(granted), tuple(nxt), tuple(match), bag)
 
 
+def with_snapshots(s: State, nodes: Mapping[int, SimNode]) -> SnapState:
+    """``s`` as a state of ``quorum.spec.raft.snapshots``: plus ``snapshotIndex``, each
+    node's durable snapshot index (the compacted prefix is already in ``s.log``; 0 for a
+    server not started)."""
+    snap = tuple(nodes[i].durable().snap_index if i in nodes else 0
+                 for i in range(1, len(s.current_term) + 1))
+    return SnapState(*s[:-1], snap, s.messages)
+
+
 def _lt(index: int, term: int) -> int:
     """An abstract (index, term) pair's term: +1, except index 0 (no entry) has term 0."""
     return term + 1 if index > 0 else 0
 
 
-def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values: Values
-                     ) -> SpecMessage | None:
+def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values: Values,
+                     snapshots: bool = False) -> SpecMessage | InstallSnapshotRequest | None:
     """raft.tla's image of one message in flight, or None for a kind raft.tla has not.
 
     ``sender_log`` is the sender's abstract log when the message entered the network
@@ -147,8 +231,12 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
     commit index and the follower takes the min).  A heartbeat is the spec's
     ``Heartbeat(i, j)`` message (under ``quorum.spec.raft.etcd.ETCD``): no entry, prevLogIndex 0,
     its commit index ``min(match, commit)``; a heartbeat response is a successful
-    AppendEntries response with matchIndex 0 (it acknowledges nothing).  Pre-vote, InstallSnapshot, ReadIndex, forwarded proposals and
-    leadership transfer have no image (None).
+    AppendEntries response with matchIndex 0 (it acknowledges nothing).  With ``snapshots``,
+    an InstallSnapshot is ``quorum.spec.raft.snapshots``' request: the snapshot's last
+    index and term, and as content the sender's log up to that index (a snapshot holds
+    only committed entries, so this is the compacted prefix the sender's log was rebuilt
+    from).  Pre-vote, ReadIndex, forwarded proposals, leadership transfer (and
+    InstallSnapshot without ``snapshots``) have no image (None).
     """
     src, dst, t, MT = m.frm - 1, m.to - 1, m.term + 1, MessageType
     if m.type is MT.VOTE:
@@ -157,7 +245,7 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
     if m.type is MT.VOTE_RESP:
         return RequestVoteResponse(REQUEST_VOTE_RESPONSE, t, not m.reject, sender_log, src, dst)
     if m.type is MT.APPEND:
-        ents = tuple((e.term + 1, values.of(e)) for e in m.entries)
+        ents = abstract_entries(m.entries, sender_log[:m.index], values)
         return AppendEntriesRequest(APPEND_ENTRIES_REQUEST, t, m.index, _lt(m.index, m.log_term),
                                     ents, sender_log, min(m.commit, m.index + len(ents)),
                                     src, dst)
@@ -169,6 +257,11 @@ def abstract_message(m: Message, sender_log: tuple[tuple[int, int], ...], values
                                      0 if m.reject else m.index, src, dst)
     if m.type is MT.HEARTBEAT_RESP:
         return AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, t, True, 0, src, dst)
+    if m.type is MT.SNAPSHOT and m.snapshot is not None and snapshots:
+        meta = m.snapshot.meta  # its content: the sender's (committed) prefix up to it
+        return InstallSnapshotRequest(INSTALL_SNAPSHOT_REQUEST, t, meta.index,
+                                      _lt(meta.index, meta.term), sender_log[:meta.index],
+                                      src, dst)
     return None
 
 
@@ -180,13 +273,14 @@ class MessageMap:
     while mapped.
     """
 
-    def __init__(self) -> None:
-        self._map: dict[int, tuple[Message, SpecMessage | None]] = {}
+    def __init__(self, snapshots: bool = False) -> None:
+        self.snapshots = snapshots  # map InstallSnapshot too (abstract_message)
+        self._map: dict[int, tuple[Message, SpecMessage | InstallSnapshotRequest | None]] = {}
         self._ids: Counter[int] = Counter()  # id -> copies in flight, at the last update
-        self._counts: dict[SpecMessage, int] = {}
+        self._counts: dict[SpecMessage | InstallSnapshotRequest, int] = {}
         self._bag: tuple = ()
 
-    def get(self, m: Message) -> SpecMessage | None:
+    def get(self, m: Message) -> SpecMessage | InstallSnapshotRequest | None:
         hit = self._map.get(id(m))
         return hit[1] if hit is not None and hit[0] is m else None
 
@@ -201,7 +295,8 @@ class MessageMap:
         fresh = changed - self._map.keys()
         for m in inflight if fresh else ():
             if id(m) in fresh:
-                self._map[id(m)] = (m, abstract_message(m, logs[m.frm - 1], values))
+                self._map[id(m)] = (m, abstract_message(m, logs[m.frm - 1], values,
+                                                              self.snapshots))
         for k in changed:
             image = self._map[k][1]
             if image is not None:

@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from quorum.spec.common import majority
+from quorum.spec.raft import membership
 from quorum.spec.raft.tla import actions
 from quorum.spec.raft.tla.actions import HANDLERS as RAFT_HANDLERS
 from quorum.spec.raft.tla.actions import Context, Handler, Label, Step, label
@@ -102,7 +104,8 @@ def _etcd_match_after_success(match_index: int, mmatch_index: int) -> int:
 ETCD = replace(RAFT, commits_after_restart=_etcd_commits_after_restart,
                follower_commit=_etcd_follower_commit, reply_match=_etcd_reply_match,
                match_after_success=_etcd_match_after_success, heartbeats=True,
-               lost_elections=True)
+               lost_elections=True, snapshot_fast_forward=True, config_on_apply=True,
+               learners=True, leader_removes_itself=True)
 
 #: :data:`ETCD` with etcd's pre-vote (the ``tla-prevote`` profile)
 ETCD_PRE_VOTE = replace(ETCD, pre_vote=True)
@@ -172,10 +175,15 @@ def handle_request_vote_response(s: State, c: Context, i: int, j: int, m: Any) -
     """raft.tla's tally; then a candidate refused by so many servers that no quorum can
     grant returns to follower, same term, same vote (Rules.lost_elections)."""
     t = actions.handle_request_vote_response(s, c, i, j, m)
-    refused = (t.votes_responded[i] & ~t.votes_granted[i]).bit_count()
-    if c.rules.lost_elections and t.role[i] == CANDIDATE and c.n - refused < c.quorum:
-        return t._replace(role=replace_at(t.role, i, FOLLOWER))
-    return t
+    refused = t.votes_responded[i] & ~t.votes_granted[i]
+    if not c.rules.lost_elections or t.role[i] != CANDIDATE:
+        return t
+    if c.members:  # quorum.spec.raft.membership: the voters of i's configuration
+        voters = membership.voters_of(membership.config_of(t, c, i))
+        lost = voters.bit_count() - (refused & voters).bit_count() < majority(voters.bit_count())
+    else:
+        lost = c.n - refused.bit_count() < c.quorum
+    return t._replace(role=replace_at(t.role, i, FOLLOWER)) if lost else t
 
 
 def _acknowledges(s: State, c: Context, i: int, m: Any) -> bool:

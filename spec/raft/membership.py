@@ -18,8 +18,19 @@ composes a ``Next`` underneath with its own steps and restricts the steps undern
   ``Rules.may_change_config`` allows it: no configuration entry of its log is
   uncommitted, and it has committed an entry of its own term (Ongaro's fix of July
   2015; the mutant ``membership-without-fix`` drops it).  A leader does not remove
-  itself here (the dissertation's leader steps down once that entry commits; left out),
-  and a configuration never becomes empty.
+  itself (the dissertation's leader steps down once that entry commits), unless
+  ``Rules.leader_removes_itself`` (etcd's, below); a configuration never loses its last
+  voter.
+* With ``Rules.learners`` (etcd's, for trace validation; the dissertation's non-voting
+  members of §4.2.1) a configuration is voters plus learners: a learner is replicated to
+  (``AppendEntries``, ``Heartbeat``, ``InstallSnapshot``) but never times out, is never
+  asked for its vote and never counts in a quorum.  The mask then holds the learners
+  above bit :data:`LEARNERS`; ``AddLearner(i, j)`` adds j as a learner, ``AddServer(i, j)``
+  of a learner promotes it, ``RemoveServer(i, j)`` removes a voter or a learner.
+* With ``Rules.leader_removes_itself`` (etcd's), ``RemoveServer(i, i)``: the leader
+  proposes its own removal, and keeps leading without counting itself in quorums once
+  the entry takes effect (§4.2.2: it manages a configuration it is not part of); etcd's
+  operator then stops it, which this spec sees as a ``Restart``.
 * Quorums are majorities (floor(n/2) + 1) of the configuration of the server that
   counts: ``BecomeLeader(i)`` counts the votes of i's configuration's members,
   ``AdvanceCommitIndex(i)`` the matchIndex of its members (the leader counts itself if
@@ -45,11 +56,23 @@ from quorum.spec.raft.tla.actions import Context, Label, Step, label
 from quorum.spec.raft.tla.rules import is_config_entry
 from quorum.spec.raft.tla.state import CANDIDATE, LEADER, replace_at
 
-__all__ = ["SENDS", "add_remove", "advance_commit_index", "become_leader", "config_entry",
-           "config_of", "initial_members", "layer", "members"]
+__all__ = ["LEARNERS", "SENDS", "add_remove", "allowed", "advance_commit_index", "become_leader", "config_entry",
+           "config_of", "initial_members", "layer", "learners_of", "members", "voters_of"]
 
 #: steps whose label names a sender i and a destination j that must be in i's configuration
 SENDS = frozenset({"RequestVote", "AppendEntries", "Heartbeat", "InstallSnapshot"})
+#: the bit where a configuration mask's learners begin (Rules.learners; servers < 16)
+LEARNERS = 16
+
+
+def voters_of(mask: int) -> int:
+    """The voters of a configuration mask."""
+    return mask & ((1 << LEARNERS) - 1)
+
+
+def learners_of(mask: int) -> int:
+    """The learners of a configuration mask (Rules.learners), as a mask of servers."""
+    return mask >> LEARNERS
 
 
 def initial_members(c: Context) -> int:
@@ -82,7 +105,7 @@ def become_leader(s: Any, c: Context) -> Step:
     for i in range(c.n):
         if s.role[i] != CANDIDATE:
             continue
-        conf = config_of(s, c, i)
+        conf = voters_of(config_of(s, c, i))
         if (s.votes_granted[i] & conf).bit_count() >= majority(conf.bit_count()):
             yield label("BecomeLeader", i=i), s._replace(
                 role=replace_at(s.role, i, LEADER),
@@ -97,7 +120,7 @@ def advance_commit_index(s: Any, c: Context) -> Step:
     for i in range(c.n):
         if s.role[i] != LEADER:
             continue
-        conf, match, log = config_of(s, c, i), s.match_index[i], s.log[i]
+        conf, match, log = voters_of(config_of(s, c, i)), s.match_index[i], s.log[i]
         need, new = majority(conf.bit_count()), s.commit_index[i]
         for index in range(len(log), 0, -1):
             agree = sum(1 for k in members(conf) if k == i or match[k] >= index)
@@ -119,23 +142,36 @@ def add_remove(s: Any, c: Context) -> Step:
         if not c.rules.may_change_config(log, s.commit_index[i], term):
             continue
         conf = config_of(s, c, i)
+        voters, learners = voters_of(conf), learners_of(conf)
         for j in range(c.n):
-            if j == i:
+            bit = 1 << j
+            if j == i and not (c.rules.leader_removes_itself and voters & ~bit):
                 continue
-            name = "RemoveServer" if conf >> j & 1 else "AddServer"
-            entry = config_entry(term, conf ^ (1 << j))
-            yield label(name, i=i, j=j), s._replace(log=replace_at(s.log, i, log + (entry,)))
+            if voters & bit:
+                changes = [("RemoveServer", conf & ~bit)]
+            elif learners & bit:  # promote it, or remove it
+                changes = [("AddServer", (conf | bit) & ~(bit << LEARNERS)),
+                           ("RemoveServer", conf & ~(bit << LEARNERS))]
+            else:
+                changes = [("AddServer", conf | bit)] + (
+                    [("AddLearner", conf | bit << LEARNERS)] if c.rules.learners else [])
+            for name, new in changes:
+                entry = config_entry(term, new)
+                yield label(name, i=i, j=j), s._replace(log=replace_at(s.log, i, log + (entry,)))
 
 
-def _allowed(s: Any, c: Context, lb: Label) -> bool:
+def allowed(s: Any, c: Context, lb: Label) -> bool:
+    """Whether a step of the ``Next`` underneath remains a step with membership changes."""
     name, params = lb
     if name in ("BecomeLeader", "AdvanceCommitIndex"):
         return False  # replaced by this module's (quorums of the configuration)
     if name == "Timeout":
-        return bool(config_of(s, c, params[0][1]) >> params[0][1] & 1)
-    if name in SENDS:
+        return bool(voters_of(config_of(s, c, params[0][1])) >> params[0][1] & 1)
+    if name in SENDS:  # to a voter; to a learner too, but a vote request
         p = dict(params)
-        return bool(config_of(s, c, p["i"]) >> p["j"] & 1)
+        conf = config_of(s, c, p["i"])
+        to = voters_of(conf) | (0 if name == "RequestVote" else learners_of(conf))
+        return bool(to >> p["j"] & 1)
     return True
 
 
@@ -146,7 +182,7 @@ def layer(inner: Callable[[Any, Context], Iterator[tuple[Label, Any]]]
 
     def successors(s: Any, c: Context) -> Step:
         for lb, t in inner(s, c):
-            if _allowed(s, c, lb):
+            if allowed(s, c, lb):
                 yield lb, t
         yield from become_leader(s, c)
         yield from advance_commit_index(s, c)

@@ -25,7 +25,9 @@ no longer do with the compacted entries:
   the snapshot's last index and term, it keeps the entries after it; otherwise it
   discards its whole log; either way its log becomes the snapshot followed by what it
   kept, its snapshot index and commit index the snapshot's last index
-  (``Rules.snapshot_retains``).  A snapshot at or below its commit index holds nothing
+  (``Rules.snapshot_retains``); under ``Rules.snapshot_fast_forward`` (etcd's restore, for
+  trace validation) a receiver that holds the snapshot's last entry only advances its
+  commit index, keeping its log and its own snapshot index.  A snapshot at or below its commit index holds nothing
   new and is ignored (etcd's restore refuses it).  It answers with a successful
   AppendEntries response acknowledging ``max(lastIndex, commitIndex)`` (etcd's MsgAppResp;
   the dissertation's leader then sets nextIndex and matchIndex, as for AppendEntries);
@@ -43,7 +45,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from quorum.spec.raft.tla.actions import Context, Label, label, receive_one
+from quorum.spec.raft.tla.actions import Context, Label, label
+from quorum.spec.raft.tla.actions import receive_one as _receive_one
 from quorum.spec.raft.tla.state import (
     APPEND_ENTRIES_RESPONSE,
     CANDIDATE,
@@ -60,9 +63,9 @@ from quorum.spec.raft.tla.state import (
     with_messages,
 )
 
-__all__ = ["INSTALL_SNAPSHOT_REQUEST", "InstallSnapshotRequest", "SnapState", "compacted",
-           "handle_install_snapshot_request", "initial_snap_state", "install_snapshot",
-           "layer", "receive", "snapshot"]
+__all__ = ["INSTALL_SNAPSHOT_REQUEST", "InstallSnapshotRequest", "SnapState", "allowed",
+           "compacted", "floor_commit", "handle_install_snapshot_request", "initial_snap_state",
+           "install_snapshot", "layer", "receive", "receive_one", "snapshot"]
 
 #: the message type of InstallSnapshot (after raft.tla's four)
 INSTALL_SNAPSHOT_REQUEST = 4
@@ -151,7 +154,11 @@ def handle_install_snapshot_request(s: Any, c: Context, i: int, j: int, m: Any
     response = AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, term, True, match, i, j)
     if k <= commit:  # nothing it has not committed already: ignored
         return with_messages(s, reply(s.messages, response, m))
-    kept = log[k:] if c.rules.snapshot_retains(log, k, m.mlast_term) else ()
+    retains = c.rules.snapshot_retains(log, k, m.mlast_term)
+    if retains and c.rules.snapshot_fast_forward:  # etcd: it holds it all; commit only
+        return s._replace(commit_index=replace_at(s.commit_index, i, k),
+                          messages=reply(s.messages, response, m))
+    kept = log[k:] if retains else ()
     return s._replace(
         log=replace_at(s.log, i, m.mdata + kept),
         commit_index=replace_at(s.commit_index, i, k),
@@ -163,16 +170,22 @@ def handle_install_snapshot_request(s: Any, c: Context, i: int, j: int, m: Any
 _HANDLERS = {INSTALL_SNAPSHOT_REQUEST: (handle_install_snapshot_request, False)}
 
 
+def receive_one(s: Any, c: Context, m: Any) -> Any:
+    """Receive(m) of one InstallSnapshot m: UpdateTerm first, as raft.tla's Receive; None
+    when not enabled."""
+    return _receive_one(s, c, m, _HANDLERS)  # type: ignore[arg-type]
+
+
 def receive(s: Any, c: Context) -> Iterator[tuple[Label, Any]]:
-    """Receive(m) of each InstallSnapshot in the bag: UpdateTerm first, as raft.tla's Receive."""
+    """Receive(m) of each InstallSnapshot in the bag."""
     for m, _ in s.messages:
         if m.mtype == INSTALL_SNAPSHOT_REQUEST:
-            t = receive_one(s, c, m, _HANDLERS)  # type: ignore[arg-type]
+            t = receive_one(s, c, m)
             if t is not None:
                 yield label("Receive", m=m), t
 
 
-def _allowed(s: Any, lb: Label, t: Any) -> bool:
+def allowed(s: Any, lb: Label, t: Any) -> bool:
     """Whether a step of the Next underneath remains a step with snapshots (module doc)."""
     name, params = lb
     if name == "AppendEntries":
@@ -186,7 +199,7 @@ def _allowed(s: Any, lb: Label, t: Any) -> bool:
     return all(len(log) >= k for log, k in zip(t.log, t.snapshot_index, strict=True))
 
 
-def _floor_commit(t: Any) -> Any:
+def floor_commit(t: Any) -> Any:
     """A commit index is never below the snapshot index (module doc)."""
     if all(ci >= k for ci, k in zip(t.commit_index, t.snapshot_index, strict=True)):
         return t
@@ -202,8 +215,8 @@ def layer(inner: Callable[[Any, Context], Iterator[tuple[Label, Any]]]
 
     def successors(s: Any, c: Context) -> Iterator[tuple[Label, Any]]:
         for lb, t in inner(s, c):
-            if _allowed(s, lb, t):
-                yield lb, _floor_commit(t)
+            if allowed(s, lb, t):
+                yield lb, floor_commit(t)
         yield from snapshot(s, c)
         yield from install_snapshot(s, c)
         yield from receive(s, c)

@@ -11,7 +11,8 @@
   or :func:`~quorum.impl.sim.generate_tla` with pre-vote for a bug only step refinement
   sees, or :func:`~quorum.impl.sim.generate_wide` for a bug only the wide profile's shapes
   reach, or :func:`~quorum.impl.sim.generate_churn` for one that needs membership changes
-  or storage faults), in order, with one bug switched on, until a check fails; the first failing seed
+  or storage faults, or :func:`~quorum.impl.sim.generate_tla_snap` for a snapshot bug only
+  step refinement sees), in order, with one bug switched on, until a check fails; the first failing seed
   is pinned (a change to the generator or the store that hides a bug shows up here), then
   the failing schedule is shrunk and must still fail.  How long the hunt takes is measured
   by ``benchmarks/soak.py``, not asserted here.
@@ -35,6 +36,7 @@ from quorum.impl.sim import (
     generate,
     generate_churn,
     generate_tla,
+    generate_tla_snap,
     generate_wide,
     with_mutant,
 )
@@ -52,7 +54,9 @@ FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
                "stale-vote-counted": 5, "retry-applied-twice": 24, "no-sessions": 24,
                # generate_churn(seed, 1500): membership changes, torn tails, corrupt WALs
                "match-index-backwards": 0, "second-conf-change": 0,
-               "wal-skips-bad-record": 0}
+               "wal-skips-bad-record": 0,
+               # generate_tla_snap(seed, 1500): snapshots under step refinement
+               "snapshot-keeps-suffix": 1}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
 #: mutants hunted with generate_wide(seed, 1500): the default profile never builds their shapes
@@ -61,6 +65,9 @@ WIDE = {"ceil-majority", "up-to-date-index-first", "snapshot-keeps-conflict",
 #: mutants hunted with generate_churn(seed, 1500): only membership changes or corrupt WAL
 #: records reach them
 CHURN = {"second-conf-change", "wal-skips-bad-record"}
+#: mutants hunted with generate_tla_snap(seed, 1500): only step refinement (with the
+#: snapshots layer) sees them at once
+TLA_SNAP = {"snapshot-keeps-suffix"}
 #: mutants no generator lines up: a written scenario catches them, and its schedule is a
 #: regression file (no-sessions was one until the wide profile's retries: default seeds
 #: 0-119 never caught it; its regression file is still tests/impl/sim/test_sessions.py's)
@@ -169,6 +176,8 @@ def _draw(name: str, seed: int) -> Schedule:
         s = generate_tla(seed, STEPS, pre_vote=True)
     elif name in CHURN:
         s = generate_churn(seed, STEPS)
+    elif name in TLA_SNAP:
+        s = generate_tla_snap(seed, STEPS)
     else:
         s = generate_wide(seed, STEPS) if name in WIDE else generate(seed, STEPS)
     return replace(s, config=with_mutant(s.config, name))

@@ -14,9 +14,18 @@ from dataclasses import replace
 import pytest
 
 from quorum.conformance.abstraction import MessageMap, Values, abstract
-from quorum.conformance.runner import check_schedule
-from quorum.conformance.steps import StepRefinementObserver
-from quorum.impl.sim import Simulator, generate, generate_tla, run_schedule, tla_config, with_mutant
+from quorum.conformance.runner import check_schedule, default_checks
+from quorum.conformance.steps import StepRefinementObserver, servers
+from quorum.impl.sim import (
+    Simulator,
+    generate,
+    generate_tla,
+    generate_tla_churn,
+    generate_tla_snap,
+    run_schedule,
+    tla_config,
+    with_mutant,
+)
 from quorum.spec.raft.tla.state import REQUEST_VOTE_REQUEST, bag_size, initial_state
 
 #: seed -> (nodes, events validated, events that took >= 1 spec step, send steps),
@@ -184,3 +193,100 @@ def test_quorum_sim_profile_tla_prevote():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "step refinement: 600 of 600 events validated" in out.stdout
     assert "deliver PRE_VOTE" in out.stdout
+
+
+# --- snapshots: the tla-snap profile, against raft.tla with quorum.spec.raft.snapshots --------
+#: seed -> (nodes, events that took >= 1 spec step, send steps, of which InstallSnapshot,
+#: Snapshot steps, InstallSnapshot deliveries), 1,000 steps each, every event validated
+SNAP_PINNED = {0: (5, 677, 365, 3, 11, 3), 1: (3, 506, 331, 6, 7, 4), 4: (5, 629, 411, 4, 9, 4)}
+
+
+@pytest.mark.parametrize("seed", sorted(SNAP_PINNED))
+def test_the_store_with_snapshots_refines_raft_tla_with_snapshots(seed):
+    s = generate_tla_snap(seed, 1000)
+    obs = StepRefinementObserver(s.config.nodes)
+    run = run_schedule(s, [obs], keep_log=False)
+    assert run.failure is None, run.failure
+    nodes, steps, sends, installs, snapshots, delivered = SNAP_PINNED[seed]
+    assert s.config.nodes == nodes and obs.totals() == (1000, 1000)
+    assert (obs.spec_steps(), obs.sends, obs.snapshot_sends) == (steps, sends, installs)
+    assert obs.actions["Snapshot"] == snapshots
+    assert sum(obs.counts["deliver SNAPSHOT"].values()) == delivered
+    assert "not validated" not in obs.coverage()
+
+
+def test_snapshot_keeps_suffix_is_caught_by_step_refinement_only():
+    """A follower restores a snapshot whose last entry conflicts with its log but keeps its
+    entries after it: no other check sees it at once (no entry is applied wrongly, Log
+    Matching holds), but raft.tla with snapshots discards the whole log (Figure 5.3)."""
+    s = generate_tla_snap(1, 1500)
+    res = check_schedule(with_mutant_schedule(s, "snapshot-keeps-suffix"), default_checks(s),
+                         keep_log=False)
+    f = res.failure
+    assert f is not None and f.check == "refinement" and f.event == 576
+    assert f.message == ("event 576 (deliver SNAPSHOT 1->3 t12 prev=0/0 n=0 c=0) is no step "
+                         "of raft.tla: s3's change is no path of at most 3 spec steps")
+    assert "snapshotIndex" in f.details
+    assert res.verdicts == {"safety": "ok", "refinement": "FAILED", "invariants": "ok",
+                            "linearizability": "ok"}
+    assert check_schedule(s, default_checks(s), keep_log=False).ok
+
+
+def test_snapshot_keeps_conflict_is_caught_by_step_refinement_too():
+    """The older snapshot mutant (the follower keeps its whole log and fast-forwards its
+    commit index onto the conflicting entry): the ghost safety check names it first, at
+    the same event, where step refinement alone catches it too."""
+    s = with_mutant_schedule(generate_tla_snap(1, 1500), "snapshot-keeps-conflict")
+    both = check_schedule(s, default_checks(s), keep_log=False).failure
+    assert both is not None and (both.check, both.event) == ("safety", 576)
+    alone = check_schedule(s, ("refinement",), keep_log=False).failure
+    assert alone is not None and alone.event == 576
+    assert alone.message.startswith("event 576 (deliver SNAPSHOT 1->3")
+
+
+def test_quorum_sim_profile_tla_snap_reports_installsnapshot_coverage():
+    out = subprocess.run([sys.executable, "-m", "quorum", "sim", "--profile", "tla-snap",
+                          "--seed", "1", "--steps", "1000"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "step refinement: 1000 of 1000 events validated" in out.stdout
+    assert "  deliver SNAPSHOT: 4 validated of 4 (1 step 4)" in out.stdout
+    assert "  snap: 7 validated of 7 (1 step 3, stutter 4)" in out.stdout
+    assert "  messages sent: 331 (6 InstallSnapshot), each a send step" in out.stdout
+
+
+def with_mutant_schedule(sched, name):
+    return replace(sched, config=with_mutant(sched.config, name))
+
+
+# --- membership: the tla-churn profile, against raft.tla with quorum.spec.raft.membership -----
+#: seed -> (initial nodes, events that took >= 1 spec step, send steps, membership changes
+#: validated as steps: AddLearner, AddServer, RemoveServer), 1,000 steps, all validated
+CHURN_PINNED = {0: (4, 407, 324, (1, 1, 0)), 1: (4, 549, 334, (3, 2, 4)),
+                3: (1, 125, 59, (2, 1, 0))}
+
+
+@pytest.mark.parametrize("seed", sorted(CHURN_PINNED))
+def test_the_store_with_membership_changes_refines_raft_tla_with_membership(seed):
+    s = generate_tla_churn(seed, 1000)
+    obs = StepRefinementObserver(servers(s))
+    run = run_schedule(s, [obs], keep_log=False)
+    assert run.failure is None, run.failure
+    nodes, steps, sends, changes = CHURN_PINNED[seed]
+    assert (s.config.nodes, obs.n) == (nodes, 9) and obs.totals() == (1000, 1000)
+    assert (obs.spec_steps(), obs.sends) == (steps, sends)
+    assert tuple(obs.actions.get(a, 0) for a in ("AddLearner", "AddServer", "RemoveServer")) \
+        == changes
+    assert "not validated" not in obs.coverage()
+
+
+def test_a_second_conf_change_is_caught_by_step_refinement():
+    """second-conf-change at tla-churn seed 11: the leader proposes a removal while a change
+    it proposed is uncommitted; Rules.may_change_config enables no change then."""
+    s = generate_tla_churn(11, 1500)
+    res = check_schedule(with_mutant_schedule(s, "second-conf-change"), default_checks(s),
+                         keep_log=False)
+    f = res.failure
+    assert f is not None and (f.check, f.event) == ("refinement", 46)
+    assert f.message == ("event 46 (remove: n3 proposes REMOVE_NODE n1) is no step of "
+                         "raft.tla: s3's change is no path of at most 3 spec steps")
+    assert check_schedule(s, default_checks(s), keep_log=False).ok

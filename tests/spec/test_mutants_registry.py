@@ -40,7 +40,8 @@ from quorum.cli.specs import SPECS, load
 REFERENCE_ONLY: dict[str, frozenset[str]] = {
     "raft": frozenset({"commits_after_restart", "follower_commit", "reply_match",
                        "match_after_success", "heartbeats", "lost_elections", "pre_vote",
-                       "config_on_apply"}),
+                       "config_on_apply", "snapshot_fast_forward", "learners",
+                       "leader_removes_itself"}),
 }
 
 

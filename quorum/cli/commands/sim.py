@@ -40,7 +40,11 @@ def add_parser(sub: Any, name: str) -> None:
                         "off, one entry per AppendEntries, no snapshots, no torn writes) and "
                         "check step refinement too; tla-prevote: the same with etcd's pre-vote on; wide: "
                         "cluster sizes 1-7, leader partitions with writes on both sides, "
-                        "snapshots by new leaders, transfers, client retries")
+                        "snapshots by new leaders, transfers, client retries; churn: wide plus "
+                        "membership changes and storage faults; tla-snap: tla plus snapshots "
+                        "and InstallSnapshot, compared by step refinement; tla-churn: tla plus "
+                        "membership changes (learners, promotions, voters added and removed), "
+                        "compared by step refinement")
     p.add_argument("--mutant", choices=[m.value for m in Mutant], default=None, metavar="NAME",
                    help="switch on a known implementation bug (layer, the check that catches "
                         "it): " + "; ".join(f"{m} ({m.layer.value}, {m.check})" for m in Mutant))

@@ -33,11 +33,18 @@ def server_name(i: int) -> str:
     return f"s{i + 1}"
 
 
+#: where a configuration's learners begin (quorum.spec.raft.membership.LEARNERS)
+_LEARNERS = 16
+
+
 def value_name(v: int) -> str:
     """``v1``; a configuration entry's value (``~members``, quorum.spec.raft.membership)
-    as ``{s1,s2}``."""
+    as ``{s1,s2}``, with learners as ``{s1,s2 +learners s3}``."""
     if v < 0:
-        return "{" + ",".join(server_name(j) for j in range((~v).bit_length()) if ~v >> j & 1) + "}"
+        voters, learners = ~v & ((1 << _LEARNERS) - 1), ~v >> _LEARNERS
+        names = ",".join(server_name(j) for j in range(voters.bit_length()) if voters >> j & 1)
+        extra = ",".join(server_name(j) for j in range(learners.bit_length()) if learners >> j & 1)
+        return "{" + names + (f" +learners {extra}" if extra else "") + "}"
     return f"v{v + 1}"
 
 

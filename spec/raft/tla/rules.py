@@ -190,6 +190,16 @@ class Rules:
     #: etcd's rule: a server uses the latest configuration it has *applied* (committed),
     #: not the latest in its log (the dissertation's)
     config_on_apply: bool = False
+    #: etcd's restore: the receiver of an InstallSnapshot that already holds the snapshot's
+    #: last entry only advances its commit index (its log and snapshot stay as they are);
+    #: the dissertation's (Figure 5.3) also saves the snapshot, compacting its log
+    snapshot_fast_forward: bool = False
+    #: etcd's learners (the dissertation's non-voting members, §4.2.1): AddLearner steps
+    #: and configurations of voters plus learners (quorum.spec.raft.membership)
+    learners: bool = False
+    #: etcd's leader may propose its own removal (RemoveServer(i, i); the dissertation's
+    #: steps down once it commits, which this spec leaves out)
+    leader_removes_itself: bool = False
 
 
 #: raft.tla's own answers

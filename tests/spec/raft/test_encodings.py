@@ -267,6 +267,8 @@ def test_rules_the_fast_path_lacks_run_in_the_reference():
     assert model.reference and not hasattr(model, "successors_within")
     # fast declares what it implements; anything else is refused by name
     assert fast.unsupported(ETCD) == ["commits_after_restart", "follower_commit", "reply_match",
-                                      "match_after_success", "heartbeats", "lost_elections"]
+                                      "match_after_success", "heartbeats", "lost_elections",
+                                      "config_on_apply", "snapshot_fast_forward", "learners",
+                                      "leader_removes_itself"]
     with pytest.raises(ConfigError, match="does not implement heartbeats, lost_elections"):
         fast.successor_function(Config(), replace(RAFT, heartbeats=True, lost_elections=True))

@@ -123,6 +123,18 @@ def test_figure_5_3_receiver():
     assert not log_matching(t._replace(log=(((2, 1), (2, 1)), t.log[1])))
 
 
+def test_etcd_fast_forward_keeps_a_log_that_holds_the_snapshot():
+    """Rules.snapshot_fast_forward (etcd's restore, in ETCD): a receiver holding the
+    snapshot's last entry only commits it; its log and snapshot index stay; a conflicting
+    log is still replaced."""
+    ff = replace(RAFT, snapshot_fast_forward=True)
+    t = _receive(ff, ((1, 0), (1, 1)))
+    assert t.log[1] == ((1, 0), (1, 1)) and t.snapshot_index[1] == 0 and t.commit_index[1] == 1
+    assert t.messages == ((AppendEntriesResponse(APPEND_ENTRIES_RESPONSE, 1, True, 1, 1, 0), 1),)
+    t = _receive(ff, ((2, 1), (2, 1)))
+    assert t.log[1] == ((1, 0),) and t.snapshot_index[1] == 1
+
+
 def test_config_in_the_log_or_on_apply():
     ctx = Context(n=3, values=1, quorum=2, rules=RAFT, members=0b011)
     s = initial_snap_state(3)._replace(log=((config_entry(2, 0b111),), (), ()))
@@ -177,3 +189,32 @@ def test_membership_with_the_fix_is_safe_on_the_same_walks():
     fixed = build(None, **SPEC.defaults("membership-without-fix"))
     result = explore(fixed, depth=120, runs=400, seed=0)
     assert result.violation is None
+
+
+def test_etcd_learners_and_a_leader_that_removes_itself():
+    """Rules.learners and Rules.leader_removes_itself (etcd's, for step refinement): a
+    leader of {s1,s2} may add s3 as a learner or a voter and remove itself; a learner is
+    replicated to but never asked for its vote, and never counts in a quorum."""
+    from quorum.spec.raft.membership import LEARNERS, add_remove, allowed, become_leader
+    from quorum.spec.raft.tla.actions import label
+    from quorum.spec.raft.tla.render import value_name
+    from quorum.spec.raft.tla.state import CANDIDATE, LEADER
+
+    etcd = replace(RAFT, learners=True, leader_removes_itself=True)
+    ctx = Context(n=3, values=1, quorum=2, rules=etcd, members=0b011)
+    s = initial_snap_state(3)._replace(current_term=(2, 2, 1), role=(LEADER, 0, 0),
+                                       log=(((2, 0),), (), ()), commit_index=(1, 0, 0))
+    steps = {(lb[0], dict(lb[1])["j"]): t.log[0][-1][1] for lb, t in add_remove(s, ctx)}
+    assert steps == {("RemoveServer", 0): ~0b010, ("RemoveServer", 1): ~0b001,
+                     ("AddServer", 2): ~0b111, ("AddLearner", 2): ~(0b011 | 0b100 << LEARNERS)}
+    assert value_name(steps[("AddLearner", 2)]) == "{s1,s2 +learners s3}"
+    # raft.tla's rules: no learner, no self-removal (the pinned counts' steps)
+    plain = {(lb[0], dict(lb[1])["j"]) for lb, _ in add_remove(s, ctx._replace(rules=RAFT))}
+    assert plain == {("RemoveServer", 1), ("AddServer", 2)}
+    learner = s._replace(log=(((2, 0), config_entry(2, 0b011 | 0b100 << LEARNERS)), (), ()),
+                         commit_index=(2, 0, 0))
+    assert allowed(learner, ctx, label("AppendEntries", i=0, j=2))
+    assert not allowed(learner, ctx, label("RequestVote", i=0, j=2))
+    # a candidate with the votes of s1 and the learner s3 has no majority of {s1,s2}
+    cand = learner._replace(role=(CANDIDATE, 0, 0), votes_granted=(0b101, 0, 0))
+    assert list(become_leader(cand, ctx)) == []
