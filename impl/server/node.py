@@ -86,6 +86,7 @@ log = logging.getLogger("quorum.server")
 
 STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
 SNAPSHOT_PIECE = 2000  # keys packed between two turns of the event loop (a few ms)
+SNAPSHOT_FINISH_S = 30.0  # how long stop() lets a snapshot under way finish
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -126,6 +127,7 @@ class Node:
         self._tasks: list[asyncio.Task[Any]] = []
         self._snap_index = 0
         self._snapshotting = False  # a snapshot task is packing or writing a snapshot
+        self._snap_task: asyncio.Task[None] | None = None  # the latest snapshot task
         self._log_bytes = 0  # bytes of the entries applied since the last snapshot
         # client requests waiting for their entry: request id -> future of its Outcome
         self.waiters: dict[int, asyncio.Future[Outcome]] = {}
@@ -212,6 +214,15 @@ class Node:
         return self.sm.kv.size_bytes
 
     async def stop(self) -> None:
+        snap = self._snap_task
+        if snap is not None and not snap.done():  # a snapshot under way is finished first
+            try:
+                async with asyncio.timeout(SNAPSHOT_FINISH_S):
+                    await asyncio.shield(snap)
+            except TimeoutError:
+                snap.cancel()
+            except Exception:
+                pass  # the task logged it and set ``fatal``
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -520,7 +531,8 @@ class Node:
         view = self.sm.snapshot_view()
         self._snap_index, self._log_bytes = applied, 0
         self._snapshotting = True
-        self.background(self._snapshot(applied, conf, view))
+        self._snap_task = asyncio.get_running_loop().create_task(
+            self._snapshot(applied, conf, view))
 
     async def _snapshot(self, index: int, conf: ConfState, view: MachineView) -> None:
         loop = asyncio.get_running_loop()

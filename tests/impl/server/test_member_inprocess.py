@@ -88,6 +88,12 @@ def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(tmp_path: Pa
                 kv = rpc_pb2_grpc.KVStub(ch)
                 await asyncio.gather(*(kv.Put(rpc_pb2.PutRequest(
                     key=b"k%03d" % i, value=b"v%d" % i)) for i in range(start, start + n)))
+            if n >= 50:  # taken by the snapshot task from a view (snapview.py), which
+                for _ in range(400):  # runs beside the writes: wait for it (20 s at most)
+                    if node.stats["snapshots"]:
+                        break
+                    await asyncio.sleep(0.05)
+                assert node.stats["snapshots"] >= 1
         finally:
             await stop_member(node, server)
 
