@@ -539,7 +539,10 @@ class Node:
         try:
             for _ in view.kv.pieces(SNAPSHOT_PIECE):
                 await asyncio.sleep(0)  # let the Ready loop, clients and peers run
-            data = view.finish()
+            view.kv.close()  # packed: the store need no longer copy for it
+            # the checksum and the one join of the pieces, in a thread (zlib lets go of
+            # the GIL), not the WAL's: its fsyncs should not wait for this
+            data = await loop.run_in_executor(None, view.finish)
             if index <= self.mem.snapshot().meta.index:
                 return  # a leader's snapshot was installed meanwhile; it is newer
             snap = self.mem.create_snapshot(index, conf, data)
