@@ -50,6 +50,10 @@ class SnapshotView:
         self._parts: list[bytes] = []
         self._done = 0  # keys packed so far
 
+    def __len__(self) -> int:
+        """The number of keys in the view."""
+        return len(self._keys)
+
     @property
     def applied_index(self) -> int:
         """The Raft index the view's state is at."""

@@ -20,8 +20,9 @@ This node is its :class:`~quorum.impl.driver.Ports`:
   when its entry is committed (durable on a majority) and applied;
 * **release** answers the linearizable reads of one ReadIndex request.
 
-After each Ready, the node takes a snapshot and compacts the log every
-``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
+After each Ready, the node takes a snapshot (from a copy-on-write view of the state
+machine; a large one packed in pieces by a task beside the Ready loop, see
+:meth:`Node._maybe_snapshot`) and compacts the log every ``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
 ``snapshot_bytes`` bytes or, if it is larger, as many bytes as that snapshot (so the bytes
 written to snapshots stay within twice the bytes written to the log); compaction keeps ``catchup_entries`` entries for slow followers, but
 no more than ``catchup_bytes`` of them, so the in-memory log stays bounded in bytes too.
@@ -128,6 +129,7 @@ class Node:
         self._snap_index = 0
         self._snapshotting = False  # a snapshot task is packing or writing a snapshot
         self._snap_task: asyncio.Task[None] | None = None  # the latest snapshot task
+        self._stopping = False
         self._log_bytes = 0  # bytes of the entries applied since the last snapshot
         # client requests waiting for their entry: request id -> future of its Outcome
         self.waiters: dict[int, asyncio.Future[Outcome]] = {}
@@ -214,6 +216,7 @@ class Node:
         return self.sm.kv.size_bytes
 
     async def stop(self) -> None:
+        self._stopping = True
         snap = self._snap_task
         if snap is not None and not snap.done():  # a snapshot under way is finished first
             try:
@@ -402,7 +405,7 @@ class Node:
                 if self._proposals:
                     self._flush_proposals()
                 self._issue_read_index()
-                self._maybe_snapshot()
+                await self._maybe_snapshot()
 
     async def _handle(self, rd: Ready) -> None:
         self.stats["readies"] += 1
@@ -514,13 +517,15 @@ class Node:
                 fut.set_result(index)
 
     # --- snapshots --------------------------------------------------------------------------
-    def _maybe_snapshot(self) -> None:
-        """Start a snapshot when one is due (module docstring) and none is being taken.
+    async def _maybe_snapshot(self) -> None:
+        """Take a snapshot when one is due (module docstring) and none is being taken.
 
         It is taken from a copy-on-write view of the state machine at the applied index
-        (:mod:`quorum.impl.kv.snapview`) and packed in pieces by a task of its own,
-        yielding the loop between pieces, so the Ready loop goes on while it is packed and
-        written: the longest pause is one piece, not the whole key space."""
+        (:mod:`quorum.impl.kv.snapview`).  A small key space (one piece) is snapshotted
+        at once, within the Ready loop; a larger one is packed in pieces by a task of its
+        own, yielding the loop between pieces, so the Ready loop goes on while it is
+        packed and written: the longest pause is one piece, not the whole key space (and
+        the log may meanwhile outgrow its byte bounds by the entries applied)."""
         applied = self.sm.applied
         if self._snapshotting or applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
@@ -531,8 +536,18 @@ class Node:
         view = self.sm.snapshot_view()
         self._snap_index, self._log_bytes = applied, 0
         self._snapshotting = True
-        self._snap_task = asyncio.get_running_loop().create_task(
-            self._snapshot(applied, conf, view))
+        if len(view.kv) <= SNAPSHOT_PIECE:
+            await self._snapshot(applied, conf, view)
+        else:
+            self._snap_task = asyncio.get_running_loop().create_task(
+                self._snapshot_beside(applied, conf, view))
+
+    async def _snapshot_beside(self, index: int, conf: ConfState, view: MachineView) -> None:
+        """:meth:`_snapshot` as a task beside the Ready loop, which skipped any snapshot
+        falling due meanwhile: check again once it is done."""
+        await self._snapshot(index, conf, view)
+        if self.fatal is None and self.panic is None and not self._stopping:
+            await self._maybe_snapshot()
 
     async def _snapshot(self, index: int, conf: ConfState, view: MachineView) -> None:
         loop = asyncio.get_running_loop()
