@@ -2,13 +2,15 @@
 
 Usage: python benchmarks/bench_store.py [--systems quorum,etcd,echo,go,pysyncobj]
                                         [--concurrency 1,64] [--warmup 2] [--duration 10]
+                                        [--repeat N] [--flame leader.svg]
 
 Every system runs as real processes on 127.0.0.1 with its data on disk (every
 acknowledged write fsynced on a majority: quorum's WAL, etcd's WAL).  The same closed-loop
 load generator drives each: ``concurrency`` clients, each sending its next Put as soon as
 the previous one is answered, 16-byte keys drawn uniformly from 100,000, 100-byte values;
 ``warmup`` seconds unmeasured, then ``duration`` seconds measured; it prints ops/s and the
-p50 and p99 latency per system and concurrency.  Clients:
+p50 and p99 latency per system and concurrency, and at the end every row's ratio to etcd's
+(same client, same concurrency).  Clients:
 
 * ``python``: grpc.aio, one channel to the leader (the issue's "same Python gRPC client");
 * ``go``: etcd's own Go client (``benchmarks/go/loadgen.go``), built at benchmark time when
@@ -188,13 +190,16 @@ def start_quorum(data: Path, log: Path) -> Cluster:
     ports = free_ports(6)
     names = ["n1", "n2", "n3"]
     peers = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
+    secret = data / "peer-secret"  # authenticated, sealed peer links: the production path
+    secret.write_bytes(os.urandom(32).hex().encode())
     c = Cluster()
     for i, n in enumerate(names):
         c.client_urls.append(f"http://127.0.0.1:{ports[2 * i]}")
         argv = [sys.executable, "-P", "-m", "quorum", "serve", "--name", n,
                 "--data-dir", str(data / n), "--listen-client-urls", c.client_urls[-1],
                 "--listen-peer-urls", f"http://127.0.0.1:{ports[2 * i + 1]}",
-                "--initial-cluster", peers, "--log-level", "warning"]
+                "--initial-cluster", peers, "--peer-secret-file", str(secret),
+                "--log-level", "warning"]
         c.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                         stderr=open(log / f"quorum-{n}.log", "wb")))
     return c
@@ -352,6 +357,18 @@ def pysyncobj_load(concurrency: int, warmup: float, duration: float) -> Figures 
 Results = dict[tuple[str, str, int], list[Figures]]
 
 
+def flame(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes] | None:
+    """Start sampling ``pid`` with py-spy for ``seconds`` into the SVG flame graph ``out``
+    (``--nonblocking``: the process is not stopped to be sampled), or None without py-spy."""
+    if shutil.which("py-spy") is None:
+        print("  (py-spy is not installed: no flame graph)", file=sys.stderr)
+        return None
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration",
+                             str(max(1, int(seconds))), "--rate", "200", "--nonblocking",
+                             "--format", "flamegraph", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: argparse.Namespace,
                     go: Path | None, data: Path, results: Results) -> None:
     data.mkdir()
@@ -361,8 +378,16 @@ def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: arg
         pids = [p.pid for p in cluster.procs]
         span = args.warmup + args.duration
         for c in args.concurrency:
+            spy = None
+            if args.flame and name == "quorum" and c == max(args.concurrency):
+                leader = pids[[u.removeprefix("http://") for u in cluster.client_urls]
+                              .index(endpoint)]
+                spy = flame(leader, Path(args.flame), args.duration)
             f = with_cpu(lambda c=c: asyncio.run(  # type: ignore[misc]
                 python_put_load(endpoint, c, args.warmup, args.duration)), pids, span)
+            if spy is not None:
+                spy.wait()
+                print(f"  (flame graph of the leader: {args.flame})", file=sys.stderr)
             record(results, (name, "python", c), f)
             if go is not None:
                 f = with_cpu(lambda c=c: go_load(  # type: ignore[misc]
@@ -400,6 +425,29 @@ def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, wor
                 record(results, ("pysyncobj", "inproc", c), f)
 
 
+def ratios(results: Results) -> None:
+    """Every row next to etcd's of the same client and concurrency (etcd's Python client
+    row for the in-process PySyncObj and the echo server): throughput ratio (higher is
+    better) and p50 and p99 ratios (lower is better)."""
+    def median(runs: list[Figures]) -> Figures:
+        return sorted(runs, key=lambda f: f.ops_per_s)[len(runs) // 2]
+
+    print(f"\nratio to etcd (same client and concurrency, median round):\n"
+          f"{'system':<10} {'client':<7} {'conc':>5} {'ops/s':>10} {'x etcd':>7} "
+          f"{'p50 x':>6} {'p99 x':>6} {'cpu1 x':>7}")
+    for (system, client, c), runs in results.items():
+        f = median(runs)
+        base = results.get(("etcd", client if client in ("python", "go") else "python", c))
+        if base is None:
+            continue
+        e = median(base)
+        cpu = f"{f.busiest_us / e.busiest_us:>7.2f}" if f.busiest_us and e.busiest_us \
+            else f"{'-':>7}"
+        print(f"{system:<10} {client:<7} {c:>5} {f.ops_per_s:>10,.0f} "
+              f"{f.ops_per_s / e.ops_per_s:>7.2f} {f.p50_ms / e.p50_ms:>6.2f} "
+              f"{f.p99_ms / e.p99_ms:>6.2f} {cpu}")
+
+
 def report(system: str, client: str, c: int, f: Figures) -> None:
     anchor = ANCHORS.get((system, client, c))
     note = ""
@@ -423,6 +471,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over all systems, interleaved; the median round is reported")
     ap.add_argument("--keep", action="store_true", help="keep the data and log directory")
+    ap.add_argument("--flame", metavar="SVG",
+                    help="record a py-spy flame graph of quorum's leader during its run at "
+                    "the highest concurrency (Python client)")
     args = ap.parse_args()
     systems = args.systems.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-store-", dir=str(ROOT)))  # on disk, not tmpfs
@@ -441,6 +492,7 @@ def main() -> int:
             print(f"\nmedian of {args.repeat} rounds (by ops/s):\n{header}")
             for key, runs in results.items():
                 report(*key, sorted(runs, key=lambda f: f.ops_per_s)[len(runs) // 2])
+        ratios(results)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -36,6 +36,7 @@ from quorum.impl.kv.results import (
     TxnResult,
 )
 from quorum.impl.kv.snapshot import SnapshotError
+from quorum.impl.kv.snapview import SnapshotView
 from quorum.impl.kv.store import Applied, KVStore
 from quorum.impl.kv.validate import MAX_TXN_OPS, MAX_TXN_OPS_CEILING, validate
 
@@ -64,6 +65,7 @@ __all__ = [
     "Request",
     "Result",
     "SnapshotError",
+    "SnapshotView",
     "SortOrder",
     "SortTarget",
     "Txn",

@@ -17,7 +17,8 @@ import msgpack
 
 from quorum.impl.gcpause import gc_paused
 
-__all__ = ["MAGIC", "VERSION", "SnapshotError", "dump_state", "load_state"]
+__all__ = ["MAGIC", "VERSION", "SnapshotError", "dump_state", "bin_header", "load_state",
+           "seal", "seal_parts"]
 
 MAGIC = b"quorum-kv"
 VERSION = 2  # 2 added the client session table; 1 is still read (no sessions)
@@ -28,8 +29,32 @@ class SnapshotError(ValueError):
 
 
 def dump_state(state: list[Any]) -> bytes:
-    payload = msgpack.packb(state, use_bin_type=True)
+    return seal(msgpack.packb(state, use_bin_type=True))
+
+
+def seal(payload: bytes) -> bytes:
+    """The snapshot of an already packed ``payload``."""
     return msgpack.packb([MAGIC, VERSION, zlib.crc32(payload), payload], use_bin_type=True)
+
+
+def bin_header(size: int) -> bytes:
+    """The msgpack header of a ``size``-byte bin (what ``packb`` writes before bytes)."""
+    if size < 1 << 8:
+        return b"\xc4" + size.to_bytes(1, "big")
+    if size < 1 << 16:
+        return b"\xc5" + size.to_bytes(2, "big")
+    return b"\xc6" + size.to_bytes(4, "big")
+
+
+def seal_parts(payload: list[bytes]) -> list[bytes]:
+    """:func:`seal` of a payload packed piece by piece, as pieces (joined, the same bytes),
+    without copying the payload: the checksum runs over the pieces."""
+    crc, size = 0, 0
+    for part in payload:
+        crc, size = zlib.crc32(part, crc), size + len(part)
+    p = msgpack.Packer(use_bin_type=True)
+    head = p.pack_array_header(4) + p.pack(MAGIC) + p.pack(VERSION) + p.pack(crc)
+    return [head + bin_header(size), *payload]
 
 
 def load_state(data: bytes) -> tuple[int, int, int, tuple[Any, ...], tuple[Any, ...]]:

@@ -67,6 +67,7 @@ from quorum.impl.kv.results import (
 )
 from quorum.impl.kv.sessions import MAX_SESSIONS, Sessions
 from quorum.impl.kv.snapshot import SnapshotError, dump_state, load_state
+from quorum.impl.kv.snapview import SnapshotView
 from quorum.impl.kv.validate import MAX_TXN_OPS_CEILING, validate
 
 __all__ = ["VERSION_BYTES", "Applied", "HistoryError", "KVStore"]
@@ -166,6 +167,7 @@ class KVStore:
         self._main = 0  # revision of the write transaction in progress (0: none)
         self._changed = False
         self._bytes = 0  # accounted size of every kept version (module docstring)
+        self._view: SnapshotView | None = None  # a snapshot being taken in pieces
         # Set by the owner from the replicated alarm table (quorum.impl.server.alarms):
         # NOSPACE refuses requests that add data, CORRUPT refuses every request.
         self.nospace = False
@@ -375,6 +377,8 @@ class KVStore:
             h = self._hist[key]
             i = bisect_right(h.revs, rev) - 1
             drop = i + 1 if i >= 0 and h.rows[i] is None else i
+            if self._view is not None and (drop > 0 or not h.revs):
+                self._view.keep(key, h.revs, h.rows)
             if drop > 0:
                 self._bytes -= sum(_cost(key, row) for row in h.rows[:drop])
                 del h.revs[:drop], h.rows[:drop]
@@ -396,6 +400,8 @@ class KVStore:
             insort(self._keys, key)
         if h.revs and h.revs[-1] >= self._main:
             raise HistoryError(f"key {key!r} written twice in revision {self._main}")
+        if self._view is not None:
+            self._view.keep(key, h.revs, h.rows)
         h.revs.append(self._main)
         h.rows.append(row)
         self._bytes += _cost(key, row)
@@ -426,10 +432,23 @@ class KVStore:
             return dump_state([self._applied, self._rev, self._compact_rev, keys,
                                self.sessions.dump()])
 
+    def snapshot_view(self) -> SnapshotView:
+        """The state as it is now, to be packed in pieces while the store goes on
+        changing (:mod:`quorum.impl.kv.snapview`); its ``finish()`` returns exactly what
+        :meth:`snapshot` returns now.  A view still open is closed first."""
+        if self._view is not None:
+            self._view.close()
+        self._view = SnapshotView(self, self._hist, self._keys[:],
+                                  [self._applied, self._rev, self._compact_rev],
+                                  self.sessions.dump())
+        return self._view
+
     def restore(self, data: bytes) -> None:
         """Replace the whole state by a :meth:`snapshot`; raises SnapshotError on bad bytes
         (and then leaves this store unchanged)."""
         applied, rev, compact_rev, keys, session_rows = load_state(data)
+        if self._view is not None:  # it keeps reading the old tables, which stay unchanged
+            self._view.close()
         try:
             sessions = Sessions.load(session_rows, self.sessions.max_sessions)
         except (TypeError, ValueError) as exc:

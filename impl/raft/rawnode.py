@@ -5,7 +5,7 @@ A driver (the asyncio runtime, the deterministic simulator, a test harness) owns
 
     node.tick()                      # every tick of its clock
     node.step(message)               # every message from a peer
-    node.propose(data) / node.read_index(ctx) / ...   # client requests
+    node.propose(data) / node.propose_batch(datas) / node.read_index(ctx) / ...
     if node.has_ready():
         rd = node.ready()
         # 1. persist rd.hard_state, rd.entries, rd.snapshot (one fsync if rd.must_sync),
@@ -24,6 +24,7 @@ cannot be served raise :class:`~quorum.impl.raft.errors.ProposalDropped` (or its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import codec, confchange, election, leader, replication
@@ -114,8 +115,17 @@ class RawNode:
         self.raft.step(message)
 
     def propose(self, data: bytes) -> None:
-        """Propose a command; forwarded to the leader from a follower (see ``leader.py``)."""
-        leader.propose(self.raft, [Entry(term=0, index=0, data=data)])
+        """Propose a command; forwarded to the leader from a follower (see ``leader.py``).
+        The same as ``propose_batch([data])``."""
+        self.propose_batch((data,))
+
+    def propose_batch(self, batch: Sequence[bytes]) -> None:
+        """Propose several commands at once, in order: a leader appends them as one run of
+        consecutive entries (one unstable append, one AppendEntries per follower, and so
+        one write and one fsync in the driver's next Ready); a follower forwards them as one
+        ``PROPOSE``.  All or none: raises like :meth:`propose`, and then none is taken."""
+        if batch:
+            leader.propose(self.raft, [Entry(term=0, index=0, data=d) for d in batch])
 
     def propose_conf_change(self, cc: ConfChange) -> None:
         """Propose adding/removing one member (single-server change, thesis 4.1).

@@ -36,10 +36,11 @@ from quorum.impl.server.members import (
     decode_add_context,
     decode_attributes,
     pack_snapshot,
+    pack_snapshot_parts,
     unpack_snapshot,
 )
 
-__all__ = ["CHECKED_PREFIX", "Outcome", "StateMachine", "encode_checked"]
+__all__ = ["CHECKED_PREFIX", "MachineView", "Outcome", "StateMachine", "encode_checked"]
 
 #: a key-value command checked for permissions: prefix + msgpack [request id, user, auth
 #: revision, command bytes]
@@ -72,6 +73,23 @@ class Outcome:
     result: kv.Result | None = None
     conf_change: ConfChange | None = None
     auth_error: AuthError | None = None  # an auth change refused, or a stale checked command
+
+
+@dataclass
+class MachineView:
+    """:meth:`StateMachine.snapshot_view`: the key space's view, and the small parts
+    (member table, alarms, auth) copied at the same moment."""
+
+    kv: kv.SnapshotView
+    member_rows: list[Any]
+    extra: dict[str, Any] | None
+
+    @property
+    def applied_index(self) -> int:
+        return self.kv.applied_index
+
+    def finish(self) -> bytes:
+        return pack_snapshot_parts(self.kv.finish_parts(), self.member_rows, self.extra)
 
 
 class StateMachine:
@@ -155,11 +173,20 @@ class StateMachine:
         self.kv.corrupt = self.alarms.has(AlarmType.CORRUPT)
 
     def snapshot_data(self) -> bytes:
+        return pack_snapshot(self.kv.snapshot(), self.members, self._extra())
+
+    def snapshot_view(self) -> MachineView:
+        """The state as it is now, to be packed in pieces while entries go on being
+        applied (:mod:`quorum.impl.kv.snapview`); its ``finish()`` returns what
+        :meth:`snapshot_data` returns now."""
+        return MachineView(self.kv.snapshot_view(), self.members.dump(), self._extra())
+
+    def _extra(self) -> dict[str, Any] | None:
         alarms = self.alarms.dump()
         extra: dict[str, Any] = {"alarms": alarms} if alarms else {}
         if self.auth.revision or self.auth.enabled:
             extra["auth"] = self.auth.dump()
-        return pack_snapshot(self.kv.snapshot(), self.members, extra or None)
+        return extra or None
 
     def restore(self, data: bytes) -> None:
         """Replace everything by a snapshot's data (raises on malformed bytes)."""

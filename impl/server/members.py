@@ -17,6 +17,8 @@ from typing import Any
 
 import msgpack
 
+from quorum.impl.kv.snapshot import bin_header
+
 __all__ = [
     "ATTR_PREFIX",
     "Member",
@@ -26,6 +28,7 @@ __all__ = [
     "encode_add_context",
     "encode_attributes",
     "pack_snapshot",
+    "pack_snapshot_parts",
     "unpack_snapshot",
 ]
 
@@ -116,6 +119,17 @@ def pack_snapshot(kv_state: bytes, members: Membership,
     if extra:
         body.append(extra)
     return msgpack.packb(body, use_bin_type=True)
+
+
+def pack_snapshot_parts(kv_parts: list[bytes], member_rows: list[Any],
+                        extra: dict[str, Any] | None = None) -> bytes:
+    """:func:`pack_snapshot` of a key space given in pieces and a member table dumped
+    earlier (``Membership.dump()``): the same bytes, with one copy of the key space."""
+    p = msgpack.Packer(use_bin_type=True)
+    size = sum(len(part) for part in kv_parts)
+    head = p.pack_array_header(4 if extra else 3) + p.pack(1) + bin_header(size)
+    tail = p.pack(member_rows) + (p.pack(extra) if extra else b"")
+    return b"".join([head, *kv_parts, tail])
 
 
 def unpack_snapshot(data: bytes) -> tuple[bytes, list[Any], dict[str, Any]]:

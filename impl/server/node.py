@@ -20,8 +20,9 @@ This node is its :class:`~quorum.impl.driver.Ports`:
   when its entry is committed (durable on a majority) and applied;
 * **release** answers the linearizable reads of one ReadIndex request.
 
-After each Ready, the node takes a snapshot and compacts the log every
-``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
+After each Ready, the node takes a snapshot (from a copy-on-write view of the state
+machine; a large one packed in pieces by a task beside the Ready loop, see
+:meth:`Node._maybe_snapshot`) and compacts the log every ``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
 ``snapshot_bytes`` bytes or, if it is larger, as many bytes as that snapshot (so the bytes
 written to snapshots stay within twice the bytes written to the log); compaction keeps ``catchup_entries`` entries for slow followers, but
 no more than ``catchup_bytes`` of them, so the in-memory log stays bounded in bytes too.
@@ -65,6 +66,7 @@ from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
     ConfChangeType,
+    ConfState,
     Entry,
     Message,
     MessageType,
@@ -74,7 +76,7 @@ from quorum.impl.raft.types import (
 )
 from quorum.impl.server.config import ServerConfig, parse_url
 from quorum.impl.server.corrupt import HASH_PREFIX, Checker
-from quorum.impl.server.machine import Outcome, StateMachine
+from quorum.impl.server.machine import MachineView, Outcome, StateMachine
 from quorum.impl.server.memory import trim
 from quorum.impl.storage.disk import OSDisk
 from quorum.impl.storage.storage import DiskStorage
@@ -84,6 +86,8 @@ __all__ = ["Node", "describe_os_error"]
 log = logging.getLogger("quorum.server")
 
 STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
+SNAPSHOT_PIECE = 2000  # keys packed between two turns of the event loop (a few ms)
+SNAPSHOT_FINISH_S = 30.0  # how long stop() lets a snapshot under way finish
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -110,7 +114,7 @@ class Node:
         self.leader = 0
         self.term = 0
         self.role = Role.FOLLOWER
-        self._proposals: list[Entry] = []  # submitted, not yet handed to the core
+        self._proposals: list[bytes] = []  # submitted, not yet handed to the core
         self.stopped = asyncio.Event()
         self.removed = False
         self.panic: PanicError | None = None  # the broken invariant that stopped the member
@@ -123,6 +127,9 @@ class Node:
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
         self._tasks: list[asyncio.Task[Any]] = []
         self._snap_index = 0
+        self._snapshotting = False  # a snapshot task is packing or writing a snapshot
+        self._snap_task: asyncio.Task[None] | None = None  # the latest snapshot task
+        self._stopping = False
         self._log_bytes = 0  # bytes of the entries applied since the last snapshot
         # client requests waiting for their entry: request id -> future of its Outcome
         self.waiters: dict[int, asyncio.Future[Outcome]] = {}
@@ -134,9 +141,13 @@ class Node:
         self._read_age = 0
         self._read_seq = random.getrandbits(32)
         self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        # proposals to submit again while unanswered: (when, every, future, submit)
+        self._retries: deque[tuple[float, float, asyncio.Future[Any], Callable[[], None]]] \
+            = deque()
         # counters for profiling: Readies handled, fsync batches, entries saved, seconds
         self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
-                      "messages": 0, "writes": 0, "write_s": 0.0}
+                      "messages": 0, "writes": 0, "write_s": 0.0, "batches": 0,
+                      "resubmits": 0, "snapshots": 0, "max_stall_s": 0.0, "snap_stall_s": 0.0}
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -191,6 +202,7 @@ class Node:
 
     def background(self, coro: Any) -> None:
         """Run ``coro`` as a task that stops with the node."""
+        self._tasks = [t for t in self._tasks if not t.done()]
         self._tasks.append(asyncio.get_running_loop().create_task(coro))
 
     @property
@@ -204,6 +216,16 @@ class Node:
         return self.sm.kv.size_bytes
 
     async def stop(self) -> None:
+        self._stopping = True
+        snap = self._snap_task
+        if snap is not None and not snap.done():  # a snapshot under way is finished first
+            try:
+                async with asyncio.timeout(SNAPSHOT_FINISH_S):
+                    await asyncio.shield(snap)
+            except TimeoutError:
+                snap.cancel()
+            except Exception:
+                pass  # the task logged it and set ``fatal``
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -238,22 +260,40 @@ class Node:
             if not fut.done():
                 fut.set_exception(TimeoutError())
 
+    def resubmit_every(self, every: float, fut: asyncio.Future[Any],
+                       submit: Callable[[], None]) -> None:
+        """Call ``submit`` again every ``every`` seconds while ``fut`` is not done and a
+        leader is known (checked every tick, like :meth:`expire_at`; every caller uses
+        the same period, so a FIFO suffices and a write costs no timer of its own)."""
+        self._retries.append((asyncio.get_running_loop().time() + every, every, fut, submit))
+
+    def _resubmit(self) -> None:
+        now, d = asyncio.get_running_loop().time(), self._retries
+        while d and (d[0][0] <= now or d[0][2].done()):
+            _, every, fut, submit = d.popleft()
+            if fut.done():
+                continue
+            if self.leader:
+                self.stats["resubmits"] += 1
+                submit()
+            d.append((now + every, every, fut, submit))
+
     def submit(self, data: bytes) -> None:
         """Queue a proposal.  The driver hands every queued proposal to the core in one
-        batch (one log append, one AppendEntries per follower); the client learns the
-        outcome from its request id, or times out if the proposal was dropped."""
-        self._proposals.append(Entry(term=0, index=0, data=data))
+        batch (``RawNode.propose_batch``: one log append, one AppendEntries per follower,
+        one write and fsync); the client learns the outcome from its request id, or times
+        out if the proposal was dropped.  The batch is whatever arrived since the last
+        Ready, so it grows with the load and adds no delay when there is none."""
+        self._proposals.append(data)
         self._wake.set()
 
     def _flush_proposals(self) -> None:
-        batch, self._proposals = tuple(self._proposals), []
-        if self.role is Role.LEADER:  # our own PROPOSE appends the whole batch at once
-            self.raw.step(Message(MessageType.PROPOSE, to=self.id, frm=self.id,
-                                  term=self.term, entries=batch))
-        elif self.leader:  # one forwarded PROPOSE, as the core forwards a single one
-            self.send([Message(MessageType.PROPOSE, to=self.leader, frm=self.id,
-                                term=self.term, entries=batch)])
-        # else: no leader; the waiting clients get 'no leader' or a timeout
+        batch, self._proposals = self._proposals, []
+        self.stats["batches"] += 1
+        try:
+            self.raw.propose_batch(batch)
+        except ProposalDropped:
+            pass  # no leader, or a transfer: the waiting clients get 'no leader' or time out
 
     def _on_frame(self, peer: int, body: bytes) -> None:
         if body.startswith(HASH_PREFIX):
@@ -276,11 +316,19 @@ class Node:
 
     async def _tick(self) -> None:
         interval = self.cfg.tick_ms / 1000
+        loop, st = asyncio.get_running_loop(), self.stats
+        last = loop.time()
         try:
             while True:
                 await asyncio.sleep(interval)
+                now = loop.time()  # how late the tick is: the loop's longest stall
+                stall, last = now - last - interval, now
+                st["max_stall_s"] = max(st["max_stall_s"], stall)
+                if self._snapshotting:
+                    st["snap_stall_s"] = max(st["snap_stall_s"], stall)
                 self.raw.tick()
                 self._expire()
+                self._resubmit()
                 self.checker.expire()
                 self._read_age += 1
                 if self._read_age > self.cfg.election_ticks and self._reading():
@@ -470,23 +518,70 @@ class Node:
 
     # --- snapshots --------------------------------------------------------------------------
     async def _maybe_snapshot(self) -> None:
+        """Take a snapshot when one is due (module docstring) and none is being taken.
+
+        It is taken from a copy-on-write view of the state machine at the applied index
+        (:mod:`quorum.impl.kv.snapview`).  A small key space (one piece) is snapshotted
+        at once, within the Ready loop; a larger one is packed in pieces by a task of its
+        own, yielding the loop between pieces, so the Ready loop goes on while it is
+        packed and written: the longest pause is one piece, not the whole key space (and
+        the log may meanwhile outgrow its byte bounds by the entries applied)."""
         applied = self.sm.applied
-        if applied <= self._snap_index or (
+        if self._snapshotting or applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
                 and self._log_bytes < max(self.cfg.snapshot_bytes, len(self.mem.snapshot().data))
                 and not self._snapshot_stale()):
             return
         conf = self.raw.status().conf_state
-        snap = self.mem.create_snapshot(applied, conf, self.sm.snapshot_data())
+        view = self.sm.snapshot_view()
         self._snap_index, self._log_bytes = applied, 0
+        self._snapshotting = True
+        if len(view.kv) <= SNAPSHOT_PIECE:
+            await self._snapshot(applied, conf, view)
+        else:
+            self._snap_task = asyncio.get_running_loop().create_task(
+                self._snapshot_beside(applied, conf, view))
+
+    async def _snapshot_beside(self, index: int, conf: ConfState, view: MachineView) -> None:
+        """:meth:`_snapshot` as a task beside the Ready loop, which skipped any snapshot
+        falling due meanwhile: check again once it is done."""
+        await self._snapshot(index, conf, view)
+        if self.fatal is None and self.panic is None and not self._stopping:
+            await self._maybe_snapshot()
+
+    async def _snapshot(self, index: int, conf: ConfState, view: MachineView) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._io, self.disk.save_snapshot, snap)
-        compact_to = self._compact_point(applied)
-        if compact_to >= self.mem.first_index():
-            self.mem.compact(compact_to)
-            await loop.run_in_executor(self._io, self.disk.release_to, compact_to)
-        trim()
-        log.info("snapshot at index %d; log compacted up to %d", applied, max(compact_to, 0))
+        try:
+            for _ in view.kv.pieces(SNAPSHOT_PIECE):
+                await asyncio.sleep(0)  # let the Ready loop, clients and peers run
+            view.kv.close()  # packed: the store need no longer copy for it
+            # the checksum and the one join of the pieces, in a thread (zlib lets go of
+            # the GIL), not the WAL's: its fsyncs should not wait for this
+            data = await loop.run_in_executor(None, view.finish)
+            if index <= self.mem.snapshot().meta.index:
+                return  # a leader's snapshot was installed meanwhile; it is newer
+            snap = self.mem.create_snapshot(index, conf, data)
+            await loop.run_in_executor(self._io, self.disk.save_snapshot, snap)
+            compact_to = self._compact_point(index)
+            if compact_to >= self.mem.first_index():
+                self.mem.compact(compact_to)
+                await loop.run_in_executor(self._io, self.disk.release_to, compact_to)
+            trim()
+            self.stats["snapshots"] += 1
+            log.info("snapshot at index %d; log compacted up to %d", index, max(compact_to, 0))
+        except asyncio.CancelledError:
+            raise
+        except OSError as exc:  # as in _drive: nothing more can be made durable
+            self.fatal = f"storage failed: {describe_os_error(exc)}"
+            log.critical("%s; stopping this member", self.fatal)
+            self.stopped.set()
+        except Exception as exc:
+            self.fatal = f"internal error taking a snapshot: {type(exc).__name__}: {exc}"
+            log.critical("%s; stopping this member", self.fatal, exc_info=exc)
+            self.stopped.set()
+        finally:
+            view.kv.close()
+            self._snapshotting = False
 
     def _snapshot_stale(self) -> bool:
         """Is the snapshot held in memory over twice the state's size (plus 1 MiB)?"""

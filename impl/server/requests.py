@@ -116,14 +116,8 @@ class Requests:
         n.expire_at(self.timeout, fut)
         try:
             await self._submit(submit)
-            while resubmit and not fut.done():
-                await asyncio.wait((fut,), timeout=self._retry_every)
-                if not fut.done():
-                    n.stats["resubmits"] = n.stats.get("resubmits", 0) + 1
-                    try:
-                        await self._submit(submit)
-                    except ServerError:
-                        pass  # no leader now; keep waiting for an earlier copy
+            if resubmit and not fut.done():  # each election timeout, by the ticker
+                n.resubmit_every(self._retry_every, fut, submit)
             return await self._outcome(fut)
         finally:
             n.waiters.pop(request_id, None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from quorum.impl.mutants import Mutant
+from quorum.impl.raft.errors import ProposalDropped
 from quorum.impl.raft.progress import ProgressState
 from quorum.impl.raft.testing import Network
 from quorum.impl.raft.types import Message, MessageType
@@ -235,3 +238,39 @@ def test_an_acknowledgement_beyond_the_leaders_log_is_ignored() -> None:
     bogus = Message(MessageType.APPEND_RESP, to=1, frm=2, term=1, index=99)
     net.nodes[1].step(bogus)
     assert net.nodes[1].status().progress[2].match == 1
+
+
+def test_a_batch_of_proposals_is_one_append_one_message_and_one_ready() -> None:
+    """``propose_batch``: the leader stamps the batch as consecutive entries of its term in
+    one Ready (one write, one fsync for the driver) and sends each follower one
+    AppendEntries carrying all of it (5.3); a follower forwards a batch as one PROPOSE;
+    with no leader nothing is taken."""
+    net = Network([1, 2, 3], bootstrap=True, pre_vote=False)
+    net.campaign(1)
+    net.stabilize()
+    leader, last = net.nodes[1], net.nodes[1].status().last_index
+    sent = len(net.delivered)
+    leader.propose_batch([b"a", b"b", b"c"])
+    rd = leader.ready()
+    assert [(e.index, e.term, e.data) for e in rd.entries] == [
+        (last + 1, 2, b"a"), (last + 2, 2, b"b"), (last + 3, 2, b"c")]
+    assert rd.must_sync
+    appends = [m for m in rd.messages if m.type is MessageType.APPEND]
+    assert sorted(m.to for m in appends) == [2, 3]
+    assert all([e.data for e in m.entries] == [b"a", b"b", b"c"] for m in appends)
+    net.queue.extend(rd.messages)
+    net.storages[1].append(rd.entries)
+    leader.advance(rd)
+    net.nodes[2].propose_batch([b"d", b"e"])
+    net.stabilize()
+    forwarded = [m for m in net.delivered[sent:] if m.type is MessageType.PROPOSE]
+    assert [(m.frm, m.to, [e.data for e in m.entries]) for m in forwarded] == [
+        (2, 1, [b"d", b"e"])]
+    for i in (1, 2, 3):
+        assert net.commands(i)[-5:] == [b"a", b"b", b"c", b"d", b"e"]
+    net.isolate(3)
+    net.tick([3], n=30)  # 3 campaigns alone: a candidate knows no leader
+    before = net.nodes[3].status().last_index
+    with pytest.raises(ProposalDropped):
+        net.nodes[3].propose_batch([b"x", b"y"])
+    assert net.nodes[3].status().last_index == before

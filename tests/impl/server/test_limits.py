@@ -175,8 +175,11 @@ def test_a_compaction_replaces_the_large_snapshot_held_in_memory(tmp_path: Path)
                 kv = rpc_pb2_grpc.KVStub(ch)
                 for i in range(12):
                     put = await kv.Put(rpc_pb2.PutRequest(key=b"k", value=bytes([i]) * 300_000))
-                held = len(node.mem.snapshot().data)
-                assert held > 2_000_000  # a snapshot of seven or more 300 kB versions
+                # snapshots are taken beside the writes: wait for one of seven or more
+                # 300 kB versions (then no snapshot is under way: the next one is due
+                # only after as many bytes again)
+                await _until(lambda: len(node.mem.snapshot().data) > 2_000_000
+                             and not node._snapshotting, "a large snapshot")
                 await kv.Compact(rpc_pb2.CompactionRequest(revision=put.header.revision))
                 assert node.sm.kv.size_bytes == 1 + 300_000 + 48
                 # the Compact's own Ready found the held snapshot stale and replaced it

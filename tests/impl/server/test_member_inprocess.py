@@ -13,6 +13,7 @@ import pytest
 from helpers.cluster import free_ports
 from quorum.impl import kv as kvm
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.server import node as node_module
 from quorum.impl.server.config import ServerConfig, parse_initial_cluster
 from quorum.impl.server.main import start_member, stop_member
 
@@ -79,7 +80,20 @@ def test_kv_cluster_and_maintenance_services(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(tmp_path: Path) -> None:
+@pytest.mark.parametrize("piece", [2000, 8])
+def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int) -> None:
+    """Snapshots every 25 entries, then a restart recovers from the newest one and the WAL
+    after it.  With pieces of 2,000 keys (the default) a state this small is snapshotted
+    at once in the Ready loop; with pieces of 8 keys by the snapshot task, in pieces,
+    beside the writes (``Node._snapshot_beside``)."""
+    monkeypatch.setattr(node_module, "SNAPSHOT_PIECE", piece)
+    beside, real = [], node_module.Node._snapshot_beside
+
+    async def counted(self: Any, *args: Any) -> None:
+        beside.append(args[0])
+        await real(self, *args)
+    monkeypatch.setattr(node_module.Node, "_snapshot_beside", counted)
     async def write_some(cfg: ServerConfig, start: int, n: int) -> None:
         node, _, server = await start_member(cfg)
         try:
@@ -88,6 +102,12 @@ def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(tmp_path: Pa
                 kv = rpc_pb2_grpc.KVStub(ch)
                 await asyncio.gather(*(kv.Put(rpc_pb2.PutRequest(
                     key=b"k%03d" % i, value=b"v%d" % i)) for i in range(start, start + n)))
+            if n >= 50:  # taken by the snapshot task from a view (snapview.py), which
+                for _ in range(400):  # runs beside the writes: wait for it (20 s at most)
+                    if node.stats["snapshots"]:
+                        break
+                    await asyncio.sleep(0.05)
+                assert node.stats["snapshots"] >= 1
         finally:
             await stop_member(node, server)
 
@@ -104,6 +124,7 @@ def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(tmp_path: Pa
         finally:
             await stop_member(node, server)
     asyncio.run(scenario())
+    assert bool(beside) == (piece == 8)  # which way the snapshots went
 
 
 def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
