@@ -38,3 +38,13 @@ def test_bad_bounds_are_one_line_errors():
         "quorum check: error: --replicas must be between 1 and 5, got 9 (multipaxos states "
         "grow fast: 3 replicas, 1 write, 1 read, ballots 1..2 are 0.34 M states under "
         "--symmetry)"]
+
+
+def test_prove_multipaxos_and_a_cti_on_drop():
+    out = quorum("prove", "multipaxos", "--quiet")
+    assert out.returncode == 0
+    assert out.stdout.startswith("multipaxos: Agreement PROVED for all sizes: 4 conjuncts")
+    out = quorum("prove", "multipaxos", "--drop", "replied_left_below", "--quiet")
+    assert out.returncode == 1
+    assert out.stdout.startswith("multipaxos: REFUTED (without replied_left_below)")
+    assert "Counterexample to induction: Propose(" in out.stdout
