@@ -18,7 +18,7 @@ from quorum.spec.multipaxos.config import Config, replica_name
 from quorum.spec.multipaxos.mutants import MUTANTS
 from quorum.spec.multipaxos.rules import MULTIPAXOS
 from quorum.spec.multipaxos.tla.actions import successors
-from quorum.spec.multipaxos.tla.properties import PROPERTIES, invariants
+from quorum.spec.multipaxos.tla.properties import PROPERTIES, fairness, invariants, liveness
 from quorum.spec.multipaxos.tla.state import (
     ACCEPT,
     ACCEPT_REPLY,
@@ -106,6 +106,8 @@ class MultiPaxosModel:
         self.invariants = invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability: dict[str, Any] = {}
+        self.liveness = liveness(cfg)  # checked by `quorum check --liveness`
+        self.fairness = fairness(cfg)
         self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
         self.view = None
 

@@ -14,6 +14,11 @@
   before another was requested comes first).
 * ``TypeOK``: MultiPaxos_MC.tla's bookkeeping facts: no duplicate pending requests or
   observed events, as many requests observed as acknowledgements or more.
+
+Liveness (``quorum check multipaxos --liveness``): the reference's ``Termination``,
+``<>(\\A r : pc[r] = "Done")``: every request is eventually acknowledged and every
+replica leaves its loop, under weak fairness of each replica's loop (PlusCal's ``fair
+process``: ``\\A r : WF_vars(Replica(r))``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from quorum.spec.multipaxos.config import Config
 from quorum.spec.multipaxos.tla.actions import terminated
 from quorum.spec.multipaxos.tla.state import ACCEPT, ACCEPT_REPLY, ACK, REQ, MultiPaxosState
 
-__all__ = ["PROPERTIES", "chosen", "invariants"]
+__all__ = ["PROPERTIES", "chosen", "fairness", "invariants", "liveness"]
 
 PROPERTIES = ("Agreement", "ExecutedChosen", "PrefixConsistency", "Linearizability", "TypeOK")
 
@@ -111,3 +116,17 @@ def invariants(cfg: Config) -> dict[str, Callable[[MultiPaxosState], bool]]:
         return lambda s: f(cfg, s)
 
     return {name: bound(f) for name, f in table.items()}
+
+
+def liveness(cfg: Config) -> dict[str, tuple[str, Callable[[MultiPaxosState], bool]]]:
+    """Termination: eventually every replica is done (so every request was acknowledged)."""
+    return {"Termination": ("eventually", lambda s: all(s.done))}
+
+
+def fairness(cfg: Config) -> list[tuple[str, Callable[[object], bool]]]:
+    """WF_vars(Replica(r)) for each replica r: the steps whose label names r."""
+
+    def steps_of(r: int) -> Callable[[object], bool]:
+        return lambda lab: ("r", r) in lab[1]  # type: ignore[index]
+
+    return [(f"WF(Replica(s{r + 1}))", steps_of(r)) for r in range(cfg.replicas)]
