@@ -142,6 +142,10 @@ SAFETY = {
 
 #: name -> (conjunct, one line saying why it holds); the names are what --drop takes
 CONJUNCTS: dict[str, tuple[z3.BoolRef, str]] = {
+    "proposal_real": (
+        z3.ForAll([b, s, c], z3.Implies(accept(b, s, c), b != zero)),
+        "Accepts carry a real ballot (redundant for the proof; it keeps counterexamples to "
+        "induction free of proposals at ballot 0)"),
     "one_proposal_per_slot": (
         z3.ForAll([b, s, c1, c2], z3.Implies(z3.And(accept(b, s, c1), accept(b, s, c2)),
                                              c1 == c2)),

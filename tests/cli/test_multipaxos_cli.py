@@ -43,7 +43,7 @@ def test_bad_bounds_are_one_line_errors():
 def test_prove_multipaxos_and_a_cti_on_drop():
     out = quorum("prove", "multipaxos", "--quiet")
     assert out.returncode == 0
-    assert out.stdout.startswith("multipaxos: Agreement PROVED for all sizes: 4 conjuncts")
+    assert out.stdout.startswith("multipaxos: Agreement PROVED for all sizes: 5 conjuncts")
     out = quorum("prove", "multipaxos", "--drop", "replied_left_below", "--quiet")
     assert out.returncode == 1
     assert out.stdout.startswith("multipaxos: REFUTED (without replied_left_below)")

@@ -22,7 +22,11 @@ def test_per_slot_agreement_is_proved_with_every_check_listed():
     assert proof.conjuncts == tuple(symbolic.CONJUNCTS)
     consecution = {(ch.conjunct, ch.action) for ch in proof.checks if ch.kind == "consecution"}
     assert consecution == {(k, a) for k in proof.conjuncts for a in ACTIONS}
-    assert len(proof.checks) == 2 + 4 + 1 + 4 + 4 * 4
+    assert len(proof.checks) == 2 + 5 + 1 + 4 + 5 * 4
+
+
+def test_proposal_real_is_redundant():
+    assert prove(TS, drop=["proposal_real"]).ok
 
 
 @pytest.mark.parametrize("conjunct,kind,action", [
