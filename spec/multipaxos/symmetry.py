@@ -61,25 +61,38 @@ def _key(s: MultiPaxosState) -> Key:
 
 
 def canonicalizer(cfg: Config) -> Callable[[MultiPaxosState], Key]:
+    """The canonical form as a plain-tuple key (built directly, without :func:`rename`,
+    which the tests use to check it: the key of every renaming of a state is the same)."""
     n = cfg.replicas
 
-    def signature(s: MultiPaxosState, r: int) -> Key:
-        node = s.node[r]
-        lead = -1 if node.leader < 0 else (0 if node.leader == r else 1)
-        sent = tuple(sorted(m[:1] + m[2:] for m in s.msgs
-                            if m.type != COMMIT_NOTICE and m.src == r))  # type: ignore[union-attr]
-        return (node._replace(leader=lead), s.done[r], sent)
-
     def canonicalize(s: MultiPaxosState) -> Key:
-        sigs = sorted((signature(s, r), r) for r in range(n))
-        groups = [list(g) for _, g in itertools.groupby(sigs, key=lambda x: x[0])]
+        # one pass over the messages: each replica's, without their src, and the notices
+        sent: list[list[tuple[Any, ...]]] = [[] for _ in range(n)]
+        notices = []
+        for m in s.msgs:
+            if m[0] == COMMIT_NOTICE:
+                notices.append(m)
+            else:
+                sent[m[1]].append((m[0],) + m[2:])
+        for mine in sent:
+            mine.sort()
+        sigs = []
+        for r in range(n):
+            node = s.node[r]
+            lead = -1 if node[0] < 0 else (0 if node[0] == r else 1)
+            sigs.append(((lead,) + node[1:], s.done[r], sent[r], r))
+        sigs.sort()
+        groups = [[sig[3] for sig in g] for _, g in itertools.groupby(sigs, key=lambda x: x[:3])]
         best: Key | None = None
         for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
-            order = [r for group in choice for _, r in group]  # new position -> old replica
+            order = [r for group in choice for r in group]  # new position -> old replica
             p = [0] * n
             for q, r in enumerate(order):
                 p[r] = q
-            key = _key(rename(s, tuple(p)))
+            msgs = sorted(notices + [(m[0], p[r]) + m[1:] for r in range(n) for m in sent[r]])
+            nodes = tuple((s.node[r][0] if s.node[r][0] < 0 else p[s.node[r][0]],)
+                          + s.node[r][1:] for r in order)
+            key = (tuple(msgs), nodes, s.pending, s.observed, tuple(s.done[r] for r in order))
             if best is None or key < best:
                 best = key
         assert best is not None
