@@ -13,12 +13,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from quorum.spec.common import ConfigError, Param, SpecInfo
-from quorum.spec.multipaxos import symmetry
+from quorum.spec.multipaxos import fast
 from quorum.spec.multipaxos.config import Config, replica_name
+from quorum.spec.multipaxos.fast.properties import invariants
 from quorum.spec.multipaxos.mutants import MUTANTS
 from quorum.spec.multipaxos.rules import MULTIPAXOS
-from quorum.spec.multipaxos.tla.actions import successors
-from quorum.spec.multipaxos.tla.properties import PROPERTIES, fairness, invariants, liveness
+from quorum.spec.multipaxos.tla.properties import PROPERTIES, fairness
 from quorum.spec.multipaxos.tla.state import (
     ACCEPT,
     ACCEPT_REPLY,
@@ -28,8 +28,6 @@ from quorum.spec.multipaxos.tla.state import (
     STATUS_NAMES,
     Label,
     Message,
-    MultiPaxosState,
-    initial_state,
 )
 
 __all__ = ["SPEC", "Config", "MultiPaxosModel"]
@@ -97,7 +95,12 @@ class AckEvent(NamedTuple):
 
 
 class MultiPaxosModel:
-    """A Multi-Paxos configuration, as the checker sees it (quorum.model_checker.model.Model)."""
+    """A Multi-Paxos configuration, as the checker sees it (quorum.model_checker.model.Model).
+
+    It runs the packed encoding (:mod:`quorum.spec.multipaxos.fast`); ``render`` shows a
+    state as the readable one (:func:`~quorum.spec.multipaxos.fast.decode`) with the
+    reference's names.
+    """
 
     def __init__(self, cfg: Config, use_symmetry: bool = False) -> None:
         self.cfg = cfg
@@ -106,18 +109,20 @@ class MultiPaxosModel:
         self.invariants = invariants(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability: dict[str, Any] = {}
-        self.liveness = liveness(cfg)  # checked by `quorum check --liveness`
+        # checked by `quorum check --liveness`: the reference's Termination
+        self.liveness = {"Termination": ("eventually", lambda s: all(s[4]))}
         self.fairness = fairness(cfg)
-        self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
+        self.canonicalize = fast.canonicalizer(cfg) if use_symmetry else None
         self.view = None
+        self._next = fast.successor_function(cfg)
 
-    def initial_states(self) -> Iterator[MultiPaxosState]:
-        yield initial_state(self.cfg)
+    def initial_states(self) -> Iterator[fast.FastState]:
+        yield fast.initial_state(self.cfg)
 
-    def successors(self, state: MultiPaxosState) -> Iterator[tuple[Label, MultiPaxosState]]:
-        return successors(self.cfg, state)
+    def successors(self, state: fast.FastState) -> Iterator[tuple[Label, fast.FastState]]:
+        return self._next(state)
 
-    def within_bounds(self, state: MultiPaxosState) -> bool:
+    def within_bounds(self, state: fast.FastState) -> bool:
         return True  # ballots and slots are bounded by the actions themselves
 
     # printing: the reference's names (s1, w1, r1, nil, "Accepting", ...)
@@ -139,7 +144,8 @@ class MultiPaxosModel:
             return BallotNoticeMsg("CommitNotice", m.upto, m.bal)  # type: ignore[union-attr]
         return CommitNoticeMsg("CommitNotice", m.upto)  # type: ignore[union-attr]
 
-    def render(self, state: MultiPaxosState) -> dict[str, Any]:
+    def render(self, packed: fast.FastState) -> dict[str, Any]:
+        state = fast.decode(self.cfg, packed)
         names = [replica_name(r) for r in range(self.cfg.replicas)]
         node = {}
         for name, n in zip(names, state.node, strict=True):
