@@ -38,6 +38,14 @@ def test_tlc_state_count_of_multipaxos_mc_small_cfg():
     assert result.generated_states == 735918
 
 
+@pytest.mark.slow
+def test_notice_ballot_passes_every_property_at_tlc_bounds():
+    # the fix of the stale-follower commit below: all five invariants, TLC's bounds
+    result = check(build(max_ballot=2, notice_ballot=True, symmetry=True))
+    assert result.ok
+    assert (result.distinct_states, result.generated_states, result.depth) == (320024, 672633, 28)
+
+
 def test_default_bounds_pass_every_property_with_pinned_counts():
     # 3 replicas, w1 and r1, one ballot: a single leader, no recovery needed.
     result = check(build())
