@@ -14,6 +14,7 @@ SPECS: dict[str, str] = {
     "raft": "quorum.spec.raft",
     "primary-backup": "quorum.spec.primary_backup",
     "central": "quorum.spec.central",
+    "multipaxos": "quorum.spec.multipaxos",
 }
 
 

@@ -26,6 +26,7 @@ SYSTEMS: dict[str, str] = {
     "paxos": "quorum.spec.paxos.symbolic:system",
     "raft": "quorum.spec.raft.symbolic:election_safety",
     "raft-log": "quorum.spec.raft.symbolic:log_matching",
+    "multipaxos": "quorum.spec.multipaxos.symbolic:system",
 }
 #: name -> "module:function" returning a list of lemmas (plain data)
 LEMMAS: dict[str, str] = {
