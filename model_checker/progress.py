@@ -78,8 +78,8 @@ class Progress:
     def _levels(self, distinct: int, depth: int) -> tuple[int, int | None]:
         """Distinct states found in the level being expanded, and in the one before."""
         if depth != self._depth:  # the level began when the previous call was made
-            if self._depth >= 0:
-                self._previous_level = self._distinct - self._depth_start
+            known = self._depth >= 0 and depth == self._depth + 1
+            self._previous_level = self._distinct - self._depth_start if known else None
             self._depth, self._depth_start = depth, self._distinct
         self._distinct = distinct
         return distinct - self._depth_start, self._previous_level
