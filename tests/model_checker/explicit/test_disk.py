@@ -193,3 +193,26 @@ def test_a_directory_with_other_files_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="holds no checkpoint"):
         check_disk(paxos(), tmp_path, checkpoint_interval=0)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("spec,symmetry,overrides,pinned", [
+    ("paxos", False, {}, (3921, 17, 22995)),
+    ("paxos", True, {}, (443, 17, None)),
+    ("raft", False, {}, (1657, 28, 12969)),
+    ("raft", True, {}, (837, 28, None)),
+    ("primary-backup", False, {"nodes": 4, "mode": "sync-majority"}, (2580, None, None)),
+    pytest.param("central", False, {"standby": True, "fencing": True, "failovers": 2,
+                                    "crashes": 2, "writes": 3}, (17009, None, None),
+                 marks=pytest.mark.slow),
+])
+def test_the_pinned_counts_of_every_spec(tmp_path, spec, symmetry, overrides, pinned):
+    """The counts the specs' own tests pin (and TLC's where there is one), on disk."""
+    from helpers.specs import build
+    from quorum.cli.specs import load
+
+    model = build(load(spec), None, symmetry, **overrides)
+    got = check_disk(model, tmp_path / "d", buffer=256)
+    assert got.ok and got.complete
+    counts = (got.distinct_states, got.depth, got.generated_states)
+    assert all(p is None or p == c for p, c in zip(pinned, counts, strict=True)), counts
+    assert outcome(got) == outcome(check_fingerprints(model, workers=1))
