@@ -86,6 +86,27 @@ class CheckpointError(CheckError):
 
 # -- runs: sorted fingerprint files -------------------------------------------------------
 
+def _malloc_trim() -> Callable[[], None]:
+    """glibc's ``malloc_trim(0)``, or nothing elsewhere.  The buffer's sorts and the merges
+    free arrays of many sizes; glibc keeps such memory (its mmap threshold grows with the
+    largest array freed) unless asked to return it, and the resident set would then creep
+    up with the number of states: measured 111 MiB at 10^6 states, 180 at 8.2 * 10^6."""
+    try:
+        import ctypes
+
+        libc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def trim() -> None:
+        libc_trim(0)
+
+    return trim
+
+
+_trim = _malloc_trim()
+
+
 def _crc(path: Path, length: int | None = None) -> int:
     """CRC-32 of a file's first ``length`` bytes (all of it by default)."""
     crc, left = 0, length
@@ -308,6 +329,7 @@ class DiskStore:
                 old.close()
                 for path in old.paths:
                     self.retire(path)
+        _trim()
 
     def parent(self, fp: int) -> int | None:
         for chunk, parents in self.mem:
