@@ -385,7 +385,11 @@ class _Writer:
 
     def _dump(self) -> None:
         if self.pending:
-            data = pickle.dumps(self.pending, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                data = pickle.dumps(self.pending, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                raise CheckError(f"the disk search writes states to files, and this "
+                                 f"model's states cannot be pickled ({exc})") from None
             self.crc = zlib.crc32(data, self.crc)
             self.file.write(data)
             self.pending = []

@@ -216,3 +216,19 @@ def test_the_pinned_counts_of_every_spec(tmp_path, spec, symmetry, overrides, pi
     counts = (got.distinct_states, got.depth, got.generated_states)
     assert all(p is None or p == c for p, c in zip(pinned, counts, strict=True)), counts
     assert outcome(got) == outcome(check_fingerprints(model, workers=1))
+
+
+def test_states_that_cannot_be_written_are_a_clear_error(tmp_path):
+    class Odd(Grid):
+        def initial_states(self):
+            yield (0, lambda: 0)
+
+        def within_bounds(self, s):
+            return True
+
+        def successors(self, s):
+            return iter(())
+
+    with pytest.raises(disk.CheckError, match="states cannot be pickled"):
+        check_disk(Odd(), tmp_path / "d")
+    assert list((tmp_path / "d").iterdir()) == []
