@@ -92,8 +92,8 @@ def _fixed_mmap_threshold() -> None:
     many sizes; by default glibc raises the threshold to the largest array freed, after
     which such arrays come from the heap, which fragments, and the resident set creeps up
     with the number of states (measured on Paxos: 111 MiB at 10^6 states, 132 at 3 * 10^6,
-    180 at 8.2 * 10^6; with the threshold fixed, 115 at 3 * 10^6).  Large arrays are then
-    mapped and unmapped afresh each time, and their memory goes back to the system."""
+    180 at 8.2 * 10^6; with the threshold fixed, 115 and 161; docs/benchmarks.md).  Large
+    arrays are then mapped and unmapped afresh each time, and go back to the system."""
     try:
         import ctypes
 
