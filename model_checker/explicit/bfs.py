@@ -86,6 +86,7 @@ class _Search:
         self.parent: list[int] = []
         self.outside: set[Hashable] = set()  # identities seen outside the constraint
         self.generated = 0
+        self.report_at = 0  # the next progress report when this many states are generated
         self.depth = 0
         self.coverage: dict[str, ActionCoverage] = {}
         self.pending_reach = dict(props.reachability)
@@ -150,6 +151,8 @@ class _Search:
             frontier = self._expand_level(frontier)
             if self.violation or not self.complete:
                 break
+            if self.progress:  # at every level's end too, for the growth per level
+                self.progress(len(self.keys), self.generated, self.depth, len(frontier))
         return frontier
 
     def _expand_level(self, frontier: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
@@ -185,7 +188,8 @@ class _Search:
             if not enabled and self.check_deadlock:
                 self.violation = self._violation("deadlock", "Deadlock", self._path(idx), None)
                 return []
-            if self.progress and (self.generated & 0x3FFF) == 0:
+            if self.progress and self.generated >= self.report_at:
+                self.report_at = self.generated + 0x4000
                 self.progress(len(self.keys), self.generated, self.depth, len(nxt))
             if self.max_states is not None and len(self.keys) >= self.max_states:
                 self.complete = False

@@ -74,7 +74,25 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                    help="write a counterexample as ITF JSON (Apalache/Quint trace format)")
     p.add_argument("--chart", type=Path, default=None, metavar="FILE",
                    help="write a counterexample's message-sequence chart as SVG")
-    p.add_argument("--quiet", action="store_true", help="no live progress")
+    p.add_argument("--quiet", action="store_true", help="no progress reports")
+    p.add_argument("--progress-interval", type=float, default=None, metavar="SECONDS",
+                   help="seconds between progress reports on stderr (default: 0.25 for the "
+                        "live line on a terminal, 5 otherwise); with --json they are JSON "
+                        "objects, one per line")
+    p.add_argument("--disk", type=Path, default=None, metavar="DIR",
+                   help="breadth-first search with its fingerprints, parent links and "
+                        "frontier in DIR (empty or new), in bounded memory; one process")
+    p.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
+                   help="as --disk, and write a checkpoint in DIR every "
+                        "--checkpoint-interval seconds; if DIR holds a checkpoint of the "
+                        "same check, resume from it")
+    p.add_argument("--checkpoint-interval", type=float, default=None, metavar="SECONDS",
+                   help="with --checkpoint: seconds between checkpoints (default: 60; 0: "
+                        "after every batch of states)")
+    p.add_argument("--disk-buffer", type=int, default=None, metavar="N",
+                   help="with --disk or --checkpoint: fingerprints held in memory before "
+                        "they are written to disk as a sorted run (default: 4,194,304, "
+                        "64 MiB)")
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -162,6 +180,22 @@ def _combinations(args: argparse.Namespace) -> None:
         raise UsageError("--no-fairness only applies to --liveness")
     if args.liveness and args.check_deadlock:
         raise UsageError("--check-deadlock is a safety check; drop it with --liveness")
+    if args.disk is not None and args.checkpoint is not None:
+        raise UsageError("--checkpoint already keeps the search on disk in its directory; "
+                         "drop --disk")
+    on_disk = args.disk is not None or args.checkpoint is not None
+    flag = "--disk" if args.disk is not None else "--checkpoint"
+    if on_disk and (args.liveness or args.simulate):
+        raise UsageError(f"{flag} is for the breadth-first search; it cannot be used with "
+                         f"{'--liveness' if args.liveness else '--simulate'}")
+    if on_disk and args.store == "exact":
+        raise UsageError(f"{flag} stores fingerprints; drop --store exact")
+    if on_disk and args.workers not in (None, 1):
+        raise UsageError(f"{flag} runs in one process; drop --workers")
+    if args.checkpoint_interval is not None and args.checkpoint is None:
+        raise UsageError("--checkpoint-interval needs --checkpoint DIR")
+    if args.disk_buffer is not None and not on_disk:
+        raise UsageError("--disk-buffer needs --disk DIR or --checkpoint DIR")
 
 
 def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
@@ -176,10 +210,17 @@ def spec_values(info: SpecInfo, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _positive(args: argparse.Namespace) -> None:
-    for flag in ("depth", "runs", "max_states", "workers"):
+    import math
+
+    for flag in ("depth", "runs", "max_states", "workers", "disk_buffer"):
         x = getattr(args, flag)
         if x is not None and x < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {x}")
+    for flag in ("progress_interval", "checkpoint_interval"):
+        y = getattr(args, flag)
+        if y is not None and not (math.isfinite(y) and y >= 0):
+            raise UsageError(f"--{flag.replace('_', '-')} must be a number of seconds, 0 "
+                             f"or more, got {y}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -235,7 +276,12 @@ def _run_check(model: Any, info: SpecInfo, values: Mapping[str, Any],
     from quorum.model_checker.progress import Progress
 
     title = f"checking {model.name}"
-    with Progress(title, enabled=not (args.quiet or args.json)) as progress:
+    mode = "off" if args.quiet else "json" if args.json else (
+        "live" if sys.stderr.isatty() else "lines")
+    interval = args.progress_interval
+    if interval is None:
+        interval = 0.25 if mode == "live" else 5.0
+    with Progress(title, mode=mode, interval=interval) as progress:
         if _simulating(info, args):
             from quorum.model_checker.simulation.explore import explore
             from quorum.model_checker.simulation.simulate import simulate
@@ -259,6 +305,8 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
     """BFS with the store and the number of workers asked for."""
     common = {"properties": args.properties, "check_deadlock": args.check_deadlock,
               "max_states": args.max_states, "progress": progress}
+    if args.disk is not None or args.checkpoint is not None:
+        return _on_disk(model, args, progress, common)
     if args.store == "exact":
         if args.workers not in (None, 1):
             raise UsageError("--store exact runs in one process; drop --workers or use "
@@ -269,6 +317,41 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
     from quorum.model_checker.explicit.parallel import check_fingerprints, default_workers
 
     return check_fingerprints(model, workers=args.workers or default_workers(), **common)
+
+
+def _on_disk(model: Any, args: argparse.Namespace, progress: Any,
+             common: dict[str, Any]) -> Any:
+    """``--disk DIR`` / ``--checkpoint DIR``: the disk-backed BFS; a checkpoint is tied to
+    the spec, its bounds, the mutant and symmetry (the checker adds the properties)."""
+    from quorum.model_checker.explicit.disk import DEFAULT_BUFFER, check_disk
+
+    directory = args.checkpoint if args.checkpoint is not None else args.disk
+    flag = "--checkpoint" if args.checkpoint is not None else "--disk"
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{flag} {directory}: not a directory")
+    if not directory.exists() and not directory.parent.is_dir():
+        raise UsageError(f"{flag} {directory}: directory {directory.parent} does not exist")
+    key = {"spec": args.spec, "config": spec_values(load(args.spec), args),
+           "mutant": args.mutant, "symmetry": model.canonicalize is not None,
+           "max_states": args.max_states}
+    interval = None
+    if args.checkpoint is not None:
+        interval = 60.0 if args.checkpoint_interval is None else args.checkpoint_interval
+
+    def checkpointed(fields: dict[str, Any]) -> None:
+        progress.note("checkpoint", directory=str(directory), **fields)
+
+    try:
+        return check_disk(model, directory, buffer=args.disk_buffer or DEFAULT_BUFFER,
+                          key=key, checkpoint_interval=interval, on_checkpoint=checkpointed,
+                          **common)
+    except OSError as exc:
+        raise UsageError(f"{flag} {directory}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        if args.checkpoint is not None:
+            print(f"quorum check: the search resumes from its last checkpoint in {directory} "
+                  "when this command is run again", file=sys.stderr)
+        raise
 
 
 def _report(model: Any, result: Any, values: Mapping[str, Any], args: argparse.Namespace) -> None:
@@ -353,6 +436,14 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
     _print_stats(result)
     print(f"Finished in {result.seconds:.2f} s ({result.states_per_second:,.0f} distinct "
           f"states/s), peak RSS {_peak_rss_mib():,.0f} MiB.", file=sys.stderr)
+    peak = result.extra.get("disk_peak_bytes")
+    if peak is not None:  # --disk, --checkpoint: sizes vary with a resume, so not stdout
+        resumed = result.extra.get("resumed_at_depth")
+        print(f"Disk: peak {peak / 2**20:,.1f} MiB in the directory "
+              f"({peak / max(result.distinct_states, 1):,.1f} bytes per distinct state: "
+              f"fingerprint runs and frontier files)"
+              + (f"; resumed from a checkpoint at depth {resumed}." if resumed is not None
+                 else "."), file=sys.stderr)
 
 
 def _print_explanation(model: Any, v: Any) -> None:
@@ -383,7 +474,7 @@ def _print_ok(result: Any) -> None:
 
 
 _STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
-               "collision_probability_actual")
+               "collision_probability_actual", "disk_peak_bytes", "resumed_at_depth")
 
 
 def _print_stats(result: Any) -> None:
