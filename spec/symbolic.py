@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import z3
 
-__all__ = ["StateSymbol", "insert", "lt", "remove_row", "state", "total_order", "unchanged"]
+__all__ = ["StateSymbol", "gain_below", "insert", "lt", "quorums_intersect", "remove_row", "state",
+           "total_order", "unchanged"]
 
 StateSymbol = tuple[z3.FuncDeclRef, z3.FuncDeclRef]
 
@@ -67,3 +68,20 @@ def total_order(le: z3.FuncDeclRef, least: z3.ExprRef | None = None) -> dict[str
 def lt(le: z3.FuncDeclRef, x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
     """Strictly below, in the total order ``le``."""
     return z3.Not(le(y, x))
+
+
+def gain_below(symbol: StateSymbol, who: z3.ExprRef, bound: z3.ExprRef,
+               le: z3.FuncDeclRef) -> z3.BoolRef:
+    """A binary relation gains ``(who, y)`` for every ``y`` strictly below ``bound`` in ``le``:
+    an acceptor that raises its ballot to ``bound`` leaves every lower ballot."""
+    pre, post = symbol
+    x, y = _vars(pre)
+    return z3.ForAll([x, y], post(x, y) == z3.Or(pre(x, y), z3.And(x == who, lt(le, y, bound))))
+
+
+def quorums_intersect(member: z3.FuncDeclRef) -> dict[str, z3.BoolRef]:
+    """The axiom that any two quorums share a member (``member(node, quorum)``)."""
+    q1, q2 = z3.Consts("q1 q2", member.domain(1))
+    x = z3.Const("x", member.domain(0))
+    return {"quorum_intersection": z3.ForAll(
+        [q1, q2], z3.Exists([x], z3.And(member(x, q1), member(x, q2))))}

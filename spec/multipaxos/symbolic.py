@@ -71,15 +71,12 @@ def lt(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
 
 def leave_below(ballot: z3.ExprRef) -> z3.BoolRef:
     """Replica ``r`` sets ``balMaxKnown`` to ``ballot``: it leaves every lower ballot."""
-    pre, post = LEFT
-    x, y = z3.Const("x", Replica), z3.Const("y", Ballot)
-    return z3.ForAll([x, y], post(x, y) == z3.Or(pre(x, y), z3.And(x == r, lt(y, ballot))))
+    return symbolic.gain_below(LEFT, r, ballot, le)
 
 
 AXIOMS = {
     **symbolic.total_order(le, zero),
-    "quorum_intersection": z3.ForAll([q1, q2], z3.Exists([r], z3.And(member(r, q1),
-                                                                     member(r, q2)))),
+    **symbolic.quorums_intersect(member),
 }
 
 INIT = z3.And(

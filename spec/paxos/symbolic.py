@@ -77,17 +77,14 @@ def lt(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
 
 def leave_below(ballot: z3.ExprRef) -> z3.BoolRef:
     """Acceptor ``a`` sets ``maxBal`` to ``ballot``: it has now left every lower ballot."""
-    pre, post = LEFT
-    x, r = z3.Const("x", Acceptor), z3.Const("r", Ballot)
-    return z3.ForAll([x, r], post(x, r) == z3.Or(pre(x, r), z3.And(x == a, lt(r, ballot))))
+    return symbolic.gain_below(LEFT, a, ballot, le)
 
 
 # -- the protocol: Paxos.tla's four actions ---------------------------------------
 
 AXIOMS = {
     **symbolic.total_order(le, neg),
-    "quorum_intersection": z3.ForAll([q1, q2], z3.Exists([a], z3.And(member(a, q1),
-                                                                     member(a, q2)))),
+    **symbolic.quorums_intersect(member),
 }
 
 INIT = z3.And(

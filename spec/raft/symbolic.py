@@ -128,8 +128,7 @@ def _log_ends_before(s: z3.ExprRef, index: z3.ExprRef) -> z3.BoolRef:
 
 AXIOMS = {
     **symbolic.total_order(le, t0),
-    "quorum_intersection": z3.ForAll([q1, q2], z3.Exists([x], z3.And(member(x, q1),
-                                                                     member(x, q2)))),
+    **symbolic.quorums_intersect(member),
 }
 LOG_AXIOMS = {**AXIOMS, **{"index_" + k: f for k, f in symbolic.total_order(ile, i0).items()}}
 
