@@ -396,6 +396,23 @@ def _usurpation(rng: random.Random, cfg: SimConfig) -> list[tuple[Any, ...]]:
     return out
 
 
+def _tla_weights(rng: random.Random, extra: dict[str, int]) -> tuple[list[str], list[int]]:
+    """Swarm weights for the tla profile's kinds plus ``extra``'s, each scaled by 1, 2 or 4."""
+    weights = dict(swarm(rng).weights)
+    for k, w in extra.items():
+        weights[k] = w * rng.choice((1, 2, 4))
+    kinds = sorted(weights)
+    return kinds, [weights[k] for k in kinds]
+
+
+def _draw_untorn(rng: random.Random, kinds: list[str], weights: list[int],
+                 config: SimConfig) -> tuple[str, tuple[Any, ...]]:
+    """One step of a weighted kind; a crash never tears a write (step refinement sees it)."""
+    kind = rng.choices(kinds, weights)[0]
+    step = _draw(rng, kind, config)
+    return kind, (step[0], step[1], step[2] & ~1) if kind == "crash" else step
+
+
 # --- the "tla-churn" profile: raft.tla's vocabulary plus membership changes -------------
 
 #: the step kinds the tla-churn profile adds to the tla profile's, per 1,000 steps
@@ -413,15 +430,11 @@ def generate_tla_churn(seed: int, steps: int) -> Schedule:
     configuration takes effect when applied, learners, a leader that removes itself)."""
     rng = random.Random(seed ^ 0x3C7E)
     config = tla_config(nodes=rng.choice((1, 2, 3, 3, 4, 5)), seed=seed)
-    weights = dict(swarm(rng).weights)
-    for k, w in TLA_CHURN_WEIGHTS.items():
-        weights[k] = w * rng.choice((1, 2, 4))
-    kinds = sorted(weights)
+    kinds, weights = _tla_weights(rng, TLA_CHURN_WEIGHTS)
     out: list[tuple[Any, ...]] = []
     while len(out) < steps:
-        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
-        step = _draw(rng, kind, config)
-        out.append((step[0], step[1], step[2] & ~1) if kind == "crash" else step)
+        kind, step = _draw_untorn(rng, kinds, weights, config)
+        out.append(step)
         if kind == "addl" and rng.random() < 0.7:  # let it catch up, then promote it
             out += [("tick",) if rng.random() < 0.3 else ("deliver", 0)
                     for _ in range(rng.randrange(5, 40))]
@@ -451,15 +464,11 @@ def generate_tla_snap(seed: int, steps: int) -> Schedule:
     (against raft.tla with ``quorum.spec.raft.snapshots``) sees every event."""
     rng = random.Random(seed ^ 0x5AA9)
     config = tla_config(nodes=rng.choice((3, 3, 5)), seed=seed)
-    weights = dict(swarm(rng).weights)
-    for k, w in TLA_SNAP_WEIGHTS.items():
-        weights[k] = w * rng.choice((1, 2, 4))
-    kinds = sorted(weights)
+    kinds, weights = _tla_weights(rng, TLA_SNAP_WEIGHTS)
     out: list[tuple[Any, ...]] = []
     while len(out) < steps:
-        kind = rng.choices(kinds, [weights[k] for k in kinds])[0]
-        step = _draw(rng, kind, config)
-        out.append((step[0], step[1], step[2] & ~1) if kind == "crash" else step)
+        kind, step = _draw_untorn(rng, kinds, weights, config)
+        out.append(step)
         if kind == "lpart":
             out.extend(_usurpation(rng, config))
     return Schedule(config, tuple(out[:steps]), f"tla-snap seed {seed}")
