@@ -8,6 +8,7 @@ HMAC-SHA256 over *both* nonces and both identities::
     A -> D  challenge {node=A, nonce=Na, mac=HMAC(k, "accept", cluster, D, A, Nd, Na)}
     D -> A  proof     {mac=HMAC(k, "dial", cluster, D, A, Nd, Na)}
     A -> D  welcome   {ok=true}
+       or removed     {removed=true, mac=HMAC(k, "removed", cluster, D, A, Nd, Na)}
 
 Because every MAC covers the other side's fresh nonce, a recorded handshake replayed on a
 new connection fails (the acceptor's new Na makes the recorded proof wrong, and the
@@ -22,6 +23,13 @@ client certificates (the transport checks them, ``tls.py``), or by nothing at al
 the acceptor allows only when the member was started with ``--insecure-peers``
 (``Identity.insecure``).  Any failure raises :class:`PeerError`; the caller drops the
 connection and logs the reason.
+
+A member removed from the cluster is still an authenticated peer (it knows the secret),
+so the acceptor finishes the handshake and then answers ``removed`` instead of
+``welcome`` when the dialer's id is among the ids its configuration has removed, as
+etcd's peers answer a removed member with "410 Gone".  The answer carries a MAC over
+both nonces, so only a member that holds the secret can tell another it was removed
+(with TLS-authenticated peers, TLS protects it); the dialer raises :class:`Removed`.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ __all__ = [
     "HANDSHAKE_TIMEOUT",
     "PROTOCOL",
     "Identity",
+    "Removed",
     "accept",
     "check_insecure_peers",
     "dial",
@@ -50,6 +59,10 @@ __all__ = [
 PROTOCOL = "quorum-peer/1"
 NONCE_BYTES = 32
 HANDSHAKE_TIMEOUT = 5.0  # seconds a peer gets to finish the handshake
+
+
+class Removed(PeerError):
+    """The peer proved it has applied this member's removal from the cluster."""
 
 
 @dataclass(frozen=True)
@@ -117,15 +130,22 @@ async def dial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     _check_mac(_field(challenge, "mac", bytes), want)
     proof = _mac(me.secret, "dial", me.cluster_id, me.node_id, peer_id, nd, na)
     await _send(writer, {"mac": proof})
-    if _field(await _recv(reader), "ok", bool) is not True:
+    welcome = await _recv(reader)
+    if isinstance(welcome, dict) and welcome.get("removed") is True:
+        _check_mac(_field(welcome, "mac", bytes),
+                   _mac(me.secret, "removed", me.cluster_id, me.node_id, peer_id, nd, na))
+        raise Removed(f"member {peer_id:x} says this member was removed from the cluster")
+    if _field(welcome, "ok", bool) is not True:
         raise PeerError("peer did not welcome us")
     return channel_for(me.secret, _transcript(me.cluster_id, me.node_id, peer_id), nd, na)
 
 
 async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 me: Identity, tls_verified: bool = False) -> tuple[int, Channel]:
+                 me: Identity, tls_verified: bool = False,
+                 removed: frozenset[int] = frozenset()) -> tuple[int, Channel]:
     """Run the acceptor's side; return the authenticated peer's node id and the channel
-    its frames arrive on.  ``tls_verified``: TLS checked the dialer's certificate."""
+    its frames arrive on.  ``tls_verified``: TLS checked the dialer's certificate;
+    ``removed``: ids removed from the cluster, told so and refused once authenticated."""
     hello = await _recv(reader)
     if _field(hello, "proto", str) != PROTOCOL:
         raise PeerError(f"unknown peer protocol {hello['proto']!r}")
@@ -145,6 +165,10 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     await _send(writer, {"node": me.node_id, "nonce": na, "mac": mac})
     want = _mac(me.secret, "dial", me.cluster_id, dialer, me.node_id, nd, na)
     _check_mac(_field(await _recv(reader), "mac", bytes), want)
+    if dialer in removed:
+        told = _mac(me.secret, "removed", me.cluster_id, dialer, me.node_id, nd, na)
+        await _send(writer, {"removed": True, "mac": told})
+        raise PeerError(f"member {dialer:x} was removed from the cluster; told it so")
     await _send(writer, {"ok": True})
     return int(dialer), channel_for(me.secret, _transcript(me.cluster_id, dialer, me.node_id),
                                     nd, na)

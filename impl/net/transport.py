@@ -40,7 +40,7 @@ from typing import Any
 
 from quorum.impl.net.channel import Channel
 from quorum.impl.net.frame import MAX_FRAME, PeerError
-from quorum.impl.net.handshake import HANDSHAKE_TIMEOUT, Identity, accept, dial
+from quorum.impl.net.handshake import HANDSHAKE_TIMEOUT, Identity, Removed, accept, dial
 from quorum.impl.net.tls import TLSConfig, cert_names_host
 
 __all__ = ["Handler", "RateLimitedLog", "Transport"]
@@ -126,6 +126,12 @@ class _Link:
             try:
                 await self._session()
                 backoff = BACKOFF_MIN
+            except Removed as exc:
+                if not warned:
+                    log.warning("%s", exc)
+                warned = True
+                if self.t.on_removed is not None:
+                    self.t.on_removed(self.peer_id)
             except (PeerError, ssl.SSLError, ssl.CertificateError) as exc:
                 # the peer failed our handshake: say so once per streak, rate-limited
                 if not warned:
@@ -185,8 +191,13 @@ class Transport:
     def __init__(self, identity: Identity, host: str, port: int, handler: Handler, *,
                  tls: TLSConfig | None = None, max_frame: int = MAX_FRAME,
                  queue_size: int = 4096, max_buffer: int = 16 << 20,
-                 max_inbound: int = 64) -> None:
+                 max_inbound: int = 64,
+                 on_removed: Callable[[int], None] | None = None) -> None:
         self.identity, self.host, self.port = identity, host, port
+        #: ids removed from the cluster: told so (and refused) when they dial us
+        self.removed: frozenset[int] = frozenset()
+        #: called with a peer's id when that peer tells us we were removed
+        self.on_removed = on_removed
         self.handler, self.max_frame, self.queue_size = handler, max_frame, queue_size
         self.max_buffer = max_buffer  # bytes buffered on a live connection before dropping
         self.max_inbound = max_inbound  # inbound connections at once, handshaking or not
@@ -258,7 +269,8 @@ class Transport:
 
     async def _handshake(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> tuple[int, Channel]:
-        peer, channel = await accept(reader, writer, self.identity, self.tls_verifies)
+        peer, channel = await accept(reader, writer, self.identity, self.tls_verifies,
+                                     self.removed)
         if self.tls_verifies:
             ssl_object = writer.get_extra_info("ssl_object")
             der = ssl_object.getpeercert(binary_form=True) if ssl_object else None

@@ -177,7 +177,7 @@ class Node:
             tls = await loop.run_in_executor(self._io, tls.with_auto_files, self.cfg.data_dir)
         self.transport = Transport(
             Identity(self.cluster_id, self.id, self.cfg.peer_secret, self.cfg.insecure_peers),
-            host, port, self._on_frame, tls=tls)
+            host, port, self._on_frame, tls=tls, on_removed=self._told_removed)
         self._set_peers(self.cfg.initial_members())
         self._apply_peers()  # members known from a snapshot
         await self.transport.start()
@@ -485,7 +485,17 @@ class Node:
         if fut is not None and not fut.done():
             fut.set_result(outcome)
 
+    def _told_removed(self, peer: int) -> None:
+        """A peer proved it applied our removal (we missed the entry, cut off or lagging):
+        stop, as on applying it, rather than campaign leaderless forever (etcd does too)."""
+        if not self.removed:
+            log.warning("member %x says this member was removed from the cluster; stopping",
+                        peer)
+            self.removed = True
+            self.stopped.set()
+
     def _apply_peers(self) -> None:
+        self.transport.removed = frozenset(self.sm.members.removed)
         members = self.sm.members.members
         for peer in set(self.transport.peers()) - set(members):
             if peer in self.sm.members.removed:

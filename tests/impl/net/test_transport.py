@@ -330,3 +330,59 @@ def test_stop_ends_a_link_whose_cancel_was_swallowed(monkeypatch: pytest.MonkeyP
         assert link.task.done() and not link.connected
         await b.t.stop()
     run(scenario())
+
+
+def test_a_removed_member_is_told_so_and_its_frames_are_refused(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "quorum.net")
+
+    async def scenario() -> None:
+        told: list[int] = []
+        a = Node(1, on_removed=told.append)
+        b = Node(2)
+        b.t.removed = frozenset({1})  # b has applied the removal of member 1
+        await a.t.start()
+        await b.t.start()
+        a.t.set_peer(2, "127.0.0.1", b.t.port)
+        a.t.send(2, b"a vote request from a removed member")
+        for _ in range(250):
+            if told:
+                break
+            await asyncio.sleep(0.02)
+        assert told and set(told) == {2}
+        assert b.got == []
+        assert "member 1 was removed from the cluster; told it so" in caplog.text
+        assert "member 2 says this member was removed from the cluster" in caplog.text
+        await a.t.stop()
+        await b.t.stop()
+    run(scenario())
+
+
+def test_a_forged_removed_answer_fails_authentication() -> None:
+    """A man in the middle without the secret cannot tell a member it was removed: the
+    answer's MAC covers both nonces."""
+    async def scenario() -> None:
+        b = Node(2)
+        await b.t.start()
+
+        async def middle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", b.t.port)
+            up_w.write(encode_frame(await read_frame(reader)))  # hello
+            writer.write(encode_frame(await read_frame(up_r)))  # the genuine challenge
+            up_w.write(encode_frame(await read_frame(reader)))  # the genuine proof
+            await read_frame(up_r)  # the genuine welcome, replaced:
+            writer.write(encode_frame(pack({"removed": True, "mac": b"\0" * 32})))
+            await writer.drain()
+            await reader.read()
+            up_w.close()
+
+        server = await asyncio.start_server(middle, "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.sockets[0].getsockname()[1])
+        with pytest.raises(PeerError, match="authentication failed") as caught:
+            await handshake.dial(reader, writer, Identity(CLUSTER, 1, SECRET), 2)
+        assert not isinstance(caught.value, handshake.Removed)
+        writer.close()
+        server.close()
+        await b.t.stop()
+    run(scenario())

@@ -1,6 +1,7 @@
 """Membership change through etcdctl (Raft thesis chapter 4, single-server changes): a
 fourth member is added to a running cluster, catches up and counts in quorums; another is
-removed; writes continue throughout."""
+removed while down, and once restarted it learns of its removal from a peer and stops;
+writes continue throughout."""
 
 from __future__ import annotations
 
@@ -57,6 +58,14 @@ def test_member_add_start_fourth_then_remove_another(tmp_path: Path) -> None:
             stored = m.get_local(b"w/", prefix=True)
             missing = [k for k, v in writers.acked.items() if stored.get(k) != v]
             assert not missing, f"{m.name} lacks {len(missing)} acknowledged writes"
+        # the removed member was down when it was removed: restarted, it learns of its
+        # removal from a peer and stops, rather than campaign leaderless forever
+        victim.start(cluster.initial_cluster())
+        assert victim.proc is not None
+        assert victim.proc.wait(timeout=60) == 0
+        assert "says this member was removed from the cluster; stopping" in victim.log_text()
+        assert f"member {victim_id:x} was removed from the cluster; told it so" in (
+            "".join(m.log_text() for m in cluster.live()))
     finally:
         cluster.stop()
         n4.stop()
