@@ -647,11 +647,21 @@ class _Search:
         self.disk_peak = max(self.disk_peak, sum(p.stat().st_size for p in self.dir.iterdir()))
 
     def _batch(self, batch: list[tuple[Any, int]], rank0: int) -> None:
+        """Expand one batch of frontier states, then keep their new successors."""
+        snapshot = (self.generated, dict(self.cov_gen))
+        event = self._accept(*self._expand(batch, rank0))
+        if event is not None:
+            self.event = event
+            self._recount(batch, rank0, event[0], snapshot)
+
+    def _expand(self, batch: list[tuple[Any, int]], rank0: int
+                ) -> tuple[list[int], list[int], list[int], list[tuple[Any, Any]], Any]:
+        """The candidate successors of ``batch`` in generation order (fingerprints,
+        positions, parents, (label, state)), and the first event met while generating."""
         model, ident, outside = self.model, self.ident, self.outside
         aprops, invariants = self.props.action_properties, self.props.invariants
         within = model.within_bounds
         successors = getattr(model, "successors_within", None) or model.successors
-        snapshot = (self.generated, dict(self.cov_gen))
         if len(outside) > OUTSIDE_MEMO:
             outside.clear()
         cov = self.cov_gen
@@ -716,6 +726,13 @@ class _Search:
                 event = (first, 0, "deadlock", "Deadlock", sfp, sfp)
                 break
         self.generated += generated
+        return fps, poss, pars, items, event
+
+    def _accept(self, fps: list[int], poss: list[int], pars: list[int],
+                items: list[tuple[Any, Any]], event: Any) -> Any:
+        """Write the new candidates (first occurrences the store lacks) to the next level,
+        checking invariants, up to ``event``; return the first event in generation order."""
+        invariants = self.props.invariants
         new = self._decide(np.array(fps, dtype=np.uint64), np.array(pars, dtype=np.uint64))
         assert self.writer is not None
         writer, reach = self.writer, [(n, f) for n, f in self.props.reachability
@@ -743,9 +760,7 @@ class _Search:
             self.distinct += 1
             if name is not None:
                 self.cov_new[name] = self.cov_new.get(name, 0) + 1
-        if event is not None:
-            self.event = event
-            self._recount(batch, rank0, event[0], snapshot)
+        return event
 
     def _fp(self, t: Any) -> int:
         return (hash(self.ident(t) if self.ident else t) & MASK64) or 1
