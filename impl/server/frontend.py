@@ -172,7 +172,8 @@ async def _run(fd: int) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(link.closed)]
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()),
+                                          asyncio.ensure_future(link.closed)]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for w in waiters:
         w.cancel()

@@ -155,7 +155,10 @@ def probe_ports(urls: tuple[str, ...]) -> None:
                                                                type=socket.SOCK_STREAM):
             with socket.socket(family, kind, proto) as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(addr)
+                try:
+                    s.bind(addr)
+                except OSError as exc:
+                    raise OSError(exc.errno, exc.strerror, f"{host}:{port}") from None
 
 
 class _Channel(asyncio.Protocol):
@@ -165,6 +168,8 @@ class _Channel(asyncio.Protocol):
         self.owner, self.index = owner, index
         self.unpacker = msgpack.Unpacker(raw=False, max_buffer_size=owner.max_frame)
         self.ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # a channel that closes before READY is reported by _spawn; no one else waits
+        self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.writer: Writer | None = None
         self.tasks: set[asyncio.Task[None]] = set()
@@ -281,7 +286,6 @@ class FrontEnds:
         self._watchers = [asyncio.ensure_future(self._watch(i)) for i in range(self.count)]
 
     async def _spawn(self, index: int) -> None:
-        loop = asyncio.get_running_loop()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -291,9 +295,7 @@ class FrontEnds:
         finally:
             theirs.close()
         self.procs[index] = proc
-        _, channel = await loop.create_unix_connection(lambda: _Channel(self, index),
-                                                       sock=mine)
-        self.channels[index] = channel
+        channel = self.channels[index] = await self.attach(mine, index)
         try:
             async with asyncio.timeout(READY_TIMEOUT):
                 pid = await channel.ready
@@ -303,6 +305,14 @@ class FrontEnds:
         except FrontEndFailed as exc:
             raise FrontEndFailed(f"front-end {index}: {exc}") from None
         log.info("front-end %d (pid %d) serving clients", index, pid)
+
+    async def attach(self, sock: socket.socket, index: int) -> _Channel:
+        """Serve the local channel on ``sock`` (the member's end of a socketpair) as that
+        of front-end ``index``: the settings go out at once, calls are served once it
+        reports READY."""
+        loop = asyncio.get_running_loop()
+        _, channel = await loop.create_unix_connection(lambda: _Channel(self, index), sock=sock)
+        return channel
 
     async def _watch(self, index: int) -> None:
         """Restart front-end ``index`` whenever it exits while the member runs."""

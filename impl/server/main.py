@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TypeAlias
 from urllib.parse import urlsplit
 
 import grpc
@@ -26,9 +27,9 @@ from quorum.impl.mutants import Mutant
 from quorum.impl.net import TLSConfigError
 from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.frontends import FrontEndFailed, FrontEnds
 from quorum.impl.server.node import Node, describe_os_error
 from quorum.impl.server.requests import Requests
-from quorum.impl.server.frontends import FrontEndFailed, FrontEnds
 from quorum.impl.server.service import add_services, servicers
 from quorum.impl.storage.errors import StorageError
 
@@ -36,7 +37,7 @@ __all__ = ["MemberFailed", "serve", "start_member"]
 
 log = logging.getLogger("quorum.server")
 
-ClientServer = grpc.aio.Server | FrontEnds  # what serves the clients: stopped by stop_member
+ClientServer: TypeAlias = grpc.aio.Server | FrontEnds  # what serves the clients: stopped by stop_member
 
 GRPC_OPTIONS = [
     ("grpc.so_reuseport", 0),
