@@ -188,6 +188,9 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     _die_with_parent()
+    # grpc's poller thread hands each call to the loop's thread: let it take the GIL soon
+    # (the member does the same for its fsync thread; quorum/cli/commands/serve.py)
+    sys.setswitchinterval(float(os.environ.get("QUORUM_SWITCH_INTERVAL", "0.0005")))
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s front-end %(levelname)s %(name)s: %(message)s")
     try:
