@@ -27,7 +27,7 @@ from quorum.impl.mutants import Mutant
 from quorum.impl.net import TLSConfigError
 from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.config import ServerConfig, parse_url
-from quorum.impl.server.frontends import FrontEndFailed, FrontEnds
+from quorum.impl.server.frontends import FrontEndFailed, FrontEnds, probe_ports
 from quorum.impl.server.node import Node, describe_os_error
 from quorum.impl.server.requests import Requests
 from quorum.impl.server.service import add_services, servicers
@@ -62,15 +62,26 @@ async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset
     node = Node(cfg, mutants)
     await node.start()
     requests = Requests(node)
+    # Front-end processes take a second or so to start: the member publishes its client
+    # URLs meanwhile (once it is known that they are free); it serves gRPC itself at once.
+    early = cfg.frontends > 0
     try:
+        if early:
+            probe_ports(cfg.listen_client_urls)
+            _run_background(node, requests)
         server = await _serve_clients(cfg, requests)
     except BaseException:
         await node.stop()
         raise
+    if not early:
+        _run_background(node, requests)
+    return node, requests, server
+
+
+def _run_background(node: Node, requests: Requests) -> None:
     node.background(requests.publish())
     node.background(requests.maintain())  # quota watch, auto-compaction
     node.raise_alarm = lambda member: node.background(_raise_corrupt(requests, member))
-    return node, requests, server
 
 
 async def _serve_clients(cfg: ServerConfig, requests: Requests) -> ClientServer:

@@ -185,10 +185,13 @@ def test_serve_and_kv_report_tls_misuse_in_one_line(tmp_path: Path, pki: dict[st
 
 # --- the real etcdctl against a `quorum serve` process (slow) --------------------------------
 @pytest.mark.slow
-def test_etcdctl_over_tls_with_client_certificates(tmp_path: Path, pki: dict[str, Any]) -> None:
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
+def test_etcdctl_over_tls_with_client_certificates(tmp_path: Path, pki: dict[str, Any],
+                                                   frontends: int) -> None:
     assert shutil.which("etcdctl"), "etcdctl missing: apt-get install etcd-client (see .ci/run)"
     flags = ["--cert-file", str(pki["server"].cert), "--key-file", str(pki["server"].key),
-             "--client-cert-auth", "--trusted-ca-file", str(pki["ca"])]
+             "--client-cert-auth", "--trusted-ca-file", str(pki["ca"]),
+             "--frontends", str(frontends)]
     cluster = Cluster(tmp_path, 1, extra=flags, tls=_creds(pki, "alice"))
     cluster.start()
     tls = ["--cacert", str(pki["ca"]), "--cert", str(pki["alice"].cert),
