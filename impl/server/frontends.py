@@ -66,6 +66,7 @@ STOP_GRACE = 0.5  # seconds a stopping front-end lets its calls finish (as the m
 READY_TIMEOUT = 30.0  # seconds a new front-end has to listen
 RESTART_DELAY = 1.0  # seconds between restarts of a front-end
 FRAME_SLACK = 64 * 1024  # a call frame's bytes beyond its request
+READ_SLACK = 1024 * 1024  # the unpacker may also hold the start of the next frames (a read)
 
 STATUS_BY_CODE: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
 NOT_FOUND = (grpc.StatusCode.UNIMPLEMENTED.value[0], "Method not found!")
@@ -166,7 +167,8 @@ class _Channel(asyncio.Protocol):
 
     def __init__(self, owner: FrontEnds, index: int) -> None:
         self.owner, self.index = owner, index
-        self.unpacker = msgpack.Unpacker(raw=False, max_buffer_size=owner.max_frame)
+        self.unpacker = msgpack.Unpacker(raw=False,
+                                         max_buffer_size=owner.max_frame + READ_SLACK)
         self.ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # a channel that closes before READY is reported by _spawn; no one else waits
         self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -254,7 +256,8 @@ class FrontEnds:
     def __init__(self, cfg: ServerConfig, services: dict[str, Any], count: int) -> None:
         self.cfg, self.count = cfg, count
         self.methods = methods(services)
-        self.max_frame = cfg.max_request_bytes + FRAME_SLACK + 512 * 1024
+        # gRPC itself refuses a request above --max-request-bytes + 512 KiB (main.py)
+        self.max_frame = cfg.max_request_bytes + 512 * 1024 + FRAME_SLACK
         self.procs: list[asyncio.subprocess.Process | None] = [None] * count
         self.channels: list[_Channel | None] = [None] * count
         self.stopping = False

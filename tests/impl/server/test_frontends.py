@@ -139,7 +139,7 @@ BAD_FRAMES = [  # each one closes its channel; the member serves on
     ("a call of the wrong shape", _pack([READY, 1], [CALL, 1, PUT])),
     ("a call of the wrong types", _pack([READY, 1], [CALL, "one", PUT, b"", None, None])),
     ("an unknown kind", _pack([READY, 1], [99, 1])),
-    ("an oversized frame", _pack([READY, 1]) + b"\xc6\x7f\xff\xff\xff" + b"x" * 3_000_000),
+    ("an oversized frame", _pack([READY, 1]) + b"\xc6\x7f\xff\xff\xff" + b"x" * 5_000_000),
 ]
 
 
@@ -232,3 +232,25 @@ def test_bad_frontends_flag_exits_2_in_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "quorum serve: error: --frontends must be between 0 and 64"]
+
+
+def test_pipelined_requests_of_the_largest_size_all_pass_the_local_channel(
+        tmp_path: Path) -> None:
+    """Eight calls just under gRPC's own limit, in flight at once: the channel's bound
+    holds a whole frame and the start of the next ones."""
+    async def scenario() -> None:
+        cfg = config(tmp_path, frontends=1, max_request_bytes=1_000_000,
+                     quota_backend_bytes=-1)
+        node, _, server = await start_member(cfg)
+        try:
+            await wait_leader(node)
+            async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
+                range_ = rpc_pb2_grpc.KVStub(ch).Range
+                big = b"k" * (cfg.max_request_bytes + 500_000)  # a key, so Range: no entry
+                got = await asyncio.gather(*(range_(rpc_pb2.RangeRequest(key=big + b"%d" % i),
+                                                    timeout=20) for i in range(8)))
+                assert [g.count for g in got] == [0] * 8
+            assert isinstance(server, FrontEnds) and server.restarts == 0
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
