@@ -3,6 +3,7 @@
 Usage: python benchmarks/bench_store.py [--systems quorum,etcd,echo,go,pysyncobj]
                                         [--concurrency 1,64] [--warmup 2] [--duration 10]
                                         [--repeat N] [--flame leader.svg]
+                                        [--frontends 0,1,2,3]
 
 Every system runs as real processes on 127.0.0.1 with its data on disk (every
 acknowledged write fsynced on a majority: quorum's WAL, etcd's WAL).  The same closed-loop
@@ -19,12 +20,18 @@ p50 and p99 latency per system and concurrency, and at the end every row's ratio
   once, i.e. the ceiling the Python client and grpcio impose on any system;
 * ``pysyncobj``: PySyncObj's replicated dict (3 processes, no fsync at all), driven by the
   same closed loop inside its own process (it has no gRPC API), when pysyncobj imports.
+
+``--frontends 0,1,2`` measures quorum once per value of its ``--frontends`` flag (gRPC
+front-end processes; the rows are named ``quorum/feN``); the CPU columns then count the
+front-ends too.  etcd runs first in each round so that every later row shows its ratio to
+etcd's row of the same round.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -68,6 +75,17 @@ class Figures:
         lat = sorted(latencies) or [0.0]
         pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
         return Figures(len(latencies) / seconds, pick(0.50), pick(0.99))
+
+
+def with_children(pids: list[int]) -> list[int]:
+    """``pids`` and their child processes (quorum's gRPC front-ends), from Linux /proc."""
+    out = list(pids)
+    for pid in pids:
+        try:
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
 
 
 def cpu_seconds(pids: list[int]) -> list[float]:
@@ -186,7 +204,7 @@ class Cluster:
         raise RuntimeError("no leader elected")
 
 
-def start_quorum(data: Path, log: Path) -> Cluster:
+def start_quorum(data: Path, log: Path, frontends: int = 0) -> Cluster:
     ports = free_ports(6)
     names = ["n1", "n2", "n3"]
     peers = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
@@ -199,7 +217,7 @@ def start_quorum(data: Path, log: Path) -> Cluster:
                 "--data-dir", str(data / n), "--listen-client-urls", c.client_urls[-1],
                 "--listen-peer-urls", f"http://127.0.0.1:{ports[2 * i + 1]}",
                 "--initial-cluster", peers, "--peer-secret-file", str(secret),
-                "--log-level", "warning"]
+                "--log-level", "warning", "--frontends", str(frontends)]
         c.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                         stderr=open(log / f"quorum-{n}.log", "wb")))
     return c
@@ -375,11 +393,11 @@ def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: arg
     cluster = start(data, data)
     try:
         endpoint = cluster.leader_endpoint()
-        pids = [p.pid for p in cluster.procs]
+        pids = with_children([p.pid for p in cluster.procs])
         span = args.warmup + args.duration
         for c in args.concurrency:
             spy = None
-            if args.flame and name == "quorum" and c == max(args.concurrency):
+            if args.flame and name.startswith("quorum") and c == max(args.concurrency):
                 leader = pids[[u.removeprefix("http://") for u in cluster.client_urls]
                               .index(endpoint)]
                 spy = flame(leader, Path(args.flame), args.duration)
@@ -399,7 +417,8 @@ def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: arg
 
 def record(results: Results, key: tuple[str, str, int], f: Figures) -> None:
     results.setdefault(key, []).append(f)
-    report(*key, f)
+    etcd = results.get(("etcd", key[1] if key[1] in ("python", "go") else "python", key[2]))
+    report(*key, f, etcd[-1] if etcd and key[0] != "etcd" else None)
 
 
 def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, work: Path,
@@ -414,10 +433,13 @@ def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, wor
                     [proc.pid], args.warmup + args.duration))
         finally:
             proc.kill()
-    if "quorum" in systems:
-        measure_cluster("quorum", start_quorum, args, go, work / "quorum", results)
-    if "etcd" in systems and shutil.which("etcd"):
+    if "etcd" in systems and shutil.which("etcd"):  # first: the rows after it show x etcd
         measure_cluster("etcd", start_etcd, args, go, work / "etcd", results)
+    if "quorum" in systems:
+        for n in args.frontends:
+            name = f"quorum/fe{n}" if n else "quorum"
+            measure_cluster(name, functools.partial(start_quorum, frontends=n), args, go,
+                            work / name.replace("/", "-"), results)
     if "pysyncobj" in systems:
         for c in args.concurrency:
             f = pysyncobj_load(c, args.warmup, args.duration)
@@ -448,12 +470,17 @@ def ratios(results: Results) -> None:
               f"{f.p99_ms / e.p99_ms:>6.2f} {cpu}")
 
 
-def report(system: str, client: str, c: int, f: Figures) -> None:
+def report(system: str, client: str, c: int, f: Figures, etcd: Figures | None = None) -> None:
+    """One row; with ``etcd`` (etcd's figures of this round, same client and concurrency)
+    also the ratios to it: ops/s (higher is better) and p50 (lower is better)."""
     anchor = ANCHORS.get((system, client, c))
     note = ""
+    if etcd is not None and etcd.ops_per_s and etcd.p50_ms:
+        note = (f"   x etcd: {f.ops_per_s / etcd.ops_per_s:.2f} ops/s, "
+                f"{f.p50_ms / etcd.p50_ms:.2f} p50")
     if anchor is not None:
         ops, p50, p99 = anchor
-        note = f"   [issue's anchor: {ops:,} ops/s" + (f", p50 {p50} ms" if p50 else "") + (
+        note += f"   [issue's anchor: {ops:,} ops/s" + (f", p50 {p50} ms" if p50 else "") + (
             f", p99 {p99} ms" if p99 else "") + "]"
     cpu = f"{f.busiest_us:>8.0f} {f.total_us:>8.0f}" if f.total_us else f"{'-':>8} {'-':>8}"
     print(f"{system:<10} {client:<7} {c:>5} {f.ops_per_s:>10,.0f} {f.p50_ms:>9.2f} "
@@ -470,6 +497,8 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over all systems, interleaved; the median round is reported")
+    ap.add_argument("--frontends", default="0", type=lambda s: [int(x) for x in s.split(",")],
+                    help="quorum's --frontends values to measure, e.g. 0,1,2,3 (a row each)")
     ap.add_argument("--keep", action="store_true", help="keep the data and log directory")
     ap.add_argument("--flame", metavar="SVG",
                     help="record a py-spy flame graph of quorum's leader during its run at "

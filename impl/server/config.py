@@ -36,6 +36,7 @@ DEFAULT_MAX_REQUEST_BYTES = 1_572_864  # etcd's --max-request-bytes default, 1.5
 DEFAULT_QUOTA_BYTES = 2 * 1024**3  # etcd's default backend quota, 2 GiB
 DEFAULT_SNAPSHOT_BYTES = 64 * 1024**2  # snapshot after this many bytes of applied entries
 DEFAULT_CATCHUP_BYTES = 16 * 1024**2  # at most this many bytes of entries kept after one
+MAX_FRONTENDS = 64  # --frontends: gRPC front-end processes
 
 
 class ServerConfigError(ValueError):
@@ -154,6 +155,7 @@ class ServerConfig:
     catchup_bytes: int = DEFAULT_CATCHUP_BYTES  # ours: --snapshot-catchup-bytes
     # --- end of limits ---------------------------------------------------------------------
     client_tls: ClientTLS = field(default_factory=lambda: ClientTLS())
+    frontends: int = 0  # ours: --frontends, gRPC front-end processes (0: the member serves)
 
     def __post_init__(self) -> None:
         if self.cluster_state not in ("new", "existing"):
@@ -170,6 +172,8 @@ class ServerConfig:
             raise ServerConfigError(
                 "election ticks must exceed 2, tick and snapshot count be positive")
         self._check_limits()
+        if not 0 <= self.frontends <= MAX_FRONTENDS:
+            raise ServerConfigError(f"--frontends must be between 0 and {MAX_FRONTENDS}")
         self.client_tls.check(self.listen_client_urls)
 
     # --- limits ---------------------------------------------------------------------------

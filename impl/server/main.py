@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TypeAlias
 from urllib.parse import urlsplit
 
 import grpc
@@ -26,14 +27,17 @@ from quorum.impl.mutants import Mutant
 from quorum.impl.net import TLSConfigError
 from quorum.impl.server.alarms import AlarmAction, AlarmType
 from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.frontends import FrontEndFailed, FrontEnds, probe_ports
 from quorum.impl.server.node import Node, describe_os_error
 from quorum.impl.server.requests import Requests
-from quorum.impl.server.service import add_services
+from quorum.impl.server.service import add_services, servicers
 from quorum.impl.storage.errors import StorageError
 
 __all__ = ["MemberFailed", "serve", "start_member"]
 
 log = logging.getLogger("quorum.server")
+
+ClientServer: TypeAlias = grpc.aio.Server | FrontEnds  # what serves the clients: stopped by stop_member
 
 GRPC_OPTIONS = [
     ("grpc.so_reuseport", 0),
@@ -49,13 +53,44 @@ def grpc_options(cfg: ServerConfig) -> list[tuple[str, int]]:
 
 
 async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset(),
-                       ) -> tuple[Node, Requests, grpc.aio.Server]:
+                       ) -> tuple[Node, Requests, ClientServer]:
     """Start a member inside the running loop; the caller stops it with :func:`stop_member`.
 
-    ``mutants``: test-only bugs of the shared Ready loop (``quorum serve --unsafe-mutant``)."""
+    ``mutants``: test-only bugs of the shared Ready loop (``quorum serve --unsafe-mutant``).
+    The member serves clients itself, or through ``cfg.frontends`` front-end processes
+    (:mod:`quorum.impl.server.frontends`)."""
     node = Node(cfg, mutants)
     await node.start()
     requests = Requests(node)
+    # Front-end processes take a second or so to start: the member publishes its client
+    # URLs meanwhile (once it is known that they are free); it serves gRPC itself at once.
+    early = cfg.frontends > 0
+    try:
+        if early:
+            probe_ports(cfg.listen_client_urls)
+            _run_background(node, requests)
+        server = await _serve_clients(cfg, requests)
+    except BaseException:
+        await node.stop()
+        raise
+    if not early:
+        _run_background(node, requests)
+    return node, requests, server
+
+
+def _run_background(node: Node, requests: Requests) -> None:
+    node.background(requests.publish())
+    node.background(requests.maintain())  # quota watch, auto-compaction
+    node.raise_alarm = lambda member: node.background(_raise_corrupt(requests, member))
+
+
+async def _serve_clients(cfg: ServerConfig, requests: Requests) -> ClientServer:
+    for warning in cfg.client_tls.ignored_warnings(cfg.listen_client_urls):
+        log.warning("%s", warning)
+    if cfg.frontends:
+        frontends = FrontEnds(cfg, servicers(requests), cfg.frontends)
+        await frontends.start(grpc_options(cfg))
+        return frontends
     server = grpc.aio.server(options=grpc_options(cfg))
     add_services(server, requests)
     credentials = None
@@ -64,8 +99,6 @@ async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset
         credentials = grpc.ssl_server_credentials(
             [(key, chain)], root_certificates=ca,
             require_client_auth=cfg.client_tls.client_cert_auth)
-    for warning in cfg.client_tls.ignored_warnings(cfg.listen_client_urls):
-        log.warning("%s", warning)
     for url in cfg.listen_client_urls:
         host, port = parse_url(url)
         if urlsplit(url).scheme == "https":
@@ -74,10 +107,7 @@ async def start_member(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset
         else:
             server.add_insecure_port(f"{host}:{port}")
     await server.start()
-    node.background(requests.publish())
-    node.background(requests.maintain())  # quota watch, auto-compaction
-    node.raise_alarm = lambda member: node.background(_raise_corrupt(requests, member))
-    return node, requests, server
+    return server
 
 
 async def _raise_corrupt(requests: Requests, member: int) -> None:
@@ -92,7 +122,7 @@ async def _raise_corrupt(requests: Requests, member: int) -> None:
             await asyncio.sleep(1.0)
 
 
-async def stop_member(node: Node, server: grpc.aio.Server) -> None:
+async def stop_member(node: Node, server: ClientServer) -> None:
     await server.stop(grace=0.5)
     await node.stop()
 
@@ -111,6 +141,8 @@ async def serve(cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> 
         raise MemberFailed(str(exc)) from None
     except OSError as exc:
         raise MemberFailed(f"cannot start: {describe_os_error(exc)}") from None
+    except FrontEndFailed as exc:
+        raise MemberFailed(f"cannot start: {exc}") from None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -30,7 +30,8 @@ from quorum.impl.server.errors import ServerError
 from quorum.impl.server.members import Member
 from quorum.impl.server.requests import Requests
 
-__all__ = ["ClusterService", "KVService", "MaintenanceService", "VERSION", "add_services"]
+__all__ = ["ClusterService", "KVService", "MaintenanceService", "VERSION", "add_services",
+           "servicers"]
 # Auth: every KV call is checked by the member's Guard (quorum.impl.server.auth) when auth
 # is enabled; member add/remove, alarm changes and defragment need the root role;
 # MemberList, Status and listing alarms stay open.
@@ -173,10 +174,22 @@ class MaintenanceService(_Base, rpc_pb2_grpc.MaintenanceServicer):
         return rpc_pb2.DefragmentResponse(header=self.header())
 
 
-def add_services(server: grpc.aio.Server, requests: Requests) -> None:
+def servicers(requests: Requests) -> dict[str, Any]:
+    """The member's servicers by full service name (``etcdserverpb.KV``, ...): what the gRPC
+    server registers, and what the front-ends' local channel dispatches to
+    (:mod:`quorum.impl.server.frontends`)."""
     guard = Guard(requests)  # one per member: it holds the member's auth tokens
-    rpc_pb2_grpc.add_KVServicer_to_server(KVService(requests, guard), server)
-    rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(requests, guard), server)
-    rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(requests, guard), server)
-    rpc_pb2_grpc.add_AuthServicer_to_server(
-        AuthService(guard, _Base(requests, guard).header), server)
+    return {
+        "etcdserverpb.KV": KVService(requests, guard),
+        "etcdserverpb.Cluster": ClusterService(requests, guard),
+        "etcdserverpb.Maintenance": MaintenanceService(requests, guard),
+        "etcdserverpb.Auth": AuthService(guard, _Base(requests, guard).header),
+    }
+
+
+def add_services(server: grpc.aio.Server, requests: Requests) -> None:
+    s = servicers(requests)
+    rpc_pb2_grpc.add_KVServicer_to_server(s["etcdserverpb.KV"], server)
+    rpc_pb2_grpc.add_ClusterServicer_to_server(s["etcdserverpb.Cluster"], server)
+    rpc_pb2_grpc.add_MaintenanceServicer_to_server(s["etcdserverpb.Maintenance"], server)
+    rpc_pb2_grpc.add_AuthServicer_to_server(s["etcdserverpb.Auth"], server)

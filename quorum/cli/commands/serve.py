@@ -85,6 +85,10 @@ def add_parser(sub: Any, name: str) -> None:
       help="CA bundle (PEM) that client certificates must be signed by")
     a("--client-cert-auth", action="store_true",
       help="require a client certificate signed by --trusted-ca-file")
+    a("--frontends", type=int, default=0,
+      help="gRPC front-end processes sharing the client port (SO_REUSEPORT); they forward "
+           "every call to this member over a local channel (0: the member serves clients "
+           "itself)")
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -201,7 +205,7 @@ def build_config(args: argparse.Namespace) -> Any:
             auto_compaction_mode=args.auto_compaction_mode,
             auto_compaction_retention=args.auto_compaction_retention,
             snapshot_bytes=args.snapshot_bytes, catchup_bytes=args.snapshot_catchup_bytes,
-            client_tls=_client_tls(args))
+            client_tls=_client_tls(args), frontends=args.frontends)
         if not cfg.client_tls.empty:
             cfg.client_tls.load()  # unreadable or mismatched files: a startup error
     except (ServerConfigError, ValueError) as exc:

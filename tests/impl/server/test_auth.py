@@ -174,10 +174,11 @@ class Solo:
 
 
 @pytest.fixture
-def solo(tmp_path: Path) -> Iterator[Solo]:
+def solo(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Solo]:
     """A fresh member, auth disabled; it snapshots every 8 entries, so the auth state goes
-    through snapshots."""
-    member = Solo(config(tmp_path, snapshot_count=8, catchup_entries=2))
+    through snapshots.  ``parametrize("solo", [0, 2], indirect=True)``: its --frontends."""
+    member = Solo(config(tmp_path, snapshot_count=8, catchup_entries=2,
+                         frontends=getattr(request, "param", 0)))
     try:
         yield member
     finally:
@@ -226,6 +227,7 @@ def test_auth_cannot_start_without_root_and_authenticate_needs_it_on(solo: Solo)
     assert not solo.node.sm.auth.enabled
 
 
+@pytest.mark.parametrize("solo", [0, 2], indirect=True)  # served by the member; by front-ends
 def test_callers_without_a_valid_identity_are_refused(authed: Solo) -> None:
     # anonymous: etcd's "user name is empty"; a forged token: "invalid auth token"
     assert refused(authed.kv.Put, rpc_pb2.PutRequest(key=b"app/a", value=b"2")) == NO_USER
@@ -237,6 +239,7 @@ def test_callers_without_a_valid_identity_are_refused(authed: Solo) -> None:
         "etcdserver: authentication failed, invalid user ID or password")
 
 
+@pytest.mark.parametrize("solo", [0, 2], indirect=True)  # served by the member; by front-ends
 def test_a_reader_reads_its_prefix_and_may_do_nothing_else(authed: Solo) -> None:
     kv, alice = authed.kv, authed.token("alice", "alicepw")
     got = kv.Range(rpc_pb2.RangeRequest(key=b"app/", range_end=b"app0"), metadata=alice)
@@ -256,6 +259,7 @@ def test_a_reader_reads_its_prefix_and_may_do_nothing_else(authed: Solo) -> None
         assert refused(call, request, metadata=alice) == DENIED, request
 
 
+@pytest.mark.parametrize("solo", [0, 2], indirect=True)  # served by the member; by front-ends
 def test_root_may_do_everything_and_the_auth_state_is_served(authed: Solo) -> None:
     root = authed.token("root", "rootpw")
     authed.kv.Put(rpc_pb2.PutRequest(key=b"other", value=b"r"), metadata=root)
@@ -300,6 +304,7 @@ def test_a_write_whose_permission_is_revoked_in_flight_never_runs(authed: Solo) 
     assert got.kvs[0].value == b"by-alice"
 
 
+@pytest.mark.parametrize("solo", [0, 2], indirect=True)  # served by the member; by front-ends
 def test_a_changed_password_or_a_deleted_user_voids_its_tokens(authed: Solo) -> None:
     # a password change (here through the state machine, as if served by another member)
     # invalidates the tokens issued for the old password

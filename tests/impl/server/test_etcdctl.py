@@ -15,10 +15,13 @@ from helpers.cluster import Cluster, etcdctl
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+@pytest.fixture(scope="module", params=[0, 2], ids=["frontends0", "frontends2"])
+def cluster(tmp_path_factory: pytest.TempPathFactory,
+            request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """Three members serving gRPC themselves, then three with two front-ends each."""
     assert shutil.which("etcdctl"), "etcdctl missing: apt-get install etcd-client (see .ci/run)"
-    c = Cluster(Path(tmp_path_factory.mktemp("etcdctl")), 3)
+    c = Cluster(Path(tmp_path_factory.mktemp("etcdctl")), 3,
+                extra=["--frontends", str(request.param)])
     c.start()
     try:
         c.wait_leader()

@@ -41,9 +41,10 @@ async def wait_leader(node: Any) -> None:
     raise AssertionError("no leader")
 
 
-def test_kv_cluster_and_maintenance_services(tmp_path: Path) -> None:
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
+def test_kv_cluster_and_maintenance_services(tmp_path: Path, frontends: int) -> None:
     async def scenario() -> None:
-        cfg = config(tmp_path)
+        cfg = config(tmp_path, frontends=frontends)
         node, _, server = await start_member(cfg)
         try:
             await wait_leader(node)

@@ -54,10 +54,11 @@ async def _fails(coro: Any) -> grpc.StatusCode:
     return err.value.code()
 
 
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
 def test_https_member_serves_tls_and_refuses_plaintext(
-        tmp_path: Path, pki: dict[str, Any]) -> None:
+        tmp_path: Path, pki: dict[str, Any], frontends: int) -> None:
     async def scenario() -> None:
-        cfg = config(tmp_path, scheme="https", client_tls=_tls(pki))
+        cfg = config(tmp_path, scheme="https", client_tls=_tls(pki), frontends=frontends)
         node, _, server = await start_member(cfg)
         target = cfg.listen_client_urls[0][len("https://"):]
         try:
@@ -88,10 +89,12 @@ def test_https_member_serves_tls_and_refuses_plaintext(
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
 def test_client_cert_auth_requires_a_cert_of_the_trusted_ca_and_cn_is_the_user(
-        tmp_path: Path, pki: dict[str, Any]) -> None:
+        tmp_path: Path, pki: dict[str, Any], frontends: int) -> None:
     async def scenario() -> None:
-        cfg = config(tmp_path, scheme="https", client_tls=_tls(pki, client_cert_auth=True))
+        cfg = config(tmp_path, scheme="https", client_tls=_tls(pki, client_cert_auth=True),
+                     frontends=frontends)
         node, requests, server = await start_member(cfg)
         target = cfg.listen_client_urls[0][len("https://"):]
         try:
@@ -182,10 +185,13 @@ def test_serve_and_kv_report_tls_misuse_in_one_line(tmp_path: Path, pki: dict[st
 
 # --- the real etcdctl against a `quorum serve` process (slow) --------------------------------
 @pytest.mark.slow
-def test_etcdctl_over_tls_with_client_certificates(tmp_path: Path, pki: dict[str, Any]) -> None:
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
+def test_etcdctl_over_tls_with_client_certificates(tmp_path: Path, pki: dict[str, Any],
+                                                   frontends: int) -> None:
     assert shutil.which("etcdctl"), "etcdctl missing: apt-get install etcd-client (see .ci/run)"
     flags = ["--cert-file", str(pki["server"].cert), "--key-file", str(pki["server"].key),
-             "--client-cert-auth", "--trusted-ca-file", str(pki["ca"])]
+             "--client-cert-auth", "--trusted-ca-file", str(pki["ca"]),
+             "--frontends", str(frontends)]
     cluster = Cluster(tmp_path, 1, extra=flags, tls=_creds(pki, "alice"))
     cluster.start()
     tls = ["--cacert", str(pki["ca"]), "--cert", str(pki["alice"].cert),

@@ -81,9 +81,11 @@ BAD: list[tuple[str, str, Any, grpc.StatusCode, str]] = [
 ]
 
 
-def test_bad_requests_get_etcds_status_and_cost_no_log_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
+def test_bad_requests_get_etcds_status_and_cost_no_log_entry(tmp_path: Path,
+                                                          frontends: int) -> None:
     async def scenario() -> None:
-        cfg = config(tmp_path, max_request_bytes=4096)
+        cfg = config(tmp_path, max_request_bytes=4096, frontends=frontends)
         node, _, server = await start_member(cfg)
         try:
             await wait_leader(node)
@@ -114,11 +116,12 @@ def test_bad_requests_get_etcds_status_and_cost_no_log_entry(tmp_path: Path) -> 
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
 def test_an_unexpected_failure_is_internal_without_python_text(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, frontends: int) -> None:
     async def scenario() -> None:
-        cfg = config(tmp_path)
+        cfg = config(tmp_path, frontends=frontends)
         node, requests, server = await start_member(cfg)
 
         async def broken(*_: Any) -> Any:
