@@ -28,6 +28,8 @@ search starts.  Start a cluster with ``ray start --head`` (see docs/checker.md).
 from __future__ import annotations
 
 import logging
+import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -80,30 +82,50 @@ def connect(address: str, workers: int) -> bool:
     started the connection (then the caller shuts it down); an already connected driver
     is kept as it is.  An unreachable address is a :class:`CheckError`."""
     ray = _ray()
+    if address not in ("local", "auto"):
+        _reachable(address)
     if ray.is_initialized():
         return False
     quiet: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                              "logging_level": logging.ERROR, "configure_logging": True}
-    if address == "local":
-        ray.init(address="local", num_cpus=workers, object_store_memory=OBJECT_STORE,
-                 **quiet)
-        return True
-    if address != "auto":
-        host, sep, port = address.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise CheckError(f"--ray {address}: expected HOST:PORT of the cluster's head "
-                             "(as `ray start --head` prints it), auto, or local")
+    if address == "local":  # its processes inherit the seed: no runtime_env to set up
+        saved = os.environ.get("PYTHONHASHSEED")
+        os.environ["PYTHONHASHSEED"] = HASH_SEED
         try:
-            socket.create_connection((host, int(port)), timeout=5).close()
-        except OSError as exc:
-            raise CheckError(f"--ray {address}: cannot reach a Ray cluster there "
-                             f"({exc.strerror or exc})") from None
+            ray.init(address="local", num_cpus=workers, object_store_memory=OBJECT_STORE,
+                     **quiet)
+        finally:
+            if saved is None:
+                del os.environ["PYTHONHASHSEED"]
+            else:
+                os.environ["PYTHONHASHSEED"] = saved
+        return True
     try:
         ray.init(address=address, **quiet)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckError(f"--ray {address}: cannot join the Ray cluster ({first})") from None
+        raise CheckError(f"--ray {address}: cannot join the Ray cluster ({_cause(exc)})"
+                         ) from None
     return True
+
+
+def _reachable(address: str) -> None:
+    """A clear error, in seconds, for an address that is malformed or answers nothing."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise CheckError(f"--ray {address}: expected HOST:PORT of the cluster's head "
+                         "(as `ray start --head` prints it), auto, or local")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise CheckError(f"--ray {address}: cannot reach a Ray cluster there "
+                         f"({exc.strerror or exc})") from None
+
+
+def _cause(exc: BaseException) -> str:
+    """The last line of an error raised in an actor (Ray wraps it in its traceback)."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", x).strip() for x in str(exc).splitlines()]
+    lines = [x for x in lines if x]
+    return lines[-1] if lines else type(exc).__name__
 
 
 class _Parents:
@@ -133,8 +155,9 @@ class _Actor:
         self.wid, self.n = wid, n
         self.sent = 0  # bytes put in the object store for the other actors
 
-    def probe(self) -> list[int]:
-        """Fingerprints of the first states of a BFS, to compare across the actors."""
+    def probe(self) -> tuple[str | None, list[int]]:
+        """This process's hash seed and the fingerprints of the first states of a BFS, to
+        compare across the actors."""
         ident = identity_function(self.model)
         states = list(self.model.initial_states())
         out: list[int] = []
@@ -145,7 +168,7 @@ class _Actor:
             for _label, t in self.model.successors(s):
                 if t is not None and len(out) < PROBE:
                     out.append(hash(ident(t) if ident else t) & MASK64)
-        return out
+        return os.environ.get("PYTHONHASHSEED"), out
 
     def call(self, method: str, args: tuple) -> Any:
         import ray
@@ -192,35 +215,45 @@ class _RayPool:
         return list(out)
 
     def close(self) -> None:
-        ray = _ray()
-        for a in self.actors:
-            ray.kill(a)
+        _kill(self.actors)
 
 
 def _start_actors(build: Callable[[], Model], properties: list[str] | None, n: int,
                   check_deadlock: bool) -> list[Any]:
+    """The N actors, each with the model built and the hash seed checked: on the
+    cluster's workers as they are when they have the seed (a local cluster started by
+    :func:`connect`, a cluster started with ``PYTHONHASHSEED=0``: Ray reuses its idle
+    worker processes), else on new ones started with it (a ``runtime_env``, which costs
+    seconds)."""
     ray = _ray()
     cpus = ray.cluster_resources().get("CPU", 0)
     if cpus < n:
         raise CheckError(f"the Ray cluster has {cpus:g} CPUs; {n} workers need one each "
                          f"(add nodes, or ask for fewer with --workers)")
-    remote = ray.remote(num_cpus=1, runtime_env={"env_vars": {"PYTHONHASHSEED": HASH_SEED}})
-    cls = remote(_Actor)
-    actors = [cls.remote(build, properties, w, n, check_deadlock) for w in range(n)]
-    try:
-        probes = ray.get([a.probe.remote() for a in actors])
-    except Exception as exc:
-        for a in actors:
-            ray.kill(a)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckError(f"the Ray workers could not build the model ({first})") from None
-    if any(p != probes[0] for p in probes):
-        for a in actors:
-            ray.kill(a)
+    for options in ({}, {"runtime_env": {"env_vars": {"PYTHONHASHSEED": HASH_SEED}}}):
+        cls = ray.remote(num_cpus=1, **options)(_Actor)
+        actors = [cls.remote(build, properties, w, n, check_deadlock) for w in range(n)]
+        try:
+            probes = ray.get([a.probe.remote() for a in actors])
+        except Exception as exc:
+            _kill(actors)
+            raise CheckError(f"the Ray workers could not build the model ({_cause(exc)})"
+                             ) from None
+        if all(seed == HASH_SEED for seed, _ in probes):
+            break
+        _kill(actors)
+    if any(fps != probes[0][1] for _, fps in probes):
+        _kill(actors)
         raise CheckError("the model's states hash differently in the Ray workers' "
                          "processes (a state holding an object hashed by identity?); "
                          "the Ray engine needs fingerprints that agree across processes")
     return actors
+
+
+def _kill(actors: list[Any]) -> None:
+    ray = _ray()
+    for a in actors:
+        ray.kill(a)
 
 
 def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = None,
