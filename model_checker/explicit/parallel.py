@@ -25,7 +25,8 @@ reachability properties, and keeps them for the next level.  The search starts a
 worker in this process; when a level first reaches ``fork_at`` states it forks the N
 workers, each a copy of the search so far that keeps its own partition, and from then
 on the coordinator routes arrays between them through pipes.  Small models never pay
-for processes.  Partitioning by fingerprint is what a cluster version would do too.
+for processes.  Partitioning by fingerprint is what the cluster version does too
+(distributed.py: the same coordinator over Ray actors).
 """
 
 from __future__ import annotations
