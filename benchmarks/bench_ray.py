@@ -8,7 +8,8 @@ One local Ray cluster (``--cpus`` logical CPUs, default the largest actor count)
 every Ray run; each run starts its own actors (their start-up is reported apart and left
 out of the search's seconds).  Prints, per engine and worker count: distinct states,
 search seconds, distinct states per second, the speed-up over one worker of the same
-engine and over the local engine on one process, and for Ray the bytes the actors sent
+engine and over the local engine on one process, CPU seconds of all processes (for
+Ray: the driver and the actors, measured in each), and for Ray the bytes the actors sent
 each other (fingerprints, positions, parents; masks back) and the bytes of the level
 boundaries through the driver, both per distinct state.  More workers than idle cores
 cannot speed anything up: the figures then show the cost of the exchange alone.
@@ -19,12 +20,19 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import resource
 import sys
 import time
 
 from quorum.cli.specs import build_model, load
 from quorum.model_checker.explicit.distributed import check_ray, connect
 from quorum.model_checker.explicit.parallel import check_fingerprints
+
+
+def cpu_all() -> float:
+    """CPU seconds of this process and of its children that ended (the forked workers)."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def main() -> None:
@@ -45,18 +53,19 @@ def main() -> None:
     local = [int(x) for x in args.local.split(",") if x]
     print(f"{args.spec} {values}; {len(os.sched_getaffinity(0))} cores available, load "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"{'engine':<8}{'workers':>8}{'distinct':>10}{'seconds':>9}{'states/s':>10}"
+    print(f"{'engine':<8}{'workers':>8}{'distinct':>10}{'seconds':>9}{'cpu s':>8}{'states/s':>10}"
           f"{'vs 1':>7}{'vs local 1':>11}{'exch B/st':>10}{'driver B/st':>12}{'startup s':>10}")
     base: float | None = None
     counts = None
     for n in local:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_all()
         r = check_fingerprints(build(), workers=n)
-        s = time.perf_counter() - t
+        s, c = time.perf_counter() - t, cpu_all() - c
         base = base or s
         counts = counts or (r.distinct_states, r.generated_states, r.depth)
         assert (r.distinct_states, r.generated_states, r.depth) == counts
-        print(f"{'local':<8}{n:>8}{r.distinct_states:>10,}{s:>9.2f}{r.distinct_states / s:>10,.0f}"
+        print(f"{'local':<8}{n:>8}{r.distinct_states:>10,}{s:>9.2f}{c:>8.2f}"
+              f"{r.distinct_states / s:>10,.0f}"
               f"{base / s:>7.2f}{base / s:>11.2f}{'-':>10}{'-':>12}{'-':>10}")
     connect("local", args.cpus or max(actors))
     first: float | None = None
@@ -68,7 +77,8 @@ def main() -> None:
             assert (r.distinct_states, r.generated_states, r.depth) == counts
         x = r.extra
         vs_local = f"{base / s:.2f}" if base else "-"
-        print(f"{'ray':<8}{n:>8}{r.distinct_states:>10,}{s:>9.2f}{r.distinct_states / s:>10,.0f}"
+        print(f"{'ray':<8}{n:>8}{r.distinct_states:>10,}{s:>9.2f}{x['cpu_seconds']:>8.2f}"
+              f"{r.distinct_states / s:>10,.0f}"
               f"{first / s:>7.2f}{vs_local:>11}{x['bytes_exchanged_per_state']:>10.1f}"
               f"{x['bytes_via_driver_per_state']:>12.1f}{x['ray_startup_seconds']:>10.1f}")
     sys.stdout.flush()

@@ -154,6 +154,7 @@ class _Actor:
         self.worker = _Worker(self.model, self.props, wid, n, check_deadlock)
         self.wid, self.n = wid, n
         self.sent = 0  # bytes put in the object store for the other actors
+        self.cpu = time.process_time()  # this process may have served other actors before
 
     def probe(self) -> tuple[str | None, list[int]]:
         """This process's hash seed and the fingerprints of the first states of a BFS, to
@@ -189,7 +190,8 @@ class _Actor:
         if method == "accept":
             return worker.accept(ray.get(list(args[0])), args[1])
         if method == "stats":
-            return {**worker.stats(), "sent_bytes": self.sent}
+            return {**worker.stats(), "sent_bytes": self.sent,
+                    "cpu_seconds": time.process_time() - self.cpu}
         return getattr(worker, method)(*args)
 
     def violation(self, event: Event, links: dict[int, int]) -> Violation:
@@ -279,7 +281,7 @@ def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = 
     try:
         setup = time.perf_counter()
         pool = _RayPool(_start_actors(build, names, workers, check_deadlock))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         coord = _Coordinator(pool, workers, props, max_states, progress, FORK_AT,
                              started=workers)
         try:
@@ -295,6 +297,7 @@ def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = 
         finally:
             pool.close()
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
     finally:
         if started:
             ray.shutdown()
@@ -310,5 +313,6 @@ def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = 
         "bytes_exchanged_per_state": round(exchanged / per, 1),
         "bytes_via_driver": pool.via_driver,
         "bytes_via_driver_per_state": round(pool.via_driver / per, 1),
+        "cpu_seconds": round(cpu + sum(st["cpu_seconds"] for st in stats), 2),
     })
     return result

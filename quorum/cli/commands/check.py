@@ -510,7 +510,7 @@ def _print_ok(result: Any) -> None:
 _STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
                "collision_probability_actual", "disk_peak_bytes", "resumed_at_depth",
                "engine", "ray_startup_seconds", "bytes_exchanged", "bytes_exchanged_per_state",
-               "bytes_via_driver", "bytes_via_driver_per_state")
+               "bytes_via_driver", "bytes_via_driver_per_state", "cpu_seconds")
 
 
 def _print_stats(result: Any) -> None:

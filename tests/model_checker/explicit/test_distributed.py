@@ -55,6 +55,15 @@ def test_paxos_pinned_counts_on_two_workers():
     assert x["bytes_via_driver"] == (1 + 2) * 8 * r.distinct_states
 
 
+@pytest.mark.slow
+def test_paxos_b2_pinned_counts_on_three_workers():
+    r = check_ray(builder("paxos", max_ballot=2), workers=3)
+    assert r.ok and (r.distinct_states, r.generated_states, r.depth) == (185369, 1316584, 25)
+    s = check_ray(builder("paxos", symmetry=True, max_ballot=2), workers=3)
+    assert s.ok and (s.distinct_states, s.depth) == (17153, 25)
+    assert s.extra["collision_probability_optimistic"] < 1e-9
+
+
 def test_raft_pinned_counts_on_three_workers():
     r = check_ray(builder("raft"), workers=3)
     assert r.ok and (r.distinct_states, r.depth, r.generated_states) == (1657, 28, 12969)
