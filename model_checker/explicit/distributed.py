@@ -27,12 +27,15 @@ search starts.  Start a cluster with ``ray start --head`` (see docs/checker.md).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import socket
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from quorum.model_checker import gcpause
@@ -100,12 +103,33 @@ def connect(address: str, workers: int) -> bool:
             else:
                 os.environ["PYTHONHASHSEED"] = saved
         return True
+    with tempfile.TemporaryFile() as said, _stderr_to(said):
+        try:
+            ray.init(address=address, **quiet)
+            return True
+        except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
+            failure = _cause(exc)
+        said.seek(0)
+        log = said.read().decode(errors="replace")
+    hint = ""
+    if "Unauthenticated" in log or "InvalidAuthToken" in log:
+        hint = ("; the cluster wants its authentication token: set RAY_AUTH_MODE=token, and "
+                "the token in ~/.ray/auth_token or RAY_AUTH_TOKEN")
+    raise CheckError(f"--ray {address}: cannot join the Ray cluster ({failure}){hint}")
+
+
+@contextlib.contextmanager
+def _stderr_to(file: Any) -> Iterator[None]:
+    """Standard error (the file descriptor: Ray's C++ core writes there, a warning a
+    second while it retries) into ``file`` while joining a cluster."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(file.fileno(), 2)
     try:
-        ray.init(address=address, **quiet)
-    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
-        raise CheckError(f"--ray {address}: cannot join the Ray cluster ({_cause(exc)})"
-                         ) from None
-    return True
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _reachable(address: str) -> None:

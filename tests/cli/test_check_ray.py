@@ -92,3 +92,40 @@ def test_json_says_the_engine_and_pins_the_counts():
     assert (out["distinct_states"], out["generated_states"], out["depth"]) == (3921, 22995, 17)
     assert out["bytes_exchanged_per_state"] > 0
     assert out["bytes_via_driver"] == 3 * 8 * 3921
+
+
+@pytest.mark.slow
+def test_a_cluster_started_with_ray_start_is_joined_by_address(tmp_path):
+    """`ray start --head` without the hash seed (so the workers are started with it, by a
+    runtime_env), joined by its address."""
+    import socket
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+    env["RAY_AUTH_MODE"] = "disabled"  # not Ray's default, but independent of ~/.ray
+    head = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", f"--port={port}",
+         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    try:
+        args = ["check", "paxos", "--mutant", "ignore-1b-votes", "--invariant", "Agreement"]
+        for _ in range(120):  # the head answers on its port once it has started
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert head.poll() is None, "ray start --head failed"
+                time.sleep(1)
+        ray = subprocess.run([*QUORUM, *args, "--ray", f"127.0.0.1:{port}", "--quiet"],
+                             capture_output=True, text=True, env=env, timeout=300)
+        local = quorum(*args, "--workers", "1", "--quiet")
+        assert (ray.returncode, local.returncode) == (1, 1), ray.stderr
+        assert ray.stdout == local.stdout and "Ray: 2 workers" in ray.stderr
+    finally:
+        head.terminate()  # ray start --block stops the processes it started
+        head.wait(timeout=60)
