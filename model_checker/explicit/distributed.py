@@ -252,7 +252,7 @@ def _start_actors(build: Callable[[], Model], properties: list[str] | None, n: i
     worker processes), else on new ones started with it (a ``runtime_env``, which costs
     seconds)."""
     ray = _ray()
-    cpus = ray.cluster_resources().get("CPU", 0)
+    cpus = ray.cluster_resources().get("CPU", 0)  # in all; busy ones are waited for
     if cpus < n:
         raise CheckError(f"the Ray cluster has {cpus:g} CPUs; {n} workers need one each "
                          f"(add nodes, or ask for fewer with --workers)")
@@ -309,8 +309,12 @@ def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = 
         coord = _Coordinator(pool, workers, props, max_states, progress, FORK_AT,
                              started=workers)
         try:
-            with gcpause.paused():
-                coord.run()
+            try:
+                with gcpause.paused():
+                    coord.run()
+            except ray.exceptions.RayError as exc:  # a worker or its node died
+                raise CheckError(f"the search failed on the Ray cluster ({_cause(exc)})"
+                                 ) from None
             violation = None
             if coord.event is not None:
                 event = coord.event  # its path: numbers only; actor 0 hashes states

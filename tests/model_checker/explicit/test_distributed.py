@@ -135,3 +135,23 @@ def test_an_unreachable_or_malformed_address_is_one_clear_error():
         connect("127.0.0.1:1", 2)
     with pytest.raises(CheckError, match="expected HOST:PORT"):
         connect("head-without-port", 2)
+
+
+def test_more_workers_than_the_cluster_has_cpus_is_one_clear_error():
+    with pytest.raises(CheckError, match="the Ray cluster has 3 CPUs; 4 workers need one"):
+        check_ray(builder("paxos"), workers=4)
+
+
+def test_a_worker_that_dies_is_one_clear_error(monkeypatch):
+    import quorum.model_checker.explicit.distributed as distributed
+
+    start = distributed._start_actors
+
+    def start_and_kill_one(*args):
+        actors = start(*args)
+        ray.kill(actors[1])
+        return actors
+
+    monkeypatch.setattr(distributed, "_start_actors", start_and_kill_one)
+    with pytest.raises(CheckError, match=r"the search failed on the Ray cluster \(The actor"):
+        check_ray(builder("paxos"), workers=2)
