@@ -64,6 +64,14 @@ def test_paxos_b2_pinned_counts_on_three_workers():
     assert s.extra["collision_probability_optimistic"] < 1e-9
 
 
+@pytest.mark.slow
+def test_multipaxos_mc_small_cfg_count_of_tlc_on_two_workers():
+    # tests/spec/multipaxos/test_multipaxos.py pins the same on the sequential search
+    build = builder("multipaxos", symmetry=True, max_ballot=2)
+    r = check_ray(build, workers=2, properties=["TypeOK", "Linearizability"])
+    assert r.ok and (r.distinct_states, r.depth, r.generated_states) == (343796, 28, 735918)
+
+
 def test_raft_pinned_counts_on_three_workers():
     r = check_ray(builder("raft"), workers=3)
     assert r.ok and (r.distinct_states, r.depth, r.generated_states) == (1657, 28, 12969)
