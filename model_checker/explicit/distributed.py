@@ -97,6 +97,9 @@ def connect(address: str, workers: int) -> bool:
         try:
             ray.init(address="local", num_cpus=workers, object_store_memory=OBJECT_STORE,
                      **quiet)
+        except Exception as exc:  # no shared memory, no free ports, ...
+            raise CheckError(f"--ray local: cannot start a Ray cluster ({_cause(exc)})"
+                             ) from None
         finally:
             if saved is None:
                 del os.environ["PYTHONHASHSEED"]
