@@ -25,7 +25,8 @@ reachability properties, and keeps them for the next level.  The search starts a
 worker in this process; when a level first reaches ``fork_at`` states it forks the N
 workers, each a copy of the search so far that keeps its own partition, and from then
 on the coordinator routes arrays between them through pipes.  Small models never pay
-for processes.  Partitioning by fingerprint is what a cluster version would do too.
+for processes.  Partitioning by fingerprint is what the cluster version does too
+(distributed.py: the same coordinator over Ray actors).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import os
 import time
 from collections.abc import Callable, Hashable, Iterable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -310,6 +311,17 @@ def _serve(worker: _Worker, conn: Connection, wid: int, n: int) -> None:
         conn.send(getattr(worker, method)(*args))
 
 
+class Pool(Protocol):
+    """The workers as the coordinator sees them: ``call_all(method, args)`` calls
+    ``method`` on worker w with ``args[w]`` (all of them, one round trip) and returns the
+    answers in worker order.  :class:`_Local`, :class:`_Forked` and the Ray pool of
+    :mod:`~quorum.model_checker.explicit.distributed` keep this contract."""
+
+    def call_all(self, method: str, args: list[tuple]) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
 class _Local:
     """Workers called directly (N = 1)."""
 
@@ -353,9 +365,11 @@ class _Forked:
 class _Coordinator:
     """Drives the rounds and levels; collects counts, events and reachability."""
 
-    def __init__(self, pool: _Local | _Forked, target: int, props: Properties,
-                 max_states: int | None, progress: ProgressFn | None, fork_at: int) -> None:
-        self.pool, self.n, self.target, self.props = pool, 1, target, props
+    def __init__(self, pool: Pool, target: int, props: Properties,
+                 max_states: int | None, progress: ProgressFn | None, fork_at: int,
+                 started: int = 1) -> None:
+        """``pool`` holds ``started`` workers (one, until the search forks ``target``)."""
+        self.pool, self.n, self.target, self.props = pool, started, target, props
         self.fork_at = fork_at
         self.max_states, self.progress = max_states, progress
         self.pending = [name for name, _ in props.reachability]
@@ -404,7 +418,7 @@ class _Coordinator:
             self.progress(self.distinct, self.generated, self.depth, max(level_size - hi, 0))
 
 
-def _path(pool: _Local | _Forked, n: int, fp: int) -> list[int]:
+def _path(pool: Pool, n: int, fp: int) -> list[int]:
     """Fingerprints from an initial state to the stored state ``fp``, by parent links."""
     path = []
     while fp:
@@ -415,7 +429,7 @@ def _path(pool: _Local | _Forked, n: int, fp: int) -> list[int]:
     return path[::-1]
 
 
-def _violation(model: Model, props: Properties, pool: _Local | _Forked, n: int,
+def _violation(model: Model, props: Properties, pool: Pool, n: int,
                event: Event) -> Violation:
     _, _, kind, name, parent_fp, last_fp = event
     ident = identity_function(model)

@@ -47,7 +47,12 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--max-states", type=int, default=None, metavar="N",
                    help="stop after N distinct states (the result is then incomplete)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes for the exhaustive search (default: all cores)")
+                   help="processes for the exhaustive search (default: all cores; with "
+                        "--ray, Ray workers, default 2)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS|local",
+                   help="distribute the breadth-first search over the Ray cluster whose head "
+                        "is at ADDRESS (HOST:PORT, or auto), or over a local one started for "
+                        "this check (local); needs pip install 'quorum-check[ray]'")
     p.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint",
                    help="seen states as 64-bit fingerprints, 16 bytes each (default), or "
                         "exact identities in a dict (one process)")
@@ -185,6 +190,12 @@ def _combinations(args: argparse.Namespace) -> None:
                          "drop --disk")
     on_disk = args.disk is not None or args.checkpoint is not None
     flag = "--disk" if args.disk is not None else "--checkpoint"
+    if args.ray is not None:
+        other = (flag if on_disk else "--liveness" if args.liveness else "--simulate"
+                 if args.simulate else "--store exact" if args.store == "exact" else None)
+        if other is not None:
+            raise UsageError(f"--ray distributes the in-memory breadth-first search over "
+                             f"fingerprints; it cannot be used with {other}")
     if on_disk and (args.liveness or args.simulate):
         raise UsageError(f"{flag} is for the breadth-first search; it cannot be used with "
                          f"{'--liveness' if args.liveness else '--simulate'}")
@@ -236,6 +247,14 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("depth", "runs", "seed"):
         if getattr(args, flag) is not None and not _simulating(info, args):
             raise UsageError(f"--{flag} is a simulation flag; add --simulate")
+    if args.ray is not None and _simulating(info, args):  # the mutant's default mode
+        raise UsageError(f"--ray: mutant {args.mutant} is checked by simulation; add "
+                         f"--exhaustive")
+    if args.ray is not None:
+        from quorum.model_checker.explicit.distributed import ray_available
+
+        if not ray_available():
+            raise UsageError("--ray needs Ray: pip install 'quorum-check[ray]'")
     if _simulating(info, args) and args.max_states is not None:
         raise UsageError("--max-states bounds a breadth-first search; a simulation is "
                          "bounded by --runs and --depth")
@@ -307,6 +326,15 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
               "max_states": args.max_states, "progress": progress}
     if args.disk is not None or args.checkpoint is not None:
         return _on_disk(model, args, progress, common)
+    if args.ray is not None:
+        import functools
+
+        from quorum.cli.specs import build_model
+        from quorum.model_checker.explicit.distributed import check_ray
+
+        build = functools.partial(build_model, args.spec, spec_values(load(args.spec), args),
+                                  args.mutant, model.canonicalize is not None)
+        return check_ray(build, workers=args.workers or 2, address=args.ray, **common)
     if args.store == "exact":
         if args.workers not in (None, 1):
             raise UsageError("--store exact runs in one process; drop --workers or use "
@@ -444,6 +472,12 @@ def _print_human(model: Any, result: Any, values: Mapping[str, Any],
               f"fingerprint runs and frontier files)"
               + (f"; resumed from a checkpoint at depth {resumed}." if resumed is not None
                  else "."), file=sys.stderr)
+    if result.extra.get("engine") == "ray":  # byte counts vary with the workers: not stdout
+        x = result.extra
+        print(f"Ray: {x['workers']} workers (started in {x['ray_startup_seconds']:.1f} s); "
+              f"{x['bytes_exchanged_per_state']:,.1f} bytes per distinct state exchanged "
+              f"between them, {x['bytes_via_driver_per_state']:,.1f} through the driver.",
+              file=sys.stderr)
 
 
 def _print_explanation(model: Any, v: Any) -> None:
@@ -474,7 +508,9 @@ def _print_ok(result: Any) -> None:
 
 
 _STORE_KEYS = ("store", "store_bytes_per_state", "workers", "collision_probability_optimistic",
-               "collision_probability_actual", "disk_peak_bytes", "resumed_at_depth")
+               "collision_probability_actual", "disk_peak_bytes", "resumed_at_depth",
+               "engine", "ray_startup_seconds", "bytes_exchanged", "bytes_exchanged_per_state",
+               "bytes_via_driver", "bytes_via_driver_per_state", "cpu_seconds")
 
 
 def _print_stats(result: Any) -> None:
