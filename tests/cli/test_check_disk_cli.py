@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers.cli import QUORUM, quorum
-from quorum.cli import main
+from helpers.cli import QUORUM, in_process, one_line_error, quorum
 
 SAME = ("verdict", "distinct_states", "generated_states", "depth", "coverage", "complete")
 
@@ -84,18 +83,6 @@ def test_disk_search_prints_what_the_in_memory_search_prints(tmp_path):
     assert disk.stdout == mem.stdout  # verdict, counts, the shortest trace
     assert "Disk: peak" in disk.stderr and "Disk:" not in mem.stderr
 
-
-def in_process(capsys, *args: str) -> subprocess.CompletedProcess[str]:
-    """``quorum ARGS`` run in this process (no interpreter start-up per case)."""
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, out, err)
-
-
-def one_line_error(p: subprocess.CompletedProcess[str], text: str) -> None:
-    assert p.returncode == 2, p.stderr
-    assert p.stderr.count("\n") == 1 and text in p.stderr and "Traceback" not in p.stderr
 
 
 def test_a_checkpoint_of_another_check_or_a_damaged_one_is_refused(tmp_path, capsys):

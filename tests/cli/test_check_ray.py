@@ -9,21 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers.cli import QUORUM, quorum
-from quorum.cli import main
-
-
-def in_process(capsys, *args: str) -> subprocess.CompletedProcess[str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, out, err)
-
-
-def one_line_error(p: subprocess.CompletedProcess[str], text: str) -> None:
-    assert p.returncode == 2, p.stderr
-    assert p.stderr.count("\n") == 1 and text in p.stderr and "Traceback" not in p.stderr
-
+from helpers.cli import QUORUM, in_process, one_line_error, quorum
 
 CANNOT = "--ray distributes the in-memory breadth-first search over fingerprints; it " \
          "cannot be used with "
