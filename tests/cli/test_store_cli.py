@@ -25,6 +25,7 @@ from quorum.cli import main
     (["serve", "--peer-client-cert-auth"], "need --peer-cert-file"),
     (["serve", "--peer-secret-file", "/nonexistent/secret"], "--peer-secret-file"),
     (["cluster", "up", "--nodes", "0"], "between 1 and 9"),
+    (["cluster", "up", "--frontends", "-1"], "--frontends must be between 0 and 64"),
     (["kv", "--endpoints", "nonsense", "get", "k"], "expected http://HOST:PORT"),
     (["kv", "txn", "--compare", "size(k) = 1"], "expected TARGET(KEY) OP VALUE"),
 ])
@@ -55,10 +56,12 @@ def _kill_all(up: subprocess.Popen[bytes], pattern: str) -> None:
 
 
 @pytest.mark.slow
-def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("frontends", [0, 1])  # members serving clients, or front-ends
+def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path, frontends: int) -> None:
     base = free_ports(1)[0] // 16 * 16  # a run of ports; collisions are unlikely
     up = subprocess.Popen([*QUORUM, "cluster", "up", "--nodes", "3",
-                           "--base-port", str(base), "--data-dir", str(tmp_path)],
+                           "--base-port", str(base), "--data-dir", str(tmp_path),
+                           "--frontends", str(frontends)],
                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         endpoints = ",".join(f"http://127.0.0.1:{base + 2 * i}" for i in range(3))

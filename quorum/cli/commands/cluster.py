@@ -36,11 +36,13 @@ def add_parser(sub: Any, name: str) -> None:
     up.add_argument("--peer-secret-file", default=None,
                     help="shared peer secret (default: DATA_DIR/peer-secret, generated once)")
     up.add_argument("--snapshot-count", type=int, default=100_000)
+    up.add_argument("--frontends", type=int, default=0, metavar="N",
+                    help="gRPC front-end processes per member (quorum serve --frontends)")
     up.set_defaults(run=run)
 
 
 def member_args(n: int, base: int, data: Path, secret: str | None,
-                snapshot_count: int) -> list[list[str]]:
+                snapshot_count: int, frontends: int = 0) -> list[list[str]]:
     """The `quorum serve` argument lists of members n1..nN."""
     peers = ",".join(f"n{i + 1}=http://127.0.0.1:{base + 2 * i + 1}" for i in range(n))
     out = []
@@ -51,6 +53,8 @@ def member_args(n: int, base: int, data: Path, secret: str | None,
                 "--initial-cluster", peers, "--snapshot-count", str(snapshot_count)]
         if secret:
             args += ["--peer-secret-file", secret]
+        if frontends:
+            args += ["--frontends", str(frontends)]
         out.append(args)
     return out
 
@@ -84,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--nodes must be between 1 and 9")
     if not 1024 <= args.base_port <= 65535 - 2 * args.nodes:
         raise UsageError("--base-port must leave room for 2 ports per member below 65536")
+    from quorum.impl.server.config import MAX_FRONTENDS
+
+    if not 0 <= args.frontends <= MAX_FRONTENDS:
+        raise UsageError(f"--frontends must be between 0 and {MAX_FRONTENDS}")
     data = Path(args.data_dir)
     try:
         secret = args.peer_secret_file or str(ensure_secret(data))
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
     try:
         for argv in member_args(args.nodes, args.base_port, data, secret,
-                                args.snapshot_count):
+                                args.snapshot_count, args.frontends):
             if stop:
                 break
             # -P: the working directory never shadows the installed package
