@@ -40,6 +40,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from quorum.impl.mutants import Layer, Mutant, foreign, names
 from quorum.impl.raft.errors import ConfigError, NotLeader, ProposalDropped
 from quorum.impl.raft.types import NONE, Entry, HardState, ReadState, Role, SoftState
 
@@ -94,6 +95,10 @@ class MultiPaxosNode:
                               f"{cfg.voters}")
         if not 0 < cfg.heartbeat_tick < cfg.election_tick or cfg.max_msg_entries <= 0:
             raise ConfigError("need 0 < heartbeat_tick < election_tick and max_msg_entries > 0")
+        bad = foreign(cfg.mutants, Layer.MULTIPAXOS)
+        if bad:
+            raise ConfigError(f"unknown multipaxos mutants {', '.join(bad)}; known: "
+                              f"{', '.join(names(Layer.MULTIPAXOS))}")
         for k, e in enumerate(entries):
             if e.index != k + 1:
                 raise ConfigError(f"entries must be contiguous from slot 1; slot {e.index} "
@@ -280,8 +285,9 @@ class MultiPaxosNode:
             if e.index > self.commit:  # a chosen slot keeps its value (the same, by Paxos)
                 self._write(e)
         c = self.commit
+        any_ballot = Mutant.MP_CHOSEN_ANY_BALLOT in self.cfg.mutants
         while c + 1 <= m.commit and (held := self.log.get(c + 1)) is not None \
-                and held.term == m.ballot:
+                and (held.term == m.ballot or any_ballot):
             c += 1
         self.commit = c
         first, last = (m.entries[0].index, m.entries[-1].index) if m.entries else (0, 0)

@@ -19,9 +19,10 @@ The core reuses the Raft core's protocol-neutral values (:class:`Entry`, :class:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.types import Entry, HardState, ReadState, SoftState
 
 __all__ = ["Message", "MessageType", "MultiPaxosConfig", "Ready"]
@@ -82,7 +83,8 @@ class MultiPaxosConfig:
       chosen notice and repair of lost accepts from the peer's acknowledged prefix).
     * ``check_quorum``: a leader that heard from no majority in an election timeout steps
       down.  ``max_msg_entries``: slots per ACCEPT.  ``applied``: on restart, the slot the
-      state machine already reflects.
+      state machine already reflects.  ``mutants``: Multi-Paxos members of
+      :class:`~quorum.impl.mutants.Mutant`, known bugs for the mutant tests only.
     """
 
     id: int
@@ -93,3 +95,4 @@ class MultiPaxosConfig:
     check_quorum: bool = True
     max_msg_entries: int = 256
     applied: int = 0
+    mutants: frozenset[Mutant] = field(default_factory=frozenset)
