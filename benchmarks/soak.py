@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/soak.py [--schedules 10000] [--steps 1500] [--first-seed 0]
        [--workers 2] [--checks safety,linearizability] [--profile tla|tla-prevote|wide|churn]
+       [--protocol raft|multipaxos]
 
 Runs seeds ``first_seed .. first_seed + schedules - 1`` of one generation profile
 (``quorum.impl.sim.PROFILES``; ``tla`` and ``tla-prevote`` add step refinement to the
@@ -31,9 +32,12 @@ def main() -> int:
     ap.add_argument("--checks", default=None, help=f"default: {','.join(CHECKS)} "
                     f"({','.join(TLA_CHECKS)} with a tla profile)")
     ap.add_argument("--profile", choices=list(PROFILES), default="default")
+    ap.add_argument("--protocol", choices=["raft", "multipaxos"], default="raft",
+                    help="the core the nodes run (multipaxos: profiles default and wide)")
     a = ap.parse_args()
     checks = tuple(a.checks.split(",")) if a.checks else None
-    todo = jobs([a.profile], a.schedules, a.steps, checks=checks, first_seed=a.first_seed)
+    todo = jobs([a.profile], a.schedules, a.steps, checks=checks, first_seed=a.first_seed,
+                protocol=a.protocol)
     t0 = time.perf_counter()
     events = effective = 0
     failures: list[str] = []
@@ -47,7 +51,8 @@ def main() -> int:
             print(f"  {done} schedules, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     secs = time.perf_counter() - t0
     shown = ",".join(checks) if checks else "every check that applies"
-    print(f"schedules: {len(todo)} x {a.steps} steps ({a.profile} profile), checks: "
+    core = "" if a.protocol == "raft" else f", {a.protocol} core"
+    print(f"schedules: {len(todo)} x {a.steps} steps ({a.profile} profile{core}), checks: "
           f"{shown}, {a.workers} workers")
     print(f"failures: {len(failures)}")
     for f in sorted(failures)[:20]:

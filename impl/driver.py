@@ -40,16 +40,15 @@ is known, applied or not.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Collection, Coroutine, Generator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from quorum.impl.mutants import Layer, Mutant, foreign, names
 from quorum.impl.raft.errors import ConfigError
-from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import Entry, Message, MessageType, Ready, Role, Snapshot
 
-__all__ = ["DONE", "EARLY", "Driver", "Ports", "ReadGate", "run_now"]
+__all__ = ["DONE", "EARLY", "Core", "Driver", "Ports", "ReadGate", "run_now"]
 
 W = TypeVar("W")
 W_contra = TypeVar("W_contra", contravariant=True)
@@ -82,6 +81,14 @@ def run_now(coro: Coroutine[Any, Any, T]) -> T:
         return stop.value  # type: ignore[no-any-return]
     coro.close()
     raise RuntimeError("a synchronous driver's Ready handling waited for something")
+
+
+class Core(Protocol):
+    """What the loop needs of a protocol core: the Raft core's ``RawNode`` or the
+    Multi-Paxos core's ``MultiPaxosNode`` (whose Ready has the same fields)."""
+
+    def advance(self, rd: Any) -> None:
+        ...
 
 
 class Ports(Protocol[W_contra]):
@@ -169,14 +176,18 @@ class ReadGate(Generic[W]):
 class Driver(Generic[W]):
     """Carries out one member's Readies (see the module docstring); one per RawNode."""
 
-    def __init__(self, raw: RawNode, mem: MemoryStorage, ports: Ports[W],
-                 reads: ReadGate[W], mutants: frozenset[Mutant] = frozenset()) -> None:
+    def __init__(self, raw: Core, mem: MemoryStorage | None, ports: Ports[W],
+                 reads: ReadGate[W], mutants: frozenset[Mutant] = frozenset(),
+                 early: Collection[Any] = EARLY) -> None:
+        """``mem``: the Raft core's mirror of its storage (None for a core that keeps its
+        own, the Multi-Paxos one); ``early``: the message types a leader may send before
+        its own fsync."""
         unknown = foreign(mutants, Layer.DRIVER)
         if unknown:
             raise ConfigError(f"unknown driver mutants {', '.join(unknown)}; known: "
                               f"{', '.join(names(Layer.DRIVER))}")
         self.raw, self.mem, self.ports, self.reads = raw, mem, ports, reads
-        self.mutants = mutants
+        self.mutants, self.early = mutants, early
         self.leading = False  # a fresh RawNode is a follower; soft states say the rest
 
     async def handle(self, rd: Ready) -> None:
@@ -203,8 +214,8 @@ class Driver(Generic[W]):
             return rd.messages, ()
         if not (self.leading and rd.must_sync):
             return (), rd.messages
-        early = tuple(m for m in rd.messages if m.type in EARLY)
-        return early, tuple(m for m in rd.messages if m.type not in EARLY)
+        early = tuple(m for m in rd.messages if m.type in self.early)
+        return early, tuple(m for m in rd.messages if m.type not in self.early)
 
     def _persist(self, rd: Ready) -> Awaitable[None]:
         if rd.hard_state is None and not rd.entries and rd.snapshot is None:
@@ -213,6 +224,8 @@ class Driver(Generic[W]):
 
     def _mirror(self, rd: Ready) -> None:
         """The save is durable: the core may now read it from its MemoryStorage."""
+        if self.mem is None:
+            return
         if rd.snapshot is not None and not rd.snapshot.empty:
             self.mem.apply_snapshot(rd.snapshot)
         self.mem.append(rd.entries)

@@ -7,7 +7,8 @@ expected to catch it.  Its value is its name on the command line
 (``quorum sim --mutant NAME``).
 
 Every layer asks the same kind of switch, a set of members, with ``Mutant.X in
-mutants``: the Raft core reads ``RaftConfig.mutants``, the storage
+mutants``: the Raft core reads ``RaftConfig.mutants``, the Multi-Paxos core
+``MultiPaxosConfig.mutants``, the storage
 ``DiskStorage.open(mutants=...)``, the Ready loop both drivers run
 (``quorum.impl.driver.Driver``, so the server runs its bugs too) and the simulator's
 driver and clients ``SimConfig.mutants``.  Each rejects at construction anything that is not a member of
@@ -34,6 +35,7 @@ class Layer(Enum):
     CORE = "core"  # quorum.impl.raft: RaftConfig.mutants
     STORAGE = "storage"  # quorum.impl.storage: DiskStorage.open(mutants=...)
     DRIVER = "driver"  # quorum.impl.driver (the shared Ready loop) and quorum.impl.sim
+    MULTIPAXOS = "multipaxos"  # quorum.impl.multipaxos: MultiPaxosConfig.mutants
 
 
 class Mutant(Enum):
@@ -127,6 +129,13 @@ class Mutant(Enum):
         "a follower installing a snapshot whose last entry conflicts with its log keeps "
         "its entries after the snapshot's index (Figure 5.3 keeps them only when it holds "
         "that entry; needs --profile tla-snap)")
+
+    # --- issue 17: the Multi-Paxos core (quorum sim --protocol multipaxos) -------------------
+    MP_CHOSEN_ANY_BALLOT = (
+        "mp-chosen-any-ballot", Layer.MULTIPAXOS, "safety",
+        "a Multi-Paxos follower takes a slot as chosen on the leader's notice whatever "
+        "ballot its own vote there has (a notice must say which ballot was chosen; needs "
+        "--protocol multipaxos)")
 
 
 #: name -> mutant

@@ -6,10 +6,14 @@ driver loop).  This package imports neither ``spec/`` nor ``model_checker/``.
 """
 
 from .clients import OpRecord
+from .mpnode import MPSimNode
 from .node import SimNode
 from .schedule import (
                        KINDS,
+                       MULTIPAXOS_PROFILES,
                        PROFILES,
+                       PROTOCOLS,
+                       RAFT_ONLY,
                        Profile,
                        Schedule,
                        SimConfig,
@@ -26,6 +30,6 @@ from .schedule import (
 )
 from .simulator import Event, Observer, RunResult, Simulator, run_schedule
 
-__all__ = ["KINDS", "PROFILES", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule",
+__all__ = ["KINDS", "MULTIPAXOS_PROFILES", "PROFILES", "PROTOCOLS", "RAFT_ONLY", "MPSimNode", "Event", "Observer", "OpRecord", "Profile", "RunResult", "Schedule",
            "SimConfig", "SimNode", "Simulator", "draw", "generate", "generate_churn", "generate_tla", "generate_tla_churn", "generate_tla_snap", "generate_wide", "in_tla_vocabulary", "run_schedule",
            "tla_config", "with_mutant"]

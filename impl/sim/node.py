@@ -204,6 +204,16 @@ class SimNode:
     def role(self) -> Role | None:
         return None if self.raw is None else self.raw.raft.role
 
+    @property
+    def term(self) -> int:
+        """The core's current term (0 when down)."""
+        return 0 if self.raw is None else self.raw.raft.term
+
+    @property
+    def lead(self) -> int:
+        """The leader the core knows (0: none, or down)."""
+        return 0 if self.raw is None else self.raw.raft.lead
+
     def durable_version(self) -> tuple[int, ...]:
         """Changes whenever :meth:`durable` may have changed (cheap to compute)."""
         if self.mem is None:

@@ -69,12 +69,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from quorum.impl.mutants import Mutant, parse
+from quorum.impl.mutants import Layer, Mutant, parse
 
-__all__ = ["FAULTS", "KINDS", "PROFILES", "Profile", "Schedule", "SimConfig", "Step", "draw",
+__all__ = ["FAULTS", "KINDS", "MULTIPAXOS_PROFILES", "PROFILES", "PROTOCOLS", "RAFT_ONLY", "Profile", "Schedule", "SimConfig", "Step", "draw",
            "generate", "generate_churn", "generate_tla", "generate_tla_churn", "generate_tla_snap", "generate_wide", "in_tla_vocabulary", "swarm", "tla_config", "with_mutant"]
 
 Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
+
+#: the cores the simulator can run
+PROTOCOLS = ("raft", "multipaxos")
+#: the step kinds only the Raft core supports (the multipaxos core has no snapshots,
+#: leadership transfer or membership changes)
+RAFT_ONLY = ("snap", "lsnap", "transfer", "addl", "addv", "promote", "remove")
+#: the profiles that make sense for the multipaxos core (drawn as for Raft, then its
+#: Raft-only steps left out); the others are about raft.tla or membership
+MULTIPAXOS_PROFILES = ("default", "wide")
 
 #: kind -> number of int arguments
 KINDS: dict[str, int] = {
@@ -107,12 +116,26 @@ class SimConfig:
     mutants: tuple[Mutant, ...] = ()
     max_msg_entries: int = 8  # batching limit of one AppendEntries
     seed: int = 0  # the cores' election-timeout seed
+    #: the core every node runs: "raft" or "multipaxos" (``impl/multipaxos``; no snapshots,
+    #: transfers or membership changes: the simulator logs those steps as refused no-ops)
+    protocol: str = "raft"
 
     def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}; known: {', '.join(PROTOCOLS)}")
         bad = [repr(m) for m in self.mutants if not isinstance(m, Mutant)]
         if bad:
             raise ValueError(f"SimConfig.mutants takes Mutant members, got {', '.join(bad)} "
                              f"(quorum.impl.mutants.parse turns a name into one)")
+        # each core takes only its own mutants
+        other = Layer.CORE if self.protocol == "multipaxos" else Layer.MULTIPAXOS
+        wrong = [str(m) for m in self.mutants if m.layer is other]
+        if wrong:
+            core = "Raft" if other is Layer.CORE else "multipaxos"
+            raise ValueError(f"mutant {wrong[0]} is a bug of the {core} core, and this run's "
+                             f"nodes run the {self.protocol} core"
+                             + (" (use --protocol multipaxos)" if self.protocol == "raft"
+                                else ""))
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -120,6 +143,8 @@ class SimConfig:
             if isinstance(v, tuple):
                 d[k] = list(v)
         d["mutants"] = [m.value for m in self.mutants]
+        if self.protocol == "raft":  # the files saved before there was a choice stay the same
+            del d["protocol"]
         return d
 
     @classmethod
@@ -488,8 +513,23 @@ PROFILES: dict[str, Callable[[int, int], Schedule]] = {
 }
 
 
-def draw(profile: str, seed: int, steps: int) -> Schedule:
-    """The schedule of ``profile`` for ``seed``; ValueError naming the known profiles."""
+def draw(profile: str, seed: int, steps: int, protocol: str = "raft") -> Schedule:
+    """The schedule of ``profile`` for ``seed``; ValueError naming the known profiles.
+
+    ``protocol="multipaxos"``: the same draw for the multipaxos core, without the steps
+    only Raft supports (:data:`RAFT_ONLY`), pre-vote off (the core has none); only the
+    profiles in :data:`MULTIPAXOS_PROFILES`."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
-    return PROFILES[profile](seed, steps)
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    sched = PROFILES[profile](seed, steps)
+    if protocol == "raft":
+        return sched
+    if profile not in MULTIPAXOS_PROFILES:
+        raise ValueError(f"profile {profile!r} is about raft.tla or membership changes, "
+                         f"which the multipaxos core does not have; with --protocol "
+                         f"multipaxos use one of: {', '.join(MULTIPAXOS_PROFILES)}")
+    steps_kept = [s for s in sched.steps if s[0] not in RAFT_ONLY]
+    return Schedule(replace(sched.config, protocol=protocol, pre_vote=False), tuple(steps_kept),
+                    sched.origin)

@@ -36,8 +36,11 @@ import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from quorum.impl.multipaxos import Message as MPMessage
+from quorum.impl.multipaxos import MessageType as MPType
+from quorum.impl.multipaxos import MultiPaxosConfig
 from quorum.impl.mutants import Layer, Mutant, of_layer
 from quorum.impl.raft import NotLeader, ProposalDropped, RaftConfig
 from quorum.impl.raft.codec import conf_change_from_bytes
@@ -54,8 +57,12 @@ from quorum.impl.storage import SimulatedCrash, StorageError
 from quorum.impl.storage.records import scan
 
 from .clients import Client, OpRecord, key_bytes, make_command, output_of
+from .mpnode import MPSimNode
 from .node import Completion, PendingRead, SimNode
-from .schedule import Schedule, SimConfig
+from .schedule import RAFT_ONLY, Schedule, SimConfig
+
+#: a member running either core
+AnyNode = SimNode | MPSimNode
 
 __all__ = ["MAX_NODE_ID", "Event", "Observer", "RunResult", "Simulator", "run_schedule"]
 
@@ -100,7 +107,8 @@ class Simulator:
         ids = tuple(range(1, config.nodes + 1))
         #: the initial voters: every node's configuration at index 0 (new nodes' too)
         self.initial = ids
-        self.nodes: dict[int, SimNode] = {}
+        self.nodes: dict[int, AnyNode] = {}
+        self.multipaxos = config.protocol == "multipaxos"
         #: the nodes steps address, in id order: every node not removed from the cluster
         #: (with no membership change, 1..n, so ``live[k % n]`` is node ``1 + k % n``)
         self.live: list[int] = list(ids)
@@ -109,7 +117,9 @@ class Simulator:
             self.nodes[i] = self._new_node(i)
         for node in self.nodes.values():
             node.start()
-        self.inflight: list[Message] = []
+        #: messages in flight: the Raft core's ``Message`` or, under --protocol multipaxos,
+        #: the multipaxos core's
+        self.inflight: list[Any] = []
         self.held: dict[int, int] = {}  # id of a delayed message -> virtual time it is due
         self.cut: set[tuple[int, int]] = set()
         self.clogged: set[int] = set()
@@ -124,13 +134,37 @@ class Simulator:
         self._writes: dict[int, tuple[int, int, int, tuple[int, int]]] = {}
         self._notes: list[str] = []
 
-    def _new_node(self, i: int) -> SimNode:
+    def _new_node(self, i: int) -> AnyNode:
         c = self.cfg
+        if self.multipaxos:
+            mc = MultiPaxosConfig(id=i, voters=self.initial, election_tick=c.election_tick,
+                                  heartbeat_tick=c.heartbeat_tick, seed=c.seed,
+                                  check_quorum=c.check_quorum,
+                                  max_msg_entries=c.max_msg_entries,
+                                  mutants=of_layer(c.mutants, Layer.MULTIPAXOS))
+            return MPSimNode(i, self.initial, mc, of_layer(c.mutants, Layer.STORAGE),
+                             of_layer(c.mutants, Layer.DRIVER), send=self._send, done=self._done)
         rc = RaftConfig(id=i, election_tick=c.election_tick, heartbeat_tick=c.heartbeat_tick,
                         seed=c.seed, pre_vote=c.pre_vote, check_quorum=c.check_quorum,
                         max_msg_entries=c.max_msg_entries, mutants=of_layer(c.mutants, Layer.CORE))
         return SimNode(i, self.initial, rc, of_layer(c.mutants, Layer.STORAGE),
-                       of_layer(c.mutants, Layer.DRIVER), send=self._send, done=self._done)
+                       of_layer(c.mutants, Layer.DRIVER), send=self._send,
+                       done=self._done)
+
+    @property
+    def raft_nodes(self) -> dict[int, SimNode]:
+        """:attr:`nodes` of a Raft run (what the Raft observers read); TypeError under
+        the multipaxos core."""
+        if self.multipaxos:
+            raise TypeError("this run's nodes run the multipaxos core, not Raft")
+        return cast(dict[int, SimNode], self.nodes)
+
+    def _raft(self, i: int) -> SimNode:
+        """Node ``i`` of a Raft run (the steps only Raft supports; never reached under
+        the multipaxos core, whose steps of those kinds are refused before)."""
+        node = self.nodes[i]
+        assert isinstance(node, SimNode)
+        return node
 
     def _at(self, k: int) -> int:
         """The node a step's number ``k`` addresses: the k-th live node, cyclically."""
@@ -141,7 +175,8 @@ class Simulator:
         return self.live[bisect_right(self.live, i) % len(self.live)]
 
     # --- plumbing used by nodes ----------------------------------------------------------
-    def _send(self, m: Message) -> None:
+    def _send(self, m: Any) -> None:
+        """Put a message of either core in flight."""
         self.inflight.append(m)
 
     def _done(self, c: Completion) -> None:
@@ -171,7 +206,10 @@ class Simulator:
             n.last_start = None
         kind = step[0]
         handler = _HANDLERS[kind]
-        text, node, msg, noop = handler(self, *step[1:])
+        if self.multipaxos and kind in RAFT_ONLY:
+            text, node, msg, noop = f"{kind}: not supported by the multipaxos core", 0, None, True
+        else:
+            text, node, msg, noop = handler(self, *step[1:])
         self._retire_removed()
         self._expire_clients()
         if self._notes:
@@ -201,9 +239,12 @@ class Simulator:
         if (m.frm, m.to) in self.cut or not node.running:
             return f"lost {describe(m)}", 0, None, True
         assert node.raw is not None
-        r = node.raw.raft
-        self.pre_step = (r.term, r.log.last_index(), r.log.term(r.log.last_index()))
-        node.raw.step(m)
+        if isinstance(node, SimNode):
+            r = node.raw.raft
+            self.pre_step = (r.term, r.log.last_index(), r.log.term(r.log.last_index()))
+            node.raw.step(m)
+        else:
+            node.raw.step(cast(MPMessage, m))
         self._pump(m.to)
         return f"deliver {describe(m)}", m.to, m, False
 
@@ -313,7 +354,7 @@ class Simulator:
         except StorageError as exc:  # a corrupt WAL: the member refuses to start (etcd too)
             return f"restart n{i} refused: {exc}", i, None, False
         self._pump(i)
-        return f"restart n{i} term={node.raw.raft.term if node.raw else '?'}", i, None, False
+        return f"restart n{i} term={node.term if node.raw else '?'}", i, None, False
 
     def do_tear(self, n: int, s: int) -> tuple[str, int, Message | None, bool]:
         """Crash n inside one of its next disk operations, the unsynced tail read back
@@ -357,7 +398,7 @@ class Simulator:
 
     def do_snap(self, n: int) -> tuple[str, int, Message | None, bool]:
         i = self._at(n)
-        node = self.nodes[i]
+        node = self._raft(i)
         if not node.running or node.raw is None or node.mem is None or node.store is None:
             return f"snapshot n{i}: down", 0, None, True
         applied = node.kv.applied_index
@@ -404,7 +445,7 @@ class Simulator:
         except ProposalDropped as exc:
             node.reads.forget(rid.to_bytes(8, "big"))
             node.writes.discard(rid)
-            lead = getattr(exc, "leader", 0) or node.raw.raft.lead
+            lead = getattr(exc, "leader", 0) or node.lead
             client.leader_hint = lead if lead in self.live else self._after(client.leader_hint)
             return f"c{client.id} {inp} at n{i} refused: no leader", i, None, True
         if data is not None:
@@ -422,9 +463,9 @@ class Simulator:
         """The running leader of the highest term (None: no leader)."""
         best: tuple[int, int] | None = None
         for i, node in self.nodes.items():
-            if node.raw is not None and node.raw.raft.role is Role.LEADER:
-                if best is None or node.raw.raft.term > best[0]:
-                    best = (node.raw.raft.term, i)
+            if node.raw is not None and node.role is Role.LEADER:
+                if best is None or node.term > best[0]:
+                    best = (node.term, i)
         return None if best is None else best[1]
 
     def do_lpart(self, k: int) -> tuple[str, int, Message | None, bool]:
@@ -451,7 +492,7 @@ class Simulator:
             return "transfer: no leader", 0, None, True
         others = [i for i in self.live if i != lead]
         to = others[k % len(others)]
-        raw = self.nodes[lead].raw
+        raw = self._raft(lead).raw
         assert raw is not None
         try:
             raw.transfer_leader(to)
@@ -488,7 +529,7 @@ class Simulator:
         lead = self._leader()
         if lead is None:
             return f"{what}: no leader", 0, None, True
-        raw = self.nodes[lead].raw
+        raw = self._raft(lead).raw
         assert raw is not None
         try:
             raw.propose_conf_change(cc)
@@ -525,7 +566,7 @@ class Simulator:
     def do_promote(self, k: int) -> tuple[str, int, Message | None, bool]:
         """The leader promotes the k-th learner of its configuration to voter."""
         lead = self._leader()
-        raw = self.nodes[lead].raw if lead is not None else None
+        raw = self._raft(lead).raw if lead is not None else None
         learners = raw.raft.tracker.learners if raw is not None else ()
         if not learners:
             return "promote: no learner", 0, None, True
@@ -535,7 +576,7 @@ class Simulator:
     def do_remove(self, k: int) -> tuple[str, int, Message | None, bool]:
         """The leader proposes removing the k-th voter of its configuration (itself too)."""
         lead = self._leader()
-        raw = self.nodes[lead].raw if lead is not None else None
+        raw = self._raft(lead).raw if lead is not None else None
         voters = raw.raft.tracker.voters if raw is not None else ()
         if len(voters) < 2:
             return "remove: no leader, or a single voter", 0, None, True
@@ -611,8 +652,17 @@ _HANDLERS: dict[str, Callable[..., tuple[str, int, Message | None, bool]]] = {
 }
 
 
-def describe(m: Message) -> str:
+def describe(m: Message | MPMessage) -> str:
     """A message in one line, for the event log (deterministic)."""
+    if isinstance(m, MPMessage):
+        s = f"{m.type.name} {m.frm}->{m.to} b{m.ballot}"
+        if m.entries:
+            s += f" slots={m.entries[0].index}..{m.entries[-1].index}"
+        if m.type is MPType.ACCEPTED and m.slot:
+            s += f" slots={m.slot}..{m.last}"
+        if m.type in (MPType.ACCEPT, MPType.ACCEPTED, MPType.PROMISE):
+            s += f" c={m.commit}"
+        return s
     s = f"{MessageType(m.type).name} {m.frm}->{m.to} t{m.term}"
     if m.type in (MessageType.APPEND, MessageType.SNAPSHOT):
         s += f" prev={m.index}/{m.log_term} n={len(m.entries)} c={m.commit}"

@@ -322,7 +322,7 @@ def state_at(schedule: Schedule, event: int | None = None) -> State:
     sim = Simulator(schedule.config)
     values, msgs = Values(), MessageMap()
     committed: dict[int, tuple[int, int]] = {}
-    s = abstract(sim.nodes, committed, values)
+    s = abstract(sim.raft_nodes, committed, values)
     bag = msgs.update(sim.inflight, s.log, values)
     for step in schedule.steps if event is None else schedule.steps[:event]:
         try:
@@ -330,7 +330,7 @@ def state_at(schedule: Schedule, event: int | None = None) -> State:
         except Exception:  # the panic the run reported: show where it left the cluster
             break
         finally:
-            learn_committed(sim.nodes, committed, values)
-            s = abstract(sim.nodes, committed, values)
+            learn_committed(sim.raft_nodes, committed, values)
+            s = abstract(sim.raft_nodes, committed, values)
             bag = msgs.update(sim.inflight, s.log, values)
     return s._replace(messages=bag)

@@ -75,12 +75,12 @@ class GhostSafety:
             why = rule(sim, ev)
             if why is not None:
                 return Failure(self.check, why, ev.index)
-        self._voters = {i: node.raw.raft.tracker.voters for i, node in sim.nodes.items()
+        self._voters = {i: node.raw.raft.tracker.voters for i, node in sim.raft_nodes.items()
                         if node.raw is not None}
         return None
 
     def _elections(self, sim: Simulator, ev: Event) -> str | None:
-        for i, node in sim.nodes.items():
+        for i, node in sim.raft_nodes.items():
             if node.raw is not None and node.raw.raft.role is Role.LEADER:
                 term = node.raw.raft.term
                 if self.leaders.setdefault(term, i) != i:
@@ -88,7 +88,7 @@ class GhostSafety:
         return None
 
     def _applied(self, sim: Simulator, ev: Event) -> str | None:
-        for i, node in sim.nodes.items():
+        for i, node in sim.raft_nodes.items():
             for e in node.newly_applied:
                 key = (e.term, zlib.crc32(bytes([int(e.type)]) + e.data))
                 prev = self.applied.setdefault(e.index, key)
@@ -98,7 +98,7 @@ class GhostSafety:
         return None
 
     def _commit_rule(self, sim: Simulator, ev: Event) -> str | None:
-        for i, node in sim.nodes.items():
+        for i, node in sim.raft_nodes.items():
             raw = node.raw
             if raw is None or raw.raft.role is not Role.LEADER:
                 self.leader_commit.pop(i, None)
@@ -114,7 +114,7 @@ class GhostSafety:
         return None
 
     def _learn_committed(self, sim: Simulator, ev: Event) -> str | None:
-        for i, node in sim.nodes.items():
+        for i, node in sim.raft_nodes.items():
             if node.raw is None:
                 continue
             log = node.raw.raft.log
@@ -125,7 +125,7 @@ class GhostSafety:
                 continue  # nothing this check reads changed on this node
             self._seen[i] = sig
             top = max(self.committed, default=0)
-            after = node.raw.raft.tracker.voters or tuple(sim.nodes)
+            after = node.raw.raft.tracker.voters or tuple(sim.raft_nodes)
             configs = (self._voters.get(i) or after, after)
             for k in range(max(top, log.first_index() - 1) + 1, log.committed + 1):
                 self.committed[k] = log.term(k)
@@ -140,11 +140,11 @@ class GhostSafety:
         failure = self._learn_committed(sim, ev)
         if failure is not None or not self.committed:
             return failure
-        sig = (*(node.durable_version() for node in sim.nodes.values()), len(self.committed))
+        sig = (*(node.durable_version() for node in sim.raft_nodes.values()), len(self.committed))
         if sig == self._signature:
             return None  # no log and no commit changed since the last check
         self._signature = sig
-        images = {i: node.durable() for i, node in sim.nodes.items()}
+        images = {i: node.durable() for i, node in sim.raft_nodes.items()}
         for k in sorted(self.committed):
             term = self.committed[k]
             holders = {i for i, im in images.items() if k <= im.snap_index or im.term(k) == term}
@@ -162,7 +162,7 @@ class GhostSafety:
         A crash that interrupted a save may also recover that save's hard state and
         entries (the save may have reached the disk before the power cut).
         """
-        for i, node in sim.nodes.items():
+        for i, node in sim.raft_nodes.items():
             expected, got = node.last_start or (None, None)
             if expected is not None and got is not None and got != expected:
                 return (f"n{i} restarted from another log than its disk held (expected "
@@ -188,7 +188,7 @@ class GhostSafety:
         """A leader never has two configuration changes beyond its applied index."""
         if ev.noop or ev.node == 0 or ev.step[0] not in CHANGES:
             return None  # only a change a leader accepted can add a second one
-        raw = sim.nodes[ev.node].raw
+        raw = sim.raft_nodes[ev.node].raw
         if raw is None or raw.raft.role is not Role.LEADER:
             return None
         log = raw.raft.log
@@ -205,7 +205,7 @@ class GhostSafety:
         m, pre = ev.message, sim.pre_step
         if m is None or pre is None or m.term >= pre[0]:
             return None
-        raw = sim.nodes[m.to].raw
+        raw = sim.raft_nodes[m.to].raw
         if raw is None:
             return None
         log = raw.raft.log

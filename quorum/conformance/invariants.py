@@ -41,8 +41,8 @@ class InvariantObserver:
         why = self._match_monotonic(sim)
         if why is not None:
             return Failure(self.check, why, ev.index)
-        learn_committed(sim.nodes, self.committed, self.values)
-        s = abstract(sim.nodes, self.committed, self.values)
+        learn_committed(sim.raft_nodes, self.committed, self.values)
+        s = abstract(sim.raft_nodes, self.committed, self.values)
         for name, inv in INVARIANTS.items():
             if not inv(s):
                 return Failure(self.check, f"{name} violated on the abstract state", ev.index)
@@ -59,7 +59,7 @@ class InvariantObserver:
         """MatchIndexMonotonic: a leader's matchIndex of a tracked member never decreases
         within its term."""
         now: dict[int, tuple[int, dict[int, int]]] = {}
-        for i, node in sim.nodes.items():
+        for i, node in sim.raft_nodes.items():
             raw = node.raw
             if raw is None or raw.raft.role is not Role.LEADER:
                 continue

@@ -38,6 +38,7 @@ from typing import Any
 from quorum.conformance.failure import ALL_CHECKS, Check, Failure, Observer
 from quorum.conformance.ghost import GhostSafety
 from quorum.conformance.invariants import InvariantObserver
+from quorum.conformance.mpsafety import MultiPaxosSafety
 from quorum.conformance.steps import StepRefinementObserver, servers
 from quorum.impl.sim import RunResult, Schedule, in_tla_vocabulary, run_schedule
 from quorum.model_checker.history.linearizability import (
@@ -50,7 +51,7 @@ from quorum.model_checker.history.linearizability import (
 )
 from quorum.spec.kv import KVModel
 
-__all__ = ["ALL_CHECKS", "CHECKS", "MEMBERSHIP_STEPS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
+__all__ = ["ALL_CHECKS", "CHECKS", "MEMBERSHIP_STEPS", "MULTIPAXOS_CHECKS", "TLA_CHECKS", "CheckedRun", "ChecksError", "check_schedule",
            "default_checks", "shrink"]
 
 #: the step kinds that change the membership (step refinement compares them since issue 13)
@@ -60,6 +61,8 @@ MEMBERSHIP_STEPS = ("addl", "addv", "promote", "remove")
 #: docs/refinement.md; TLA_CHECKS are the defaults under it)
 CHECKS: tuple[Check, ...] = ("safety", "invariants", "linearizability")
 TLA_CHECKS: tuple[Check, ...] = ("safety", "invariants", "refinement", "linearizability")
+#: the checks of a run under the multipaxos core (MultiPaxosSafety: per-slot agreement)
+MULTIPAXOS_CHECKS: tuple[Check, ...] = ("safety", "linearizability")
 
 
 class ChecksError(ValueError):
@@ -88,13 +91,23 @@ class CheckedRun:
 
 
 def default_checks(schedule: Schedule) -> tuple[str, ...]:
-    """Every check that applies: step refinement too under the tla profile."""
+    """Every check that applies: step refinement too under the tla profile; safety and
+    linearizability only under the multipaxos core."""
+    if schedule.config.protocol == "multipaxos":
+        return MULTIPAXOS_CHECKS
     return TLA_CHECKS if in_tla_vocabulary(schedule.config) else CHECKS
 
 
 def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Observer]:
     """The per-event checks among ``checks``, in the order their verdicts are reported."""
     obs: list[Observer] = []
+    if schedule.config.protocol == "multipaxos":
+        other = [c for c in checks if c not in MULTIPAXOS_CHECKS]
+        if other:
+            raise ChecksError(f"{', '.join(other)} compare the store with raft.tla and need "
+                              f"the Raft core; under --protocol multipaxos the checks are "
+                              f"{', '.join(MULTIPAXOS_CHECKS)}")
+        return [MultiPaxosSafety()] if "safety" in checks else []
     if "safety" in checks:
         obs.append(GhostSafety())
     if "refinement" in checks:

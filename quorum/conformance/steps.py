@@ -298,22 +298,22 @@ class StepRefinementObserver:
             self.pre_vote = sim.cfg.pre_vote
             self.members = sum(1 << (k - 1) for k in sim.initial)
             self.values.initial = self.members
-            if self.n < max(sim.nodes):
+            if self.n < max(sim.raft_nodes):
                 return Failure(self.check, f"step refinement was set up for {self.n} servers, "
-                               f"but the cluster has node {max(sim.nodes)}", ev.index)
+                               f"but the cluster has node {max(sim.raft_nodes)}", ev.index)
             if not in_tla_vocabulary(sim.cfg):
                 return Failure(self.check, "step refinement needs the tla profile (check-quorum "
                                "off, one entry per AppendEntries): --profile tla or tla-prevote",
                                ev.index)
-        learn_committed(sim.nodes, self.committed, self.values)
+        learn_committed(sim.raft_nodes, self.committed, self.values)
         self._spec_m = self.msgs.get(ev.message) if ev.message is not None else None
-        if max(sim.nodes) > self.n:
-            return Failure(self.check, f"node n{max(sim.nodes)} joined, beyond the {self.n} "
+        if max(sim.raft_nodes) > self.n:
+            return Failure(self.check, f"node n{max(sim.raft_nodes)} joined, beyond the {self.n} "
                            f"servers step refinement was set up for", ev.index)
         self._retiring = sorted(k - 1 for k in sim.removed - self.retired)
         self.retired |= sim.removed
-        post0 = with_snapshots(abstract(sim.nodes, self.committed, self.values,
-                                        servers=self.n), sim.nodes)
+        post0 = with_snapshots(abstract(sim.raft_nodes, self.committed, self.values,
+                                        servers=self.n), sim.raft_nodes)
         bag = self.msgs.update(sim.inflight, post0.log, self.values)
         post = post0._replace(messages=bag)
         pre, self.prev = self.prev, post

@@ -38,25 +38,30 @@ class Job:
     mutant: str | None = None
     #: the checks to run (None: every check that applies, as ``quorum sim`` runs)
     checks: tuple[str, ...] | None = None
+    #: the core the nodes run ("raft" or "multipaxos": ``quorum sim --protocol``)
+    protocol: str = "raft"
 
     def schedule(self) -> Schedule:
         """The schedule; ValueError for an unknown profile or mutant."""
-        s = draw(self.profile, self.seed, self.steps)
+        s = draw(self.profile, self.seed, self.steps, self.protocol)
         return s if self.mutant is None else replace(s, config=with_mutant(s.config,
                                                                            self.mutant))
 
 
 def jobs(profiles: Sequence[str], seeds: int, steps: int, mutant: str | None = None,
-         checks: tuple[str, ...] | None = None, first_seed: int = 0) -> list[Job]:
+         checks: tuple[str, ...] | None = None, first_seed: int = 0,
+         protocol: str = "raft") -> list[Job]:
     """Seeds ``first_seed .. first_seed + seeds - 1`` of every profile, seed by seed (so
     that every profile advances together)."""
-    return [Job(p, s, steps, mutant, checks)
+    return [Job(p, s, steps, mutant, checks, protocol)
             for s in range(first_seed, first_seed + seeds) for p in profiles]
 
 
 def replay_command(job: Job) -> str:
     """The ``quorum sim`` command line that reruns ``job`` exactly."""
     cmd = f"quorum sim --profile {job.profile} --seed {job.seed} --steps {job.steps}"
+    if job.protocol != "raft":
+        cmd += f" --protocol {job.protocol}"
     if job.mutant is not None:
         cmd += f" --mutant {job.mutant}"
     if job.checks is not None:
@@ -101,8 +106,8 @@ def run_job(job: Job, lin_timeout: float = 10.0, with_state: bool = True) -> Out
     r = res.run
     out = Outcome(job, dict(res.verdicts), res.failure, r.failed_at, r.events, r.noops,
                   res.seconds)
-    if res.failure is None or not with_state:
-        return out
+    if res.failure is None or not with_state or job.protocol != "raft":
+        return out  # (the abstract state is raft.tla's)
     try:
         return replace(out, state=state_at(sched, r.failed_at))
     except AssertionError as exc:  # the abstraction itself refused the cluster

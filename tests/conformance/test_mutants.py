@@ -33,6 +33,7 @@ from quorum.conformance.runner import ALL_CHECKS, check_schedule, default_checks
 from quorum.impl.mutants import Layer, Mutant, names, parse
 from quorum.impl.sim import (
     Schedule,
+    draw,
     generate,
     generate_churn,
     generate_tla,
@@ -56,7 +57,9 @@ FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
                "match-index-backwards": 0, "second-conf-change": 0,
                "wal-skips-bad-record": 0,
                # generate_tla_snap(seed, 1500): snapshots under step refinement
-               "snapshot-keeps-suffix": 1}
+               "snapshot-keeps-suffix": 1,
+               # draw("default", seed, 1500, "multipaxos"): the multipaxos core
+               "mp-chosen-any-ballot": 5}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
 #: mutants hunted with generate_wide(seed, 1500): the default profile never builds their shapes
@@ -68,6 +71,8 @@ CHURN = {"second-conf-change", "wal-skips-bad-record"}
 #: mutants hunted with generate_tla_snap(seed, 1500): only step refinement (with the
 #: snapshots layer) sees them at once
 TLA_SNAP = {"snapshot-keeps-suffix"}
+#: mutants of the multipaxos core, hunted with draw("default", seed, 1500, "multipaxos")
+MULTIPAXOS = {"mp-chosen-any-ballot"}
 #: mutants no generator lines up: a written scenario catches them, and its schedule is a
 #: regression file (no-sessions was one until the wide profile's retries: default seeds
 #: 0-119 never caught it; its regression file is still tests/impl/sim/test_sessions.py's)
@@ -77,7 +82,8 @@ IMPL = Path(quorum.impl.__file__).parent
 REGRESSIONS = Path(__file__).parent / "regressions"
 #: the packages (or modules) under impl/ whose code may hold each layer's switches: the
 #: driver's are in the Ready loop both drivers share and in the simulator's own driver
-HOME = {Layer.CORE: {"raft"}, Layer.STORAGE: {"storage"}, Layer.DRIVER: {"driver.py", "sim"}}
+HOME = {Layer.CORE: {"raft"}, Layer.STORAGE: {"storage"}, Layer.DRIVER: {"driver.py", "sim"},
+        Layer.MULTIPAXOS: {"multipaxos"}}
 
 
 # --- the registry and the switches ---------------------------------------------------------
@@ -178,6 +184,8 @@ def _draw(name: str, seed: int) -> Schedule:
         s = generate_churn(seed, STEPS)
     elif name in TLA_SNAP:
         s = generate_tla_snap(seed, STEPS)
+    elif name in MULTIPAXOS:
+        s = draw("default", seed, STEPS, "multipaxos")
     else:
         s = generate_wide(seed, STEPS) if name in WIDE else generate(seed, STEPS)
     return replace(s, config=with_mutant(s.config, name))

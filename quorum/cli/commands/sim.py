@@ -45,6 +45,11 @@ def add_parser(sub: Any, name: str) -> None:
                         "and InstallSnapshot, compared by step refinement; tla-churn: tla plus "
                         "membership changes (learners, promotions, voters added and removed), "
                         "compared by step refinement")
+    p.add_argument("--protocol", choices=["raft", "multipaxos"], default="raft",
+                   help="the core every node runs (with --seed): raft, or multipaxos "
+                        "(impl/multipaxos: profiles default and wide, without their "
+                        "snapshot and transfer steps; checked by per-slot agreement and "
+                        "linearizability)")
     p.add_argument("--mutant", choices=[m.value for m in Mutant], default=None, metavar="NAME",
                    help="switch on a known implementation bug (layer, the check that catches "
                         "it): " + "; ".join(f"{m} ({m.layer.value}, {m.check})" for m in Mutant))
@@ -74,9 +79,16 @@ def _schedule(args: argparse.Namespace) -> Any:
     else:
         if args.steps < 1:
             raise UsageError("--steps must be at least 1")
-        sched = draw(args.profile, 42 if args.seed is None else args.seed, args.steps)
+        try:
+            sched = draw(args.profile, 42 if args.seed is None else args.seed, args.steps,
+                         args.protocol)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if args.mutant:
-        sched = replace(sched, config=with_mutant(sched.config, args.mutant))
+        try:
+            sched = replace(sched, config=with_mutant(sched.config, args.mutant))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     return sched
 
 
@@ -106,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     r = res.run
     cfg = sched.config
+    core = "" if cfg.protocol == "raft" else f"; core {cfg.protocol}"
     print(f"schedule: {sched.origin or 'from file'}; {len(sched.steps)} steps; {cfg.nodes} nodes, "
-          f"{cfg.clients} clients; batching {cfg.max_msg_entries}")
+          f"{cfg.clients} clients; batching {cfg.max_msg_entries}{core}")
     if cfg.mutants:
         print(f"mutants: {', '.join(str(m) for m in cfg.mutants)}")
     if args.log or res.failed:

@@ -84,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
     from quorum.conformance.sweep import sweep
 
     profiles, workers = _options(args)
+    if args.mutant is not None:
+        from quorum.impl.mutants import Layer, parse
+
+        if parse(args.mutant).layer is Layer.MULTIPAXOS:
+            raise UsageError(f"{args.mutant} is a bug of the multipaxos core, and verify-impl "
+                             f"runs the Raft core's profiles: use quorum sim --protocol "
+                             f"multipaxos --mutant {args.mutant}")
     todo = make_jobs(profiles, args.seeds, args.steps, args.mutant)
     t0 = time.perf_counter()
     outcomes = []
