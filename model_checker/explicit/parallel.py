@@ -57,6 +57,7 @@ K = 1 << 20  # positions: rank * K + successor index (at most K successors per s
 ROUND = 8192  # frontier states per round
 FORK_AT = 4096  # the search forks its workers when a level is this large
 OUTSIDE_MEMO = 1 << 18  # hashes of checked states outside the constraint kept, at most
+RAW_MEMO = 1 << 18  # raw states whose canonical fingerprint is remembered, at most
 ROOT = object()  # the virtual parent of the initial states
 
 #: fingerprints (uint64), positions (int64), parent fingerprints (uint64)
@@ -87,6 +88,9 @@ class _Worker:
         self.snapshot: tuple[int, int, dict[str, int], int, dict[str, int]] = (0, 0, {}, 0, {})
         self.round_new: list[tuple[int, str | None]] = []
         self.outside_checked: set[int] = set()  # hashes of outside states already checked
+        # under symmetry: raw state -> fingerprint of its canonical form, kept across
+        # rounds (a raw successor recurs from many parents, over several rounds)
+        self.raw: dict[Any, int] = {}
         self.generated = 0
         self.distinct = 0
         self.cov_gen: dict[str, int] = {}
@@ -105,7 +109,9 @@ class _Worker:
         held, cov = self.held, self.cov_gen
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
-        raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
+        raw = self.raw  # under symmetry: state -> fingerprint of its identity
+        if len(raw) > RAW_MEMO:
+            raw.clear()
         within = model.within_bounds
         successors = getattr(model, "successors_within", None) or model.successors
         outside = self.outside_checked
@@ -151,7 +157,7 @@ class _Worker:
                     continue
                 if ident is None:
                     fp = (hash(t) & MASK64) or 1
-                else:  # canonical forms are costly: once per raw state in a round
+                else:  # canonical forms are costly: once per raw state (bounded memo)
                     fp = raw.get(t, 0)
                     if not fp:
                         fp = raw[t] = (hash(ident(t)) & MASK64) or 1
