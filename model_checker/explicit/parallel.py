@@ -57,7 +57,7 @@ K = 1 << 20  # positions: rank * K + successor index (at most K successors per s
 ROUND = 8192  # frontier states per round
 FORK_AT = 4096  # the search forks its workers when a level is this large
 OUTSIDE_MEMO = 1 << 18  # hashes of checked states outside the constraint kept, at most
-RAW_MEMO = 1 << 18  # raw states whose canonical fingerprint is remembered, at most
+RAW_MEMO = 1 << 19  # under symmetry: raw states whose canonical fingerprint is kept, at most
 ROOT = object()  # the virtual parent of the initial states
 
 #: fingerprints (uint64), positions (int64), parent fingerprints (uint64)
@@ -88,9 +88,10 @@ class _Worker:
         self.snapshot: tuple[int, int, dict[str, int], int, dict[str, int]] = (0, 0, {}, 0, {})
         self.round_new: list[tuple[int, str | None]] = []
         self.outside_checked: set[int] = set()  # hashes of outside states already checked
-        # under symmetry: raw state -> fingerprint of its canonical form, kept across
-        # rounds (a raw successor recurs from many parents, over several rounds)
-        self.raw: dict[Any, int] = {}
+        # under symmetry: hash of a raw state -> fingerprint of its canonical form, kept
+        # across rounds (a raw successor recurs from many parents, over several rounds);
+        # keyed by the 64-bit hash, as the fingerprints are, so it holds no state alive
+        self.raw: dict[int, int] = {}
         self.generated = 0
         self.distinct = 0
         self.cov_gen: dict[str, int] = {}
@@ -109,7 +110,7 @@ class _Worker:
         held, cov = self.held, self.cov_gen
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
-        raw = self.raw  # under symmetry: state -> fingerprint of its identity
+        raw = self.raw  # under symmetry: hash of a state -> fingerprint of its identity
         if len(raw) > RAW_MEMO:
             raw.clear()
         within = model.within_bounds
@@ -158,9 +159,10 @@ class _Worker:
                 if ident is None:
                     fp = (hash(t) & MASK64) or 1
                 else:  # canonical forms are costly: once per raw state (bounded memo)
-                    fp = raw.get(t, 0)
+                    h = hash(t)
+                    fp = raw.get(h, 0)
                     if not fp:
-                        fp = raw[t] = (hash(ident(t)) & MASK64) or 1
+                        fp = raw[h] = (hash(ident(t)) & MASK64) or 1
                 if fp == sfp or fp in local:  # the parent itself, or generated earlier here
                     pos += 1
                     continue
@@ -445,7 +447,9 @@ def check_fingerprints(model: Model, *, properties: Iterable[str] | None = None,
     ``workers`` processes; same verdicts, counts and traces as :func:`bfs.check`.
 
     Differences from the exact search: a fingerprint collision can hide a state (the
-    estimated probability is in ``extra``); ``max_states`` is checked once per round,
+    estimated probability is in ``extra``; under symmetry a raw state's fingerprint is
+    remembered by the raw state's own 64-bit hash, a second chance of the same kind, as
+    without symmetry, where the fingerprint is that hash); ``max_states`` is checked once per round,
     so the search may stop a little after the limit.  The workers are forked when a level
     first holds ``fork_at`` states (never, if no level is that large).
     """
