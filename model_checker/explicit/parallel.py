@@ -113,7 +113,7 @@ class _Worker:
         raw = self.raw  # under symmetry: hash of a state -> fingerprint of its identity
         if len(raw) > RAW_MEMO:
             raw.clear()
-        within = model.within_bounds
+        within = None if getattr(model, "bounded_by_actions", False) else model.within_bounds
         successors = getattr(model, "successors_within", None) or model.successors
         outside = self.outside_checked
         if len(outside) > OUTSIDE_MEMO:
@@ -145,7 +145,8 @@ class _Worker:
                     if t is s:  # a self-loop: counted, never new
                         pos += 1
                         continue
-                if not within(t):  # outside the constraint: checked, never stored (TLC)
+                # outside the constraint: checked, never stored (TLC)
+                if within is not None and not within(t):
                     if event is None:
                         h = hash(t)
                         if h not in outside:
@@ -224,7 +225,7 @@ class _Worker:
         checks the others on the spot and never routes them, so that, as in TLC, they
         are not stored).  Returns the first violation, the count of new states and the
         reachability properties now reached."""
-        invariants = self.props.invariants
+        violated = self.props.violated_invariant
         reach = [(name, f) for name, f in self.props.reachability if name in pending]
         reached: list[str] = []
         event = None
@@ -233,11 +234,10 @@ class _Worker:
             for i in np.flatnonzero(mask).tolist():
                 fp, pos, pfp = fps[i], poss[i], pars[i]
                 label, t = items[i]
-                for name, holds in invariants:
-                    if not holds(t):
-                        if event is None or pos < event[0]:
-                            event = (pos, 1, "invariant", name, pfp, fp)
-                        break
+                name = violated(t)
+                if name is not None:
+                    if event is None or pos < event[0]:
+                        event = (pos, 1, "invariant", name, pfp, fp)
                 else:
                     new += 1
                     self.round_new.append((pos, None if label is None else label[0]))
