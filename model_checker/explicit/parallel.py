@@ -114,7 +114,10 @@ class _Worker:
         if len(raw) > RAW_MEMO:
             raw.clear()
         within = None if getattr(model, "bounded_by_actions", False) else model.within_bounds
-        successors = getattr(model, "successors_within", None) or model.successors
+        vouching = getattr(model, "successors_within", None)
+        successors = vouching or model.successors
+        # the actions whose successors may leave the bounds (None: any action's may)
+        leave = None if vouching is None else getattr(model, "may_leave_bounds", None)
         outside = self.outside_checked
         if len(outside) > OUTSIDE_MEMO:
             outside.clear()
@@ -146,7 +149,8 @@ class _Worker:
                         pos += 1
                         continue
                 # outside the constraint: checked, never stored (TLC)
-                if within is not None and not within(t):
+                if within is not None and (leave is None or label is None
+                                           or label[0] in leave) and not within(t):
                     if event is None:
                         h = hash(t)
                         if h not in outside:
