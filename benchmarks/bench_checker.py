@@ -1,6 +1,7 @@
 """Time the exhaustive checker on the benchmark models and compare with TLC.
 
 Usage: python benchmarks/bench_checker.py [--only NAME] [--workers N] [--store S] [--repeat N]
+       [--large] [--max-states N] [--tla-dir DIR]
 
 Each model runs in a fresh child process, so that its peak memory is its own.  Prints,
 per model: distinct states, wall seconds (best of N), CPU seconds of all processes
@@ -10,15 +11,33 @@ time to TLC 2.20's (2 workers) measured on this machine class.  A ratio of 0.25 
 goal (four times TLC's speed).  On a shared machine wall time is inflated by other
 processes' load; CPU seconds are much less so, and ``cpu/2`` is what two idle cores
 would need at best.
+
+TLC's time is *recorded* (TLC 2.20, 2 workers, measured on this machine class; the
+figures given in the issues) unless ``TLA2TOOLS`` names a ``tla2tools.jar`` and
+``--tla-dir`` the directory holding the reference specifications (Lamport's
+``Paxos.tla``, Ongaro's ``raft.tla``, and the modules they extend): then TLC runs *live*
+on the same bounds (``java -cp $TLA2TOOLS tlc2.TLC -workers 2``), on copies of those
+files in a temporary directory next to a model module and ``.cfg`` this script writes,
+and the row shows its wall time and distinct-state count.  The ``TLC`` column says which.
+The reference specifications are not part of this repository: get them from
+github.com/tlaplus/Examples (specifications/Paxos) and github.com/ongardie/raft.tla.
+
+The two larger models are run only with ``--large``: they are far larger than
+the others (``docs/benchmarks.md`` gives their measured rates and sizes); with
+``--max-states N`` a run stops after about N states and prints its rate only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +54,7 @@ class Bench:
     symmetry: bool
     tlc_seconds: float | None  # TLC 2.20, 2 workers, this machine class
     expect_distinct: int | None = None
+    large: bool = False  # run only with --large (or --only)
 
 
 BENCHES = [
@@ -50,10 +70,161 @@ BENCHES = [
           1943913),
     Bench("paxos a3 v2 b0..1", "paxos", {"acceptors": 3, "values": 2, "max_ballot": 1}, False,
           None, 3921),
+    # issue 18's larger models; no TLC figure is recorded for them (run TLC live)
+    Bench("raft s3 v1 t3 l2 m2 symmetry", "raft",
+          {"servers": 3, "values": 1, "max_term": 3, "max_log": 2, "max_msgs": 2}, True, None,
+          None, large=True),
+    Bench("paxos a5 v3 b0..3 symmetry", "paxos",
+          {"acceptors": 5, "values": 3, "max_ballot": 3}, True, None, None, large=True),
 ]
 
 
-def child(name: str, workers: int, store: str) -> dict[str, Any]:
+class TLCError(Exception):
+    """TLC could not be run, or its output not read (a one-line message)."""
+
+
+#: the reference specification each spec's models are checked against, and the modules
+#: TLC needs beside it (looked up in --tla-dir)
+TLA_FILES = {"paxos": ("Paxos.tla",), "raft": ("raft.tla",)}
+
+
+def _paxos_model(values: dict[str, Any], symmetry: bool) -> tuple[str, str]:
+    """MCBench.tla and MCBench.cfg for Paxos.tla at these bounds: acceptors a1.., values
+    v1.., ballots 0..max_ballot, the minimal majorities as quorums (our count's), every
+    invariant of Paxos.tla's Inv."""
+    acceptors = [f"a{k + 1}" for k in range(values["acceptors"])]
+    vals = [f"v{k + 1}" for k in range(values["values"])]
+    majority = values["acceptors"] // 2 + 1
+    module = "\n".join([
+        "---- MODULE MCBench ----",
+        "EXTENDS Paxos, FiniteSets, TLC",
+        f"CONSTANTS {', '.join(acceptors + vals)}",
+        f"BenchAcceptor == {{{', '.join(acceptors)}}}",
+        f"BenchValue == {{{', '.join(vals)}}}",
+        f"BenchQuorum == {{Q \\in SUBSET BenchAcceptor : Cardinality(Q) = {majority}}}",
+        f"BenchBallot == 0..{values['max_ballot']}",
+        "BenchSymmetry == Permutations(BenchAcceptor) \\cup Permutations(BenchValue)",
+        "====", ""])
+    cfg = ["INIT Init", "NEXT Next", "CONSTANTS",
+           *[f"  {x} = {x}" for x in acceptors + vals], "  None = None",
+           "  Acceptor <- BenchAcceptor", "  Value <- BenchValue", "  Quorum <- BenchQuorum",
+           "  Ballot <- BenchBallot", "INVARIANT Inv"]
+    if symmetry:
+        cfg.append("SYMMETRY BenchSymmetry")
+    return module, "\n".join(cfg) + "\n"
+
+
+def _raft_model(values: dict[str, Any], symmetry: bool) -> tuple[str, str]:
+    """MCBench.tla and MCBench.cfg for raft.tla at these bounds: TLC's CONSTRAINT as
+    quorum.spec.raft.config states it (terms, log lengths, messages in flight with
+    duplicates counted), a VIEW without raft.tla's history variables, Election Safety,
+    Log Matching and State Machine Safety as invariants."""
+    servers = [f"s{k + 1}" for k in range(values["servers"])]
+    vals = [f"v{k + 1}" for k in range(values["values"])]
+    module = "\n".join([
+        "---- MODULE MCBench ----",
+        "EXTENDS raft",
+        f"CONSTANTS {', '.join(servers + vals)}",
+        f"BenchServer == {{{', '.join(servers)}}}",
+        f"BenchValue == {{{', '.join(vals)}}}",
+        "RECURSIVE BenchSum(_, _)",
+        "BenchSum(f, S) == IF S = {} THEN 0 ELSE",
+        "    LET x == CHOOSE y \\in S : TRUE IN f[x] + BenchSum(f, S \\ {x})",
+        "BenchConstraint ==",
+        f"    /\\ \\A i \\in Server : currentTerm[i] <= {values['max_term']}",
+        f"    /\\ \\A i \\in Server : Len(log[i]) <= {values['max_log']}",
+        f"    /\\ BenchSum(messages, DOMAIN messages) <= {values['max_msgs']}",
+        "BenchView == <<messages, currentTerm, state, votedFor, votesResponded, votesGranted,",
+        "               nextIndex, matchIndex, log, commitIndex>>",
+        "BenchElectionSafety == \\A i, j \\in Server :",
+        "    (state[i] = Leader /\\ state[j] = Leader /\\ currentTerm[i] = currentTerm[j]) => i = j",
+        "BenchLogMatching == \\A i, j \\in Server : \\A n \\in 1..Len(log[i]) :",
+        "    (n <= Len(log[j]) /\\ log[i][n].term = log[j][n].term)",
+        "        => SubSeq(log[i], 1, n) = SubSeq(log[j], 1, n)",
+        "BenchStateMachineSafety == \\A i, j \\in Server : \\A n \\in 1..commitIndex[i] :",
+        "    (n <= commitIndex[j] /\\ n <= Len(log[i]) /\\ n <= Len(log[j]))",
+        "        => log[i][n] = log[j][n]",
+        "BenchSymmetry == Permutations(BenchServer)",
+        "====", ""])
+    models = ["Follower", "Candidate", "Leader", "Nil", "RequestVoteRequest",
+              "RequestVoteResponse", "AppendEntriesRequest", "AppendEntriesResponse"]
+    cfg = ["INIT Init", "NEXT Next", "CONSTANTS",
+           *[f"  {x} = {x}" for x in servers + vals + models],
+           "  Server <- BenchServer", "  Value <- BenchValue",
+           "CONSTRAINT BenchConstraint", "VIEW BenchView",
+           "INVARIANT BenchElectionSafety BenchLogMatching BenchStateMachineSafety"]
+    if symmetry:
+        cfg.append("SYMMETRY BenchSymmetry")
+    return module, "\n".join(cfg) + "\n"
+
+
+def tlc_model(bench: Bench) -> tuple[str, str]:
+    """The model module and .cfg TLC checks for ``bench``."""
+    make = {"paxos": _paxos_model, "raft": _raft_model}[bench.spec]
+    return make(bench.values, bench.symmetry)
+
+
+_DISTINCT = re.compile(r"([\d,]+) distinct states found")
+
+
+def parse_tlc(output: str) -> int:
+    """The distinct-state count of a finished TLC run's output; TLCError if it did not
+    finish or reported an error."""
+    if "Error:" in output or "Model checking completed" not in output:
+        lines = [x for x in output.splitlines() if x.startswith("Error:")]
+        raise TLCError(lines[0] if lines else "TLC did not finish (no 'Model checking "
+                       "completed' in its output)")
+    found = _DISTINCT.findall(output)
+    if not found:
+        raise TLCError("TLC's output has no 'distinct states found' line")
+    return int(found[-1].replace(",", ""))
+
+
+def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2) -> tuple[float, int]:
+    """Run TLC on ``bench`` in a temporary directory holding copies of the reference
+    specification(s) and the model this script writes; (wall seconds, distinct states)."""
+    with tempfile.TemporaryDirectory(prefix="bench-tlc-") as tmp:
+        work = Path(tmp)
+        for spec in tla_dir.glob("*.tla"):
+            shutil.copy(spec, work / spec.name)
+        module, cfg = tlc_model(bench)
+        (work / "MCBench.tla").write_text(module)
+        (work / "MCBench.cfg").write_text(cfg)
+        cmd = ["java", "-XX:+UseParallelGC", "-cp", jar, "tlc2.TLC", "-workers", str(workers),
+               "-deadlock", "-metadir", str(work / "states"), "-config", "MCBench.cfg",
+               "MCBench.tla"]
+        start = time.perf_counter()
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False)
+        except OSError as e:
+            raise TLCError(f"cannot run java: {e}") from None
+        seconds = time.perf_counter() - start
+        return seconds, parse_tlc(out.stdout + out.stderr)
+
+
+def tla_setup(env_jar: str | None, tla_dir: str | None, benches: list[Bench]
+              ) -> tuple[str, Path] | None:
+    """(jar, directory) when TLC is to run live, None for the recorded figures; a
+    TLCError names what is missing."""
+    if not env_jar:
+        if tla_dir:
+            raise TLCError("--tla-dir needs TLA2TOOLS=/path/to/tla2tools.jar in the environment")
+        return None
+    if not Path(env_jar).is_file():
+        raise TLCError(f"TLA2TOOLS={env_jar}: no such file")
+    if not tla_dir:
+        raise TLCError("TLA2TOOLS is set: give --tla-dir DIR, the directory holding "
+                       "Paxos.tla and raft.tla (tlaplus/Examples, ongardie/raft.tla)")
+    directory = Path(tla_dir)
+    missing = sorted({name for b in benches for name in TLA_FILES[b.spec]
+                      if not (directory / name).is_file()})
+    if missing:
+        raise TLCError(f"--tla-dir {tla_dir}: missing {', '.join(missing)}")
+    return env_jar, directory
+
+
+def child(name: str, workers: int, store: str, max_states: int | None = None
+          ) -> dict[str, Any]:
     """Run one benchmark in this process; return its figures."""
     from quorum.cli.specs import load
     from quorum.model_checker.explicit.bfs import check
@@ -64,26 +235,29 @@ def child(name: str, workers: int, store: str) -> dict[str, Any]:
     model = info.build({**info.defaults(), **bench.values}, None, bench.symmetry)
     start = time.perf_counter()
     if store == "exact":
-        result = check(model)
+        result = check(model, max_states=max_states)
     else:
-        result = check_fingerprints(model, workers=workers)
+        result = check_fingerprints(model, workers=workers, max_states=max_states)
     wall = time.perf_counter() - start
-    assert result.ok, result.violation
-    if bench.expect_distinct is not None:
+    assert result.violation is None, result.violation
+    if bench.expect_distinct is not None and result.complete:
         assert result.distinct_states == bench.expect_distinct, result.distinct_states
     usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     return {"distinct": result.distinct_states, "seconds": wall,
             "cpu": sum(u.ru_utime + u.ru_stime for u in usage),
             "rss_mib": max(u.ru_maxrss for u in usage) / 1024,
-            "bytes_per_state": result.extra.get("store_bytes_per_state")}
+            "bytes_per_state": result.extra.get("store_bytes_per_state"),
+            "complete": result.complete, "depth": result.depth}
 
 
-def measure(bench: Bench, workers: int, store: str, repeat: int) -> dict[str, Any]:
+def measure(bench: Bench, workers: int, store: str, repeat: int,
+            max_states: int | None = None) -> dict[str, Any]:
     best: dict[str, Any] | None = None
+    limit = [] if max_states is None else ["--max-states", str(max_states)]
     for _ in range(repeat):
         out = subprocess.run(
             [sys.executable, __file__, "--child", bench.name, "--workers", str(workers),
-             "--store", store], capture_output=True, text=True, check=True, cwd=ROOT)
+             "--store", store, *limit], capture_output=True, text=True, check=True, cwd=ROOT)
         r = json.loads(out.stdout)
         if best is None or r["seconds"] < best["seconds"]:
             best = r
@@ -99,30 +273,58 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint")
+    ap.add_argument("--large", action="store_true",
+                    help="also run the larger models (hours each; see docs/benchmarks.md); "
+                         "--only selects among them too")
+    ap.add_argument("--max-states", type=int, default=None,
+                    help="stop each run after about N distinct states (prints the rate only)")
+    ap.add_argument("--tla-dir", default=None,
+                    help="directory of Paxos.tla and raft.tla, for live TLC runs (TLA2TOOLS)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.workers, args.store)))
+        print(json.dumps(child(args.child, args.workers, args.store, args.max_states)))
         return 0
-    print(f"workers={args.workers} store={args.store}")
-    print(f"{'model':<30} {'distinct':>10} {'wall s':>7} {'cpu s':>7} {'states/s':>9} "
-          f"{'peak RSS':>9} {'B/state':>7} {'TLC s':>6} {'ratio':>6} {'cpu/2':>6}")
+    if args.max_states is not None and args.max_states < 1:
+        print("bench_checker: --max-states must be at least 1", file=sys.stderr)
+        return 2
     from quorum.cli.specs import SPECS
 
-    for bench in BENCHES:
-        if args.only and args.only not in bench.name:
-            continue
+    benches = [b for b in BENCHES if (args.only is None or args.only in b.name)
+               and (args.large or not b.large)]
+    try:
+        live = tla_setup(os.environ.get("TLA2TOOLS"), args.tla_dir, benches)
+    except TLCError as e:
+        print(f"bench_checker: {e}", file=sys.stderr)
+        return 2
+    print(f"workers={args.workers} store={args.store} "
+          f"TLC={'live (' + live[0] + ')' if live else 'recorded (TLC 2.20, 2 workers)'}")
+    print(f"{'model':<30} {'distinct':>10} {'wall s':>7} {'cpu s':>7} {'states/s':>9} "
+          f"{'peak RSS':>9} {'B/state':>7} {'TLC s':>7} {'TLC':>8} {'ratio':>6} {'cpu/2':>6}")
+    for bench in benches:
         if bench.spec not in SPECS:
             print(f"{bench.name:<30} (spec {bench.spec!r} not available)")
             continue
-        r = measure(bench, args.workers, args.store, args.repeat)
-        tlc = bench.tlc_seconds
+        r = measure(bench, args.workers, args.store, args.repeat, args.max_states)
+        tlc, source, note = bench.tlc_seconds, "recorded" if bench.tlc_seconds else "-", ""
+        if live and r["complete"]:
+            try:
+                tlc, tlc_distinct = run_tlc(bench, live[0], live[1])
+            except TLCError as e:
+                tlc, source, note = None, "failed", f"  TLC: {e}"
+            else:
+                source = "live"
+                if tlc_distinct != r["distinct"]:
+                    note = f"  TLC found {tlc_distinct:,} distinct states"
+        if not r["complete"]:
+            tlc, source, note = None, "-", f"  (stopped at {r['distinct']:,}, depth {r['depth']})"
         ratio = f"{r['seconds'] / tlc:.2f}" if tlc else "-"
         cpu_ratio = f"{r['cpu'] / 2 / tlc:.2f}" if tlc else "-"
         bps = f"{r['bytes_per_state']:.1f}" if r["bytes_per_state"] else "-"
+        tlc_s = f"{tlc:.1f}" if tlc else "-"
         print(f"{bench.name:<30} {r['distinct']:>10,} {r['seconds']:>7.2f} {r['cpu']:>7.2f} "
               f"{r['distinct'] / r['seconds']:>9,.0f} {r['rss_mib']:>7.0f}Mi {bps:>7} "
-              f"{tlc or '-':>6} {ratio:>6} {cpu_ratio:>6}", flush=True)
+              f"{tlc_s:>7} {source:>8} {ratio:>6} {cpu_ratio:>6}{note}", flush=True)
     return 0
 
 

@@ -81,6 +81,16 @@ satisfies every action property.  Such a step is counted (generated, coverage) a
 nothing else: its state is never built, hashed or checked.  TLC would build and check
 it, with the same verdicts, so counts and verdicts do not change.
 
+Optional, for speed, read with ``getattr``: ``violated_invariant(s) -> str | None``, the
+first invariant, in the order of ``invariants``, that ``s`` violates, or None; the
+searches call it once per state instead of each invariant in turn when a run checks
+every invariant (it must agree with them).  ``bounded_by_actions = True``:
+``within_bounds`` is true of every reachable state (the actions themselves keep within
+the bounds), so the parallel search does not call it.  ``may_leave_bounds``: a set of
+action names such that every successor ``successors_within(s)`` returns (not None) for
+an action outside the set is within the bounds; the parallel search asks
+``within_bounds`` only of the others' successors.
+
 Optional, for charts and explained traces (:mod:`quorum.model_checker.chart`,
 :mod:`quorum.model_checker.explain`; ``quorum check --chart FILE``), read with ``getattr``;
 a model without them is printed without explanation and cannot be charted:

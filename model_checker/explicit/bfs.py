@@ -51,12 +51,18 @@ class Properties:
         self.invariants = pick(model.invariants)
         self.action_properties = pick(model.action_properties)
         self.reachability = pick(model.reachability)
+        hook = getattr(model, "violated_invariant", None)
+        #: the first invariant checked that a state violates, or None: the model's
+        #: ``violated_invariant`` hook when every invariant is checked (one call per state)
+        self.violated_invariant: Callable[[Any], str | None] = (
+            hook if hook is not None and len(self.invariants) == len(model.invariants)
+            else self._each_invariant)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(n for n, _ in self.invariants + self.action_properties + self.reachability)
 
-    def violated_invariant(self, state: Any) -> str | None:
+    def _each_invariant(self, state: Any) -> str | None:
         for name, holds in self.invariants:
             if not holds(state):
                 return name

@@ -58,6 +58,7 @@ K = 1 << 20  # positions: rank * K + successor index (at most K successors per s
 ROUND = 8192  # frontier states per round
 FORK_AT = 4096  # the search forks its workers when a level is this large
 OUTSIDE_MEMO = 1 << 18  # hashes of checked states outside the constraint kept, at most
+RAW_MEMO = 1 << 19  # under symmetry: raw states whose canonical fingerprint is kept, at most
 ROOT = object()  # the virtual parent of the initial states
 
 #: fingerprints (uint64), positions (int64), parent fingerprints (uint64)
@@ -88,6 +89,10 @@ class _Worker:
         self.snapshot: tuple[int, int, dict[str, int], int, dict[str, int]] = (0, 0, {}, 0, {})
         self.round_new: list[tuple[int, str | None]] = []
         self.outside_checked: set[int] = set()  # hashes of outside states already checked
+        # under symmetry: hash of a raw state -> fingerprint of its canonical form, kept
+        # across rounds (a raw successor recurs from many parents, over several rounds);
+        # keyed by the 64-bit hash, as the fingerprints are, so it holds no state alive
+        self.raw: dict[int, int] = {}
         self.generated = 0
         self.distinct = 0
         self.cov_gen: dict[str, int] = {}
@@ -106,9 +111,14 @@ class _Worker:
         held, cov = self.held, self.cov_gen
         generated = 0
         local: set[int] = set()  # fingerprints generated earlier in this round, here
-        raw: dict[Any, int] = {}  # under symmetry: state -> fingerprint of its identity
-        within = model.within_bounds
-        successors = getattr(model, "successors_within", None) or model.successors
+        raw = self.raw  # under symmetry: hash of a state -> fingerprint of its identity
+        if len(raw) > RAW_MEMO:
+            raw.clear()
+        within = None if getattr(model, "bounded_by_actions", False) else model.within_bounds
+        vouching = getattr(model, "successors_within", None)
+        successors = vouching or model.successors
+        # the actions whose successors may leave the bounds (None: any action's may)
+        leave = None if vouching is None else getattr(model, "may_leave_bounds", None)
         outside = self.outside_checked
         if len(outside) > OUTSIDE_MEMO:
             outside.clear()
@@ -139,7 +149,9 @@ class _Worker:
                     if t is s:  # a self-loop: counted, never new
                         pos += 1
                         continue
-                if not within(t):  # outside the constraint: checked, never stored (TLC)
+                # outside the constraint: checked, never stored (TLC)
+                if within is not None and (leave is None or label is None
+                                           or label[0] in leave) and not within(t):
                     if event is None:
                         h = hash(t)
                         if h not in outside:
@@ -152,10 +164,11 @@ class _Worker:
                     continue
                 if ident is None:
                     fp = (hash(t) & MASK64) or 1
-                else:  # canonical forms are costly: once per raw state in a round
-                    fp = raw.get(t, 0)
+                else:  # canonical forms are costly: once per raw state (bounded memo)
+                    h = hash(t)
+                    fp = raw.get(h, 0)
                     if not fp:
-                        fp = raw[t] = (hash(ident(t)) & MASK64) or 1
+                        fp = raw[h] = (hash(ident(t)) & MASK64) or 1
                 if fp == sfp or fp in local:  # the parent itself, or generated earlier here
                     pos += 1
                     continue
@@ -217,7 +230,7 @@ class _Worker:
         checks the others on the spot and never routes them, so that, as in TLC, they
         are not stored).  Returns the first violation, the count of new states and the
         reachability properties now reached."""
-        invariants = self.props.invariants
+        violated = self.props.violated_invariant
         reach = [(name, f) for name, f in self.props.reachability if name in pending]
         reached: list[str] = []
         event = None
@@ -226,11 +239,10 @@ class _Worker:
             for i in np.flatnonzero(mask).tolist():
                 fp, pos, pfp = fps[i], poss[i], pars[i]
                 label, t = items[i]
-                for name, holds in invariants:
-                    if not holds(t):
-                        if event is None or pos < event[0]:
-                            event = (pos, 1, "invariant", name, pfp, fp)
-                        break
+                name = violated(t)
+                if name is not None:
+                    if event is None or pos < event[0]:
+                        event = (pos, 1, "invariant", name, pfp, fp)
                 else:
                     new += 1
                     self.round_new.append((pos, None if label is None else label[0]))
@@ -453,7 +465,9 @@ def check_fingerprints(model: Model, *, properties: Iterable[str] | None = None,
     ``workers`` processes; same verdicts, counts and traces as :func:`bfs.check`.
 
     Differences from the exact search: a fingerprint collision can hide a state (the
-    estimated probability is in ``extra``); ``max_states`` is checked once per round,
+    estimated probability is in ``extra``; under symmetry a raw state's fingerprint is
+    remembered by the raw state's own 64-bit hash, a second chance of the same kind, as
+    without symmetry, where the fingerprint is that hash); ``max_states`` is checked once per round,
     so the search may stop a little after the limit.  The workers are forked when a level
     first holds ``fork_at`` states (never, if no level is that large).
     """

@@ -47,13 +47,14 @@ class PaxosModel:
         self.cfg = cfg
         self.rules = cfg.rules  # Paxos.tla's decisions, or the mutant's
         self.name = "paxos" + (f"[{cfg.mutant}]" if cfg.mutant else "")
-        self.invariants = properties.invariants(cfg)
+        self.invariants, self.violated_invariant = properties.checks(cfg)
         self.action_properties: dict[str, Any] = {}
         self.reachability = properties.reachability(cfg)
         self.liveness = properties.liveness(cfg)  # checked by `quorum check --liveness`
         self.fairness = properties.fairness(cfg)
         self.canonicalize = symmetry.canonicalizer(cfg) if use_symmetry else None
         self.view = None
+        self.bounded_by_actions = True  # within_bounds below: the checker need not ask
         self._layout = layout(cfg)
         self._next = successor_function(cfg)
 

@@ -93,6 +93,8 @@ class RaftModel:
             self.successors = fast.successor_function(config, rules)
             # the checker's shortcut past steps that leave the bounds and violate nothing
             self.successors_within = fast.successor_function(config, rules, vouch=True)
+            # and past the bounds check of its steps that cannot leave them
+            self.may_leave_bounds = fast.MAY_LEAVE_BOUNDS
             self.within_bounds = fast_properties.within_bounds(config)
             self.invariants = fast_properties.invariants()
             self.action_properties = fast_properties.action_properties()

@@ -192,11 +192,22 @@ class _Memo(dict[Hashable, bool]):
         return value
 
 
-def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
-    """The invariants by name, each a function of the state (memoized, see above).
+INVARIANT_NAMES = ("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot")
 
-    The checker asks each invariant of the same state in turn, so all six are computed
-    together on the first question and the answers kept for that state object."""
+
+def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
+    """The invariants by name, each a function of the state (memoized, see above)."""
+    return checks(cfg)[0]
+
+
+def checks(cfg: Config) -> tuple[dict[str, Callable[[PaxosState], bool]],
+                                 Callable[[PaxosState], str | None]]:
+    """The invariants by name, and ``violated(s)``: the first of them (in that order)
+    that ``s`` violates, or None (the checker's ``violated_invariant`` hook: one call per
+    state instead of six).
+
+    All six are computed together on the first question about a state and the answers
+    kept for that state object, so asking each in turn costs one computation too."""
     lay = layout(cfg)
 
     def memo(f: Callable[[Layout, Any], bool]) -> _Memo:
@@ -233,8 +244,11 @@ def invariants(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:
     def holds(bit: int) -> Callable[[PaxosState], bool]:
         return lambda s: not failing(s) & bit
 
-    names = ("Agreement", "TypeOK", "AccInv", "MsgInv", "VotesSafe", "OneValuePerBallot")
-    return {name: holds(1 << i) for i, name in enumerate(names)}
+    def violated(s: PaxosState) -> str | None:
+        bad = failing(s)
+        return INVARIANT_NAMES[(bad & -bad).bit_length() - 1] if bad else None
+
+    return {name: holds(1 << i) for i, name in enumerate(INVARIANT_NAMES)}, violated
 
 
 def reachability(cfg: Config) -> dict[str, Callable[[PaxosState], bool]]:

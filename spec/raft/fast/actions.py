@@ -55,7 +55,7 @@ from quorum.spec.raft.tla.state import (
     State,
 )
 
-__all__ = ["SUPPORTED_RULES", "Successors", "VouchedSuccessors", "bag_with", "bag_without",
+__all__ = ["MAY_LEAVE_BOUNDS", "SUPPORTED_RULES", "Successors", "VouchedSuccessors", "bag_with", "bag_without",
            "successor_function", "supports", "unsupported"]
 
 Successors = Callable[[State], list[tuple[Label, State]]]
@@ -116,6 +116,12 @@ def supports(rules: Rules) -> bool:
     return not unsupported(rules)
 
 
+#: the actions whose successors from ``successor_function(..., vouch=True)`` may lie
+#: outside the bounds; every other action's (when not None) is within them, for every
+#: rules (see successor_function)
+MAY_LEAVE_BOUNDS = frozenset({"ClientRequest", "Receive"})
+
+
 def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any:
     """raft.tla's ``Next`` for these bounds and rules (see the module docstring).
 
@@ -135,6 +141,15 @@ def successor_function(config: Config, rules: Rules, vouch: bool = False) -> Any
     fewer leaders).  So the successor satisfies every invariant its state satisfies and
     the step leaves every log as it was (Leader Append-Only).  Mutants change the
     rules, never these actions or the properties, so this holds for them too.
+
+    With ``vouch``, too, the successors of every action outside :data:`MAY_LEAVE_BOUNDS`
+    are within the bounds (the model's ``may_leave_bounds``: the checker skips their
+    bounds check): a ``Timeout`` below ``max_term`` and a send into a bag that is not full
+    stay within them, and ``Restart``, ``BecomeLeader``, ``AdvanceCommitIndex``,
+    ``DropMessage`` grow no term, log or bag; the rules decide none of this.  A
+    ``ClientRequest`` lengthens a log, and a ``Receive`` adopts a term or appends an
+    entry (within the bounds under raft.tla's rules, not necessarily under a mutant's),
+    so those are checked.
 
     :class:`~quorum.spec.common.ConfigError` names the fields of ``rules`` this module
     does not implement, if any (:func:`unsupported`)."""

@@ -81,3 +81,24 @@ def test_fast_declares_the_rules_it_implements_and_refuses_others():
     require_supported(wider())
     with pytest.raises(Unsupported, match="does not implement the rules new_decision"):
         require_supported(wider(new_decision=True))
+
+
+@pytest.mark.parametrize("mutant", [None, *SPEC.mutants])
+def test_violated_invariant_is_the_first_failing_invariant(mutant: str | None) -> None:
+    """The checker's one-call hook agrees with the invariants asked in turn, on every
+    reachable state (fresh state objects: the per-object cache is not what answers)."""
+    from tests.helpers.specs import build, reachable
+
+    model = build(SPEC, mutant, max_ballot=1)
+    names = list(model.invariants)
+    counts: dict[str | None, int] = {}
+    for s in reachable(model):
+        first = next((n for n in names if not model.invariants[n](tuple(s))), None)
+        assert model.violated_invariant(tuple(s)) == first
+        counts[first] = counts.get(first, 0) + 1
+    assert counts == {
+        None: {None: 3921},
+        "ceil-quorum": {None: 91985, "Agreement": 5808},
+        "vote-below-promise": {None: 14905, "Agreement": 2848, "MsgInv": 1544},
+        "ignore-1b-votes": {None: 4113, "Agreement": 512, "MsgInv": 704},
+    }[mutant]
