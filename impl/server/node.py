@@ -446,8 +446,11 @@ class Node:
         self.leader, self.role = leader, role
 
     def send(self, messages: Sequence[Message]) -> None:
+        """Encode and hand each message to the transport; the entries of a Ready's
+        AppendEntries are packed once for all the followers that get the same run."""
+        runs: dict[tuple[int, int, int], bytes] = {}
         for m in messages:
-            if not self.transport.send(m.to, codec.encode_message(m)):
+            if not self.transport.send(m.to, codec.encode_message(m, runs)):
                 self._unreachable(m)
 
     def _unreachable(self, m: Message) -> None:
