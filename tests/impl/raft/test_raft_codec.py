@@ -57,6 +57,20 @@ def test_a_shared_run_is_packed_once_and_the_bytes_are_unchanged() -> None:
     assert codec.decode_message(codec.encode_message(APPEND, runs)).entries == ()
 
 
+@pytest.mark.parametrize("wire, why", [
+    ([True, 1, 0, b"x"], "entry term"), ([1, 2**63, 0, b"x"], "entry index"),
+    ([1, -1, 0, b"x"], "entry index"), ([1, 1, 2, b"x"], "entry type: unknown value 2"),
+    ([1, 1, 0, "x"], "entry data"), ([1, 1, 0], "expected 4 fields"),
+    ([1, 1, 1, b"\xc1"], "undecodable msgpack"),
+])
+def test_entry_checks_hold_on_the_fast_path(wire: list[object], why: str) -> None:
+    """A follower's common case (a NORMAL entry) is checked inline; everything else still
+    meets the general checks."""
+    assert codec.entry_from_wire([2**63 - 1, 5, 0, b"v"]) == Entry(2**63 - 1, 5, data=b"v")
+    with pytest.raises(CodecError, match=why):
+        codec.entry_from_wire(wire)
+
+
 def test_values_round_trip() -> None:
     hs = HardState(term=7, vote=2, commit=40)
     assert codec.hard_state_from_wire(codec.hard_state_to_wire(hs)) == hs
