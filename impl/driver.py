@@ -18,7 +18,7 @@ prescribes:
    (votes and acknowledgements promise durable state);
 4. **apply**: install the snapshot, then every committed entry the state machine has not
    applied yet (never an entry that is not committed: only the Ready's
-   ``committed_entries``);
+   ``committed_entries``), as one run in one :meth:`Ports.apply` call;
 5. **release reads**: a ReadIndex read (Raft thesis 6.4) is answered only once the state
    machine has applied its read index (:class:`ReadGate`);
 6. ``advance``.
@@ -114,9 +114,11 @@ class Ports(Protocol[W_contra]):
         """Replace the state machine by ``snapshot`` (newer than what it applied)."""
         ...
 
-    def apply(self, entry: Entry) -> None:
-        """Apply one committed entry, the next after :attr:`applied`; for a conf change,
-        also feed it to ``RawNode.apply_conf_change``."""
+    def apply(self, entries: Sequence[Entry]) -> None:
+        """Apply a run of committed entries, consecutive, the first the next after
+        :attr:`applied` (one call per Ready: the Ready's committed entries not applied
+        yet); for a conf change among them, also feed it to ``RawNode.apply_conf_change``
+        before applying the next entry."""
         ...
 
     def release(self, index: int, waiter: W_contra) -> None:
@@ -237,9 +239,14 @@ class Driver(Generic[W]):
         if rd.snapshot is not None and not rd.snapshot.empty \
                 and rd.snapshot.meta.index > ports.applied:
             ports.install(rd.snapshot)
-        for entry in rd.committed_entries:
-            if entry.index > ports.applied:
-                ports.apply(entry)
+        committed = rd.committed_entries
+        if not committed:
+            return
+        skip = ports.applied - committed[0].index + 1  # entries applied already (consecutive)
+        if skip <= 0:
+            ports.apply(committed)
+        elif skip < len(committed):
+            ports.apply(committed[skip:])
 
     def _release_reads(self, rd: Ready) -> None:
         for rs in rd.read_states:

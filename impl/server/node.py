@@ -65,6 +65,7 @@ from quorum.impl.raft.errors import CodecError, PanicError, ProposalDropped
 from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
+    ConfChange,
     ConfChangeType,
     ConfState,
     Entry,
@@ -445,8 +446,11 @@ class Node:
         self.leader, self.role = leader, role
 
     def send(self, messages: Sequence[Message]) -> None:
+        """Encode and hand each message to the transport; the entries of a Ready's
+        AppendEntries are packed once for all the followers that get the same run."""
+        runs: dict[tuple[int, int, int], bytes] = {}
         for m in messages:
-            if not self.transport.send(m.to, codec.encode_message(m)):
+            if not self.transport.send(m.to, codec.encode_message(m, runs)):
                 self._unreachable(m)
 
     def _unreachable(self, m: Message) -> None:
@@ -466,24 +470,34 @@ class Node:
         self._apply_peers()
         log.info("installed the leader's snapshot at index %d", snap.meta.index)
 
-    def apply(self, entry: Entry) -> None:
-        self._log_bytes += len(entry.data)
-        outcome = self.sm.apply(entry)
-        if self.checker.waiting:
-            self.checker.applied(self.sm.applied)
-        if outcome is None:
-            return
-        cc = outcome.conf_change
-        if cc is not None:
-            self.raw.apply_conf_change(cc)
-            self._apply_peers()
-            if cc.type is ConfChangeType.REMOVE_NODE and cc.node_id == self.id:
-                log.warning("this member was removed from the cluster; stopping")
-                self.removed = True
-                self.stopped.set()
-        fut = self.waiters.pop(outcome.request_id, None) if outcome.request_id else None
-        if fut is not None and not fut.done():
-            fut.set_result(outcome)
+    def apply(self, entries: Sequence[Entry]) -> None:
+        """Apply a Ready's run of committed entries in one pass: the state machine, the
+        corruption checker when it waits for an index, conf changes (fed to the core
+        before the next entry is applied), and the waiting writes' futures."""
+        sm, checker, waiters = self.sm, self.checker, self.waiters
+        size = 0
+        for entry in entries:
+            size += len(entry.data)
+            outcome = sm.apply(entry)
+            if checker.waiting:
+                checker.applied(sm.applied)
+            if outcome is None:
+                continue
+            if outcome.conf_change is not None:
+                self._applied_conf_change(outcome.conf_change)
+            if outcome.request_id:
+                fut = waiters.pop(outcome.request_id, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(outcome)
+        self._log_bytes += size
+
+    def _applied_conf_change(self, cc: ConfChange) -> None:
+        self.raw.apply_conf_change(cc)
+        self._apply_peers()
+        if cc.type is ConfChangeType.REMOVE_NODE and cc.node_id == self.id:
+            log.warning("this member was removed from the cluster; stopping")
+            self.removed = True
+            self.stopped.set()
 
     def _told_removed(self, peer: int) -> None:
         """A peer proved it applied our removal (we missed the entry, cut off or lagging):

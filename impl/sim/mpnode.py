@@ -169,13 +169,14 @@ class _Ports:
     def install(self, snapshot: Snapshot) -> None:  # pragma: no cover - no snapshots here
         raise AssertionError("the multipaxos core hands out no snapshot")
 
-    def apply(self, entry: Entry) -> None:
+    def apply(self, entries: Sequence[Entry]) -> None:
         node = self.node
-        node.newly_applied.append(entry)
-        applied = node.kv.apply(entry.index, entry.data)
-        if applied is not None and applied.request_id in node.writes:
-            node.writes.discard(applied.request_id)
-            node.done((node.id, applied.request_id, applied.result))
+        for entry in entries:
+            node.newly_applied.append(entry)
+            applied = node.kv.apply(entry.index, entry.data)
+            if applied is not None and applied.request_id in node.writes:
+                node.writes.discard(applied.request_id)
+                node.done((node.id, applied.request_id, applied.result))
 
     def release(self, index: int, waiter: PendingRead) -> None:
         node = self.node

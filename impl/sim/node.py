@@ -265,7 +265,11 @@ class _Ports:
     def install(self, snapshot: Snapshot) -> None:
         self.node.kv.restore(snapshot.data)
 
-    def apply(self, entry: Entry) -> None:
+    def apply(self, entries: Sequence[Entry]) -> None:
+        for entry in entries:
+            self._apply_one(entry)
+
+    def _apply_one(self, entry: Entry) -> None:
         node = self.node
         assert node.raw is not None
         node.newly_applied.append(entry)

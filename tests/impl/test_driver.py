@@ -39,9 +39,9 @@ class Ports:
     def install(self, snapshot: Any) -> None:
         self.calls.append(("install",))
 
-    def apply(self, entry: Entry) -> None:
-        self.calls.append(("apply", entry.index))
-        self.applied = entry.index
+    def apply(self, entries: Sequence[Entry]) -> None:
+        self.calls += [("apply", e.index) for e in entries]
+        self.applied = entries[-1].index
 
     def release(self, index: int, waiter: str) -> None:
         self.calls.append(("release", waiter, index))

@@ -39,6 +39,38 @@ def test_message_round_trip(m: Message) -> None:
     assert codec.decode_message(codec.encode_message(m)) == m
 
 
+def test_a_shared_run_is_packed_once_and_the_bytes_are_unchanged() -> None:
+    """A leader's AppendEntries to two followers: the entry run is packed for the first
+    and reused for the second; every message's bytes are what encoding it alone gives,
+    including ones with large fields (multi-byte msgpack headers) and no entries."""
+    big = Entry(3, 8, data=b"v" * 70_000)
+    to3 = Message(MessageType.APPEND, to=3, frm=1, term=3, log_term=2, index=5,
+                  entries=APPEND.entries, commit=2**40, context=b"c" * 300)
+    other = Message(MessageType.APPEND, to=2, frm=1, term=2**33, log_term=3, index=7,
+                    entries=(big,), commit=7)
+    runs: dict[tuple[int, int, int], bytes] = {}
+    for m in (APPEND, to3, other, REPLY, READ, SNAP):
+        assert codec.encode_message(m, runs) == codec.encode_message(m)
+        assert codec.decode_message(codec.encode_message(m, runs)) == m
+    assert sorted(runs) == [(6, 7, 3), (8, 8, 3)]
+    runs[(6, 7, 3)] = b"\x90"  # the cache is what is used: an empty run spliced in
+    assert codec.decode_message(codec.encode_message(APPEND, runs)).entries == ()
+
+
+@pytest.mark.parametrize("wire, why", [
+    ([True, 1, 0, b"x"], "entry term"), ([1, 2**63, 0, b"x"], "entry index"),
+    ([1, -1, 0, b"x"], "entry index"), ([1, 1, 2, b"x"], "entry type: unknown value 2"),
+    ([1, 1, 0, "x"], "entry data"), ([1, 1, 0], "expected 4 fields"),
+    ([1, 1, 1, b"\xc1"], "undecodable msgpack"),
+])
+def test_entry_checks_hold_on_the_fast_path(wire: list[object], why: str) -> None:
+    """A follower's common case (a NORMAL entry) is checked inline; everything else still
+    meets the general checks."""
+    assert codec.entry_from_wire([2**63 - 1, 5, 0, b"v"]) == Entry(2**63 - 1, 5, data=b"v")
+    with pytest.raises(CodecError, match=why):
+        codec.entry_from_wire(wire)
+
+
 def test_values_round_trip() -> None:
     hs = HardState(term=7, vote=2, commit=40)
     assert codec.hard_state_from_wire(codec.hard_state_to_wire(hs)) == hs
