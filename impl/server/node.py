@@ -1,4 +1,10 @@
-"""The node runtime: one asyncio loop driving a :class:`quorum.impl.raft.rawnode.RawNode`.
+"""The node runtime: one asyncio loop driving a consensus core.
+
+The core is the Raft core (:class:`quorum.impl.raft.rawnode.RawNode`) or, with ``quorum
+serve --protocol multipaxos``, the Multi-Paxos core; :mod:`quorum.impl.server.cores` holds
+what differs between them (building the core, its wire format, its status, its features:
+the Multi-Paxos member has a static membership, no snapshots, and serves a follower's
+linearizable reads with a read barrier entry).  Below, "RawNode" is either core.
 
 Theory of operation.  Three kinds of events poke the node: the tick timer, peer messages
 (``Transport`` calls :meth:`Node._on_frame`), and client requests (``propose``,
@@ -59,22 +65,19 @@ from typing import Any
 from quorum.impl.driver import DONE, Driver, ReadGate
 from quorum.impl.mutants import Layer, Mutant, of_layer
 from quorum.impl.net import Identity, PeerError, Transport
-from quorum.impl.raft import codec
-from quorum.impl.raft.config import RaftConfig
 from quorum.impl.raft.errors import CodecError, PanicError, ProposalDropped
-from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
     ConfChangeType,
     ConfState,
     Entry,
     Message,
-    MessageType,
     Ready,
     Role,
     Snapshot,
 )
 from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.cores import CoreAdapter, adapter
 from quorum.impl.server.corrupt import HASH_PREFIX, Checker
 from quorum.impl.server.machine import MachineView, Outcome, StateMachine
 from quorum.impl.server.memory import trim
@@ -99,7 +102,7 @@ def describe_os_error(exc: OSError) -> str:
 
 
 class Node:
-    """One member's Raft node, state machine, storage and peer transport."""
+    """One member's consensus core, state machine, storage and peer transport."""
 
     def __init__(self, cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> None:
         self.cfg = cfg
@@ -107,7 +110,11 @@ class Node:
         self.id, self.cluster_id = cfg.member_id, cfg.cluster_id
         self.sm = StateMachine({i: nu for i, nu in cfg.initial_members().items()})
         self.mem = MemoryStorage()
-        self.raw: RawNode
+        self.core: CoreAdapter = adapter(cfg.protocol, self.id, self.mem)
+        if not self.core.membership:  # a static membership: --initial-cluster
+            for member_id, (name, urls) in cfg.initial_members().items():
+                self.sm.members.add(member_id, urls, name)
+        self.raw: Any  # the core: a RawNode or a MultiPaxosNode
         self.driver: Driver[list[asyncio.Future[int]]]
         self.disk: DiskStorage
         self.transport: Transport
@@ -160,17 +167,13 @@ class Node:
             self.mem.apply_snapshot(state.snapshot)
             self.sm.restore(state.snapshot.data)
             applied = self._snap_index = state.snapshot.meta.index
-        self.mem.append([e for e in state.entries if e.index > applied])
-        self.mem.set_hard_state(state.hard_state)
         self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
-        self.raw = RawNode(RaftConfig(
-            id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
-            seed=random.getrandbits(32), applied=applied,
-            mutants=of_layer(self.mutants, Layer.CORE)), self.mem)
-        if fresh and self.cfg.cluster_state == "new":
-            self.raw.bootstrap(tuple(sorted(self.cfg.initial_members())))
-        self.driver = Driver(self.raw, self.mem, self, self.reads,
-                             of_layer(self.mutants, Layer.DRIVER))
+        self.raw = self.core.make(
+            state.hard_state, state.entries, applied, tuple(sorted(self.cfg.initial_members())),
+            self.cfg.election_ticks, random.getrandbits(32), self.mutants,
+            bootstrap=fresh and self.cfg.cluster_state == "new")
+        self.driver = Driver(self.raw, self.core.mirror, self, self.reads,
+                             of_layer(self.mutants, Layer.DRIVER), early=self.core.early)
         host, port = parse_url(self.cfg.listen_peer_urls[0])
         tls = self.cfg.peer_tls
         if tls is not None:
@@ -187,8 +190,8 @@ class Node:
                                            / 1000))
         self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick()),
                        loop.create_task(self._corruption_checks())]
-        log.info("member %s (%x) of cluster %x started; applied %d", self.cfg.name, self.id,
-                 self.cluster_id, applied)
+        log.info("member %s (%x) of cluster %x started (%s); applied %d", self.cfg.name,
+                 self.id, self.cluster_id, self.core.name, applied)
 
     def _open_storage(self) -> tuple[DiskStorage, Any]:
         self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
@@ -300,7 +303,7 @@ class Node:
             self.checker.on_frame(peer, body, self.sm.applied)
             return
         try:
-            msg = codec.decode_message(body)
+            msg = self.core.decode(body)
         except CodecError as exc:
             raise PeerError(str(exc)) from None
         if msg.frm != peer or msg.to != self.id:
@@ -361,8 +364,8 @@ class Node:
         interval = self.cfg.tick_ms / 1000
         while True:  # caught up: a leader is known and everything committed is applied
             await asyncio.sleep(interval)
-            st = self.raw.status()
-            if self.leader and st.hard_state.commit and self.sm.applied >= st.hard_state.commit:
+            st = self.core.status()
+            if self.leader and st.commit and self.sm.applied >= st.commit:
                 break
         self._start_check()
         period = self.cfg.corrupt_check_s
@@ -373,7 +376,7 @@ class Node:
 
     def _start_check(self) -> None:
         members = frozenset(self.sm.members.members) | {self.id}
-        self.checker.start(self.raw.status().hard_state.commit, members, self.sm.applied)
+        self.checker.start(self.core.status().commit, members, self.sm.applied)
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
@@ -407,7 +410,7 @@ class Node:
                 self._issue_read_index()
                 await self._maybe_snapshot()
 
-    async def _handle(self, rd: Ready) -> None:
+    async def _handle(self, rd: Any) -> None:
         self.stats["readies"] += 1
         self.stats["applied"] += len(rd.committed_entries)
         self.stats["messages"] += len(rd.messages)
@@ -446,13 +449,8 @@ class Node:
 
     def send(self, messages: Sequence[Message]) -> None:
         for m in messages:
-            if not self.transport.send(m.to, codec.encode_message(m)):
-                self._unreachable(m)
-
-    def _unreachable(self, m: Message) -> None:
-        if m.type is MessageType.SNAPSHOT:
-            self.raw.report_snapshot(m.to, False)
-        self.raw.report_unreachable(m.to)
+            if not self.transport.send(m.to, self.core.encode(m)):
+                self.core.unreachable(m)
 
     @property
     def applied(self) -> int:
@@ -472,6 +470,11 @@ class Node:
         if self.checker.waiting:
             self.checker.applied(self.sm.applied)
         if outcome is None:
+            return
+        if outcome.barrier is not None:  # a read barrier: ours answers its read
+            member, ctx = outcome.barrier
+            if member == self.id:
+                self.reads.answer(ctx, entry.index)
             return
         cc = outcome.conf_change
         if cc is not None:
@@ -513,7 +516,7 @@ class Node:
         self._read_seq += 1
         ctx = self._read_seq.to_bytes(8, "big")
         try:
-            self.raw.read_index(ctx)
+            self.core.read_index(ctx)
         except ProposalDropped:
             return  # no leader yet: the reads stay pending until one appears or they time out
         self.reads.expect(ctx, self.pending_reads)
@@ -537,7 +540,7 @@ class Node:
         packed and written: the longest pause is one piece, not the whole key space (and
         the log may meanwhile outgrow its byte bounds by the entries applied)."""
         applied = self.sm.applied
-        if self._snapshotting or applied <= self._snap_index or (
+        if not self.core.snapshots or self._snapshotting or applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
                 and self._log_bytes < max(self.cfg.snapshot_bytes, len(self.mem.snapshot().data))
                 and not self._snapshot_stale()):

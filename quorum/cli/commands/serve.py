@@ -89,6 +89,9 @@ def add_parser(sub: Any, name: str) -> None:
       help="gRPC front-end processes sharing the client port (SO_REUSEPORT); they forward "
            "every call to this member over a local channel (0: the member serves clients "
            "itself)")
+    a("--protocol", default="raft", metavar="raft|multipaxos",
+      help="the consensus core (ours, not etcd's): raft, or multipaxos (a static "
+           "--initial-cluster, no snapshots, no member add/remove)")
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -205,7 +208,7 @@ def build_config(args: argparse.Namespace) -> Any:
             auto_compaction_mode=args.auto_compaction_mode,
             auto_compaction_retention=args.auto_compaction_retention,
             snapshot_bytes=args.snapshot_bytes, catchup_bytes=args.snapshot_catchup_bytes,
-            client_tls=_client_tls(args), frontends=args.frontends)
+            client_tls=_client_tls(args), frontends=args.frontends, protocol=args.protocol)
         if not cfg.client_tls.empty:
             cfg.client_tls.load()  # unreadable or mismatched files: a startup error
     except (ServerConfigError, ValueError) as exc:
@@ -221,6 +224,16 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     mutants = unsafe_mutants(args.unsafe_mutant)
+    if cfg.protocol == "multipaxos":
+        from quorum.impl.mutants import Layer
+
+        raft_only = sorted(str(m) for m in mutants if m.layer is Layer.CORE)
+        if raft_only:
+            raise UsageError(f"--unsafe-mutant {raft_only[0]}: a Raft core mutant, and this "
+                             "member runs --protocol multipaxos")
+    if cfg.protocol == "multipaxos" and args.snapshot_count != 100_000:
+        print("quorum serve: warning: --snapshot-count is ignored with --protocol multipaxos "
+              "(its log is never compacted)", file=sys.stderr)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
     if mutants:

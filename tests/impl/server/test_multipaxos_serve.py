@@ -1,0 +1,145 @@
+"""``quorum serve --protocol multipaxos``: three members inside the test process running the
+Multi-Paxos core behind the same WAL, transport, state machine and gRPC API as Raft.
+
+Put/get/txn/delete through any member (followers forward writes and serve linearizable
+reads with a read barrier), the leader stopped and the survivors serving with every
+acknowledged write, a member restarted from its WAL, membership changes refused."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from helpers.cli import one_line_error
+from helpers.cluster import free_ports
+from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.server.config import ServerConfig, ServerConfigError, parse_initial_cluster
+from quorum.impl.server.main import start_member, stop_member
+
+SECRET = b"in-process-test-peer-secret"
+NAMES = ("a", "b", "c")
+
+
+def configs(tmp: Path) -> list[ServerConfig]:
+    ports = free_ports(6)
+    peers = {n: f"http://127.0.0.1:{ports[2 * k]}" for k, n in enumerate(NAMES)}
+    initial = parse_initial_cluster(",".join(f"{n}={u}" for n, u in peers.items()))
+    out = []
+    for k, n in enumerate(NAMES):
+        client = f"http://127.0.0.1:{ports[2 * k + 1]}"
+        out.append(ServerConfig(
+            name=n, data_dir=tmp / n, listen_peer_urls=(peers[n],), listen_client_urls=(client,),
+            initial_cluster=initial, advertise_peer_urls=(peers[n],),
+            advertise_client_urls=(client,), tick_ms=20, peer_secret=SECRET,
+            protocol="multipaxos"))
+    return out
+
+
+async def wait_leader(nodes: list[Any]) -> Any:
+    """The member of ``nodes`` that all of them agree leads."""
+    for _ in range(500):
+        leaders = {n.leader for n in nodes}
+        lead = [n for n in nodes if leaders == {n.id}]
+        if lead:
+            return lead[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no agreed leader: {[(n.id, n.leader) for n in nodes]}")
+
+
+def target(cfg: ServerConfig) -> str:
+    return cfg.listen_client_urls[0][len("http://"):]
+
+
+def test_three_multipaxos_members_serve_fail_over_and_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfgs = configs(tmp_path)
+        started = [await start_member(c) for c in cfgs]
+        running = {c.name: s for c, s in zip(cfgs, started, strict=True)}
+        try:
+            leader = await wait_leader([n for n, _, _ in running.values()])
+            lead_cfg = next(c for c in cfgs if c.member_id == leader.id)
+            follower_cfg = next(c for c in cfgs if c.member_id != leader.id)
+            acked: dict[bytes, bytes] = {}
+            # every member takes writes and linearizable reads (followers forward)
+            for k, cfg in enumerate(cfgs * 2):
+                async with grpc.aio.insecure_channel(target(cfg)) as ch:
+                    kv = rpc_pb2_grpc.KVStub(ch)
+                    key, value = f"k{k}".encode(), f"v{k}".encode()
+                    await kv.Put(rpc_pb2.PutRequest(key=key, value=value))
+                    acked[key] = value
+                    for other in cfgs:  # read your write anywhere, linearizably
+                        async with grpc.aio.insecure_channel(target(other)) as och:
+                            got = await rpc_pb2_grpc.KVStub(och).Range(
+                                rpc_pb2.RangeRequest(key=key))
+                            assert [(x.key, x.value) for x in got.kvs] == [(key, value)]
+            async with grpc.aio.insecure_channel(target(follower_cfg)) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                txn = await kv.Txn(rpc_pb2.TxnRequest(
+                    compare=[rpc_pb2.Compare(key=b"k0", target=rpc_pb2.Compare.VALUE,
+                                             value=b"v0")],
+                    success=[rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(
+                        key=b"k1"))]))
+                assert txn.succeeded and txn.responses[0].response_delete_range.deleted == 1
+                del acked[b"k1"]
+                st = await rpc_pb2_grpc.MaintenanceStub(ch).Status(rpc_pb2.StatusRequest())
+                assert st.leader == leader.id and st.raftTerm == leader.raw.promised >= 1
+                assert st.raftIndex >= st.raftAppliedIndex >= len(cfgs) * 2 + 1
+                cluster = rpc_pb2_grpc.ClusterStub(ch)
+                members = await cluster.MemberList(rpc_pb2.MemberListRequest(linearizable=True))
+                assert sorted(m.name for m in members.members) == sorted(NAMES)
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await cluster.MemberAdd(rpc_pb2.MemberAddRequest(
+                        peerURLs=["http://127.0.0.1:1"]))
+                assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+                assert err.value.details() == (
+                    "quorum: membership changes are not supported with --protocol multipaxos "
+                    "(the membership is the static --initial-cluster)")
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await cluster.MemberRemove(rpc_pb2.MemberRemoveRequest(ID=leader.id))
+                assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            # the leader stops; the two survivors elect another and keep every write
+            node, _, server = running.pop(lead_cfg.name)
+            await stop_member(node, server)
+            survivors = [n for n, _, _ in running.values()]
+            new_leader = await wait_leader(survivors)
+            assert new_leader.id != leader.id and new_leader.raw.promised > leader.raw.promised
+            async with grpc.aio.insecure_channel(target(follower_cfg)) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                await kv.Put(rpc_pb2.PutRequest(key=b"after", value=b"failover"))
+                acked[b"after"] = b"failover"
+                got = await kv.Range(rpc_pb2.RangeRequest(key=b"\0", range_end=b"\0"))
+                assert {x.key: x.value for x in got.kvs} == acked
+            # the stopped member restarts from its WAL and catches up
+            running[lead_cfg.name] = await start_member(lead_cfg)
+            back = running[lead_cfg.name][0]
+            assert (await wait_leader([back, *survivors])).id == new_leader.id
+            async with grpc.aio.insecure_channel(target(lead_cfg)) as ch:
+                got = await rpc_pb2_grpc.KVStub(ch).Range(
+                    rpc_pb2.RangeRequest(key=b"\0", range_end=b"\0"))
+                assert {x.key: x.value for x in got.kvs} == acked
+            assert back.snapshot_index == 0 and back.stats["snapshots"] == 0
+        finally:
+            for node, _, server in running.values():
+                await stop_member(node, server)
+    asyncio.run(scenario())
+
+
+def test_protocol_is_checked(tmp_path: Path) -> None:
+    cfg = configs(tmp_path)[0]
+    with pytest.raises(ServerConfigError, match="--protocol must be raft or multipaxos"):
+        ServerConfig(**{**cfg.__dict__, "protocol": "bogus"})
+    with pytest.raises(ServerConfigError, match="static membership"):
+        ServerConfig(**{**cfg.__dict__, "cluster_state": "existing"})
+
+
+def test_serve_protocol_bogus_is_one_line(tmp_path: Path) -> None:
+    p = subprocess.run([sys.executable, "-m", "quorum", "serve", "--protocol", "bogus",
+                        "--data-dir", str(tmp_path / "d"), "--insecure-peers"],
+                       capture_output=True, text=True, timeout=60)
+    one_line_error(p, "--protocol must be raft or multipaxos, got 'bogus'")
