@@ -1,6 +1,6 @@
 """Throughput and latency of a 3-member quorum cluster next to a 3-member etcd cluster.
 
-Usage: python benchmarks/bench_store.py [--systems quorum,etcd,echo,go,pysyncobj]
+Usage: python benchmarks/bench_store.py [--systems quorum,quorum-mp,etcd,echo,pysyncobj]
                                         [--concurrency 1,64] [--warmup 2] [--duration 10]
                                         [--repeat N] [--flame leader.svg]
                                         [--frontends 0,1,2,3]
@@ -21,8 +21,10 @@ p50 and p99 latency per system and concurrency, and at the end every row's ratio
 * ``pysyncobj``: PySyncObj's replicated dict (3 processes, no fsync at all), driven by the
   same closed loop inside its own process (it has no gRPC API), when pysyncobj imports.
 
-``--frontends 0,1,2`` measures quorum once per value of its ``--frontends`` flag (gRPC
-front-end processes; the rows are named ``quorum/feN``); the CPU columns then count the
+``quorum`` runs the Raft core, ``quorum-mp`` the Multi-Paxos core (``quorum serve --protocol
+multipaxos``): the same store, WAL, transport and gRPC API, so one run shows both protocols
+beside etcd.  ``--frontends 0,1,2`` measures quorum once per value of its ``--frontends`` flag (gRPC
+front-end processes; the rows are named ``quorum/feN``, ``quorum-mp/feN``); the CPU columns then count the
 front-ends too.  etcd runs first in each round so that every later row shows its ratio to
 etcd's row of the same round.
 """
@@ -204,7 +206,7 @@ class Cluster:
         raise RuntimeError("no leader elected")
 
 
-def start_quorum(data: Path, log: Path, frontends: int = 0) -> Cluster:
+def start_quorum(data: Path, log: Path, frontends: int = 0, protocol: str = "raft") -> Cluster:
     ports = free_ports(6)
     names = ["n1", "n2", "n3"]
     peers = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
@@ -217,7 +219,8 @@ def start_quorum(data: Path, log: Path, frontends: int = 0) -> Cluster:
                 "--data-dir", str(data / n), "--listen-client-urls", c.client_urls[-1],
                 "--listen-peer-urls", f"http://127.0.0.1:{ports[2 * i + 1]}",
                 "--initial-cluster", peers, "--peer-secret-file", str(secret),
-                "--log-level", "warning", "--frontends", str(frontends)]
+                "--log-level", "warning", "--frontends", str(frontends),
+                "--protocol", protocol]
         c.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                         stderr=open(log / f"quorum-{n}.log", "wb")))
     return c
@@ -435,11 +438,14 @@ def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, wor
             proc.kill()
     if "etcd" in systems and shutil.which("etcd"):  # first: the rows after it show x etcd
         measure_cluster("etcd", start_etcd, args, go, work / "etcd", results)
-    if "quorum" in systems:
+    for system, protocol in (("quorum", "raft"), ("quorum-mp", "multipaxos")):
+        if system not in systems:
+            continue
         for n in args.frontends:
-            name = f"quorum/fe{n}" if n else "quorum"
-            measure_cluster(name, functools.partial(start_quorum, frontends=n), args, go,
-                            work / name.replace("/", "-"), results)
+            name = f"{system}/fe{n}" if n else system
+            measure_cluster(name, functools.partial(start_quorum, frontends=n,
+                                                    protocol=protocol),
+                            args, go, work / name.replace("/", "-"), results)
     if "pysyncobj" in systems:
         for c in args.concurrency:
             f = pysyncobj_load(c, args.warmup, args.duration)
@@ -489,7 +495,7 @@ def report(system: str, client: str, c: int, f: Figures, etcd: Figures | None = 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--systems", default="echo,quorum,etcd,pysyncobj")
+    ap.add_argument("--systems", default="echo,quorum,quorum-mp,etcd,pysyncobj")
     ap.add_argument("--clients", default="python,go")
     ap.add_argument("--concurrency", default="1,64",
                     type=lambda s: [int(x) for x in s.split(",")])

@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import random
 import time
 from collections import deque
@@ -82,12 +83,14 @@ from quorum.impl.server.corrupt import HASH_PREFIX, Checker
 from quorum.impl.server.machine import MachineView, Outcome, StateMachine
 from quorum.impl.server.memory import trim
 from quorum.impl.storage.disk import OSDisk
+from quorum.impl.storage.errors import StorageError
 from quorum.impl.storage.storage import DiskStorage
 
 __all__ = ["Node", "describe_os_error"]
 
 log = logging.getLogger("quorum.server")
 
+PROTOCOL_FILE = "protocol"  # in the data directory: which core wrote the WAL
 STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
 SNAPSHOT_PIECE = 2000  # keys packed between two turns of the event loop (a few ms)
 SNAPSHOT_FINISH_S = 30.0  # how long stop() lets a snapshot under way finish
@@ -195,8 +198,35 @@ class Node:
 
     def _open_storage(self) -> tuple[DiskStorage, Any]:
         self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        return DiskStorage.open(OSDisk(), str(self.cfg.data_dir), cluster_id=self.cluster_id,
-                                node_id=self.id)
+        disk, state = DiskStorage.open(OSDisk(), str(self.cfg.data_dir),
+                                       cluster_id=self.cluster_id, node_id=self.id)
+        fresh = state.snapshot is None and not state.entries and state.hard_state.term == 0
+        try:
+            self._check_protocol(fresh)
+        except BaseException:
+            disk.close()
+            raise
+        return disk, state
+
+    def _check_protocol(self, fresh: bool) -> None:
+        """Refuse a data directory another protocol's member wrote (the WAL does not say:
+        a file ``protocol`` beside it does; a directory with data and without the file was
+        written by a Raft member, the only protocol before the file existed)."""
+        path = self.cfg.data_dir / PROTOCOL_FILE
+        try:
+            had: str | None = path.read_text().strip()
+        except FileNotFoundError:
+            had = None if fresh else "raft"
+        if had is not None and had != self.cfg.protocol:
+            raise StorageError(f"{self.cfg.data_dir} holds the data of a --protocol {had} "
+                               f"member; this member runs --protocol {self.cfg.protocol}")
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "w") as f:
+                f.write(self.cfg.protocol + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
 
     def _set_peers(self, members: dict[int, tuple[str, tuple[str, ...]]]) -> None:
         for member_id, (_, urls) in members.items():
