@@ -8,6 +8,8 @@ acknowledged write, a member restarted from its WAL, membership changes refused.
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ import grpc
 import pytest
 
 from helpers.cli import one_line_error
-from helpers.cluster import free_ports
+from helpers.cluster import FLAGS, Cluster, etcdctl, free_ports
 from helpers.member import config as member_config
 from helpers.member import wait_leader as member_wait_leader
 from quorum.impl import multipaxos as mp
@@ -188,3 +190,59 @@ def test_each_protocol_refuses_the_others_messages() -> None:
         raft.decode(paxos.encode(accept))
     with pytest.raises(CodecError, match="expected a list of 9 fields"):
         paxos.decode(raft.encode(append))
+
+
+@pytest.mark.slow
+def test_etcdctl_against_three_multipaxos_processes(tmp_path: Path) -> None:
+    """Debian's etcdctl against three `quorum serve --protocol multipaxos` processes: put,
+    get (both consistencies), txn, del through any member; member add refused; the leader
+    killed (SIGKILL), the survivors serving every acknowledged write; it restarts from its
+    WAL and catches up."""
+    assert shutil.which("etcdctl"), "etcdctl missing: apt-get install etcd-client (see .ci/run)"
+    cluster = Cluster(tmp_path, 3, extra=["--protocol", "multipaxos", *FLAGS])
+    cluster.start()
+    try:
+        leader = cluster.wait_leader()
+        a, b, c = cluster.members
+        assert etcdctl(a.client_url, "put", "foo", "bar").stdout == "OK\n"
+        assert etcdctl(b.client_url, "get", "foo").stdout == "foo\nbar\n"
+        cluster.wait_applied(c, a.status().raftAppliedIndex)
+        assert etcdctl(c.client_url, "get", "foo", "--consistency=s").stdout == "foo\nbar\n"
+        txn = 'value("foo") = "bar"\n\nput foo baz\n\nput foo failed\n\n'
+        assert etcdctl(c.client_url, "txn", stdin=txn).stdout.startswith("SUCCESS")
+        assert etcdctl(c.client_url, "del", "foo").stdout == "1\n"
+        status = json.loads(etcdctl(leader.client_url, "endpoint", "status", "-w",
+                                    "json").stdout)[0]["Status"]
+        assert status["leader"] == status["header"]["member_id"]
+        assert status["raftTerm"] >= 1 and status["raftIndex"] >= 4
+        names = etcdctl(a.client_url, "member", "list").stdout
+        assert sorted(line.split(", ")[2] for line in names.splitlines()) == ["n1", "n2", "n3"]
+        refused = etcdctl(a.client_url, "member", "add", "n4", "--peer-urls",
+                          "http://127.0.0.1:1", check=False)
+        assert refused.returncode != 0
+        assert "quorum: membership changes are not supported with --protocol multipaxos" \
+            in refused.stderr
+        assert "--snapshot-count is ignored with --protocol multipaxos" in a.log_text()
+        acked = {}
+        for i in range(20):
+            m = cluster.members[i % 3]
+            assert etcdctl(m.client_url, "put", f"k{i}", f"v{i}").stdout == "OK\n"
+            acked[f"k{i}"] = f"v{i}"
+        leader.kill9()
+        survivors = [m for m in cluster.members if m is not leader]
+        cluster.wait_leader(survivors)
+        for i in range(20, 30):
+            m = survivors[i % 2]
+            assert etcdctl(m.client_url, "put", f"k{i}", f"v{i}").stdout == "OK\n"
+            acked[f"k{i}"] = f"v{i}"
+        for m in survivors:
+            got = etcdctl(m.client_url, "get", "k", "--prefix").stdout.split("\n")[:-1]
+            assert dict(zip(got[::2], got[1::2], strict=True)) == acked
+        leader.start(cluster.initial_cluster())
+        cluster.wait_leader()
+        cluster.wait_applied(leader, survivors[0].status().raftAppliedIndex)
+        got = etcdctl(leader.client_url, "get", "k", "--prefix",
+                      "--consistency=s").stdout.split("\n")[:-1]
+        assert dict(zip(got[::2], got[1::2], strict=True)) == acked
+    finally:
+        cluster.stop()
