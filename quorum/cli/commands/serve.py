@@ -99,12 +99,13 @@ def add_parser(sub: Any, name: str) -> None:
 
 #: the environment variable that must be "1" before ``--unsafe-mutant`` is accepted
 UNSAFE_ENV = "QUORUM_UNSAFE_MUTANTS"
-#: the mutants a real member consults: the Raft core's, and the shared Ready loop's (the
-#: other driver mutants live in the simulator's driver, and ``serve`` switches no storage one)
+#: the mutants a real member consults: its core's (Raft's or Multi-Paxos's), and the shared
+#: Ready loop's (the other driver mutants live in the simulator's driver, and ``serve``
+#: switches no storage one)
 SERVE_MUTANTS = ("commit-old-term", "no-truncate", "stale-append", "local-read",
                  "pre-vote-adopts-term", "up-to-date-index-first", "snapshot-keeps-conflict",
                  "ceil-majority", "stale-vote-counted", "early-read-release",
-                 "reply-before-fsync")
+                 "reply-before-fsync", "mp-chosen-any-ballot")
 
 
 def unsafe_mutants(names: list[str]) -> frozenset[Any]:
@@ -122,6 +123,18 @@ def unsafe_mutants(names: list[str]) -> frozenset[Any]:
         raise UsageError(f"--unsafe-mutant {bad[0]!r}: a member can run only "
                          f"{', '.join(SERVE_MUTANTS)}")
     return frozenset(parse(n) for n in names)
+
+
+def _check_core_mutants(protocol: str, mutants: frozenset[Any]) -> None:
+    """Refuse a core mutant of the core this member does not run."""
+    from quorum.impl.mutants import Layer
+
+    other = Layer.CORE if protocol == "multipaxos" else Layer.MULTIPAXOS
+    wrong = sorted(str(m) for m in mutants if m.layer is other)
+    if wrong:
+        core = "Raft" if other is Layer.CORE else "Multi-Paxos"
+        raise UsageError(f"--unsafe-mutant {wrong[0]}: a {core} core mutant, and this member "
+                         f"runs --protocol {protocol}")
 
 
 def _client_tls(args: argparse.Namespace) -> Any:
@@ -224,13 +237,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     mutants = unsafe_mutants(args.unsafe_mutant)
-    if cfg.protocol == "multipaxos":
-        from quorum.impl.mutants import Layer
-
-        raft_only = sorted(str(m) for m in mutants if m.layer is Layer.CORE)
-        if raft_only:
-            raise UsageError(f"--unsafe-mutant {raft_only[0]}: a Raft core mutant, and this "
-                             "member runs --protocol multipaxos")
+    _check_core_mutants(cfg.protocol, mutants)
     if cfg.protocol == "multipaxos" and args.snapshot_count != 100_000:
         print("quorum serve: warning: --snapshot-count is ignored with --protocol multipaxos "
               "(its log is never compacted)", file=sys.stderr)

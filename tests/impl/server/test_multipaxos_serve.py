@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
-from helpers.cli import one_line_error
+from helpers.cli import QUORUM, one_line_error
 from helpers.cluster import FLAGS, Cluster, etcdctl, free_ports
 from helpers.member import config as member_config
 from helpers.member import wait_leader as member_wait_leader
 from quorum.impl import multipaxos as mp
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.mutants import Mutant
 from quorum.impl.raft.errors import CodecError
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import Entry, Message, MessageType
@@ -150,10 +151,36 @@ def test_protocol_is_checked(tmp_path: Path) -> None:
 
 
 def test_serve_protocol_bogus_is_one_line(tmp_path: Path) -> None:
-    p = subprocess.run([sys.executable, "-m", "quorum", "serve", "--protocol", "bogus",
+    p = subprocess.run([*QUORUM, "serve", "--protocol", "bogus",
                         "--data-dir", str(tmp_path / "d"), "--insecure-peers"],
                        capture_output=True, text=True, timeout=60)
     one_line_error(p, "--protocol must be raft or multipaxos, got 'bogus'")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("protocol,mutant,core", [
+    ("raft", "mp-chosen-any-ballot", "Multi-Paxos"),
+    ("multipaxos", "commit-old-term", "Raft")])
+def test_serve_refuses_the_other_cores_mutant(tmp_path: Path, protocol: str, mutant: str,
+                                              core: str) -> None:
+    p = subprocess.run([*QUORUM, "serve", "--protocol", protocol, "--unsafe-mutant", mutant,
+                        "--data-dir", str(tmp_path / "d"), "--insecure-peers"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, QUORUM_UNSAFE_MUTANTS="1"))
+    one_line_error(p, f"--unsafe-mutant {mutant}: a {core} core mutant, and this member "
+                      f"runs --protocol {protocol}")
+    assert not (tmp_path / "d").exists()
+
+
+def test_the_multipaxos_core_mutant_reaches_the_core(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cfg = member_config(tmp_path, protocol="multipaxos")
+        node, _, server = await start_member(cfg, frozenset({Mutant.MP_CHOSEN_ANY_BALLOT}))
+        try:
+            assert node.raw.cfg.mutants == frozenset({Mutant.MP_CHOSEN_ANY_BALLOT})
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
 
 
 def test_a_data_directory_keeps_its_protocol(tmp_path: Path) -> None:
