@@ -30,6 +30,7 @@ from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import Entry, Message, MessageType
 from quorum.impl.server.config import ServerConfig, ServerConfigError, parse_initial_cluster
 from quorum.impl.server.cores import adapter
+from quorum.impl.server.machine import encode_barrier
 from quorum.impl.server.main import start_member, stop_member
 from quorum.impl.storage.errors import StorageError
 
@@ -89,6 +90,11 @@ def test_three_multipaxos_members_serve_fail_over_and_restart(tmp_path: Path) ->
                             got = await rpc_pb2_grpc.KVStub(och).Range(
                                 rpc_pb2.RangeRequest(key=key))
                             assert [(x.key, x.value) for x in got.kvs] == [(key, value)]
+            # a follower's linearizable reads went through the log as read barriers
+            barrier = encode_barrier(follower_cfg.member_id, b"")
+            assert any(e.data.startswith(barrier) for e in leader.raw.log.values())
+            assert not any(e.data.startswith(encode_barrier(leader.id, b""))
+                           for e in leader.raw.log.values())  # the leader asks no one
             async with grpc.aio.insecure_channel(target(follower_cfg)) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 txn = await kv.Txn(rpc_pb2.TxnRequest(
