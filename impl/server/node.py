@@ -227,6 +227,11 @@ class Node:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+            fd = os.open(self.cfg.data_dir, os.O_RDONLY)  # the name durable before any entry
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _set_peers(self, members: dict[int, tuple[str, tuple[str, ...]]]) -> None:
         for member_id, (_, urls) in members.items():
