@@ -13,13 +13,16 @@ reports the core's status in etcd's terms, and says which features the core has:
   restarted member replays it from slot 1), and a ReadIndex only on the leader.  A
   follower serves a linearizable read with a *read barrier*: it proposes an entry that
   changes nothing (:data:`~quorum.impl.server.machine.BARRIER_PREFIX`, through its leader
-  like any proposal) and reads once it has applied that entry.  Any write acknowledged
+  like any proposal; it names the member, a random nonce of this run of the process and
+  the read, so a barrier replayed from the log after a restart answers nothing) and reads
+  once it has applied that entry.  Any write acknowledged
   before the read started is chosen in a lower slot (a leader places new proposals above
   every slot a majority may have chosen), so the read reflects it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +93,11 @@ class CoreAdapter:
     def status(self) -> CoreStatus:
         raise NotImplementedError
 
+    def own_barrier(self, member: int, payload: bytes) -> bytes | None:
+        """The read context of an applied read barrier if this member proposed it in this
+        life, else None."""
+        return None
+
 
 class RaftCore(CoreAdapter):
     name = "raft"
@@ -141,6 +149,12 @@ class MultiPaxosCore(CoreAdapter):
 
     raw: mp.MultiPaxosNode
 
+    def __init__(self, member_id: int, mem: MemoryStorage) -> None:
+        super().__init__(member_id, mem)
+        # a barrier names this life of the member: one replayed from the log after a
+        # restart never answers a read of the new life whose context happens to match
+        self.nonce = os.urandom(8)
+
     def make(self, hard_state: Any, entries: Sequence[Any], applied: int,
              voters: tuple[int, ...], election_ticks: int, seed: int,
              mutants: frozenset[Mutant], bootstrap: bool) -> mp.MultiPaxosNode:
@@ -163,11 +177,16 @@ class MultiPaxosCore(CoreAdapter):
         elif raw.leader == NONE:
             raise ProposalDropped("no leader known: read dropped")
         else:  # a read barrier through the leader (module docstring)
-            raw.propose_batch((encode_barrier(self.id, context),))
+            raw.propose_batch((encode_barrier(self.id, self.nonce + context),))
 
     def status(self) -> CoreStatus:
         st = self.raw.status()
         return CoreStatus(st.hard_state.term, st.last_index, st.hard_state.commit, False)
+
+    def own_barrier(self, member: int, payload: bytes) -> bytes | None:
+        if member != self.id or not payload.startswith(self.nonce):
+            return None
+        return payload[len(self.nonce):]
 
 
 def adapter(protocol: str, member_id: int, mem: MemoryStorage) -> CoreAdapter:

@@ -48,12 +48,13 @@ __all__ = ["BARRIER_PREFIX", "CHECKED_PREFIX", "MachineView", "Outcome", "StateM
 #: revision, command bytes]
 CHECKED_PREFIX = b"QC"
 #: a read barrier (a Multi-Paxos follower's linearizable read, quorum.impl.server.cores):
-#: prefix + the proposing member's id (8 bytes) + its read context; changes nothing
+#: prefix + the proposing member's id (8 bytes) + its payload (which names the read);
+#: changes nothing
 BARRIER_PREFIX = b"QR"
 
 
-def encode_barrier(member_id: int, context: bytes) -> bytes:
-    return BARRIER_PREFIX + member_id.to_bytes(8, "big") + context
+def encode_barrier(member_id: int, payload: bytes) -> bytes:
+    return BARRIER_PREFIX + member_id.to_bytes(8, "big") + payload
 
 
 def _decode_barrier(data: bytes) -> tuple[int, bytes] | None:
@@ -87,7 +88,7 @@ class Outcome:
     result: kv.Result | None = None
     conf_change: ConfChange | None = None
     auth_error: AuthError | None = None  # an auth change refused, or a stale checked command
-    barrier: tuple[int, bytes] | None = None  # a read barrier: (member id, read context)
+    barrier: tuple[int, bytes] | None = None  # a read barrier: (member id, payload)
 
 
 @dataclass

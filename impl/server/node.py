@@ -507,8 +507,8 @@ class Node:
         if outcome is None:
             return
         if outcome.barrier is not None:  # a read barrier: ours answers its read
-            member, ctx = outcome.barrier
-            if member == self.id:
+            ctx = self.core.own_barrier(*outcome.barrier)
+            if ctx is not None:
                 self.reads.answer(ctx, entry.index)
             return
         cc = outcome.conf_change

@@ -30,7 +30,7 @@ from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import Entry, Message, MessageType
 from quorum.impl.server.config import ServerConfig, ServerConfigError, parse_initial_cluster
 from quorum.impl.server.cores import adapter
-from quorum.impl.server.machine import encode_barrier
+from quorum.impl.server.machine import StateMachine, encode_barrier
 from quorum.impl.server.main import start_member, stop_member
 from quorum.impl.storage.errors import StorageError
 
@@ -279,3 +279,19 @@ def test_etcdctl_against_three_multipaxos_processes(tmp_path: Path) -> None:
         assert dict(zip(got[::2], got[1::2], strict=True)) == acked
     finally:
         cluster.stop()
+
+
+def test_a_read_barrier_answers_only_the_read_of_this_life() -> None:
+    """A barrier names its member and that member's run: one replayed from the log after a
+    restart (another nonce) or proposed by another member answers no read."""
+    mem = MemoryStorage()
+    life1, life2 = adapter("multipaxos", 7, mem), adapter("multipaxos", 7, mem)
+    payload = life1.nonce + b"ctx-0001"  # type: ignore[attr-defined]
+    assert life1.own_barrier(7, payload) == b"ctx-0001"
+    assert life2.own_barrier(7, payload) is None
+    assert life1.own_barrier(8, payload) is None
+    assert adapter("raft", 7, mem).own_barrier(7, payload) is None
+    sm = StateMachine()
+    out = sm.apply(Entry(1, 1, data=encode_barrier(7, payload)))
+    assert out is not None and out.barrier == (7, payload) and out.result is None
+    assert sm.applied == 1 and sm.kv.revision == 1  # applied, and the key space unchanged
