@@ -295,3 +295,29 @@ def test_a_read_barrier_answers_only_the_read_of_this_life() -> None:
     out = sm.apply(Entry(1, 1, data=encode_barrier(7, payload)))
     assert out is not None and out.barrier == (7, payload) and out.result is None
     assert sm.applied == 1 and sm.kv.revision == 1  # applied, and the key space unchanged
+
+
+def test_one_multipaxos_member_behind_a_front_end(tmp_path: Path) -> None:
+    """A one-member Multi-Paxos cluster (its own majority) serving through a gRPC
+    front-end process: write, linearizable read, status."""
+    async def scenario() -> None:
+        cfg = member_config(tmp_path, protocol="multipaxos", frontends=1)
+        node, _, server = await start_member(cfg)
+        try:
+            await member_wait_leader(node)
+            async with grpc.aio.insecure_channel(target(cfg)) as ch:
+                kv = rpc_pb2_grpc.KVStub(ch)
+                for _ in range(100):  # the front-end process takes a moment to start
+                    try:
+                        await kv.Put(rpc_pb2.PutRequest(key=b"k", value=b"v"))
+                        break
+                    except grpc.aio.AioRpcError:
+                        await asyncio.sleep(0.1)
+                got = await kv.Range(rpc_pb2.RangeRequest(key=b"k"))
+                assert [(x.key, x.value) for x in got.kvs] == [(b"k", b"v")]
+                st = await rpc_pb2_grpc.MaintenanceStub(ch).Status(rpc_pb2.StatusRequest())
+                assert (st.leader, st.raftTerm) == (node.id, node.raw.promised)
+                assert st.raftTerm == 1  # the only member owns ballot 1
+        finally:
+            await stop_member(node, server)
+    asyncio.run(scenario())
