@@ -1,9 +1,9 @@
 """Throughput and latency of a 3-member quorum cluster next to a 3-member etcd cluster.
 
-Usage: python benchmarks/bench_store.py [--systems quorum,etcd,echo,go,pysyncobj]
+Usage: python benchmarks/bench_store.py [--systems quorum,quorum-mp,etcd,echo,pysyncobj]
                                         [--concurrency 1,64] [--warmup 2] [--duration 10]
                                         [--repeat N] [--flame leader.svg]
-                                        [--frontends 0,1,2,3]
+                                        [--frontends 0,1,2,3] [--failover N]
 
 Every system runs as real processes on 127.0.0.1 with its data on disk (every
 acknowledged write fsynced on a majority: quorum's WAL, etcd's WAL).  The same closed-loop
@@ -21,10 +21,17 @@ p50 and p99 latency per system and concurrency, and at the end every row's ratio
 * ``pysyncobj``: PySyncObj's replicated dict (3 processes, no fsync at all), driven by the
   same closed loop inside its own process (it has no gRPC API), when pysyncobj imports.
 
-``--frontends 0,1,2`` measures quorum once per value of its ``--frontends`` flag (gRPC
-front-end processes; the rows are named ``quorum/feN``); the CPU columns then count the
+``quorum`` runs the Raft core, ``quorum-mp`` the Multi-Paxos core (``quorum serve --protocol
+multipaxos``): the same store, WAL, transport and gRPC API, so one run shows both protocols
+beside etcd.  ``--frontends 0,1,2`` measures quorum once per value of its ``--frontends`` flag (gRPC
+front-end processes; the rows are named ``quorum/feN``, ``quorum-mp/feN``); the CPU columns then count the
 front-ends too.  etcd runs first in each round so that every later row shows its ratio to
 etcd's row of the same round.
+
+``--failover N`` then measures each cluster's leader change, N times: SIGKILL the leader,
+time until a surviving member acknowledges a Put (attempts of 0.2 s each, through every
+survivor), restart the killed member from its data.  All systems use their default
+timings (etcd and quorum: 100 ms heartbeat, 1 s election timeout).
 """
 
 from __future__ import annotations
@@ -173,6 +180,18 @@ class Cluster:
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.client_urls: list[str] = []
+        self.argvs: list[list[str]] = []  # to restart a member (--failover)
+        self.logs: list[Path] = []
+
+    def spawn(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+        with open(log, "ab") as err:
+            return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+
+    def add(self, client_url: str, argv: list[str], log: Path) -> None:
+        self.client_urls.append(client_url)
+        self.argvs.append(argv)
+        self.logs.append(log)
+        self.procs.append(self.spawn(argv, log))
 
     def stop(self) -> None:
         for p in self.procs:
@@ -204,7 +223,7 @@ class Cluster:
         raise RuntimeError("no leader elected")
 
 
-def start_quorum(data: Path, log: Path, frontends: int = 0) -> Cluster:
+def start_quorum(data: Path, log: Path, frontends: int = 0, protocol: str = "raft") -> Cluster:
     ports = free_ports(6)
     names = ["n1", "n2", "n3"]
     peers = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
@@ -212,14 +231,14 @@ def start_quorum(data: Path, log: Path, frontends: int = 0) -> Cluster:
     secret.write_bytes(os.urandom(32).hex().encode())
     c = Cluster()
     for i, n in enumerate(names):
-        c.client_urls.append(f"http://127.0.0.1:{ports[2 * i]}")
+        client = f"http://127.0.0.1:{ports[2 * i]}"
         argv = [sys.executable, "-P", "-m", "quorum", "serve", "--name", n,
-                "--data-dir", str(data / n), "--listen-client-urls", c.client_urls[-1],
+                "--data-dir", str(data / n), "--listen-client-urls", client,
                 "--listen-peer-urls", f"http://127.0.0.1:{ports[2 * i + 1]}",
                 "--initial-cluster", peers, "--peer-secret-file", str(secret),
-                "--log-level", "warning", "--frontends", str(frontends)]
-        c.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                        stderr=open(log / f"quorum-{n}.log", "wb")))
+                "--log-level", "warning", "--frontends", str(frontends),
+                "--protocol", protocol]
+        c.add(client, argv, log / f"quorum-{n}.log")
     return c
 
 
@@ -230,14 +249,12 @@ def start_etcd(data: Path, log: Path) -> Cluster:
     c = Cluster()
     for i, n in enumerate(names):
         client, peer = f"http://127.0.0.1:{ports[2 * i]}", f"http://127.0.0.1:{ports[2 * i + 1]}"
-        c.client_urls.append(client)
         argv = ["etcd", "--name", n, "--data-dir", str(data / n),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", peers, "--initial-cluster-state", "new",
                 "--initial-cluster-token", "bench", "--log-level", "error"]
-        c.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                        stderr=open(log / f"etcd-{n}.log", "wb")))
+        c.add(client, argv, log / f"etcd-{n}.log")
     return c
 
 
@@ -387,6 +404,43 @@ def flame(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes] | None
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def failover_times(cluster: Cluster, trials: int) -> list[float]:
+    """Seconds from a SIGKILL of the leader until a Put through a surviving member is
+    acknowledged (each Put attempt given 0.2 s), ``trials`` times; the killed member is
+    restarted from its data between trials."""
+    import grpc
+
+    targets = [u.removeprefix("http://") for u in cluster.client_urls]
+
+    def put(target: str, timeout: float) -> bool:
+        try:
+            with grpc.insecure_channel(target) as ch:
+                rpc_pb2_grpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=b"failover", value=b"x"),
+                                            timeout=timeout)
+            return True
+        except grpc.RpcError:
+            return False
+
+    out = []
+    for _ in range(trials):
+        leader = targets.index(cluster.leader_endpoint())
+        if not put(targets[leader], 5.0):
+            raise RuntimeError("the leader took no write before the failover trial")
+        cluster.procs[leader].kill()
+        cluster.procs[leader].wait()
+        t0 = time.monotonic()
+        while not any(put(t, 0.2) for i, t in enumerate(targets) if i != leader):
+            if time.monotonic() - t0 > 60:
+                raise RuntimeError("the survivors took no write within 60 s")
+        out.append(time.monotonic() - t0)
+        cluster.procs[leader] = cluster.spawn(cluster.argvs[leader], cluster.logs[leader])
+        deadline = time.monotonic() + 30
+        while not put(targets[leader], 1.0):  # back, and a leader known to it
+            if time.monotonic() > deadline:
+                raise RuntimeError("the restarted member took no write within 30 s")
+    return out
+
+
 def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: argparse.Namespace,
                     go: Path | None, data: Path, results: Results) -> None:
     data.mkdir()
@@ -411,6 +465,10 @@ def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: arg
                 f = with_cpu(lambda c=c: go_load(  # type: ignore[misc]
                     go, endpoint, c, args.warmup, args.duration), pids, span)
                 record(results, (name, "go", c), f)
+        if args.failover:
+            times = failover_times(cluster, args.failover)
+            print(f"{name:<10} failover: {' '.join(f'{t:.2f}' for t in times)} s (median "
+                  f"{sorted(times)[len(times) // 2]:.2f} s)", flush=True)
     finally:
         cluster.stop()
 
@@ -435,11 +493,14 @@ def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, wor
             proc.kill()
     if "etcd" in systems and shutil.which("etcd"):  # first: the rows after it show x etcd
         measure_cluster("etcd", start_etcd, args, go, work / "etcd", results)
-    if "quorum" in systems:
+    for system, protocol in (("quorum", "raft"), ("quorum-mp", "multipaxos")):
+        if system not in systems:
+            continue
         for n in args.frontends:
-            name = f"quorum/fe{n}" if n else "quorum"
-            measure_cluster(name, functools.partial(start_quorum, frontends=n), args, go,
-                            work / name.replace("/", "-"), results)
+            name = f"{system}/fe{n}" if n else system
+            measure_cluster(name, functools.partial(start_quorum, frontends=n,
+                                                    protocol=protocol),
+                            args, go, work / name.replace("/", "-"), results)
     if "pysyncobj" in systems:
         for c in args.concurrency:
             f = pysyncobj_load(c, args.warmup, args.duration)
@@ -489,7 +550,7 @@ def report(system: str, client: str, c: int, f: Figures, etcd: Figures | None = 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--systems", default="echo,quorum,etcd,pysyncobj")
+    ap.add_argument("--systems", default="echo,quorum,quorum-mp,etcd,pysyncobj")
     ap.add_argument("--clients", default="python,go")
     ap.add_argument("--concurrency", default="1,64",
                     type=lambda s: [int(x) for x in s.split(",")])
@@ -499,6 +560,9 @@ def main() -> int:
                     help="rounds over all systems, interleaved; the median round is reported")
     ap.add_argument("--frontends", default="0", type=lambda s: [int(x) for x in s.split(",")],
                     help="quorum's --frontends values to measure, e.g. 0,1,2,3 (a row each)")
+    ap.add_argument("--failover", type=int, default=0, metavar="N",
+                    help="after the load, N times: kill -9 the leader and time until a "
+                    "surviving member acknowledges a Put (then restart it)")
     ap.add_argument("--keep", action="store_true", help="keep the data and log directory")
     ap.add_argument("--flame", metavar="SVG",
                     help="record a py-spy flame graph of quorum's leader during its run at "

@@ -156,6 +156,7 @@ class ServerConfig:
     # --- end of limits ---------------------------------------------------------------------
     client_tls: ClientTLS = field(default_factory=lambda: ClientTLS())
     frontends: int = 0  # ours: --frontends, gRPC front-end processes (0: the member serves)
+    protocol: str = "raft"  # ours: --protocol, the consensus core (raft | multipaxos)
 
     def __post_init__(self) -> None:
         if self.cluster_state not in ("new", "existing"):
@@ -175,6 +176,12 @@ class ServerConfig:
         if not 0 <= self.frontends <= MAX_FRONTENDS:
             raise ServerConfigError(f"--frontends must be between 0 and {MAX_FRONTENDS}")
         self.client_tls.check(self.listen_client_urls)
+        if self.protocol not in ("raft", "multipaxos"):
+            raise ServerConfigError(
+                f"--protocol must be raft or multipaxos, got {self.protocol!r}")
+        if self.protocol == "multipaxos" and self.cluster_state != "new":
+            raise ServerConfigError("--protocol multipaxos has a static membership: "
+                                    "--initial-cluster-state must be 'new'")
 
     # --- limits ---------------------------------------------------------------------------
     def _check_limits(self) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "PEER_URL_EXISTS",
     "RECONFIG_PENDING",
     "REQUEST_TOO_LARGE",
+    "STATIC_MEMBERSHIP",
     "STOPPED",
     "TIMEOUT",
     "ServerError",
@@ -46,6 +47,9 @@ LEADER_CHANGED = (grpc.StatusCode.UNAVAILABLE, "etcdserver: leader changed")
 MEMBER_NOT_FOUND = (grpc.StatusCode.NOT_FOUND, "etcdserver: member not found")
 MEMBER_EXISTS = (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: member ID already exist")
 PEER_URL_EXISTS = (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: Peer URLs already exists")
+STATIC_MEMBERSHIP = (grpc.StatusCode.FAILED_PRECONDITION,
+                     "quorum: membership changes are not supported with --protocol multipaxos "
+                     "(the membership is the static --initial-cluster)")
 BAD_URLS = (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid")
 RECONFIG_PENDING = (grpc.StatusCode.FAILED_PRECONDITION,
                     "etcdserver: re-configuration failed due to not enough started members")

@@ -14,7 +14,8 @@ Applying is deterministic and never raises on bad entry bytes (a malformed comma
 computes the same state from the same log.  The key space refuses writes while an alarm
 is active (``KVStore.nospace`` / ``corrupt``, kept in step with the alarm table here).
 Conf change entries are decoded here and handed back to the caller, who must feed them to ``RawNode.apply_conf_change`` (the core
-owns the Raft configuration; this module owns names and URLs).
+owns the Raft configuration; this module owns names and URLs).  A read barrier entry
+(``BARRIER_PREFIX``) changes nothing; its outcome names the member and read it serves.
 """
 
 from __future__ import annotations
@@ -40,11 +41,25 @@ from quorum.impl.server.members import (
     unpack_snapshot,
 )
 
-__all__ = ["CHECKED_PREFIX", "MachineView", "Outcome", "StateMachine", "encode_checked"]
+__all__ = ["BARRIER_PREFIX", "CHECKED_PREFIX", "MachineView", "Outcome", "StateMachine",
+           "encode_barrier", "encode_checked"]
 
 #: a key-value command checked for permissions: prefix + msgpack [request id, user, auth
 #: revision, command bytes]
 CHECKED_PREFIX = b"QC"
+#: a read barrier (a Multi-Paxos follower's linearizable read, quorum.impl.server.cores):
+#: prefix + the proposing member's id (8 bytes) + its payload (which names the read);
+#: changes nothing
+BARRIER_PREFIX = b"QR"
+
+
+def encode_barrier(member_id: int, payload: bytes) -> bytes:
+    return BARRIER_PREFIX + member_id.to_bytes(8, "big") + payload
+
+
+def _decode_barrier(data: bytes) -> tuple[int, bytes] | None:
+    body = data[len(BARRIER_PREFIX):]
+    return (int.from_bytes(body[:8], "big"), body[8:]) if len(body) > 8 else None
 
 
 def encode_checked(request_id: int, user: str, auth_revision: int, data: bytes) -> bytes:
@@ -73,6 +88,7 @@ class Outcome:
     result: kv.Result | None = None
     conf_change: ConfChange | None = None
     auth_error: AuthError | None = None  # an auth change refused, or a stale checked command
+    barrier: tuple[int, bytes] | None = None  # a read barrier: (member id, payload)
 
 
 @dataclass
@@ -119,6 +135,9 @@ class StateMachine:
             if attrs is not None:
                 self.members.set_attributes(*attrs)
             return Outcome(entry.index)
+        if entry.data.startswith(BARRIER_PREFIX):
+            self.kv.mark_applied(entry.index)
+            return Outcome(entry.index, barrier=_decode_barrier(entry.data))
         if entry.data.startswith(ALARM_PREFIX):
             self.kv.mark_applied(entry.index)
             req = decode_alarm(entry.data)

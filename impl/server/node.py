@@ -1,4 +1,10 @@
-"""The node runtime: one asyncio loop driving a :class:`quorum.impl.raft.rawnode.RawNode`.
+"""The node runtime: one asyncio loop driving a consensus core.
+
+The core is the Raft core (:class:`quorum.impl.raft.rawnode.RawNode`) or, with ``quorum
+serve --protocol multipaxos``, the Multi-Paxos core; :mod:`quorum.impl.server.cores` holds
+what differs between them (building the core, its wire format, its status, its features:
+the Multi-Paxos member has a static membership, no snapshots, and serves a follower's
+linearizable reads with a read barrier entry).  Below, "RawNode" is either core.
 
 Theory of operation.  Three kinds of events poke the node: the tick timer, peer messages
 (``Transport`` calls :meth:`Node._on_frame`), and client requests (``propose``,
@@ -49,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import random
 import time
 from collections import deque
@@ -59,10 +66,7 @@ from typing import Any
 from quorum.impl.driver import DONE, Driver, ReadGate
 from quorum.impl.mutants import Layer, Mutant, of_layer
 from quorum.impl.net import Identity, PeerError, Transport
-from quorum.impl.raft import codec
-from quorum.impl.raft.config import RaftConfig
 from quorum.impl.raft.errors import CodecError, PanicError, ProposalDropped
-from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
     ConfChange,
@@ -70,22 +74,24 @@ from quorum.impl.raft.types import (
     ConfState,
     Entry,
     Message,
-    MessageType,
     Ready,
     Role,
     Snapshot,
 )
 from quorum.impl.server.config import ServerConfig, parse_url
+from quorum.impl.server.cores import CoreAdapter, adapter
 from quorum.impl.server.corrupt import HASH_PREFIX, Checker
 from quorum.impl.server.machine import MachineView, Outcome, StateMachine
 from quorum.impl.server.memory import trim
 from quorum.impl.storage.disk import OSDisk
+from quorum.impl.storage.errors import StorageError
 from quorum.impl.storage.storage import DiskStorage
 
 __all__ = ["Node", "describe_os_error"]
 
 log = logging.getLogger("quorum.server")
 
+PROTOCOL_FILE = "protocol"  # in the data directory: which core wrote the WAL
 STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
 SNAPSHOT_PIECE = 2000  # keys packed between two turns of the event loop (a few ms)
 SNAPSHOT_FINISH_S = 30.0  # how long stop() lets a snapshot under way finish
@@ -100,7 +106,7 @@ def describe_os_error(exc: OSError) -> str:
 
 
 class Node:
-    """One member's Raft node, state machine, storage and peer transport."""
+    """One member's consensus core, state machine, storage and peer transport."""
 
     def __init__(self, cfg: ServerConfig, mutants: frozenset[Mutant] = frozenset()) -> None:
         self.cfg = cfg
@@ -108,7 +114,11 @@ class Node:
         self.id, self.cluster_id = cfg.member_id, cfg.cluster_id
         self.sm = StateMachine({i: nu for i, nu in cfg.initial_members().items()})
         self.mem = MemoryStorage()
-        self.raw: RawNode
+        self.core: CoreAdapter = adapter(cfg.protocol, self.id, self.mem)
+        if not self.core.membership:  # a static membership: --initial-cluster
+            for member_id, (name, urls) in cfg.initial_members().items():
+                self.sm.members.add(member_id, urls, name)
+        self.raw: Any  # the core: a RawNode or a MultiPaxosNode
         self.driver: Driver[list[asyncio.Future[int]]]
         self.disk: DiskStorage
         self.transport: Transport
@@ -161,17 +171,13 @@ class Node:
             self.mem.apply_snapshot(state.snapshot)
             self.sm.restore(state.snapshot.data)
             applied = self._snap_index = state.snapshot.meta.index
-        self.mem.append([e for e in state.entries if e.index > applied])
-        self.mem.set_hard_state(state.hard_state)
         self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
-        self.raw = RawNode(RaftConfig(
-            id=self.id, election_tick=self.cfg.election_ticks, heartbeat_tick=1,
-            seed=random.getrandbits(32), applied=applied,
-            mutants=of_layer(self.mutants, Layer.CORE)), self.mem)
-        if fresh and self.cfg.cluster_state == "new":
-            self.raw.bootstrap(tuple(sorted(self.cfg.initial_members())))
-        self.driver = Driver(self.raw, self.mem, self, self.reads,
-                             of_layer(self.mutants, Layer.DRIVER))
+        self.raw = self.core.make(
+            state.hard_state, state.entries, applied, tuple(sorted(self.cfg.initial_members())),
+            self.cfg.election_ticks, random.getrandbits(32), self.mutants,
+            bootstrap=fresh and self.cfg.cluster_state == "new")
+        self.driver = Driver(self.raw, self.core.mirror, self, self.reads,
+                             of_layer(self.mutants, Layer.DRIVER), early=self.core.early)
         host, port = parse_url(self.cfg.listen_peer_urls[0])
         tls = self.cfg.peer_tls
         if tls is not None:
@@ -188,13 +194,45 @@ class Node:
                                            / 1000))
         self._tasks = [loop.create_task(self._drive()), loop.create_task(self._tick()),
                        loop.create_task(self._corruption_checks())]
-        log.info("member %s (%x) of cluster %x started; applied %d", self.cfg.name, self.id,
-                 self.cluster_id, applied)
+        log.info("member %s (%x) of cluster %x started (%s); applied %d", self.cfg.name,
+                 self.id, self.cluster_id, self.core.name, applied)
 
     def _open_storage(self) -> tuple[DiskStorage, Any]:
         self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        return DiskStorage.open(OSDisk(), str(self.cfg.data_dir), cluster_id=self.cluster_id,
-                                node_id=self.id)
+        disk, state = DiskStorage.open(OSDisk(), str(self.cfg.data_dir),
+                                       cluster_id=self.cluster_id, node_id=self.id)
+        fresh = state.snapshot is None and not state.entries and state.hard_state.term == 0
+        try:
+            self._check_protocol(fresh)
+        except BaseException:
+            disk.close()
+            raise
+        return disk, state
+
+    def _check_protocol(self, fresh: bool) -> None:
+        """Refuse a data directory another protocol's member wrote (the WAL does not say:
+        a file ``protocol`` beside it does; a directory with data and without the file was
+        written by a Raft member, the only protocol before the file existed)."""
+        path = self.cfg.data_dir / PROTOCOL_FILE
+        try:
+            had: str | None = path.read_text().strip()
+        except FileNotFoundError:
+            had = None if fresh else "raft"
+        if had is not None and had != self.cfg.protocol:
+            raise StorageError(f"{self.cfg.data_dir} holds the data of a --protocol {had} "
+                               f"member; this member runs --protocol {self.cfg.protocol}")
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "w") as f:
+                f.write(self.cfg.protocol + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            fd = os.open(self.cfg.data_dir, os.O_RDONLY)  # the name durable before any entry
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _set_peers(self, members: dict[int, tuple[str, tuple[str, ...]]]) -> None:
         for member_id, (_, urls) in members.items():
@@ -301,7 +339,7 @@ class Node:
             self.checker.on_frame(peer, body, self.sm.applied)
             return
         try:
-            msg = codec.decode_message(body)
+            msg = self.core.decode(body)
         except CodecError as exc:
             raise PeerError(str(exc)) from None
         if msg.frm != peer or msg.to != self.id:
@@ -362,8 +400,8 @@ class Node:
         interval = self.cfg.tick_ms / 1000
         while True:  # caught up: a leader is known and everything committed is applied
             await asyncio.sleep(interval)
-            st = self.raw.status()
-            if self.leader and st.hard_state.commit and self.sm.applied >= st.hard_state.commit:
+            st = self.core.status()
+            if self.leader and st.commit and self.sm.applied >= st.commit:
                 break
         self._start_check()
         period = self.cfg.corrupt_check_s
@@ -374,7 +412,7 @@ class Node:
 
     def _start_check(self) -> None:
         members = frozenset(self.sm.members.members) | {self.id}
-        self.checker.start(self.raw.status().hard_state.commit, members, self.sm.applied)
+        self.checker.start(self.core.status().commit, members, self.sm.applied)
 
     # --- the driver -------------------------------------------------------------------------
     async def _drive(self) -> None:
@@ -408,7 +446,7 @@ class Node:
                 self._issue_read_index()
                 await self._maybe_snapshot()
 
-    async def _handle(self, rd: Ready) -> None:
+    async def _handle(self, rd: Any) -> None:
         self.stats["readies"] += 1
         self.stats["applied"] += len(rd.committed_entries)
         self.stats["messages"] += len(rd.messages)
@@ -450,13 +488,8 @@ class Node:
         AppendEntries are packed once for all the followers that get the same run."""
         runs: dict[tuple[int, int, int], bytes] = {}
         for m in messages:
-            if not self.transport.send(m.to, codec.encode_message(m, runs)):
-                self._unreachable(m)
-
-    def _unreachable(self, m: Message) -> None:
-        if m.type is MessageType.SNAPSHOT:
-            self.raw.report_snapshot(m.to, False)
-        self.raw.report_unreachable(m.to)
+            if not self.transport.send(m.to, self.core.encode(m, runs)):
+                self.core.unreachable(m)
 
     @property
     def applied(self) -> int:
@@ -472,8 +505,8 @@ class Node:
 
     def apply(self, entries: Sequence[Entry]) -> None:
         """Apply a Ready's run of committed entries in one pass: the state machine, the
-        corruption checker when it waits for an index, conf changes (fed to the core
-        before the next entry is applied), and the waiting writes' futures."""
+        corruption checker when it waits for an index, read barriers, conf changes (fed to
+        the core before the next entry is applied), and the waiting writes' futures."""
         sm, checker, waiters = self.sm, self.checker, self.waiters
         size = 0
         for entry in entries:
@@ -482,6 +515,11 @@ class Node:
             if checker.waiting:
                 checker.applied(sm.applied)
             if outcome is None:
+                continue
+            if outcome.barrier is not None:  # a read barrier: ours answers its read
+                ctx = self.core.own_barrier(*outcome.barrier)
+                if ctx is not None:
+                    self.reads.answer(ctx, entry.index)
                 continue
             if outcome.conf_change is not None:
                 self._applied_conf_change(outcome.conf_change)
@@ -527,7 +565,7 @@ class Node:
         self._read_seq += 1
         ctx = self._read_seq.to_bytes(8, "big")
         try:
-            self.raw.read_index(ctx)
+            self.core.read_index(ctx)
         except ProposalDropped:
             return  # no leader yet: the reads stay pending until one appears or they time out
         self.reads.expect(ctx, self.pending_reads)
@@ -551,7 +589,7 @@ class Node:
         packed and written: the longest pause is one piece, not the whole key space (and
         the log may meanwhile outgrow its byte bounds by the entries applied)."""
         applied = self.sm.applied
-        if self._snapshotting or applied <= self._snap_index or (
+        if not self.core.snapshots or self._snapshotting or applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
                 and self._log_bytes < max(self.cfg.snapshot_bytes, len(self.mem.snapshot().data))
                 and not self._snapshot_stale()):

@@ -259,8 +259,13 @@ class Requests:
         await self._wait(fut)
 
     # --- membership -------------------------------------------------------------------------
+    def _check_membership(self) -> None:
+        if not self.node.core.membership:
+            raise ServerError(*errors.STATIC_MEMBERSHIP)
+
     async def member_add(self, peer_urls: tuple[str, ...]) -> Member:
         n = self.node
+        self._check_membership()
         try:
             for url in peer_urls:
                 parse_url(url)
@@ -278,6 +283,7 @@ class Requests:
         return n.sm.members.members.get(member_id, Member(member_id, "", peer_urls))
 
     async def member_remove(self, member_id: int) -> None:
+        self._check_membership()
         if member_id not in self.node.sm.members.members:
             raise ServerError(*errors.MEMBER_NOT_FOUND)
         await self._conf_change(ConfChangeType.REMOVE_NODE, member_id, ())
@@ -368,7 +374,7 @@ class Requests:
     # --- status -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         n = self.node
-        st = n.raw.status()
-        return {"leader": n.leader, "raft_index": st.last_index, "raft_term": st.hard_state.term,
-                "applied": n.sm.applied, "is_learner": n.id in st.conf_state.learners,
+        st = n.core.status()  # Multi-Paxos: the promised ballot as the term
+        return {"leader": n.leader, "raft_index": st.last_index, "raft_term": st.term,
+                "applied": n.sm.applied, "is_learner": st.learner,
                 "is_leader": n.role is Role.LEADER}

@@ -26,6 +26,7 @@ from quorum.cli import main
     (["serve", "--peer-secret-file", "/nonexistent/secret"], "--peer-secret-file"),
     (["cluster", "up", "--nodes", "0"], "between 1 and 9"),
     (["cluster", "up", "--frontends", "-1"], "--frontends must be between 0 and 64"),
+    (["cluster", "up", "--protocol", "paxos"], "--protocol must be raft or multipaxos"),
     (["kv", "--endpoints", "nonsense", "get", "k"], "expected http://HOST:PORT"),
     (["kv", "txn", "--compare", "size(k) = 1"], "expected TARGET(KEY) OP VALUE"),
 ])
@@ -56,12 +57,14 @@ def _kill_all(up: subprocess.Popen[bytes], pattern: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("frontends", [0, 1])  # members serving clients, or front-ends
-def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path, frontends: int) -> None:
+@pytest.mark.parametrize("frontends, protocol", [  # members serving clients, or front-ends
+    (0, "raft"), (1, "raft"), (0, "multipaxos")])
+def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path, frontends: int,
+                                                  protocol: str) -> None:
     base = free_ports(1)[0] // 16 * 16  # a run of ports; collisions are unlikely
     up = subprocess.Popen([*QUORUM, "cluster", "up", "--nodes", "3",
                            "--base-port", str(base), "--data-dir", str(tmp_path),
-                           "--frontends", str(frontends)],
+                           "--frontends", str(frontends), "--protocol", protocol],
                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         endpoints = ",".join(f"http://127.0.0.1:{base + 2 * i}" for i in range(3))
@@ -74,6 +77,7 @@ def test_cluster_up_serves_kv_and_stops_on_ctrl_c(tmp_path: Path, frontends: int
         got = subprocess.run([*kv, "get", "greeting"], cwd=tmp_path,
                              capture_output=True, text=True)
         assert got.stdout == "greeting\nhello\n"
+        assert (tmp_path / "n1" / "protocol").read_text() == protocol + "\n"
         up.send_signal(signal.SIGINT)
         out, err = up.communicate(timeout=30)
         assert up.returncode == 0, err

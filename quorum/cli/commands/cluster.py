@@ -38,11 +38,14 @@ def add_parser(sub: Any, name: str) -> None:
     up.add_argument("--snapshot-count", type=int, default=100_000)
     up.add_argument("--frontends", type=int, default=0, metavar="N",
                     help="gRPC front-end processes per member (quorum serve --frontends)")
+    up.add_argument("--protocol", default="raft", metavar="raft|multipaxos",
+                    help="every member's consensus core (quorum serve --protocol)")
     up.set_defaults(run=run)
 
 
 def member_args(n: int, base: int, data: Path, secret: str | None,
-                snapshot_count: int, frontends: int = 0) -> list[list[str]]:
+                snapshot_count: int, frontends: int = 0,
+                protocol: str = "raft") -> list[list[str]]:
     """The `quorum serve` argument lists of members n1..nN."""
     peers = ",".join(f"n{i + 1}=http://127.0.0.1:{base + 2 * i + 1}" for i in range(n))
     out = []
@@ -55,6 +58,8 @@ def member_args(n: int, base: int, data: Path, secret: str | None,
             args += ["--peer-secret-file", secret]
         if frontends:
             args += ["--frontends", str(frontends)]
+        if protocol != "raft":
+            args += ["--protocol", protocol]
         out.append(args)
     return out
 
@@ -92,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.frontends <= MAX_FRONTENDS:
         raise UsageError(f"--frontends must be between 0 and {MAX_FRONTENDS}")
+    from quorum.impl.server.cores import PROTOCOLS
+
+    if args.protocol not in PROTOCOLS:
+        raise UsageError(f"--protocol must be raft or multipaxos, got {args.protocol!r}")
     data = Path(args.data_dir)
     try:
         secret = args.peer_secret_file or str(ensure_secret(data))
@@ -106,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
     try:
         for argv in member_args(args.nodes, args.base_port, data, secret,
-                                args.snapshot_count, args.frontends):
+                                args.snapshot_count, args.frontends, args.protocol):
             if stop:
                 break
             # -P: the working directory never shadows the installed package

@@ -89,6 +89,9 @@ def add_parser(sub: Any, name: str) -> None:
       help="gRPC front-end processes sharing the client port (SO_REUSEPORT); they forward "
            "every call to this member over a local channel (0: the member serves clients "
            "itself)")
+    a("--protocol", default="raft", metavar="raft|multipaxos",
+      help="the consensus core (ours, not etcd's): raft, or multipaxos (a static "
+           "--initial-cluster, no snapshots, no member add/remove)")
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -96,12 +99,13 @@ def add_parser(sub: Any, name: str) -> None:
 
 #: the environment variable that must be "1" before ``--unsafe-mutant`` is accepted
 UNSAFE_ENV = "QUORUM_UNSAFE_MUTANTS"
-#: the mutants a real member consults: the Raft core's, and the shared Ready loop's (the
-#: other driver mutants live in the simulator's driver, and ``serve`` switches no storage one)
+#: the mutants a real member consults: its core's (Raft's or Multi-Paxos's), and the shared
+#: Ready loop's (the other driver mutants live in the simulator's driver, and ``serve``
+#: switches no storage one)
 SERVE_MUTANTS = ("commit-old-term", "no-truncate", "stale-append", "local-read",
                  "pre-vote-adopts-term", "up-to-date-index-first", "snapshot-keeps-conflict",
                  "ceil-majority", "stale-vote-counted", "early-read-release",
-                 "reply-before-fsync")
+                 "reply-before-fsync", "mp-chosen-any-ballot")
 
 
 def unsafe_mutants(names: list[str]) -> frozenset[Any]:
@@ -119,6 +123,18 @@ def unsafe_mutants(names: list[str]) -> frozenset[Any]:
         raise UsageError(f"--unsafe-mutant {bad[0]!r}: a member can run only "
                          f"{', '.join(SERVE_MUTANTS)}")
     return frozenset(parse(n) for n in names)
+
+
+def _check_core_mutants(protocol: str, mutants: frozenset[Any]) -> None:
+    """Refuse a core mutant of the core this member does not run."""
+    from quorum.impl.mutants import Layer
+
+    other = Layer.CORE if protocol == "multipaxos" else Layer.MULTIPAXOS
+    wrong = sorted(str(m) for m in mutants if m.layer is other)
+    if wrong:
+        core = "Raft" if other is Layer.CORE else "Multi-Paxos"
+        raise UsageError(f"--unsafe-mutant {wrong[0]}: a {core} core mutant, and this member "
+                         f"runs --protocol {protocol}")
 
 
 def _client_tls(args: argparse.Namespace) -> Any:
@@ -205,7 +221,7 @@ def build_config(args: argparse.Namespace) -> Any:
             auto_compaction_mode=args.auto_compaction_mode,
             auto_compaction_retention=args.auto_compaction_retention,
             snapshot_bytes=args.snapshot_bytes, catchup_bytes=args.snapshot_catchup_bytes,
-            client_tls=_client_tls(args), frontends=args.frontends)
+            client_tls=_client_tls(args), frontends=args.frontends, protocol=args.protocol)
         if not cfg.client_tls.empty:
             cfg.client_tls.load()  # unreadable or mismatched files: a startup error
     except (ServerConfigError, ValueError) as exc:
@@ -221,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     mutants = unsafe_mutants(args.unsafe_mutant)
+    _check_core_mutants(cfg.protocol, mutants)
+    if cfg.protocol == "multipaxos" and args.snapshot_count != 100_000:
+        print("quorum serve: warning: --snapshot-count is ignored with --protocol multipaxos "
+              "(its log is never compacted)", file=sys.stderr)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
     if mutants:
