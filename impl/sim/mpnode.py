@@ -15,49 +15,30 @@ It has no snapshots and no membership changes: the simulator refuses those steps
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from quorum.impl.driver import DONE, Driver, ReadGate, run_now
-from quorum.impl.kv import KVStore, Range
-from quorum.impl.multipaxos import Message, MessageType, MultiPaxosConfig, MultiPaxosNode
+from quorum.impl.driver import DONE, Driver
+from quorum.impl.multipaxos import MessageType, MultiPaxosConfig, MultiPaxosNode
 from quorum.impl.multipaxos import Ready as MPReady
-from quorum.impl.mutants import Mutant
 from quorum.impl.raft.types import Entry, HardState, Role, Snapshot
-from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, StorageError, recover
+from quorum.impl.storage import StorageError, recover
 
-from .node import Completion, PendingRead
+from .node import MemberPorts, SimMember
 
 __all__ = ["MPSimNode"]
 
 
 @dataclass
-class MPSimNode:
-    id: int
-    voters: tuple[int, ...]
+class MPSimNode(SimMember):
     config: MultiPaxosConfig
-    storage_mutants: frozenset[Mutant] = frozenset()
-    driver_mutants: frozenset[Mutant] = frozenset()
-    disk: MemoryDisk = field(default_factory=MemoryDisk)
-    running: bool = False
-    raw: MultiPaxosNode | None = None
-    driver: Driver[PendingRead] | None = None
-    store: DiskStorage | None = None
-    kv: KVStore = field(default_factory=KVStore)
-    send: Callable[[Message], None] = field(default=lambda m: None, repr=False)
-    done: Callable[[Completion], None] = field(default=lambda c: None, repr=False)
-    reads: ReadGate[PendingRead] = field(default_factory=ReadGate)
-    writes: set[int] = field(default_factory=set)
-    restarts: int = 0
-    newly_applied: list[Entry] = field(default_factory=list)
+    raw: MultiPaxosNode | None = field(default=None, init=False)
     #: the promise and accepted votes as saved before the last crash, and as recovered
     #: after it (for the agreement observer: a crash may lose nothing that was fsynced)
     last_crash: tuple[tuple[HardState, tuple[Entry, ...]],
                       tuple[HardState, tuple[Entry, ...]]] | None = None
     last_start: Any = None
-    refused: str | None = None
-    torn_tail: str | None = None
     _saved: tuple[HardState, tuple[Entry, ...]] = (HardState(), ())
 
     # --- life cycle ---------------------------------------------------------------------
@@ -65,14 +46,11 @@ class MPSimNode:
         """Recover from the disk (empty: a new replica) and start the core; a corrupt WAL
         raises :class:`~quorum.impl.storage.StorageError` and the member stays down."""
         try:
-            self.store, state = DiskStorage.open(self.disk, f"/n{self.id}", cluster_id=1,
-                                                 node_id=self.id, segment_bytes=4096,
-                                                 mutants=self.storage_mutants)
+            state = self._open()
         except StorageError as exc:
             self.refused = str(exc)
             raise
         self.refused = None
-        self.kv = KVStore(dedup=Mutant.RETRY_APPLIED_TWICE not in self.driver_mutants)
         self.raw = MultiPaxosNode(self.config, state.hard_state, state.entries)
         self._saved = (state.hard_state, state.entries)
         # the ports take this core's Ready and messages, which the loop passes through as
@@ -81,8 +59,7 @@ class MPSimNode:
         self.driver = Driver(self.raw, None, ports, self.reads, self.driver_mutants,
                              early=frozenset({MessageType.ACCEPT}))
         self.running = True
-        self.reads.clear()
-        self.writes.clear()
+        self._forget_clients()
 
     def crash(self, rng: random.Random | None, saving: object = None) -> None:
         """Power cut: volatile state gone; the disk keeps only what was fsynced."""
@@ -97,30 +74,12 @@ class MPSimNode:
         except StorageError as exc:
             self.refused = str(exc)
         self.last_crash = (before, after)
-        self.reads.clear()
-        self.writes.clear()
+        self._forget_clients()
         self.restarts += 1
 
     def stop(self) -> None:
         self.running, self.raw, self.store, self.driver = False, None, None, None
-        self.reads.clear()
-        self.writes.clear()
-
-    def arm_crash(self, operations: int, tear: str = "prefix") -> None:
-        self.disk.crash_after(operations, tear)
-
-    def pump(self, rng: random.Random) -> bool:
-        """Run Ready cycles until the core is quiet; False if the node crashed doing so."""
-        while self.running and self.raw is not None and self.raw.has_ready():
-            assert self.driver is not None
-            rd = self.raw.ready()
-            try:
-                # the loop reads the Raft Ready's fields, which MPReady has, one for one
-                run_now(self.driver.handle(cast(Any, rd)))
-            except SimulatedCrash:
-                self.crash(rng, saving=rd)
-                return False
-        return True
+        self._forget_clients()
 
     # --- what the simulator reads -------------------------------------------------------
     @property
@@ -141,11 +100,11 @@ class MPSimNode:
         return self._saved
 
 
-class _Ports:
+class _Ports(MemberPorts):
     """An :class:`MPSimNode`'s side of the shared Ready loop."""
 
     def __init__(self, node: MPSimNode) -> None:
-        self.node = node
+        self.node: MPSimNode = node
 
     def persist(self, rd: MPReady) -> Awaitable[None]:
         node = self.node
@@ -158,14 +117,6 @@ class _Ports:
         node._saved = (rd.hard_state or hs, ents)
         return DONE
 
-    def send(self, messages: Sequence[Message]) -> None:
-        for m in messages:
-            self.node.send(m)
-
-    @property
-    def applied(self) -> int:
-        return self.node.kv.applied_index
-
     def install(self, snapshot: Snapshot) -> None:  # pragma: no cover - no snapshots here
         raise AssertionError("the multipaxos core hands out no snapshot")
 
@@ -173,11 +124,4 @@ class _Ports:
         node = self.node
         for entry in entries:
             node.newly_applied.append(entry)
-            applied = node.kv.apply(entry.index, entry.data)
-            if applied is not None and applied.request_id in node.writes:
-                node.writes.discard(applied.request_id)
-                node.done((node.id, applied.request_id, applied.result))
-
-    def release(self, index: int, waiter: PendingRead) -> None:
-        node = self.node
-        node.done((node.id, waiter.request_id, node.kv.read(Range(waiter.key))))
+            node.apply_write(entry)

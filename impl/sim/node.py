@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from quorum.impl.driver import DONE, Driver, ReadGate, run_now
 from quorum.impl.kv import KVStore, Put, Range, decode
@@ -41,14 +42,14 @@ from quorum.impl.raft.types import (
     Entry,
     EntryType,
     HardState,
-    Message,
     Ready,
     Role,
     Snapshot,
 )
 from quorum.impl.storage import DiskStorage, MemoryDisk, SimulatedCrash, StorageError, recover
+from quorum.impl.storage.storage import State as RecoveredState
 
-__all__ = ["DurableImage", "SimNode"]
+__all__ = ["DurableImage", "MemberPorts", "SimMember", "SimNode"]
 
 #: (node id, request id, result or None for "write acknowledged without a result")
 Completion = tuple[int, int, Result | None]
@@ -86,37 +87,92 @@ class PendingRead:
 
 
 @dataclass
-class SimNode:
+class SimMember:
+    """What the two simulated members share (:class:`SimNode` runs the Raft core,
+    :class:`~quorum.impl.sim.mpnode.MPSimNode` the Multi-Paxos one): their storage, the
+    Ready loop's pump, and the client side of applying and reading.  Each subclass adds
+    its core's configuration, the core (``raw``) and its crash bookkeeping."""
+
     id: int
     voters: tuple[int, ...]
-    raft_config: RaftConfig
-    storage_mutants: frozenset[Mutant] = frozenset()
-    driver_mutants: frozenset[Mutant] = frozenset()
-    disk: MemoryDisk = field(default_factory=MemoryDisk)
-    running: bool = False
-    raw: RawNode | None = None
-    driver: Driver[PendingRead] | None = None
-    mem: MemoryStorage | None = None
-    store: DiskStorage | None = None
-    kv: KVStore = field(default_factory=KVStore)
+    storage_mutants: frozenset[Mutant] = field(default=frozenset(), kw_only=True)
+    driver_mutants: frozenset[Mutant] = field(default=frozenset(), kw_only=True)
+    disk: MemoryDisk = field(default_factory=MemoryDisk, kw_only=True)
+    running: bool = field(default=False, kw_only=True)
+    driver: Driver[PendingRead] | None = field(default=None, kw_only=True)
+    store: DiskStorage | None = field(default=None, kw_only=True)
+    kv: KVStore = field(default_factory=KVStore, kw_only=True)
     #: where messages go and completions are reported (the simulator's)
-    send: Callable[[Message], None] = field(default=lambda m: None, repr=False)
-    done: Callable[[Completion], None] = field(default=lambda c: None, repr=False)
-    reads: ReadGate[PendingRead] = field(default_factory=ReadGate)
-    writes: set[int] = field(default_factory=set)  # request ids proposed here, unanswered
-    restarts: int = 0
+    send: Callable[[Any], None] = field(default=lambda m: None, repr=False, kw_only=True)
+    done: Callable[[Completion], None] = field(default=lambda c: None, repr=False,
+                                               kw_only=True)
+    reads: ReadGate[PendingRead] = field(default_factory=ReadGate, kw_only=True)
+    writes: set[int] = field(default_factory=set, kw_only=True)  # proposed here, unanswered
+    restarts: int = field(default=0, kw_only=True)
     #: entries applied since the simulator last cleared it (for observers' ghost state)
-    newly_applied: list[Entry] = field(default_factory=list)
+    newly_applied: list[Entry] = field(default_factory=list, kw_only=True)
+    #: why the disk was refused at the last start or crash (a corrupt WAL), else None
+    refused: str | None = field(default=None, kw_only=True)
+    #: why recovery after the last crash cut a torn tail off the WAL (None: it cut none)
+    torn_tail: str | None = field(default=None, kw_only=True)
+    raw: Any = field(default=None, init=False)
+
+    def _open(self) -> RecoveredState:
+        """Open the node's WAL (recovering what the disk holds) and a fresh key space."""
+        self.store, state = DiskStorage.open(self.disk, f"/n{self.id}", cluster_id=1,
+                                             node_id=self.id, segment_bytes=4096,
+                                             mutants=self.storage_mutants)
+        self.kv = KVStore(dedup=Mutant.RETRY_APPLIED_TWICE not in self.driver_mutants)
+        return state
+
+    def _forget_clients(self) -> None:
+        """A start, stop or crash: no read or write waits on this node any longer."""
+        self.reads.clear()
+        self.writes.clear()
+
+    def arm_crash(self, operations: int, tear: str = "prefix") -> None:
+        """Crash inside the ``operations``-th next disk operation (a torn write, torn as
+        ``tear`` says: see :class:`~quorum.impl.storage.MemoryDisk`)."""
+        self.disk.crash_after(operations, tear)
+
+    def crash(self, rng: random.Random | None, saving: Any = None) -> None:
+        raise NotImplementedError
+
+    def pump(self, rng: random.Random) -> bool:
+        """Run Ready cycles until the core is quiet; False if the node crashed doing so."""
+        while self.running and self.raw is not None and self.raw.has_ready():
+            assert self.driver is not None
+            rd = self.raw.ready()
+            try:
+                run_now(self.driver.handle(rd))
+            except SimulatedCrash:
+                self.crash(rng, saving=rd)
+                return False
+        return True
+
+    def apply_write(self, entry: Entry) -> None:
+        """Apply one committed client entry; answer its client if it was proposed here."""
+        applied = self.kv.apply(entry.index, entry.data)
+        if applied is not None and applied.request_id in self.writes:
+            self.writes.discard(applied.request_id)
+            self.done((self.id, applied.request_id, applied.result))
+
+    def release_read(self, waiter: PendingRead) -> None:
+        """Answer a linearizable read from the key space (its index is applied)."""
+        self.done((self.id, waiter.request_id, self.kv.read(Range(waiter.key))))
+
+
+@dataclass
+class SimNode(SimMember):
+    raft_config: RaftConfig
+    raw: RawNode | None = field(default=None, init=False)
+    mem: MemoryStorage | None = None
     down_image: DurableImage | None = None  # what recovery finds, while crashed
     #: (image saved before, image recovered after) of a crash in this step, for observers
     last_crash: tuple[DurableImage, DurableImage, Ready | None] | None = None
     #: (image expected, image started from) of a restart in this step, for observers: the
     #: image the last crash left (None for a first start) and what recovery produced
     last_start: tuple[DurableImage | None, DurableImage] | None = None
-    #: why the disk was refused at the last start or crash (a corrupt WAL), else None
-    refused: str | None = None
-    #: why recovery after the last crash cut a torn tail off the WAL (None: it cut none)
-    torn_tail: str | None = None
 
     # --- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -134,11 +190,8 @@ class SimNode:
         self.last_start = (self.down_image, self.durable())
 
     def _start(self) -> None:
-        self.store, state = DiskStorage.open(self.disk, f"/n{self.id}", cluster_id=1,
-                                             node_id=self.id, segment_bytes=4096,
-                                             mutants=self.storage_mutants)
+        state = self._open()
         mem = MemoryStorage(ConfState(voters=self.voters))
-        self.kv = KVStore(dedup=Mutant.RETRY_APPLIED_TWICE not in self.driver_mutants)
         applied = 0
         if state.snapshot is not None and not state.snapshot.empty:
             mem.apply_snapshot(state.snapshot)
@@ -151,8 +204,7 @@ class SimNode:
         self.raw = RawNode(cfg, mem)
         self.driver = Driver(self.raw, mem, _Ports(self), self.reads, self.driver_mutants)
         self.running = True
-        self.reads.clear()
-        self.writes.clear()
+        self._forget_clients()
 
     def crash(self, rng: random.Random | None, saving: Ready | None = None) -> None:
         """Power cut now: volatile state gone; the disk keeps only what was fsynced.
@@ -169,8 +221,7 @@ class SimNode:
             self.refused = str(exc)
             self.down_image = before
         self.last_crash = (before, self.down_image, saving)
-        self.reads.clear()
-        self.writes.clear()
+        self._forget_clients()
         self.restarts += 1
 
     def stop(self) -> None:
@@ -178,26 +229,7 @@ class SimNode:
         self.down_image = self.durable()
         self.running, self.raw, self.mem, self.store = False, None, None, None
         self.driver = None
-        self.reads.clear()
-        self.writes.clear()
-
-    def arm_crash(self, operations: int, tear: str = "prefix") -> None:
-        """Crash inside the ``operations``-th next disk operation (a torn write, torn as
-        ``tear`` says: see :class:`~quorum.impl.storage.MemoryDisk`)."""
-        self.disk.crash_after(operations, tear)
-
-    # --- the driver loop ----------------------------------------------------------------
-    def pump(self, rng: random.Random) -> bool:
-        """Run Ready cycles until the core is quiet; False if the node crashed doing so."""
-        while self.running and self.raw is not None and self.raw.has_ready():
-            assert self.driver is not None
-            rd = self.raw.ready()
-            try:
-                run_now(self.driver.handle(rd))
-            except SimulatedCrash:
-                self.crash(rng, saving=rd)
-                return False
-        return True
+        self._forget_clients()
 
     # --- what the simulator and the abstraction read ------------------------------------
     @property
@@ -239,11 +271,30 @@ class SimNode:
                             rec.entries)
 
 
-class _Ports:
+class MemberPorts:
+    """The ports both simulated members plug into the shared Ready loop alike
+    (:class:`quorum.impl.driver.Ports`): messages to the simulated network, the applied
+    index and linearizable reads from the key space."""
+
+    node: SimMember
+
+    def send(self, messages: Sequence[Any]) -> None:
+        for m in messages:
+            self.node.send(m)
+
+    @property
+    def applied(self) -> int:
+        return self.node.kv.applied_index
+
+    def release(self, index: int, waiter: PendingRead) -> None:
+        self.node.release_read(waiter)
+
+
+class _Ports(MemberPorts):
     """A :class:`SimNode`'s side of the shared Ready loop (:class:`quorum.impl.driver.Ports`)."""
 
     def __init__(self, node: SimNode) -> None:
-        self.node = node
+        self.node: SimNode = node
 
     def persist(self, rd: Ready) -> Awaitable[None]:
         """Save at once (the simulator's disk has no worker thread): done on return."""
@@ -253,14 +304,6 @@ class _Ports:
         if Mutant.ACK_BEFORE_COMMIT in node.driver_mutants:
             self._ack_early(rd)
         return DONE
-
-    def send(self, messages: Sequence[Message]) -> None:
-        for m in messages:
-            self.node.send(m)
-
-    @property
-    def applied(self) -> int:
-        return self.node.kv.applied_index
 
     def install(self, snapshot: Snapshot) -> None:
         self.node.kv.restore(snapshot.data)
@@ -277,14 +320,7 @@ class _Ports:
             node.raw.apply_conf_change(conf_change_from_bytes(entry.data))
             node.kv.mark_applied(entry.index)
             return
-        applied = node.kv.apply(entry.index, entry.data)
-        if applied is not None and applied.request_id in node.writes:
-            node.writes.discard(applied.request_id)
-            node.done((node.id, applied.request_id, applied.result))
-
-    def release(self, index: int, waiter: PendingRead) -> None:
-        node = self.node
-        node.done((node.id, waiter.request_id, node.kv.read(Range(waiter.key))))
+        node.apply_write(entry)
 
     def _ack_early(self, rd: Ready) -> None:
         node = self.node

@@ -142,13 +142,15 @@ class Simulator:
                                   check_quorum=c.check_quorum,
                                   max_msg_entries=c.max_msg_entries,
                                   mutants=of_layer(c.mutants, Layer.MULTIPAXOS))
-            return MPSimNode(i, self.initial, mc, of_layer(c.mutants, Layer.STORAGE),
-                             of_layer(c.mutants, Layer.DRIVER), send=self._send, done=self._done)
+            return MPSimNode(i, self.initial, mc,
+                             storage_mutants=of_layer(c.mutants, Layer.STORAGE),
+                             driver_mutants=of_layer(c.mutants, Layer.DRIVER), send=self._send,
+                             done=self._done)
         rc = RaftConfig(id=i, election_tick=c.election_tick, heartbeat_tick=c.heartbeat_tick,
                         seed=c.seed, pre_vote=c.pre_vote, check_quorum=c.check_quorum,
                         max_msg_entries=c.max_msg_entries, mutants=of_layer(c.mutants, Layer.CORE))
-        return SimNode(i, self.initial, rc, of_layer(c.mutants, Layer.STORAGE),
-                       of_layer(c.mutants, Layer.DRIVER), send=self._send,
+        return SimNode(i, self.initial, rc, storage_mutants=of_layer(c.mutants, Layer.STORAGE),
+                       driver_mutants=of_layer(c.mutants, Layer.DRIVER), send=self._send,
                        done=self._done)
 
     @property
