@@ -136,6 +136,8 @@ class SimMember:
         self.disk.crash_after(operations, tear)
 
     def crash(self, rng: random.Random | None, saving: Any = None) -> None:
+        """A power cut (``saving``: the Ready whose save it interrupted); each member
+        keeps its own crash bookkeeping, so each defines it."""
         raise NotImplementedError
 
     def pump(self, rng: random.Random) -> bool:
