@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from helpers.member import config, wait_leader
+from helpers.member import config, running_member
 from quorum.impl import kv
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.raft.types import Entry
@@ -22,7 +22,6 @@ from quorum.impl.server.alarms import (
     encode_alarm,
 )
 from quorum.impl.server.machine import StateMachine
-from quorum.impl.server.main import start_member, stop_member
 
 
 def test_alarm_entries_round_trip_and_garbage_decodes_to_none() -> None:
@@ -90,9 +89,7 @@ def test_state_machine_applies_alarms_refuses_writes_and_snapshots_them() -> Non
 def test_alarm_rpc_raises_refuses_writes_and_disarms(tmp_path: Path) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kvs = rpc_pb2_grpc.KVStub(ch)
                 maint = rpc_pb2_grpc.MaintenanceStub(ch)
@@ -122,6 +119,4 @@ def test_alarm_rpc_raises_refuses_writes_and_disarms(tmp_path: Path) -> None:
                 await kvs.Put(rpc_pb2.PutRequest(key=b"b", value=b"2"))
                 assert list((await maint.Status(rpc_pb2.StatusRequest())).errors) == []
                 await maint.Defragment(rpc_pb2.DefragmentRequest())
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())

@@ -23,10 +23,10 @@ import pytest
 
 from helpers.cli import QUORUM, quorum
 from helpers.cluster import free_ports
-from helpers.member import config, wait_leader
+from helpers.member import config, running_member
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server.frontends import CALL, CONFIG, READY, FrontEnds
-from quorum.impl.server.main import MemberFailed, serve, start_member, stop_member
+from quorum.impl.server.main import MemberFailed, serve
 
 
 def _alive(pid: int) -> bool:
@@ -50,11 +50,9 @@ def test_a_killed_frontend_is_restarted_and_stopping_the_member_stops_them_all(
 
     async def scenario() -> list[int]:
         cfg = config(tmp_path, frontends=2)
-        node, _, server = await start_member(cfg)
-        assert isinstance(server, FrontEnds)
-        target = cfg.listen_client_urls[0][len("http://"):]
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
+            assert isinstance(server, FrontEnds)
+            target = cfg.listen_client_urls[0][len("http://"):]
             first = server.pids()
             assert len(first) == 2 and all(_alive(p) for p in first)
             os.kill(first[0], signal.SIGKILL)
@@ -70,8 +68,6 @@ def test_a_killed_frontend_is_restarted_and_stopping_the_member_stops_them_all(
                 assert put.header.member_id == node.id
             assert node.sm.kv.revision == 21
             return now
-        finally:
-            await stop_member(node, server)
     pids = asyncio.run(scenario())
     assert not any(_alive(p) for p in pids)
     assert "exited with signal 9; restarting it" in caplog.text
@@ -147,12 +143,10 @@ def test_malformed_frames_close_that_channel_and_the_member_survives(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, frontends=1)
-        node, _, server = await start_member(cfg)
-        assert isinstance(server, FrontEnds)
-        loop = asyncio.get_running_loop()
-        target = cfg.listen_client_urls[0][len("http://"):]
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
+            assert isinstance(server, FrontEnds)
+            loop = asyncio.get_running_loop()
+            target = cfg.listen_client_urls[0][len("http://"):]
             # a well-behaved channel: settings first, then calls answered by id
             mine, theirs = socket.socketpair()
             theirs.setblocking(False)
@@ -187,8 +181,6 @@ def test_malformed_frames_close_that_channel_and_the_member_survives(
                 theirs.close()
                 assert (await _put(target, b"after")).header.member_id == node.id, name
             assert server.restarts == 0 and len(server.pids()) == 1
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -197,9 +189,7 @@ def test_an_unknown_method_is_unimplemented_as_without_frontends(
         tmp_path: Path, frontends: int) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, frontends=frontends)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 for path in ("/etcdserverpb.KV/Nope", "/etcdserverpb.Watch/Watch",
                              "/other.Service/Call"):
@@ -207,8 +197,6 @@ def test_an_unknown_method_is_unimplemented_as_without_frontends(
                     with pytest.raises(grpc.aio.AioRpcError) as err:
                         await call(b"", timeout=5)
                     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED, path
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -241,9 +229,7 @@ def test_pipelined_requests_of_the_largest_size_all_pass_the_local_channel(
     async def scenario() -> None:
         cfg = config(tmp_path, frontends=1, max_request_bytes=1_000_000,
                      quota_backend_bytes=-1)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 range_ = rpc_pb2_grpc.KVStub(ch).Range
                 big = b"k" * (cfg.max_request_bytes + 500_000)  # a key, so Range: no entry
@@ -251,6 +237,4 @@ def test_pipelined_requests_of_the_largest_size_all_pass_the_local_channel(
                                                     timeout=20) for i in range(8)))
                 assert [g.count for g in got] == [0] * 8
             assert isinstance(server, FrontEnds) and server.restarts == 0
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())

@@ -15,14 +15,14 @@ import pytest
 
 from helpers.cli import quorum
 from helpers.cluster import Cluster, etcdctl
-from helpers.member import config, wait_leader
+from helpers.member import config, running_member
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server.config import (
     DEFAULT_QUOTA_BYTES,
     ServerConfigError,
     parse_retention,
 )
-from quorum.impl.server.main import grpc_options, start_member, stop_member
+from quorum.impl.server.main import grpc_options
 
 
 @pytest.mark.parametrize(("mode", "text", "value"), [
@@ -71,9 +71,7 @@ def test_quota_raises_nospace_and_freeing_space_then_disarm_restores_writes(
         tmp_path: Path) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, quota_backend_bytes=40_000)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 maint = rpc_pb2_grpc.MaintenanceStub(ch)
@@ -110,17 +108,13 @@ def test_quota_raises_nospace_and_freeing_space_then_disarm_restores_writes(
                 await kv.Put(rpc_pb2.PutRequest(key=b"after", value=b"x" * 4000))
                 st = await maint.Status(rpc_pb2.StatusRequest())
                 assert list(st.errors) == [] and st.dbSize == 5 + 4000 + 48
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
 def test_periodic_auto_compaction_compacts_on_its_own(tmp_path: Path) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, auto_compaction_retention="500ms")
-        node, requests, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, requests, server):
             assert requests.compactor.interval == 0.05
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
@@ -132,17 +126,13 @@ def test_periodic_auto_compaction_compacts_on_its_own(tmp_path: Path) -> None:
                     await kv.Range(rpc_pb2.RangeRequest(key=b"a", revision=1))
                 assert err.value.details() == (
                     "etcdserver: mvcc: required revision has been compacted")
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
 def test_the_in_memory_log_is_bounded_in_bytes(tmp_path: Path) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, snapshot_bytes=60_000, catchup_bytes=25_000)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 peak = 0
@@ -159,8 +149,6 @@ def test_the_in_memory_log_is_bounded_in_bytes(tmp_path: Path) -> None:
                 # the log never held more than a snapshot's worth plus the catch-up bytes
                 assert peak <= 60_000 + 25_000 + 2 * 10_100
                 assert mem.first_index() > 20
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -168,9 +156,7 @@ def test_the_in_memory_log_is_bounded_in_bytes(tmp_path: Path) -> None:
 def test_a_compaction_replaces_the_large_snapshot_held_in_memory(tmp_path: Path) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, snapshot_bytes=1_000_000, catchup_bytes=0)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 for i in range(12):
@@ -184,8 +170,6 @@ def test_a_compaction_replaces_the_large_snapshot_held_in_memory(tmp_path: Path)
                 assert node.sm.kv.size_bytes == 1 + 300_000 + 48
                 # the Compact's own Ready found the held snapshot stale and replaced it
                 await _until(lambda: len(node.mem.snapshot().data) < 400_000, "a new snapshot")
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 @pytest.mark.slow

@@ -10,44 +10,18 @@ from typing import Any
 import grpc
 import pytest
 
-from helpers.cluster import free_ports
+from helpers.member import PEER_SECRET, config, running_member
 from quorum.impl import kv as kvm
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server import node as node_module
-from quorum.impl.server.config import ServerConfig, parse_initial_cluster
-from quorum.impl.server.main import start_member, stop_member
-
-SECRET = b"in-process-test-peer-secret"
-
-
-def config(tmp: Path, **kw: Any) -> ServerConfig:
-    client, peer = free_ports(2)
-    peer_url = f"http://127.0.0.1:{peer}"
-    base: dict[str, Any] = dict(
-        name="solo", data_dir=tmp / "solo", listen_peer_urls=(peer_url,),
-        listen_client_urls=(f"http://127.0.0.1:{client}",),
-        initial_cluster=parse_initial_cluster(f"solo={peer_url}"),
-        advertise_peer_urls=(peer_url,), advertise_client_urls=(f"http://127.0.0.1:{client}",),
-        tick_ms=20, peer_secret=SECRET)
-    base.update(kw)
-    return ServerConfig(**base)
-
-
-async def wait_leader(node: Any) -> None:
-    for _ in range(200):
-        if node.leader == node.id:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("no leader")
+from quorum.impl.server.config import ServerConfig
 
 
 @pytest.mark.parametrize("frontends", [0, 2])  # the member serves; two front-ends do
 def test_kv_cluster_and_maintenance_services(tmp_path: Path, frontends: int) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, frontends=frontends)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 put = await kv.Put(rpc_pb2.PutRequest(key=b"a", value=b"1"))
@@ -76,8 +50,6 @@ def test_kv_cluster_and_maintenance_services(tmp_path: Path, frontends: int) -> 
                 st = await rpc_pb2_grpc.MaintenanceStub(ch).Status(rpc_pb2.StatusRequest())
                 assert st.leader == node.id and st.raftTerm >= 1
                 assert st.raftIndex >= st.raftAppliedIndex >= 4
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -96,9 +68,7 @@ def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(
         await real(self, *args)
     monkeypatch.setattr(node_module.Node, "_snapshot_beside", counted)
     async def write_some(cfg: ServerConfig, start: int, n: int) -> None:
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 await asyncio.gather(*(kv.Put(rpc_pb2.PutRequest(
@@ -109,21 +79,15 @@ def test_restart_recovers_acknowledged_writes_from_wal_and_snapshot(
                         break
                     await asyncio.sleep(0.05)
                 assert node.stats["snapshots"] >= 1
-        finally:
-            await stop_member(node, server)
 
     async def scenario() -> None:
         cfg = config(tmp_path, snapshot_count=25, catchup_entries=5)
         await write_some(cfg, 0, 60)  # several snapshots and compactions
         await write_some(cfg, 60, 10)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             assert node.snapshot_index >= 50  # recovered from a snapshot, then the WAL tail
             got = node.sm.kv.read(kvm.Range(b"k", b"l"))
             assert [kv.key for kv in got.kvs] == [b"k%03d" % i for i in range(70)]
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
     assert bool(beside) == (piece == 8)  # which way the snapshots went
 
@@ -144,7 +108,7 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
         """Handshake as a (fake) member ``me`` and send ``body``; True if node hung up on us
         (a different ``me`` each time: warnings are rate-limited per peer)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        channel = await dial(reader, writer, Identity(node.cluster_id, me, SECRET), node.id)
+        channel = await dial(reader, writer, Identity(node.cluster_id, me, PEER_SECRET), node.id)
         writer.write(channel.seal(body))
         try:
             return await asyncio.wait_for(reader.read(1), 5) == b""
@@ -153,9 +117,7 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
 
     async def scenario() -> None:
         cfg = config(tmp_path)
-        node, requests, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, requests, server):
             port = int(cfg.listen_peer_urls[0].rsplit(":", 1)[1])
             assert await peer_sends(node, port, pack([1, 2, 3]))  # msgpack, not a Message
             spoofed = Message(MessageType.APPEND, to=node.id, frm=9, term=99)
@@ -163,8 +125,6 @@ def test_peer_garbage_and_spoofed_sender_cost_only_that_connection(
             assert node.term < 99  # the spoofed message never reached the core
             result = await requests.write(kvm.Put(b"still", b"serving"))
             assert isinstance(result, kvm.PutResult)
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
     assert "dropped peer connection" in caplog.text
     assert "on 8's connection" in caplog.text
@@ -176,9 +136,7 @@ def test_a_lost_or_duplicated_write_proposal_executes_exactly_once(tmp_path: Pat
     Each executes once, and the duplicate is answered from the session table."""
     async def scenario() -> None:
         cfg = config(tmp_path)
-        node, requests, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, requests, server):
             real, calls = node.submit, []
 
             def lossy(data: bytes) -> None:  # drop the first submission
@@ -211,17 +169,13 @@ def test_a_lost_or_duplicated_write_proposal_executes_exactly_once(tmp_path: Pat
             assert node.sm.kv.revision == rev + 2
             got = node.sm.kv.read(kvm.Range(b"once"))
             assert isinstance(got, kvm.RangeResult) and got.kvs[0].version == 2
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
 def test_a_write_on_a_forgotten_pooled_session_is_retried_on_a_fresh_one(tmp_path: Path) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path)
-        node, requests, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, requests, server):
             await requests.write(kvm.Put(b"a", b"1"))  # pools session A (seq 1)
             (a_id, _), = requests._sessions
             node.sm.kv.sessions.max_sessions = 1
@@ -233,8 +187,6 @@ def test_a_write_on_a_forgotten_pooled_session_is_retried_on_a_fresh_one(tmp_pat
             assert node.sm.kv.sessions.last(12345) is None  # the fresh session evicted it
             assert node.sm.kv.sessions.last(a_id) is None and len(node.sm.kv.sessions) == 1
             assert [s[0] for s in requests._sessions] != [a_id]  # A left the pool
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -256,9 +208,7 @@ def test_a_broken_raft_invariant_stops_the_member(
 
     async def scenario(through: str) -> None:
         cfg = config(tmp_path / through)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             heartbeat = codec.encode_message(
                 Message(MessageType.HEARTBEAT, to=node.id, frm=7, term=node.term))
             if through == "tick":
@@ -272,8 +222,6 @@ def test_a_broken_raft_invariant_stops_the_member(
             node.raw.step = stepped.append  # type: ignore[method-assign]
             node.transport.handler(7, heartbeat)
             assert stepped == []
-        finally:
-            await stop_member(node, server)
     for through in ("tick", "frame"):
         asyncio.run(scenario(through))
     assert caplog.text.count("raft invariant broken; stopping this member: planted") == 2

@@ -17,11 +17,10 @@ import pytest
 
 from helpers.cli import QUORUM, quorum
 from helpers.cluster import Cluster, etcdctl, free_ports
-from helpers.member import config, wait_leader
+from helpers.member import config, running_member
 from helpers.tls import CA, Pair
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
 from quorum.impl.server.config import ClientTLS, ServerConfigError
-from quorum.impl.server.main import start_member, stop_member
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +58,8 @@ def test_https_member_serves_tls_and_refuses_plaintext(
         tmp_path: Path, pki: dict[str, Any], frontends: int) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, scheme="https", client_tls=_tls(pki), frontends=frontends)
-        node, _, server = await start_member(cfg)
-        target = cfg.listen_client_urls[0][len("https://"):]
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
+            target = cfg.listen_client_urls[0][len("https://"):]
             async with grpc.aio.secure_channel(target, _creds(pki)) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 await kv.Put(rpc_pb2.PutRequest(key=b"k", value=b"over tls"), timeout=5)
@@ -84,8 +81,6 @@ def test_https_member_serves_tls_and_refuses_plaintext(
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = await proc.communicate()
             assert (proc.returncode, out, err) == (0, b"k\nover tls\n", b"")
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -95,10 +90,8 @@ def test_client_cert_auth_requires_a_cert_of_the_trusted_ca_and_cn_is_the_user(
     async def scenario() -> None:
         cfg = config(tmp_path, scheme="https", client_tls=_tls(pki, client_cert_auth=True),
                      frontends=frontends)
-        node, requests, server = await start_member(cfg)
-        target = cfg.listen_client_urls[0][len("https://"):]
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, requests, server):
+            target = cfg.listen_client_urls[0][len("https://"):]
             for who in (None, "stranger"):  # no certificate; one of an untrusted CA
                 async with grpc.aio.secure_channel(target, _creds(pki, who)) as ch:
                     assert await _fails(rpc_pb2_grpc.KVStub(ch).Put(
@@ -123,8 +116,6 @@ def test_client_cert_auth_requires_a_cert_of_the_trusted_ca_and_cn_is_the_user(
                 assert await _fails(rpc_pb2_grpc.AuthStub(ch).Authenticate(
                     rpc_pb2.AuthenticateRequest(name="alice", password=""))) == (
                     grpc.StatusCode.INVALID_ARGUMENT)
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -134,13 +125,9 @@ def test_http_url_with_certificates_is_served_plain_with_etcds_warning(
 
     async def scenario() -> None:
         cfg = config(tmp_path, client_tls=_tls(pki, client_cert_auth=True))
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 await rpc_pb2_grpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=b"k", value=b"v"))
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
     assert "scheme is HTTP while key and cert files are present; ignoring" in caplog.text
     assert "scheme is HTTP while --client-cert-auth is enabled" in caplog.text

@@ -10,9 +10,8 @@ from typing import Any
 import grpc
 import pytest
 
-from helpers.member import config, wait_leader
+from helpers.member import config, running_member
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
-from quorum.impl.server.main import start_member, stop_member
 
 INVALID, OUT_OF_RANGE = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE
 NO_KEY = "etcdserver: key is not provided"
@@ -86,9 +85,7 @@ def test_bad_requests_get_etcds_status_and_cost_no_log_entry(tmp_path: Path,
                                                           frontends: int) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, max_request_bytes=4096, frontends=frontends)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 for i in range(3):
@@ -111,8 +108,6 @@ def test_bad_requests_get_etcds_status_and_cost_no_log_entry(tmp_path: Path,
                 # 32 levels of nesting are fine; the good requests still work
                 ok = await kv.Txn(_nested(32))
                 assert ok.succeeded and node.raw.status().last_index == index + 1
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
 
 
@@ -122,13 +117,11 @@ def test_an_unexpected_failure_is_internal_without_python_text(
         caplog: pytest.LogCaptureFixture, frontends: int) -> None:
     async def scenario() -> None:
         cfg = config(tmp_path, frontends=frontends)
-        node, requests, server = await start_member(cfg)
+        async with running_member(cfg) as (node, requests, server):
 
-        async def broken(*_: Any) -> Any:
-            raise KeyError("secret internals")
-        monkeypatch.setattr(requests, "read", broken)
-        try:
-            await wait_leader(node)
+            async def broken(*_: Any) -> Any:
+                raise KeyError("secret internals")
+            monkeypatch.setattr(requests, "read", broken)
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 kv = rpc_pb2_grpc.KVStub(ch)
                 with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -136,8 +129,6 @@ def test_an_unexpected_failure_is_internal_without_python_text(
                 assert (err.value.code(), err.value.details()) == (
                     grpc.StatusCode.INTERNAL, "etcdserver: internal error")
                 await kv.Put(rpc_pb2.PutRequest(key=b"k", value=b"v"))  # still serving
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
     assert "internal error serving Range" in caplog.text and "secret internals" in caplog.text
 
@@ -163,9 +154,7 @@ def test_max_txn_ops_is_the_members_flag_and_apply_keeps_the_cluster_wide_bound(
 
     async def scenario() -> None:
         cfg = config(tmp_path, max_txn_ops=200)
-        node, _, server = await start_member(cfg)
-        try:
-            await wait_leader(node)
+        async with running_member(cfg) as (node, _, server):
             async with grpc.aio.insecure_channel(cfg.listen_client_urls[0][7:]) as ch:
                 stub = rpc_pb2_grpc.KVStub(ch)
                 ok = await stub.Txn(rpc_pb2.TxnRequest(
@@ -184,6 +173,4 @@ def test_max_txn_ops_is_the_members_flag_and_apply_keeps_the_cluster_wide_bound(
                     assert (err.value.code(), err.value.details()) == (
                         INVALID, "etcdserver: too many operations in txn request")
                 assert node.raw.status().last_index == index  # nothing proposed
-        finally:
-            await stop_member(node, server)
     asyncio.run(scenario())
