@@ -18,9 +18,14 @@ figures given in the issues) unless ``TLA2TOOLS`` names a ``tla2tools.jar`` and
 ``Paxos.tla``, Ongaro's ``raft.tla``, and the modules they extend): then TLC runs *live*
 on the same bounds (``java -cp $TLA2TOOLS tlc2.TLC -workers 2``), on copies of those
 files in a temporary directory next to a model module and ``.cfg`` this script writes,
-and the row shows its wall time and distinct-state count.  The ``TLC`` column says which.
-The reference specifications are not part of this repository: get them from
-github.com/tlaplus/Examples (specifications/Paxos) and github.com/ongardie/raft.tla.
+and the row shows its wall time, the JVM's CPU seconds (``TLC cpu``) and the ratio of
+our CPU seconds to TLC's (``cpu``: the fairest figure on a loaded machine, where the load
+slows both).  The ``TLC`` column says which.  The reference specifications are not part
+of this repository: get them from github.com/tlaplus/Examples (specifications/Paxos,
+whose Paxos.tla instances Voting.tla and extends Consensus.tla; those use TLAPS.tla and
+the theorem modules of github.com/tlaplus/tlapm's library/, and Functions.tla and
+Folds.tla of the CommunityModules) and github.com/ongardie/raft.tla.  docs/benchmarks.md
+says how tla2tools.jar was built here from github.com/tlaplus/tlaplus.
 
 The two larger models are run only with ``--large``: they are far larger than
 the others (``docs/benchmarks.md`` gives their measured rates and sizes); with
@@ -88,10 +93,12 @@ class TLCError(Exception):
 TLA_FILES = {"paxos": ("Paxos.tla",), "raft": ("raft.tla",)}
 
 
-def _paxos_model(values: dict[str, Any], symmetry: bool) -> tuple[str, str]:
+def _paxos_model(values: dict[str, Any], symmetry: bool, voting: bool = True
+                 ) -> tuple[str, str]:
     """MCBench.tla and MCBench.cfg for Paxos.tla at these bounds: acceptors a1.., values
     v1.., ballots 0..max_ballot, the minimal majorities as quorums (our count's), every
-    invariant of Paxos.tla's Inv."""
+    invariant of Paxos.tla's Inv.  ``voting``: Paxos.tla instances Voting (tlaplus/Examples
+    today), whose own ``Ballot`` (``Nat``) TLC must be told to bound too."""
     acceptors = [f"a{k + 1}" for k in range(values["acceptors"])]
     vals = [f"v{k + 1}" for k in range(values["values"])]
     majority = values["acceptors"] // 2 + 1
@@ -108,13 +115,15 @@ def _paxos_model(values: dict[str, Any], symmetry: bool) -> tuple[str, str]:
     cfg = ["INIT Init", "NEXT Next", "CONSTANTS",
            *[f"  {x} = {x}" for x in acceptors + vals], "  None = None",
            "  Acceptor <- BenchAcceptor", "  Value <- BenchValue", "  Quorum <- BenchQuorum",
-           "  Ballot <- BenchBallot", "INVARIANT Inv"]
+           "  Ballot <- BenchBallot", *(["  Ballot <-[Voting] BenchBallot"] if voting else []),
+           "INVARIANT Inv"]
     if symmetry:
         cfg.append("SYMMETRY BenchSymmetry")
     return module, "\n".join(cfg) + "\n"
 
 
-def _raft_model(values: dict[str, Any], symmetry: bool) -> tuple[str, str]:
+def _raft_model(values: dict[str, Any], symmetry: bool, voting: bool = True
+                ) -> tuple[str, str]:
     """MCBench.tla and MCBench.cfg for raft.tla at these bounds: TLC's CONSTRAINT as
     quorum.spec.raft.config states it (terms, log lengths, messages in flight with
     duplicates counted), a VIEW without raft.tla's history variables, Election Safety,
@@ -158,10 +167,13 @@ def _raft_model(values: dict[str, Any], symmetry: bool) -> tuple[str, str]:
     return module, "\n".join(cfg) + "\n"
 
 
-def tlc_model(bench: Bench) -> tuple[str, str]:
-    """The model module and .cfg TLC checks for ``bench``."""
+def tlc_model(bench: Bench, tla_dir: Path | None = None) -> tuple[str, str]:
+    """The model module and .cfg TLC checks for ``bench`` (against the Paxos.tla in
+    ``tla_dir``, when given: whether it instances Voting)."""
     make = {"paxos": _paxos_model, "raft": _raft_model}[bench.spec]
-    return make(bench.values, bench.symmetry)
+    paxos = tla_dir / "Paxos.tla" if tla_dir else None
+    voting = not (paxos and paxos.is_file()) or "INSTANCE Voting" in paxos.read_text()
+    return make(bench.values, bench.symmetry, voting)
 
 
 _DISTINCT = re.compile(r"([\d,]+) distinct states found")
@@ -180,26 +192,32 @@ def parse_tlc(output: str) -> int:
     return int(found[-1].replace(",", ""))
 
 
-def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2) -> tuple[float, int]:
+def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2
+            ) -> tuple[float, float, int]:
     """Run TLC on ``bench`` in a temporary directory holding copies of the reference
-    specification(s) and the model this script writes; (wall seconds, distinct states)."""
+    specification(s) and the model this script writes; (wall seconds, CPU seconds of the
+    JVM, distinct states).  The CPU figure is the one to compare on a loaded machine: a
+    busy core slows TLC's wall time as it slows ours."""
     with tempfile.TemporaryDirectory(prefix="bench-tlc-") as tmp:
         work = Path(tmp)
         for spec in tla_dir.glob("*.tla"):
             shutil.copy(spec, work / spec.name)
-        module, cfg = tlc_model(bench)
+        module, cfg = tlc_model(bench, tla_dir)
         (work / "MCBench.tla").write_text(module)
         (work / "MCBench.cfg").write_text(cfg)
         cmd = ["java", "-XX:+UseParallelGC", "-cp", jar, "tlc2.TLC", "-workers", str(workers),
                "-deadlock", "-metadir", str(work / "states"), "-config", "MCBench.cfg",
                "MCBench.tla"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False)
         except OSError as e:
             raise TLCError(f"cannot run java: {e}") from None
         seconds = time.perf_counter() - start
-        return seconds, parse_tlc(out.stdout + out.stderr)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        return seconds, cpu, parse_tlc(out.stdout + out.stderr)
 
 
 def tla_setup(env_jar: str | None, tla_dir: str | None, benches: list[Bench]
@@ -300,16 +318,18 @@ def main() -> int:
     print(f"workers={args.workers} store={args.store} "
           f"TLC={'live (' + live[0] + ')' if live else 'recorded (TLC 2.20, 2 workers)'}")
     print(f"{'model':<30} {'distinct':>10} {'wall s':>7} {'cpu s':>7} {'states/s':>9} "
-          f"{'peak RSS':>9} {'B/state':>7} {'TLC s':>7} {'TLC':>8} {'ratio':>6} {'cpu/2':>6}")
+          f"{'peak RSS':>9} {'B/state':>7} {'TLC s':>7} {'TLC':>8} {'ratio':>6} {'cpu/2':>6} "
+          f"{'TLC cpu':>8} {'cpu':>6}")
     for bench in benches:
         if bench.spec not in SPECS:
             print(f"{bench.name:<30} (spec {bench.spec!r} not available)")
             continue
         r = measure(bench, args.workers, args.store, args.repeat, args.max_states)
         tlc, source, note = bench.tlc_seconds, "recorded" if bench.tlc_seconds else "-", ""
+        tlc_cpu: float | None = None  # measured only when TLC runs live
         if live and r["complete"]:
             try:
-                tlc, tlc_distinct = run_tlc(bench, live[0], live[1])
+                tlc, tlc_cpu, tlc_distinct = run_tlc(bench, live[0], live[1])
             except TLCError as e:
                 tlc, source, note = None, "failed", f"  TLC: {e}"
             else:
@@ -322,9 +342,12 @@ def main() -> int:
         cpu_ratio = f"{r['cpu'] / 2 / tlc:.2f}" if tlc else "-"
         bps = f"{r['bytes_per_state']:.1f}" if r["bytes_per_state"] else "-"
         tlc_s = f"{tlc:.1f}" if tlc else "-"
+        tlc_cpu_s = f"{tlc_cpu:.1f}" if tlc_cpu else "-"
+        cpu_cpu = f"{r['cpu'] / tlc_cpu:.2f}" if tlc_cpu else "-"
         print(f"{bench.name:<30} {r['distinct']:>10,} {r['seconds']:>7.2f} {r['cpu']:>7.2f} "
               f"{r['distinct'] / r['seconds']:>9,.0f} {r['rss_mib']:>7.0f}Mi {bps:>7} "
-              f"{tlc_s:>7} {source:>8} {ratio:>6} {cpu_ratio:>6}{note}", flush=True)
+              f"{tlc_s:>7} {source:>8} {ratio:>6} {cpu_ratio:>6} {tlc_cpu_s:>8} "
+              f"{cpu_cpu:>6}{note}", flush=True)
     return 0
 
 
