@@ -179,9 +179,14 @@ def tlc_model(bench: Bench, tla_dir: Path | None = None) -> tuple[str, str]:
 _DISTINCT = re.compile(r"([\d,]+) distinct states found")
 
 
-def parse_tlc(output: str) -> int:
+_LEFT = re.compile(r"([\d,]+) states left on queue")
+
+
+def parse_tlc(output: str, partial: bool = False) -> int:
     """The distinct-state count of a finished TLC run's output; TLCError if it did not
-    finish or reported an error."""
+    finish or reported an error.  ``partial``: the run was stopped by
+    ``-Dtlc2.TLC.stopAfter`` (TLC then reports "completed" with states left on its queue),
+    and a run that left none was no partial run: TLCError too."""
     if "Error:" in output or "Model checking completed" not in output:
         lines = [x for x in output.splitlines() if x.startswith("Error:")]
         raise TLCError(lines[0] if lines else "TLC did not finish (no 'Model checking "
@@ -189,15 +194,20 @@ def parse_tlc(output: str) -> int:
     found = _DISTINCT.findall(output)
     if not found:
         raise TLCError("TLC's output has no 'distinct states found' line")
+    left = _LEFT.findall(output)
+    if partial and (not left or int(left[-1].replace(",", "")) == 0):
+        raise TLCError("TLC finished the whole model before --tlc-stop-after: run it "
+                       "without --large")
     return int(found[-1].replace(",", ""))
 
 
-def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2
-            ) -> tuple[float, float, int]:
+def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2,
+            stop_after: int | None = None) -> tuple[float, float, int]:
     """Run TLC on ``bench`` in a temporary directory holding copies of the reference
     specification(s) and the model this script writes; (wall seconds, CPU seconds of the
     JVM, distinct states).  The CPU figure is the one to compare on a loaded machine: a
-    busy core slows TLC's wall time as it slows ours."""
+    busy core slows TLC's wall time as it slows ours.  ``stop_after``: stop TLC after
+    that many seconds (its ``tlc2.TLC.stopAfter`` property) and count what it found."""
     with tempfile.TemporaryDirectory(prefix="bench-tlc-") as tmp:
         work = Path(tmp)
         for spec in tla_dir.glob("*.tla"):
@@ -205,9 +215,10 @@ def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2
         module, cfg = tlc_model(bench, tla_dir)
         (work / "MCBench.tla").write_text(module)
         (work / "MCBench.cfg").write_text(cfg)
-        cmd = ["java", "-XX:+UseParallelGC", "-cp", jar, "tlc2.TLC", "-workers", str(workers),
-               "-deadlock", "-metadir", str(work / "states"), "-config", "MCBench.cfg",
-               "MCBench.tla"]
+        stop = [] if stop_after is None else [f"-Dtlc2.TLC.stopAfter={stop_after}"]
+        cmd = ["java", *stop, "-XX:+UseParallelGC", "-cp", jar, "tlc2.TLC", "-workers",
+               str(workers), "-deadlock", "-metadir", str(work / "states"), "-config",
+               "MCBench.cfg", "MCBench.tla"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:
@@ -217,7 +228,7 @@ def run_tlc(bench: Bench, jar: str, tla_dir: Path, workers: int = 2
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        return seconds, cpu, parse_tlc(out.stdout + out.stderr)
+        return seconds, cpu, parse_tlc(out.stdout + out.stderr, stop_after is not None)
 
 
 def tla_setup(env_jar: str | None, tla_dir: str | None, benches: list[Bench]
@@ -283,6 +294,54 @@ def measure(bench: Bench, workers: int, store: str, repeat: int,
     return best
 
 
+def row(bench: Bench, args: argparse.Namespace, live: tuple[str, Path] | None) -> str:
+    """Measure ``bench`` (and TLC on it when ``live``) and format its line of the table.
+
+    A large model with TLC live is compared by rate: TLC runs for ``--tlc-stop-after``
+    seconds, we run to the number of distinct states it found, and ``cpu`` is our CPU
+    seconds per distinct state over TLC's (the wall and cpu/2 columns stay empty)."""
+    tlc, source, note = bench.tlc_seconds, "recorded" if bench.tlc_seconds else "-", ""
+    tlc_cpu: float | None = None  # measured only when TLC runs live
+    max_states = args.max_states
+    if live and bench.large:
+        try:
+            tlc, tlc_cpu, tlc_distinct = run_tlc(bench, live[0], live[1],
+                                                 stop_after=args.tlc_stop_after)
+        except TLCError as e:
+            return f"{bench.name:<30} TLC: {e}"
+        max_states = tlc_distinct
+    r = measure(bench, args.workers, args.store, args.repeat, max_states)
+    if live and bench.large:
+        assert tlc and tlc_cpu
+        per_state = (r["cpu"] / r["distinct"]) / (tlc_cpu / tlc_distinct)
+        return (f"{bench.name:<30} {r['distinct']:>10,} {r['seconds']:>7.2f} {r['cpu']:>7.2f} "
+                f"{r['distinct'] / r['seconds']:>9,.0f} {r['rss_mib']:>7.0f}Mi {'-':>7} "
+                f"{tlc:>7.1f} {'live':>8} {'-':>6} {'-':>6} {tlc_cpu:>8.1f} {per_state:>6.2f}"
+                f"  (TLC stopped after {args.tlc_stop_after} s at {tlc_distinct:,} distinct "
+                f"states; cpu compares CPU per distinct state)")
+    if live and r["complete"]:
+        try:
+            tlc, tlc_cpu, tlc_distinct = run_tlc(bench, live[0], live[1])
+        except TLCError as e:
+            tlc, source, note = None, "failed", f"  TLC: {e}"
+        else:
+            source = "live"
+            if tlc_distinct != r["distinct"]:
+                note = f"  TLC found {tlc_distinct:,} distinct states"
+    if not r["complete"]:
+        tlc, source, note = None, "-", f"  (stopped at {r['distinct']:,}, depth {r['depth']})"
+    ratio = f"{r['seconds'] / tlc:.2f}" if tlc else "-"
+    cpu_ratio = f"{r['cpu'] / 2 / tlc:.2f}" if tlc else "-"
+    bps = f"{r['bytes_per_state']:.1f}" if r["bytes_per_state"] else "-"
+    tlc_s = f"{tlc:.1f}" if tlc else "-"
+    tlc_cpu_s = f"{tlc_cpu:.1f}" if tlc_cpu else "-"
+    cpu_cpu = f"{r['cpu'] / tlc_cpu:.2f}" if tlc_cpu else "-"
+    return (f"{bench.name:<30} {r['distinct']:>10,} {r['seconds']:>7.2f} {r['cpu']:>7.2f} "
+            f"{r['distinct'] / r['seconds']:>9,.0f} {r['rss_mib']:>7.0f}Mi {bps:>7} "
+            f"{tlc_s:>7} {source:>8} {ratio:>6} {cpu_ratio:>6} {tlc_cpu_s:>8} "
+            f"{cpu_cpu:>6}{note}")
+
+
 def main() -> int:
     from quorum.model_checker.explicit.parallel import default_workers
 
@@ -298,6 +357,9 @@ def main() -> int:
                     help="stop each run after about N distinct states (prints the rate only)")
     ap.add_argument("--tla-dir", default=None,
                     help="directory of Paxos.tla and raft.tla, for live TLC runs (TLA2TOOLS)")
+    ap.add_argument("--tlc-stop-after", type=int, default=600, metavar="SECONDS",
+                    help="with --large and TLC live: stop TLC after this long and compare "
+                         "CPU per distinct state at its count (default 600)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -305,6 +367,9 @@ def main() -> int:
         return 0
     if args.max_states is not None and args.max_states < 1:
         print("bench_checker: --max-states must be at least 1", file=sys.stderr)
+        return 2
+    if args.tlc_stop_after < 1:
+        print("bench_checker: --tlc-stop-after must be at least 1 second", file=sys.stderr)
         return 2
     from quorum.cli.specs import SPECS
 
@@ -324,30 +389,7 @@ def main() -> int:
         if bench.spec not in SPECS:
             print(f"{bench.name:<30} (spec {bench.spec!r} not available)")
             continue
-        r = measure(bench, args.workers, args.store, args.repeat, args.max_states)
-        tlc, source, note = bench.tlc_seconds, "recorded" if bench.tlc_seconds else "-", ""
-        tlc_cpu: float | None = None  # measured only when TLC runs live
-        if live and r["complete"]:
-            try:
-                tlc, tlc_cpu, tlc_distinct = run_tlc(bench, live[0], live[1])
-            except TLCError as e:
-                tlc, source, note = None, "failed", f"  TLC: {e}"
-            else:
-                source = "live"
-                if tlc_distinct != r["distinct"]:
-                    note = f"  TLC found {tlc_distinct:,} distinct states"
-        if not r["complete"]:
-            tlc, source, note = None, "-", f"  (stopped at {r['distinct']:,}, depth {r['depth']})"
-        ratio = f"{r['seconds'] / tlc:.2f}" if tlc else "-"
-        cpu_ratio = f"{r['cpu'] / 2 / tlc:.2f}" if tlc else "-"
-        bps = f"{r['bytes_per_state']:.1f}" if r["bytes_per_state"] else "-"
-        tlc_s = f"{tlc:.1f}" if tlc else "-"
-        tlc_cpu_s = f"{tlc_cpu:.1f}" if tlc_cpu else "-"
-        cpu_cpu = f"{r['cpu'] / tlc_cpu:.2f}" if tlc_cpu else "-"
-        print(f"{bench.name:<30} {r['distinct']:>10,} {r['seconds']:>7.2f} {r['cpu']:>7.2f} "
-              f"{r['distinct'] / r['seconds']:>9,.0f} {r['rss_mib']:>7.0f}Mi {bps:>7} "
-              f"{tlc_s:>7} {source:>8} {ratio:>6} {cpu_ratio:>6} {tlc_cpu_s:>8} "
-              f"{cpu_cpu:>6}{note}", flush=True)
+        print(row(bench, args, live), flush=True)
     return 0
 
 

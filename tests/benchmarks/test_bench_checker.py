@@ -53,6 +53,16 @@ def test_parse_tlc_reads_the_distinct_count(bench: ModuleType) -> None:
     assert bench.parse_tlc(TLC_OUTPUT) == 185369
 
 
+def test_parse_tlc_of_a_stopped_run_wants_states_left_on_the_queue(bench: ModuleType) -> None:
+    """TLC stopped by tlc2.TLC.stopAfter still says "completed"; what it left on its queue
+    tells a stopped run from a finished one."""
+    stopped = TLC_OUTPUT.replace("185,369 distinct states found, 0 states left",
+                                 "2,176 distinct states found, 1,208 states left")
+    assert bench.parse_tlc(stopped, partial=True) == 2176
+    with pytest.raises(bench.TLCError, match="finished the whole model"):
+        bench.parse_tlc(TLC_OUTPUT, partial=True)
+
+
 @pytest.mark.parametrize("output, message", [
     ("Error: The invariant Inv is violated.\n", "Error: The invariant Inv is violated."),
     ("Starting...\n", "TLC did not finish"),
@@ -139,6 +149,10 @@ def test_run_tlc_runs_java_on_the_written_model(bench: ModuleType, tmp_path: Pat
                                 "-workers", "2"]
     assert args.endswith("-config MCBench.cfg MCBench.tla")
     assert sorted(files) == ["MCBench.cfg", "MCBench.tla", "Paxos.tla"]
+    with pytest.raises(bench.TLCError, match="finished the whole model"):  # 0 left: no stop
+        bench.run_tlc(by_name(bench, "paxos a3 v2 b0..2"), "/x/tla2tools.jar", tla,
+                      stop_after=30)
+    assert record.read_text().split()[:2] == ["-Dtlc2.TLC.stopAfter=30", "-XX:+UseParallelGC"]
 
 
 def test_cli_errors_are_one_line_with_status_2(tmp_path: Path) -> None:
@@ -147,3 +161,7 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=False)
     assert out.returncode == 2
     assert out.stderr == f"bench_checker: TLA2TOOLS={tmp_path / 'none.jar'}: no such file\n"
+    out = subprocess.run([sys.executable, str(SCRIPT), "--tlc-stop-after", "0"],
+                         capture_output=True, text=True, check=False)
+    assert (out.returncode, out.stderr) == (
+        2, "bench_checker: --tlc-stop-after must be at least 1 second\n")
