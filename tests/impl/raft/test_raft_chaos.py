@@ -122,7 +122,10 @@ def _heal_and_settle(net: Network, ticks: int = 200) -> None:
     net.drop = None
     for _ in range(ticks):
         net.tick()
-        if len(net.leaders()) == 1 and len({net.sms[i].applied_index for i in net.nodes}) == 1:
+        leaders = net.leaders()
+        top = max(n.raft.term for n in net.nodes.values())  # not a deposed leader
+        if len(leaders) == 1 and net.nodes[leaders[0]].raft.term == top \
+                and len({net.sms[i].applied_index for i in net.nodes}) == 1:
             return
 
 
