@@ -37,6 +37,7 @@ timings (etcd and quorum: 100 ms heartbeat, 1 s election timeout).
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import functools
 import json
@@ -223,7 +224,8 @@ class Cluster:
         raise RuntimeError("no leader elected")
 
 
-def start_quorum(data: Path, log: Path, frontends: int = 0, protocol: str = "raft") -> Cluster:
+def start_quorum(data: Path, log: Path, frontends: int = 0, protocol: str = "raft",
+                 log_level: str = "warning") -> Cluster:
     ports = free_ports(6)
     names = ["n1", "n2", "n3"]
     peers = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
@@ -236,7 +238,7 @@ def start_quorum(data: Path, log: Path, frontends: int = 0, protocol: str = "raf
                 "--data-dir", str(data / n), "--listen-client-urls", client,
                 "--listen-peer-urls", f"http://127.0.0.1:{ports[2 * i + 1]}",
                 "--initial-cluster", peers, "--peer-secret-file", str(secret),
-                "--log-level", "warning", "--frontends", str(frontends),
+                "--log-level", log_level, "--frontends", str(frontends),
                 "--protocol", protocol]
         c.add(client, argv, log / f"quorum-{n}.log")
     return c
@@ -441,6 +443,32 @@ def failover_times(cluster: Cluster, trials: int) -> list[float]:
     return out
 
 
+def member_counters(log: Path) -> dict[str, float] | None:
+    """The counters a member logs when it stops (``--log-level info``), if it did."""
+    found = None
+    for line in log.read_text(errors="replace").splitlines():
+        if "stopped; counters " in line:
+            found = ast.literal_eval(line.split("stopped; counters ", 1)[1])
+    return found
+
+
+def print_counters(name: str, cluster: Cluster) -> None:
+    """Per write of the leader (the member that took the writes): Readies handled and
+    messages sent by each member, over the whole run (warm-up and election included)."""
+    counters = [member_counters(log) for log in cluster.logs]
+    if any(c is None for c in counters):
+        print(f"{name:<10} counters: not logged", flush=True)
+        return
+    cs = [c for c in counters if c is not None]
+    writes = max(c["writes"] for c in cs)
+    lead = max(range(len(cs)), key=lambda i: cs[i]["writes"])
+    order = [lead] + [i for i in range(len(cs)) if i != lead]
+    per = " | ".join(f"{'leader' if i == lead else 'follower'}: "
+                     f"{cs[i]['messages'] / writes:.2f} msgs, {cs[i]['readies'] / writes:.2f} "
+                     f"Readies, {cs[i]['saves'] / writes:.2f} fsyncs" for i in order)
+    print(f"{name:<10} per write ({writes:,.0f} writes): {per}", flush=True)
+
+
 def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: argparse.Namespace,
                     go: Path | None, data: Path, results: Results) -> None:
     data.mkdir()
@@ -471,6 +499,8 @@ def measure_cluster(name: str, start: Callable[[Path, Path], Cluster], args: arg
                   f"{sorted(times)[len(times) // 2]:.2f} s)", flush=True)
     finally:
         cluster.stop()
+    if args.counters and name.startswith("quorum"):
+        print_counters(name, cluster)
 
 
 def record(results: Results, key: tuple[str, str, int], f: Figures) -> None:
@@ -498,8 +528,9 @@ def one_round(args: argparse.Namespace, systems: list[str], go: Path | None, wor
             continue
         for n in args.frontends:
             name = f"{system}/fe{n}" if n else system
-            measure_cluster(name, functools.partial(start_quorum, frontends=n,
-                                                    protocol=protocol),
+            measure_cluster(name, functools.partial(
+                start_quorum, frontends=n, protocol=protocol,
+                log_level="info" if args.counters else "warning"),
                             args, go, work / name.replace("/", "-"), results)
     if "pysyncobj" in systems:
         for c in args.concurrency:
@@ -564,6 +595,10 @@ def main() -> int:
                     help="after the load, N times: kill -9 the leader and time until a "
                     "surviving member acknowledges a Put (then restart it)")
     ap.add_argument("--keep", action="store_true", help="keep the data and log directory")
+    ap.add_argument("--counters", action="store_true",
+                    help="run quorum's members at --log-level info and print, per write, the "
+                    "messages, Readies and fsyncs of each member (over the whole cluster run: "
+                    "give one --concurrency for figures of that concurrency)")
     ap.add_argument("--flame", metavar="SVG",
                     help="record a py-spy flame graph of quorum's leader during its run at "
                     "the highest concurrency (Python client)")

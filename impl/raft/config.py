@@ -27,6 +27,11 @@ class RaftConfig:
     * ``max_apply_bytes``: limit of committed entries per ``Ready`` (None: no limit).
     * ``snapshot_timeout_ticks``: a snapshot unacknowledged this long is assumed lost and
       retried (0: three election timeouts).
+    * ``eager_commit``: send every member an AppendEntries as soon as the commit index
+      moves (etcd-raft's behaviour; one message per member and write, and its answer).
+      False: the members learn it from the next AppendEntries or heartbeat, or when the
+      driver calls ``RawNode.send_commit`` (see ``RawNode.commit_lagging``); a
+      configuration change and the leader's first entry are still sent at once.
     * ``applied``: on restart, the index the application's state already reflects.
     * ``mutants``: core members of :class:`~quorum.impl.mutants.Mutant`, known bugs
       switched on for the mutant tests only (never in production).
@@ -44,6 +49,7 @@ class RaftConfig:
     max_inflight_bytes: int = 0
     max_apply_bytes: int | None = None
     snapshot_timeout_ticks: int = 0
+    eager_commit: bool = True
     applied: int = 0
     mutants: frozenset[Mutant] = field(default_factory=frozenset)
 

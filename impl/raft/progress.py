@@ -89,6 +89,7 @@ class Progress:
     pending_snapshot: int = 0  # SNAPSHOT: index of the snapshot in flight
     snapshot_ticks: int = 0  # SNAPSHOT: leader ticks since it was sent
     recent_active: bool = False  # heard from since the last check-quorum round
+    sent_commit: int = 0  # the highest commit index sent to it (AppendEntries, heartbeat)
 
     def _reset(self, state: ProgressState) -> None:
         self.state = state

@@ -151,7 +151,7 @@ class Raft:
         self.tracker.reset_votes()
         last = self.log.last_index()
         for i, pr in self.tracker.progress.items():
-            pr.match, pr.next, pr.recent_active = 0, last + 1, i == self.id
+            pr.match, pr.next, pr.recent_active, pr.sent_commit = 0, last + 1, i == self.id, 0
             pr.inflights.reset()
             pr.state, pr.probe_sent, pr.pending_snapshot = ProgressState.PROBE, False, 0
         self.pending_conf_index = 0
@@ -230,7 +230,8 @@ class Raft:
         self.log.stable_to(index, term)
         me = self.tracker.progress.get(self.id)
         if self.role is Role.LEADER and me is not None and self.log.match_term(index, term):
-            if me.maybe_update(index) and replication.maybe_commit(self):
+            if me.maybe_update(index) and replication.maybe_commit(self) \
+                    and self.cfg.eager_commit:
                 replication.bcast_append(self)
 
     def add_read_state(self, index: int, context: bytes) -> None:

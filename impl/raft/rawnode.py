@@ -159,6 +159,19 @@ class RawNode:
     def report_snapshot(self, to: int, ok: bool) -> None:
         leader.report_snapshot(self.raft, to, ok)
 
+    def commit_lagging(self) -> bool:
+        """Leader: does a member not know of a commit index it could adopt?  The core
+        sends no message of its own when its commit index moves: the members learn it
+        from the next AppendEntries or heartbeat.  A driver that wants them to learn it
+        sooner calls :meth:`send_commit` a short while (less than a heartbeat interval)
+        after this turns true; under load the next AppendEntries carries it first."""
+        return replication.commit_lagging(self.raft)
+
+    def send_commit(self) -> None:
+        """Leader: tell every lagging member (:meth:`commit_lagging`) the commit index,
+        in the next Ready's messages."""
+        replication.send_commit(self.raft)
+
     def apply_conf_change(self, cc: ConfChange) -> ConfState:
         """Adopt a committed conf change as the application applies it; the new config.
 

@@ -119,5 +119,10 @@ def release_pending(r: Raft) -> None:
 def _answer(r: Raft, frm: int, index: int, context: bytes) -> None:
     if frm in (NONE, r.id):
         r.add_read_state(index, context)
-    else:
-        r.send(MessageType.READ_INDEX_RESP, frm, index=index, context=context)
+        return
+    pr = r.tracker.progress.get(frm)
+    if not r.cfg.eager_commit and pr is not None and pr.sent_commit < index:
+        # Without eager commit notices a follower may not know ``index`` is committed
+        # yet; its read waits until it has applied ``index``, so tell it now, first.
+        replication.send_append(r, frm)
+    r.send(MessageType.READ_INDEX_RESP, frm, index=index, context=context)

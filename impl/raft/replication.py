@@ -28,8 +28,9 @@ from .types import Message, MessageType, Role
 if TYPE_CHECKING:
     from .raft import Raft
 
-__all__ = ["bcast_append", "bcast_heartbeat", "flush", "handle_append_resp", "handle_heartbeat_resp",
-           "maybe_commit", "send_append", "send_timeout_now"]
+__all__ = ["bcast_append", "bcast_heartbeat", "commit_lagging", "flush", "handle_append_resp",
+           "handle_heartbeat_resp", "maybe_commit", "send_append", "send_commit",
+           "send_timeout_now"]
 
 MT = MessageType
 
@@ -48,8 +49,10 @@ def send_append(r: Raft, to: int, send_if_empty: bool = True) -> bool:
     if not ents and not send_if_empty:
         return False
     pr.sent_entries(ents[-1].index if ents else None, sum(len(e.data) for e in ents))
-    r.send(MT.APPEND, to, index=prev, log_term=prev_term, entries=tuple(ents),
-           commit=r.log.committed)
+    commit = r.log.committed
+    # what the member may commit from this message: no further than what it carries
+    pr.sent_commit = max(pr.sent_commit, min(commit, ents[-1].index if ents else prev))
+    r.send(MT.APPEND, to, index=prev, log_term=prev_term, entries=tuple(ents), commit=commit)
     return True
 
 
@@ -88,12 +91,43 @@ def flush(r: Raft) -> None:
                 send_append(r, to)
 
 
+def _lags(r: Raft, to: int, pr: Progress) -> bool:
+    """Could ``to`` commit more than we told it, and may we send to it now?"""
+    return to != r.id and pr.sent_commit < min(pr.match, r.log.committed) \
+        and not pr.is_paused()
+
+
+def commit_lagging(r: Raft) -> bool:
+    """Leader: is a member not told of a commit index it holds the entries for?
+
+    The leader does not send a notice of its own when its commit index moves (one
+    message per member and write, and the member's answer): the members learn it from
+    the next AppendEntries or heartbeat, or from :func:`send_commit`, which the driver
+    calls a short while after this turns true (less than a heartbeat interval), so that
+    under load the notice rides on the next AppendEntries instead.
+    """
+    return r.role is Role.LEADER and any(_lags(r, to, pr)
+                                         for to, pr in r.tracker.progress.items())
+
+
+def send_commit(r: Raft) -> None:
+    """Leader: send the members that lag (:func:`commit_lagging`) the commit index, in
+    an AppendEntries from their ``next`` index (empty when they have every entry)."""
+    if r.role is not Role.LEADER:
+        return
+    for to, pr in r.tracker.progress.items():
+        if _lags(r, to, pr):
+            send_append(r, to)
+
+
 def bcast_heartbeat(r: Raft, context: bytes = b"") -> None:
     """Heartbeats carry ``min(match, commit)``: never a commit index beyond a member's
     matching prefix; ``context`` ties acknowledgements to a pending ReadIndex."""
     for to, pr in r.tracker.progress.items():
         if to != r.id:
-            r.send(MT.HEARTBEAT, to, commit=min(pr.match, r.log.committed), context=context)
+            commit = min(pr.match, r.log.committed)
+            pr.sent_commit = max(pr.sent_commit, commit)
+            r.send(MT.HEARTBEAT, to, commit=commit, context=context)
 
 
 def send_timeout_now(r: Raft, to: int) -> None:
@@ -101,10 +135,19 @@ def send_timeout_now(r: Raft, to: int) -> None:
 
 
 def maybe_commit(r: Raft) -> bool:
-    """Advance the commit index by the commit rule; release reads waiting for it."""
+    """Advance the commit index by the commit rule; release reads waiting for it.
+
+    Without ``eager_commit`` the members learn the new commit index later
+    (:func:`commit_lagging`), except when it covers a configuration change or the
+    leader's first entry, which they learn at once."""
     any_term = Mutant.COMMIT_OLD_TERM in r.mutants
+    before = r.log.committed
     if not r.log.maybe_commit(r.tracker.committed(), r.term, any_term):
         return False
+    if before < r.pending_conf_index <= r.log.committed:
+        # a configuration change (or our term's first entry) is committed: tell every
+        # member now, as a member removed by it hears from us no more after we apply it
+        bcast_append(r)
     if r.pending_reads and r.committed_in_current_term():
         readonly.release_pending(r)
     return True
@@ -125,7 +168,7 @@ def handle_append_resp(r: Raft, m: Message) -> None:
     if not pr.maybe_update(m.index):
         return
     _promote(r, pr, m.index)
-    if maybe_commit(r):
+    if maybe_commit(r) and r.cfg.eager_commit:
         bcast_append(r)
     elif was_paused:
         send_append(r, m.frm)

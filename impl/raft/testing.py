@@ -168,11 +168,20 @@ class Network:
         return n
 
     def stabilize(self, max_rounds: int = 10_000) -> None:
-        """Deliver until no node has anything to do; bounded so a livelock fails loudly."""
+        """Deliver until no node has anything to do; bounded so a livelock fails loudly.
+
+        Once nothing is in flight, a leader whose members lag behind its commit index
+        sends them the commit notice a driver sends a short while (less than a tick)
+        after the commit (``RawNode.send_commit``), and delivery goes on."""
         for _ in range(max_rounds):
             self.process_all()
             if not self.queue:
-                return
+                lagging = [i for i in sorted(self.nodes) if self.nodes[i].commit_lagging()]
+                if not lagging:
+                    return
+                for i in lagging:
+                    self.nodes[i].send_commit()
+                continue
             self.deliver()
         raise AssertionError(f"network did not stabilize in {max_rounds} rounds")
 

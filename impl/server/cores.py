@@ -7,7 +7,10 @@ reports the core's status in etcd's terms, and says which features the core has:
 
 * :class:`RaftCore` (:class:`~quorum.impl.raft.rawnode.RawNode`): membership changes
   through configuration-change entries, snapshots and log compaction, ReadIndex on any
-  member (a follower's core forwards it to the leader).
+  member (a follower's core forwards it to the leader).  The core runs without the
+  commit notice (``RaftConfig.eager_commit=False``): the node sends it
+  :data:`~quorum.impl.server.node.COMMIT_NOTICE_TICKS` of a tick after a commit, unless
+  the next AppendEntries carried the commit index first.
 * :class:`MultiPaxosCore` (:class:`~quorum.impl.multipaxos.MultiPaxosNode`): a static
   membership (``--initial-cluster``), no snapshots (the log is never compacted, and a
   restarted member replays it from slot 1), and a ReadIndex only on the leader.  A
@@ -95,6 +98,14 @@ class CoreAdapter:
     def status(self) -> CoreStatus:
         raise NotImplementedError
 
+    def commit_lagging(self) -> bool:
+        """Leader: is a member not yet told a commit index it could adopt?  (A core that
+        never leaves the commit notice out answers False.)"""
+        return False
+
+    def send_commit(self) -> None:
+        """Leader: queue the commit notice for the members that lag."""
+
     def own_barrier(self, member: int, payload: bytes) -> bytes | None:
         """The read context of an applied read barrier if this member proposed it in this
         life, else None."""
@@ -120,7 +131,8 @@ class RaftCore(CoreAdapter):
         self.mem.set_hard_state(hard_state)
         self.raw = RawNode(RaftConfig(
             id=self.id, election_tick=election_ticks, heartbeat_tick=1, seed=seed,
-            applied=applied, mutants=of_layer(mutants, Layer.CORE)), self.mem)
+            applied=applied, eager_commit=False, mutants=of_layer(mutants, Layer.CORE)),
+            self.mem)
         if bootstrap:
             self.raw.bootstrap(voters)
         return self.raw
@@ -143,6 +155,12 @@ class RaftCore(CoreAdapter):
         st = self.raw.status()
         return CoreStatus(st.hard_state.term, st.last_index, st.hard_state.commit,
                           self.id in st.conf_state.learners)
+
+    def commit_lagging(self) -> bool:
+        return self.raw.commit_lagging()
+
+    def send_commit(self) -> None:
+        self.raw.send_commit()
 
 
 class MultiPaxosCore(CoreAdapter):

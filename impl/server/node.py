@@ -36,6 +36,16 @@ It also snapshots when the snapshot it holds has become much larger than the sta
 Compact dropped most of the history), then returns the freed memory to the operating
 system (:func:`quorum.impl.server.memory.trim`).
 
+The Raft core sends no message of its own when its commit index moves (``eager_commit``
+off): the next AppendEntries carries the new commit index, so under load a write costs one
+AppendEntries per follower, and its answer, instead of two.  When the Ready loop goes
+quiet with a member still lagging, the node sends it the commit index
+``COMMIT_NOTICE_TICKS`` of a tick later (so an idle follower applies within about 20 ms at
+the default 100 ms tick; the heartbeat would tell it within a tick anyway).  A leader
+answers its own clients once the entry is committed and applied on it, so this delays
+only the followers' applying (their serializable reads); a follower's ReadIndex answer is
+preceded by the commit index it needs (``impl/raft/readonly.py``).
+
 Linearizable reads use ReadIndex (Raft thesis 6.4), batched: at most one ReadIndex
 request is in flight; every read that arrives meanwhile waits for the next one.  The
 client requests themselves live in :mod:`quorum.impl.server.requests`.
@@ -95,6 +105,9 @@ PROTOCOL_FILE = "protocol"  # in the data directory: which core wrote the WAL
 STALE_SLACK = 1024 * 1024  # bytes a held snapshot may exceed twice the state's size by
 SNAPSHOT_PIECE = 2000  # keys packed between two turns of the event loop (a few ms)
 SNAPSHOT_FINISH_S = 30.0  # how long stop() lets a snapshot under way finish
+#: a Raft leader tells members a new commit index this fraction of a tick after the Ready
+#: loop goes quiet, unless the next AppendEntries told them first (see the module doc)
+COMMIT_NOTICE_TICKS = 0.2
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -137,6 +150,7 @@ class Node:
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"wal-{cfg.name}")
         self._tasks: list[asyncio.Task[Any]] = []
+        self._notice: asyncio.TimerHandle | None = None  # a commit notice to send
         self._snap_index = 0
         self._snapshotting = False  # a snapshot task is packing or writing a snapshot
         self._snap_task: asyncio.Task[None] | None = None  # the latest snapshot task
@@ -267,6 +281,8 @@ class Node:
                 pass  # the task logged it and set ``fatal``
         for task in self._tasks:
             task.cancel()
+        if self._notice is not None:
+            self._notice.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.transport.stop()
         try:
@@ -445,6 +461,17 @@ class Node:
                     self._flush_proposals()
                 self._issue_read_index()
                 await self._maybe_snapshot()
+            if self._notice is None and self.core.commit_lagging():
+                self._notice = asyncio.get_running_loop().call_later(
+                    COMMIT_NOTICE_TICKS * self.cfg.tick_ms / 1000, self._send_commit)
+
+    def _send_commit(self) -> None:
+        """The commit notice is due: tell the members that still lag (under load the
+        next AppendEntries has usually told them already, and this sends nothing)."""
+        self._notice = None
+        if self.panic is None and not self._stopping:
+            self.core.send_commit()
+            self._wake.set()
 
     async def _handle(self, rd: Any) -> None:
         self.stats["readies"] += 1

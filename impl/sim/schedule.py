@@ -119,6 +119,9 @@ class SimConfig:
     #: the core every node runs: "raft" or "multipaxos" (``impl/multipaxos``; no snapshots,
     #: transfers or membership changes: the simulator logs those steps as refused no-ops)
     protocol: str = "raft"
+    #: Raft's ``RaftConfig.eager_commit``: False runs the core as ``quorum serve`` does (no
+    #: commit notice; a node whose members lag sends them one at its next tick)
+    eager_commit: bool = True
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -145,6 +148,8 @@ class SimConfig:
         d["mutants"] = [m.value for m in self.mutants]
         if self.protocol == "raft":  # the files saved before there was a choice stay the same
             del d["protocol"]
+        if self.eager_commit:  # likewise
+            del d["eager_commit"]
         return d
 
     @classmethod

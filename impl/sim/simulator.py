@@ -148,7 +148,8 @@ class Simulator:
                              done=self._done)
         rc = RaftConfig(id=i, election_tick=c.election_tick, heartbeat_tick=c.heartbeat_tick,
                         seed=c.seed, pre_vote=c.pre_vote, check_quorum=c.check_quorum,
-                        max_msg_entries=c.max_msg_entries, mutants=of_layer(c.mutants, Layer.CORE))
+                        max_msg_entries=c.max_msg_entries, eager_commit=c.eager_commit,
+                        mutants=of_layer(c.mutants, Layer.CORE))
         return SimNode(i, self.initial, rc, storage_mutants=of_layer(c.mutants, Layer.STORAGE),
                        driver_mutants=of_layer(c.mutants, Layer.DRIVER), send=self._send,
                        done=self._done)
@@ -287,6 +288,9 @@ class Simulator:
         rates = self.cfg.tick_rates
         for i, node in self.nodes.items():
             due = self.time * rates[(i - 1) % len(rates)] // 4
+            if not self.cfg.eager_commit and isinstance(node, SimNode) and node.running \
+                    and node.raw is not None and node.raw.commit_lagging():
+                node.raw.send_commit()  # the member's commit notice, due within a tick
             while self.ticks[i] < due:
                 self.ticks[i] += 1
                 if node.running and node.raw is not None:

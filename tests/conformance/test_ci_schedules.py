@@ -38,6 +38,32 @@ def test_two_hundred_schedules_pass_every_check():
     assert not short, f"schedules with fewer than 1,000 effective events: {short}"
 
 
+@pytest.mark.slow
+def test_schedules_without_commit_notices_pass_every_check():
+    """``eager_commit=False``, the member's setting (no commit notice; a node whose
+    members lag sends them the commit index at its next tick): 50 tla-profile schedules
+    with every check, step refinement included, and 100 of the default generator."""
+    from dataclasses import replace
+
+    from quorum.conformance.runner import TLA_CHECKS
+    from quorum.impl.sim import generate_tla
+
+    failures = []
+    for seed in range(50):
+        s = generate_tla(seed, STEPS)
+        res = check_schedule(replace(s, config=replace(s.config, eager_commit=False)),
+                             TLA_CHECKS, keep_log=False)
+        if not res.ok or res.validated != (STEPS, STEPS):
+            failures.append(f"tla seed {seed}: {res.failure or res.verdicts}")
+    for seed in range(100):
+        s = generate(seed, STEPS)
+        res = check_schedule(replace(s, config=replace(s.config, eager_commit=False)),
+                             keep_log=False)
+        if not res.ok:
+            failures.append(f"seed {seed}: {res.failure or res.verdicts}")
+    assert not failures, "\n".join(failures)
+
+
 TLA_SCHEDULES = 200
 CHUNK = 50  # seeds per test, so that each stays well within pytest-timeout on a busy machine
 

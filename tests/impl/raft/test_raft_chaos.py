@@ -75,11 +75,13 @@ class Checker:
                                   f"message of term {m.term}")
 
 
-def run(seed: int, steps: int, mutants: frozenset[Mutant] = frozenset(), n: int = 3) -> Network:
+def run(seed: int, steps: int, mutants: frozenset[Mutant] = frozenset(), n: int = 3,
+        eager_commit: bool = True) -> Network:
     """A random schedule: ticks, partial delivery with drops, partitions, proposals,
     restarts and compactions; raises SafetyViolation on the first broken property."""
     rng = random.Random(seed)
     net = Network(range(1, n + 1), seed=seed, mutants=mutants, election_tick=4,
+                  eager_commit=eager_commit,
                   max_msg_entries=rng.choice([1, 2, 8]), pre_vote=rng.random() < 0.7,
                   check_quorum=rng.random() < 0.7)
     ids = sorted(net.nodes)
@@ -122,13 +124,28 @@ def _heal_and_settle(net: Network, ticks: int = 200) -> None:
     net.drop = None
     for _ in range(ticks):
         net.tick()
-        if len(net.leaders()) == 1 and len({net.sms[i].applied_index for i in net.nodes}) == 1:
+        leaders = net.leaders()
+        top = max(n.raft.term for n in net.nodes.values())  # not a deposed leader
+        if len(leaders) == 1 and net.nodes[leaders[0]].raft.term == top \
+                and len({net.sms[i].applied_index for i in net.nodes}) == 1:
             return
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_random_schedules_keep_safety_and_converge(seed: int) -> None:
     net = run(seed, steps=400)
+    _heal_and_settle(net)
+    (leader,) = net.leaders()
+    net.propose(leader, b"final")
+    assert all(net.commands(i) == net.commands(leader) for i in net.nodes)
+    assert net.commands(leader)[-1] == b"final"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_schedules_without_commit_notices_keep_safety_and_converge(seed: int) -> None:
+    """The same schedules with ``eager_commit=False`` (the member's setting): followers
+    learn the commit index from later AppendEntries and heartbeats only."""
+    net = run(seed, steps=400, eager_commit=False)
     _heal_and_settle(net)
     (leader,) = net.leaders()
     net.propose(leader, b"final")
