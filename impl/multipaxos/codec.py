@@ -5,10 +5,12 @@
 negative or oversized numbers, unknown message types, and messages the core could not
 handle safely (a ballot of 0, entries where none belong, an ACCEPT whose entries are not
 consecutive slots at the message's ballot, a PROMISE reporting a ballot above its own or
-slots out of order, an ACCEPTED whose range is reversed).
+slots out of order, an ACCEPTED whose range is reversed, a SNAPSHOT of no slot, snapshot
+bytes on a message that carries none).
 
-Wire shape: ``[type, to, frm, ballot, slot, last, entries, commit, context]``, each entry
-as the Raft codec's ``[term, index, type, data]`` (term = ballot, index = slot).
+Wire shape: ``[type, to, frm, ballot, slot, last, entries, commit, context]``, and a tenth
+field ``snapshot`` when it is not empty; each entry as the Raft codec's ``[term, index,
+type, data]`` (term = ballot, index = slot).
 """
 
 from __future__ import annotations
@@ -36,15 +38,21 @@ def _uint(x: Any, what: str) -> int:
 
 
 def message_to_wire(m: Message) -> list[Any]:
-    return [int(m.type), m.to, m.frm, m.ballot, m.slot, m.last,
-            [entry_to_wire(e) for e in m.entries], m.commit, m.context]
+    x = [int(m.type), m.to, m.frm, m.ballot, m.slot, m.last,
+         [entry_to_wire(e) for e in m.entries], m.commit, m.context]
+    if m.snapshot:
+        x.append(m.snapshot)
+    return x
 
 
 def message_from_wire(x: Any) -> Message:
     """Rebuild and validate a peer's message (see the module docstring)."""
-    if not isinstance(x, list | tuple) or len(x) != 9:
-        raise CodecError("message: expected a list of 9 fields")
-    typ, to, frm, ballot, slot, last, ents, commit, ctx = x
+    if not isinstance(x, list | tuple) or len(x) not in (9, 10):
+        raise CodecError("message: expected a list of 9 fields (10 with a snapshot)")
+    typ, to, frm, ballot, slot, last, ents, commit, ctx = x[:9]
+    snap = x[9] if len(x) == 10 else b""
+    if type(snap) is not bytes:
+        raise CodecError("snapshot: expected bytes")
     try:
         mtype = MT(_uint(typ, "message type"))
     except ValueError:
@@ -56,7 +64,7 @@ def message_from_wire(x: Any) -> Message:
     m = Message(type=mtype, to=_uint(to, "to"), frm=_uint(frm, "from"),
                 ballot=_uint(ballot, "ballot"), slot=_uint(slot, "slot"),
                 last=_uint(last, "last"), entries=tuple(entry_from_wire(e) for e in ents),
-                commit=_uint(commit, "commit"), context=ctx)
+                commit=_uint(commit, "commit"), context=ctx, snapshot=snap)
     _check(m)
     return m
 
@@ -81,8 +89,12 @@ def _check(m: Message) -> None:
             if e.term != m.ballot or e.index != m.entries[0].index + k or e.index == 0:
                 raise CodecError("ACCEPT: entries must be consecutive positive slots at the "
                                  "message's ballot")
+    if m.snapshot and m.type not in (MT.PROMISE, MT.SNAPSHOT):
+        raise CodecError(f"{m.type.name} carries no snapshot")
+    if m.type is MT.SNAPSHOT and m.last == 0:
+        raise CodecError("SNAPSHOT: the last slot it covers must be positive")
     if m.type is MT.PROMISE:
-        prev = m.slot - 1
+        prev = max(m.slot - 1, m.last)
         for e in m.entries:
             if not (e.index > prev and 0 < e.term <= m.ballot):
                 raise CodecError("PROMISE: reported slots must increase from the first slot "

@@ -29,6 +29,22 @@ re-proposes their chosen values at its own ballot (the only value Paxos lets it 
 there).  A higher ballot in any message makes a replica promise it and follow; an ACCEPT or
 PREPARE below the promise is answered with REJECT, which deposes the old leader.
 
+Leader stickiness (``pre_prepare``, on by default; Raft's pre-vote and check-quorum lease):
+a replica whose timeout fires first becomes a pre-candidate and asks its peers whether
+they would promise its next ballot (PRE_PREPARE, which changes no promise); a peer that
+heard from a live leader within an election timeout stays silent.  Only with a majority
+of yeses does it run phase 1, so a member that was cut off or restarted never raises a
+ballot that would depose a leader the others still follow.
+
+Log compaction: once the state machine executed every slot up to ``k``, the driver may
+:meth:`MultiPaxosNode.compact` the log to a snapshot of the state at ``k``; those slots
+are chosen, so their votes are no longer needed.  A peer whose acknowledged prefix is
+below the snapshot gets it in a SNAPSHOT message instead of the compacted slots, and an
+acceptor asked in phase 1 about compacted slots sends its snapshot with its PROMISE (the
+candidate installs it: it never re-proposes into a compacted, chosen prefix).  A replica
+that installs a snapshot keeps its votes above it.  A restart recovers the snapshot and
+the votes after it.
+
 Nothing in here blocks, reads a clock, does I/O or draws an unseeded random number.  A
 peer's message never raises; a local request that cannot be served raises
 :class:`~quorum.impl.raft.errors.ProposalDropped` or :class:`~quorum.impl.raft.errors.NotLeader`.
@@ -42,7 +58,17 @@ from dataclasses import dataclass, field
 
 from quorum.impl.mutants import Layer, Mutant, foreign, names
 from quorum.impl.raft.errors import ConfigError, NotLeader, ProposalDropped
-from quorum.impl.raft.types import NONE, Entry, HardState, ReadState, Role, SoftState
+from quorum.impl.raft.types import (
+    NONE,
+    ConfState,
+    Entry,
+    HardState,
+    ReadState,
+    Role,
+    Snapshot,
+    SnapshotMeta,
+    SoftState,
+)
 
 from .types import Message, MessageType, MultiPaxosConfig, Ready
 
@@ -77,16 +103,18 @@ class Status:
     applied: int
     last_index: int
     match: dict[int, int] = field(default_factory=dict)  # leaders only
+    snapshot_index: int = 0  # the compacted prefix: every slot up to it chosen and executed
 
 
 class MultiPaxosNode:
     """One replica, driven by its owner (see the module docstring).
 
-    ``hard_state`` and ``entries`` are what the replica's storage holds (both empty for a
-    new replica): entries contiguous from slot 1, holes as ``term == 0``."""
+    ``hard_state``, ``entries`` and ``snapshot`` are what the replica's storage holds (all
+    empty for a new replica): entries contiguous from the slot after the snapshot's (slot
+    1 without one), holes as ``term == 0``."""
 
     def __init__(self, config: MultiPaxosConfig, hard_state: HardState | None = None,
-                 entries: Sequence[Entry] = ()) -> None:
+                 entries: Sequence[Entry] = (), snapshot: Snapshot | None = None) -> None:
         cfg = config
         hard_state = hard_state or HardState()
         if cfg.id <= 0 or cfg.id not in cfg.voters or len(set(cfg.voters)) != len(cfg.voters) \
@@ -99,10 +127,12 @@ class MultiPaxosNode:
         if bad:
             raise ConfigError(f"unknown multipaxos mutants {', '.join(bad)}; known: "
                               f"{', '.join(names(Layer.MULTIPAXOS))}")
+        snap = snapshot if snapshot is not None and not snapshot.empty else Snapshot()
+        base = snap.meta.index
         for k, e in enumerate(entries):
-            if e.index != k + 1:
-                raise ConfigError(f"entries must be contiguous from slot 1; slot {e.index} "
-                                  f"at position {k}")
+            if e.index != base + k + 1:
+                raise ConfigError(f"entries must be contiguous from slot {base + 1}; slot "
+                                  f"{e.index} at position {k}")
         self.cfg = cfg
         self.id = cfg.id
         self.voters = tuple(sorted(cfg.voters))
@@ -112,12 +142,14 @@ class MultiPaxosNode:
         # -- durable (acceptor) state
         self.promised = hard_state.term
         self.log: dict[int, Entry] = {e.index: e for e in entries if e.term > 0}
-        self.commit = hard_state.commit
-        self.stable_last = len(entries)  # highest slot the storage holds (holes included)
-        self.last = max(self.log, default=0)  # highest slot holding an accepted value
-        if self.commit > self.last or any(s not in self.log for s in range(1, self.commit + 1)):
+        self.snap = snap  # the compacted prefix (slots up to snap.meta.index) and its state
+        self.commit = max(hard_state.commit, base)
+        self.stable_last = base + len(entries)  # highest slot the storage holds (holes too)
+        self.last = max(self.log, default=base)  # highest slot holding an accepted value
+        if self.commit > self.last or any(s not in self.log
+                                          for s in range(base + 1, self.commit + 1)):
             raise ConfigError(f"chosen prefix {self.commit} has slots without a value")
-        self.applied = min(cfg.applied, self.commit)
+        self.applied = min(max(cfg.applied, base), self.commit)
         # -- volatile state
         self.role = Role.FOLLOWER
         self.leader = NONE
@@ -131,6 +163,9 @@ class MultiPaxosNode:
         self.self_match = 0  # leader: our own durable prefix at our ballot
         self.recent: set[int] = set()  # leader: peers heard from in this election timeout
         self.reads: dict[bytes, tuple[int, set[int]]] = {}  # leader: ctx -> (index, acks)
+        self.grants: set[int] = set()  # pre-candidate: peers that would promise self.ballot
+        self.snap_wait: dict[int, int] = {}  # leader: ticks before a peer's snapshot may go again
+        self.pending_snapshot: Snapshot | None = None  # installed from a peer, for the Ready
         self.dirty_from: int | None = None  # lowest slot changed since the last Ready
         self.msgs: list[Message] = []
         self.read_states: list[ReadState] = []
@@ -165,6 +200,7 @@ class MultiPaxosNode:
     def _become_follower(self, leader: int) -> None:
         self.role, self.leader, self.ballot = Role.FOLLOWER, leader, 0
         self.reports, self.match, self.sent, self.reads = {}, {}, {}, {}
+        self.grants, self.snap_wait = set(), {}
         self.heartbeat_due = False
         self.elapsed, self.timeout = 0, self._draw_timeout()
 
@@ -174,6 +210,8 @@ class MultiPaxosNode:
         if self.role is Role.LEADER:
             self.heartbeat_elapsed += 1
             self.elapsed += 1
+            for p, w in self.snap_wait.items():
+                self.snap_wait[p] = max(0, w - 1)
             if self.elapsed >= self.cfg.election_tick:
                 self.elapsed = 0
                 if self.cfg.check_quorum and len(self.recent) + 1 < self.quorum:
@@ -186,6 +224,26 @@ class MultiPaxosNode:
             return
         self.elapsed += 1
         if self.elapsed >= self.timeout:
+            if self.cfg.pre_prepare:
+                self._pre_campaign()
+            else:
+                self.campaign()
+
+    def _in_lease(self) -> bool:
+        """Has this replica heard from a live leader within an election timeout (or is it
+        the leader)?  Then it would not help a candidate depose that leader."""
+        return self.role is Role.LEADER or (
+            self.leader != NONE and self.elapsed < self.cfg.election_tick)
+
+    def _pre_campaign(self) -> None:
+        """Ask the peers whether they would promise our next ballot (promising nothing)."""
+        b = next_ballot(self.promised, self.id, self.voters)
+        self.role, self.leader, self.ballot = Role.PRE_CANDIDATE, NONE, b
+        self.elapsed, self.timeout = 0, self._draw_timeout()
+        self.grants = set()
+        for p in self.peers:
+            self._send(Message(MT.PRE_PREPARE, p, self.id, ballot=b))
+        if self.quorum == 1:
             self.campaign()
 
     def campaign(self) -> None:
@@ -194,7 +252,7 @@ class MultiPaxosNode:
         self.promised = b
         self.role, self.leader, self.ballot = Role.CANDIDATE, NONE, b
         self.elapsed, self.timeout = 0, self._draw_timeout()
-        self.match, self.sent, self.reads = {}, {}, {}
+        self.match, self.sent, self.reads, self.grants = {}, {}, {}, set()
         first = self.commit + 1
         self.reports = {self.id: (self.commit, self._accepted_from(first))}
         for p in self.peers:
@@ -213,26 +271,52 @@ class MultiPaxosNode:
             if self.role is Role.LEADER:
                 self._append([e.data for e in m.entries])
             return  # dropped elsewhere: the client times out and retries
-        if m.ballot > self.promised and m.type in (MT.PREPARE, MT.ACCEPT, MT.REJECT):
+        if m.ballot > self.promised and m.type in (MT.PREPARE, MT.ACCEPT, MT.REJECT,
+                                                    MT.SNAPSHOT):
             self._promise(m.ballot)
         handler = {MT.PREPARE: self._on_prepare, MT.PROMISE: self._on_promise,
                    MT.ACCEPT: self._on_accept, MT.ACCEPTED: self._on_accepted,
-                   MT.REJECT: lambda m: None}[m.type]
+                   MT.REJECT: lambda m: None, MT.PRE_PREPARE: self._on_pre_prepare,
+                   MT.PRE_PROMISE: self._on_pre_promise, MT.SNAPSHOT: self._on_snapshot,
+                   }[m.type]
         handler(m)
+
+    def _on_pre_prepare(self, m: Message) -> None:
+        if m.ballot <= self.promised:  # its phase 1 would fail: tell it the promise
+            self._send(Message(MT.REJECT, m.frm, self.id, ballot=self.promised))
+        elif not self._in_lease():
+            self._send(Message(MT.PRE_PROMISE, m.frm, self.id, ballot=m.ballot))
+
+    def _on_pre_promise(self, m: Message) -> None:
+        if self.role is not Role.PRE_CANDIDATE or m.ballot != self.ballot:
+            return
+        self.grants.add(m.frm)
+        if len(self.grants) + 1 >= self.quorum:
+            self.campaign()
 
     def _on_prepare(self, m: Message) -> None:
         if m.ballot < self.promised:
             self._send(Message(MT.REJECT, m.frm, self.id, ballot=self.promised))
             return
-        if m.ballot == self.promised and self.role is not Role.FOLLOWER:
+        if m.ballot == self.ballot and self.role in (Role.CANDIDATE, Role.LEADER):
             return  # our own ballot (cannot come from a peer): ignore
+        if self.role is Role.PRE_CANDIDATE:
+            self._become_follower(NONE)
         self.elapsed = 0  # give the candidate its chance before campaigning ourselves
+        base = self.snap.meta.index
+        if base >= m.slot:  # slots it asks about were compacted: they are chosen, here
+            self._send(Message(MT.PROMISE, m.frm, self.id, ballot=m.ballot, slot=m.slot,
+                               last=base, entries=self._accepted_from(m.slot),
+                               commit=self.commit, snapshot=self.snap.data))
+            return
         self._send(Message(MT.PROMISE, m.frm, self.id, ballot=m.ballot, slot=m.slot,
                            entries=self._accepted_from(m.slot), commit=self.commit))
 
     def _on_promise(self, m: Message) -> None:
         if self.role is not Role.CANDIDATE or m.ballot != self.ballot:
             return
+        if m.last > self.commit:  # it compacted slots we lack: its snapshot has them
+            self._install(m.last, m.snapshot)
         self.reports[m.frm] = (m.commit, m.entries)
         if len(self.reports) >= self.quorum:
             self._become_leader()
@@ -270,7 +354,7 @@ class MultiPaxosNode:
         self.sent = {p: self.reports[p][0] if p in self.reports else self.commit
                      for p in self.peers}
         self.recent = {p for p in self.reports if p != self.id}
-        self.reports = {}
+        self.reports, self.snap_wait = {}, {}
         self.heartbeat_due = True
         self._maybe_commit()
 
@@ -278,6 +362,8 @@ class MultiPaxosNode:
         if m.ballot < self.promised:
             self._send(Message(MT.REJECT, m.frm, self.id, ballot=self.promised))
             return
+        if self.role is Role.PRE_CANDIDATE:
+            self._become_follower(m.frm)  # a live leader at our promise: follow it
         if self.role is not Role.FOLLOWER:
             return  # our own ballot: a replica never gets its own ACCEPT
         self.leader, self.elapsed = m.frm, 0
@@ -293,6 +379,45 @@ class MultiPaxosNode:
         first, last = (m.entries[0].index, m.entries[-1].index) if m.entries else (0, 0)
         self._send(Message(MT.ACCEPTED, m.frm, self.id, ballot=m.ballot, slot=first,
                            last=last, commit=self.commit, context=m.context))
+
+    def _on_snapshot(self, m: Message) -> None:
+        """The leader's snapshot: every slot up to ``m.last`` is chosen; install it if it
+        covers more than our chosen prefix, and acknowledge our prefix."""
+        if m.ballot < self.promised:
+            self._send(Message(MT.REJECT, m.frm, self.id, ballot=self.promised))
+            return
+        if self.role is Role.PRE_CANDIDATE:
+            self._become_follower(m.frm)
+        if self.role is not Role.FOLLOWER:
+            return
+        self.leader, self.elapsed = m.frm, 0
+        if m.last > self.commit:
+            self._install(m.last, m.snapshot)
+        self._send(Message(MT.ACCEPTED, m.frm, self.id, ballot=m.ballot, commit=self.commit))
+
+    def _install(self, index: int, data: bytes) -> None:
+        """Take a peer's snapshot at ``index`` (above our chosen prefix): slots up to it
+        are chosen with the state ``data``; our votes above it stay."""
+        self.snap = Snapshot(SnapshotMeta(index, 0, ConfState(voters=self.voters)), data)
+        self.pending_snapshot = self.snap
+        for s in [s for s in self.log if s <= index]:
+            del self.log[s]
+        self.commit = index  # a vote above it is not known chosen until a notice says so
+        self.last = max(self.last, index)
+        self.stable_last = max(self.stable_last, index)  # the save keeps storage contiguous
+
+    def compact(self, index: int, data: bytes) -> Snapshot:
+        """The state machine executed every slot up to ``index`` and its state is ``data``:
+        drop the votes up to ``index`` (chosen: no phase 1 needs them again).  Returns the
+        snapshot, which the driver makes durable before releasing the WAL's segments.
+        ``index`` must be applied and above the current snapshot."""
+        if not self.snap.meta.index < index <= self.applied:
+            raise ValueError(f"compact({index}): need {self.snap.meta.index} < index <= "
+                             f"applied {self.applied}")
+        self.snap = Snapshot(SnapshotMeta(index, 0, ConfState(voters=self.voters)), data)
+        for s in [s for s in self.log if s <= index]:
+            del self.log[s]
+        return self.snap
 
     def _on_accepted(self, m: Message) -> None:
         if self.role is not Role.LEADER or m.ballot != self.ballot or m.frm not in self.match:
@@ -367,6 +492,7 @@ class MultiPaxosNode:
     def has_ready(self) -> bool:
         """Is there anything to persist, send, apply or report?"""
         return bool(self.msgs or self.read_states or self.dirty_from is not None
+                    or self.pending_snapshot is not None
                     or self.heartbeat_due or self.applied < self.commit
                     or self._hard() != self._prev_hard or self._soft() != self._prev_soft
                     or (self.role is Role.LEADER
@@ -383,6 +509,16 @@ class MultiPaxosNode:
             if beat:
                 self.sent[p] = min(self.sent[p], self.match[p])
             start = self.sent[p] + 1
+            if start <= self.snap.meta.index:  # it needs compacted slots: the snapshot
+                if self.snap_wait.get(p, 0) > 0:  # one is on its way: wait for its answer
+                    self.sent[p] = max(self.sent[p], self.last)
+                    continue
+                self.snap_wait[p] = self.cfg.election_tick
+                self.sent[p] = self.snap.meta.index
+                self._send(Message(MT.SNAPSHOT, p, self.id, ballot=self.ballot,
+                                   last=self.snap.meta.index, commit=self.commit,
+                                   snapshot=self.snap.data))
+                start = self.sent[p] + 1
             if start > self.last and not beat:
                 continue
             end = min(self.last, start + self.cfg.max_msg_entries - 1)
@@ -397,19 +533,22 @@ class MultiPaxosNode:
         self._flush()
         hard, soft = self._hard(), self._soft()
         entries: tuple[Entry, ...] = ()
+        base, snap = self.snap.meta.index, self.pending_snapshot
         if self.dirty_from is not None:
-            start = min(self.dirty_from, self.stable_last + 1)
+            start = max(min(self.dirty_from, self.stable_last + 1), base + 1)
             entries = tuple(self.log.get(s) or Entry(0, s) for s in range(start, self.last + 1))
             self.stable_last = self.last  # handed to storage; saves are made in order
-        committed = tuple(self.log[s] for s in range(self.applied + 1, self.commit + 1))
+        done = self.applied if snap is None else max(self.applied, snap.meta.index)
+        committed = tuple(self.log[s] for s in range(done + 1, self.commit + 1))
         rd = Ready(
             soft_state=soft if soft != self._prev_soft else None,
             hard_state=hard if hard != self._prev_hard else None,
-            entries=entries, messages=tuple(self.msgs), committed_entries=committed,
-            read_states=tuple(self.read_states),
-            must_sync=bool(entries) or (hard.term, hard.vote) != (self._prev_hard.term,
-                                                                  self._prev_hard.vote))
+            entries=entries, snapshot=snap, messages=tuple(self.msgs),
+            committed_entries=committed, read_states=tuple(self.read_states),
+            must_sync=bool(entries) or snap is not None
+            or (hard.term, hard.vote) != (self._prev_hard.term, self._prev_hard.vote))
         self.msgs, self.read_states, self.dirty_from = [], [], None
+        self.pending_snapshot = None
         self._prev_hard, self._prev_soft = hard, soft
         return rd
 
@@ -422,13 +561,16 @@ class MultiPaxosNode:
                     s = e.index
             self.self_match = s
             self._maybe_commit()
+        if rd.snapshot is not None:
+            self.applied = max(self.applied, rd.snapshot.meta.index)
         if rd.committed_entries:
             self.applied = max(self.applied, rd.committed_entries[-1].index)
 
     def status(self) -> Status:
         return Status(id=self.id, hard_state=self._hard(), soft_state=self._soft(),
                       ballot=self.ballot, applied=self.applied, last_index=self.last,
-                      match=dict(self.match) if self.role is Role.LEADER else {})
+                      match=dict(self.match) if self.role is Role.LEADER else {},
+                      snapshot_index=self.snap.meta.index)
 
     def accepted(self, slot: int) -> Entry | None:
         """The value this acceptor accepted in ``slot`` (its ballot as ``term``), if any."""

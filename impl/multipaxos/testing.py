@@ -9,6 +9,11 @@ codec, and delivers messages from one list in flight on demand: any of them (reo
 or drops or duplicates them.  Links can be cut.  Nothing here is random but what a seeded
 ``random.Random`` passed in draws.
 
+A replica's state machine is the list of slots it applied; :meth:`Cluster.compact`
+snapshots it (the list, packed) and compacts the replica's log and WAL, and a snapshot
+installed from a peer replaces the list, so the ghost checks below judge every slot a
+snapshot carries as if it had been applied one by one.
+
 Ghost state for the checks: :attr:`Cluster.chosen` is every slot some replica applied, with
 its value; applying a different value in a slot raises :class:`AgreementError`, and so does
 applying slots out of order.
@@ -19,7 +24,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from quorum.impl.raft.types import Entry, ReadState
+import msgpack
+
+from quorum.impl.raft.types import Entry, ReadState, Snapshot
 from quorum.impl.storage import DiskStorage, MemoryDisk
 
 from .codec import decode_message, encode_message
@@ -49,6 +56,7 @@ class Cluster:
         self.inflight: list[Message] = []
         self.cut: set[tuple[int, int]] = set()
         self.restarts = 0
+        self.compactions = 0
         for i in self.voters:
             self.start(i)
 
@@ -57,12 +65,36 @@ class Cluster:
         """Recover replica ``i`` from its disk (empty: a new replica) and start it."""
         store, state = DiskStorage.open(self.disks[i], f"/n{i}", cluster_id=1, node_id=i,
                                         segment_bytes=4096)
+        self.applied[i] = []  # the state machine replays every chosen slot from 1 ...
+        applied = 0
+        if state.snapshot is not None and not state.snapshot.empty:
+            self._restore(i, state.snapshot)  # ... or from the snapshot on
+            applied = state.snapshot.meta.index
         cfg = MultiPaxosConfig(id=i, voters=self.voters, seed=self.seed + self.restarts,
-                               **self.cfg)  # type: ignore[arg-type]
-        node = MultiPaxosNode(cfg, state.hard_state, state.entries)
+                               applied=applied, **self.cfg)  # type: ignore[arg-type]
+        node = MultiPaxosNode(cfg, state.hard_state, state.entries, state.snapshot)
         self.nodes[i], self.stores[i] = node, store
-        self.applied[i] = []  # the state machine replays every chosen slot from 1
         return node
+
+    def compact(self, i: int) -> Snapshot:
+        """Replica ``i`` snapshots its state machine at its applied slot, makes it durable
+        and compacts its log and WAL up to it."""
+        node, done = self.node(i), self.applied[i]
+        snap = node.compact(len(done), msgpack.packb([[e.term, e.index, e.data] for e in done]))
+        self.stores[i].save_snapshot(snap)
+        self.stores[i].release_to(snap.meta.index)
+        self.compactions += 1
+        return snap
+
+    def _restore(self, i: int, snap: Snapshot) -> None:
+        """Replace replica ``i``'s state machine by ``snap`` (each slot in it checked as if
+        applied now)."""
+        self.applied[i] = []
+        for term, index, data in msgpack.unpackb(snap.data):
+            self._apply(i, Entry(term, index, data=data))
+        if len(self.applied[i]) != snap.meta.index:
+            raise AgreementError(f"n{i}: a snapshot at {snap.meta.index} holds "
+                                 f"{len(self.applied[i])} slots")
 
     def crash(self, i: int, rng: random.Random | None = None) -> None:
         """Power cut of replica ``i``: what was not fsynced is lost (torn, with ``rng``)."""
@@ -83,8 +115,12 @@ class Cluster:
         node = self.nodes[i]
         while node is not None and node.has_ready():
             rd = node.ready()
+            if rd.snapshot is not None:
+                self.stores[i].save_snapshot(rd.snapshot)
             self.stores[i].save(rd.hard_state, rd.entries)
             self.inflight.extend(rd.messages)
+            if rd.snapshot is not None and rd.snapshot.meta.index > len(self.applied[i]):
+                self._restore(i, rd.snapshot)
             for e in rd.committed_entries:
                 self._apply(i, e)
             self.read_states[i].extend(rd.read_states)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from quorum.impl.mutants import Mutant
-from quorum.impl.raft.types import Entry, HardState, ReadState, SoftState
+from quorum.impl.raft.types import Entry, HardState, ReadState, Snapshot, SoftState
 
 __all__ = ["Message", "MessageType", "MultiPaxosConfig", "Ready"]
 
@@ -40,6 +40,9 @@ class MessageType(IntEnum):
     #               acceptor's chosen prefix; context echoes a read's
     REJECT = 5  # a PREPARE or ACCEPT below the promise; ballot = the promised ballot
     PROPOSE = 6  # a follower forwards proposals (entries, values only) to its leader
+    PRE_PREPARE = 7  # pre-vote: "would you promise ballot?"; promises nothing (``pre_prepare``)
+    PRE_PROMISE = 8  # pre-vote granted: no live leader heard within an election timeout
+    SNAPSHOT = 9  # the leader's snapshot: every slot up to last chosen, state in snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +56,24 @@ class Message:
     entries: tuple[Entry, ...] = ()
     commit: int = 0
     context: bytes = b""  # a ReadIndex request's context, on ACCEPT and ACCEPTED
+    #: SNAPSHOT, and a PROMISE whose acceptor compacted slots asked about: the state
+    #: machine's state once every slot up to ``last`` (all chosen) was executed
+    snapshot: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
 class Ready:
-    """What to persist, send and apply now (the Raft core's ``Ready``, field for field;
-    ``snapshot`` is always None: this core does not compact its log)."""
+    """What to persist, send and apply now (the Raft core's ``Ready``, field for field).
+
+    ``snapshot`` is one this replica got from a peer (a leader's SNAPSHOT, or a PROMISE
+    during its own phase 1): persist it with the entries (it does not replace the log:
+    the votes above its index stay), then install it in the state machine before applying
+    ``committed_entries``, which start right after it."""
 
     soft_state: SoftState | None = None
     hard_state: HardState | None = None  # None: unchanged since the last Ready
     entries: tuple[Entry, ...] = ()  # contiguous; they replace the WAL's suffix from the first
-    snapshot: None = None
+    snapshot: Snapshot | None = None
     messages: tuple[Message, ...] = ()
     committed_entries: tuple[Entry, ...] = ()
     read_states: tuple[ReadState, ...] = ()
@@ -82,9 +92,16 @@ class MultiPaxosConfig:
     * ``heartbeat_tick``: a leader sends an ACCEPT to every peer this often (heartbeat,
       chosen notice and repair of lost accepts from the peer's acknowledged prefix).
     * ``check_quorum``: a leader that heard from no majority in an election timeout steps
-      down.  ``max_msg_entries``: slots per ACCEPT.  ``applied``: on restart, the slot the
-      state machine already reflects.  ``mutants``: Multi-Paxos members of
-      :class:`~quorum.impl.mutants.Mutant`, known bugs for the mutant tests only.
+      down.  ``pre_prepare`` (leader stickiness, the pre-vote of Raft): a replica whose
+      election timeout fires first asks every peer whether it would promise a higher
+      ballot (PRE_PREPARE, promising nothing) and runs phase 1 only once a majority said
+      yes; a replica says no while it has heard from a live leader within an election
+      timeout, so a member cut off or restarted cannot depose a healthy leader.  Safety
+      never depends on it.  ``max_msg_entries``: slots per ACCEPT.  ``applied``: on
+      restart, the slot the state machine already reflects (at least the snapshot's: the
+      driver restores the snapshot it recovered before starting the core).  ``mutants``:
+      Multi-Paxos members of :class:`~quorum.impl.mutants.Mutant`, known bugs for the
+      mutant tests only.
     """
 
     id: int
@@ -93,6 +110,7 @@ class MultiPaxosConfig:
     heartbeat_tick: int = 1
     seed: int = 0
     check_quorum: bool = True
+    pre_prepare: bool = True
     max_msg_entries: int = 256
     applied: int = 0
     mutants: frozenset[Mutant] = field(default_factory=frozenset)

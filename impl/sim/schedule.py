@@ -78,9 +78,9 @@ Step = list[Any]  # [kind, a, b, c] (trailing ints optional)
 
 #: the cores the simulator can run
 PROTOCOLS = ("raft", "multipaxos")
-#: the step kinds only the Raft core supports (the multipaxos core has no snapshots,
-#: leadership transfer or membership changes)
-RAFT_ONLY = ("snap", "lsnap", "transfer", "addl", "addv", "promote", "remove")
+#: the step kinds only the Raft core supports (the multipaxos core has no leadership
+#: transfer or membership changes)
+RAFT_ONLY = ("transfer", "addl", "addv", "promote", "remove")
 #: the profiles that make sense for the multipaxos core (drawn as for Raft, then its
 #: Raft-only steps left out); the others are about raft.tla or membership
 MULTIPAXOS_PROFILES = ("default", "wide")
@@ -522,7 +522,8 @@ def draw(profile: str, seed: int, steps: int, protocol: str = "raft") -> Schedul
     """The schedule of ``profile`` for ``seed``; ValueError naming the known profiles.
 
     ``protocol="multipaxos"``: the same draw for the multipaxos core, without the steps
-    only Raft supports (:data:`RAFT_ONLY`), pre-vote off (the core has none); only the
+    only Raft supports (:data:`RAFT_ONLY`), pre-vote as drawn (the core's ``pre_prepare``,
+    its leader stickiness); only the
     profiles in :data:`MULTIPAXOS_PROFILES`."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -536,5 +537,5 @@ def draw(profile: str, seed: int, steps: int, protocol: str = "raft") -> Schedul
                          f"which the multipaxos core does not have; with --protocol "
                          f"multipaxos use one of: {', '.join(MULTIPAXOS_PROFILES)}")
     steps_kept = [s for s in sched.steps if s[0] not in RAFT_ONLY]
-    return Schedule(replace(sched.config, protocol=protocol, pre_vote=False), tuple(steps_kept),
+    return Schedule(replace(sched.config, protocol=protocol), tuple(steps_kept),
                     sched.origin)

@@ -139,7 +139,7 @@ class Simulator:
         if self.multipaxos:
             mc = MultiPaxosConfig(id=i, voters=self.initial, election_tick=c.election_tick,
                                   heartbeat_tick=c.heartbeat_tick, seed=c.seed,
-                                  check_quorum=c.check_quorum,
+                                  check_quorum=c.check_quorum, pre_prepare=c.pre_vote,
                                   max_msg_entries=c.max_msg_entries,
                                   mutants=of_layer(c.mutants, Layer.MULTIPAXOS))
             return MPSimNode(i, self.initial, mc,
@@ -205,6 +205,8 @@ class Simulator:
         self.pre_step: tuple[int, int, int] | None = None
         for n in self.nodes.values():
             n.newly_applied.clear()
+            if isinstance(n, MPSimNode):
+                n.installed.clear()
             n.last_crash = None
             n.last_start = None
         kind = step[0]
@@ -404,6 +406,8 @@ class Simulator:
 
     def do_snap(self, n: int) -> tuple[str, int, Message | None, bool]:
         i = self._at(n)
+        if self.multipaxos:
+            return self._mp_snap(i)
         node = self._raft(i)
         if not node.running or node.raw is None or node.mem is None or node.store is None:
             return f"snapshot n{i}: down", 0, None, True
@@ -420,6 +424,21 @@ class Simulator:
             return f"snapshot n{i} at {applied}: crashed mid-write", i, None, False
         node.mem.compact(applied)
         return f"snapshot n{i} at {applied}", i, None, False
+
+    def _mp_snap(self, i: int) -> tuple[str, int, Message | None, bool]:
+        node = self.nodes[i]
+        assert isinstance(node, MPSimNode)
+        if not node.running or node.raw is None:
+            return f"snapshot n{i}: down", 0, None, True
+        try:
+            index = node.snapshot()
+        except SimulatedCrash:
+            node.crash(self.rng)
+            self._abandon(i)
+            return f"snapshot n{i}: crashed mid-write", i, None, False
+        if not index:
+            return f"snapshot n{i}: nothing new", 0, None, True
+        return f"snapshot n{i} at {index}", i, None, False
 
     def do_op(self, c: int, kind: int, key: int, value: int,
               via: int = 0) -> tuple[str, int, Message | None, bool]:

@@ -293,11 +293,14 @@ class DiskStorage:
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Durably record a snapshot this node took of its own state machine (log
         compaction): file first, then a fsynced WAL marker.  The log is unchanged; call
-        :meth:`release_to` to reclaim space."""
+        :meth:`release_to` to reclaim space.  A Multi-Paxos replica also records with it a
+        snapshot installed from a peer, which keeps the votes above it: the log then goes
+        on from the snapshot's index if it ended below it."""
         if snapshot.meta.index <= self.snapshot_marker[0]:
             return  # not newer than what we have
         write_snapshot(self.disk, self.snap_dir, snapshot)
         self.snapshot_marker = (snapshot.meta.index, snapshot.meta.term)
+        self.last_index = max(self.last_index, snapshot.meta.index)
         self._commit([encode_snapshot_marker(*self.snapshot_marker, replace_log=False)],
                      [("snap", (snapshot, False))], True)
 

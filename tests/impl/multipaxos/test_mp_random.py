@@ -17,14 +17,21 @@ from quorum.impl.multipaxos.testing import Cluster
 from quorum.impl.raft.errors import ProposalDropped
 
 
-def run(seed: int, size: int, steps: int) -> tuple[Cluster, set[bytes], int]:
+def run(seed: int, size: int, steps: int,
+        compact: float = 0.0) -> tuple[Cluster, set[bytes], int]:
+    """``compact``: how often (per step) a random running replica compacts its log."""
     rng = random.Random(seed)
+    crng = random.Random(seed + 1)
     c = Cluster(range(1, size + 1), seed=seed, election_tick=6, max_msg_entries=4)
     proposed: set[bytes] = set()
     k = 0
     for _ in range(steps):
         r = rng.random()
         up = [i for i in c.voters if c.nodes[i] is not None]
+        if compact and up and crng.random() < compact:
+            i = crng.choice(up)
+            if c.node(i).applied > c.node(i).snap.meta.index:
+                c.compact(i)
         if r < 0.35 and c.inflight:
             c.deliver(rng.randrange(min(len(c.inflight), 4)))  # reorders among the first 4
         elif r < 0.40 and c.inflight:
@@ -86,7 +93,25 @@ def test_a_pinned_run_chooses_what_it_chose_before():
     finish(c, proposed)
 
 
-PINNED_7 = (8, 0, 20)  # slots chosen, of them no-ops, crashes
+PINNED_7 = (2, 0, 22)  # slots chosen, of them no-ops, crashes (pre_prepare on)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_runs_with_compaction_keep_agreement_and_make_progress(seed):
+    c, proposed, _ = run(seed, size=3 + seed % 3, steps=600, compact=0.05)
+    assert c.compactions == COMPACTIONS[seed]
+    finish(c, proposed)
+
+
+#: compactions per seed (pinned: a run that stops compacting shows here)
+COMPACTIONS = [0, 4, 0, 3, 0, 4, 6, 0, 4, 2, 2, 0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200, 300))
+def test_many_random_runs_with_compaction(seed):
+    c, proposed, _ = run(seed, size=3 + seed % 3, steps=1500, compact=0.05)
+    finish(c, proposed)
 
 
 @pytest.mark.slow
