@@ -59,7 +59,7 @@ FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
                # generate_tla_snap(seed, 1500): snapshots under step refinement
                "snapshot-keeps-suffix": 1,
                # draw("default", seed, 1500, "multipaxos"): the multipaxos core
-               "mp-chosen-any-ballot": 5}
+               "mp-chosen-any-ballot": 0}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
 #: mutants hunted with generate_wide(seed, 1500): the default profile never builds their shapes
