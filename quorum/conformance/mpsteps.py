@@ -47,7 +47,6 @@ The first event that is no such path stops the run with ``Failure("refinement", 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from quorum.conformance.failure import Check, Failure
@@ -105,9 +104,10 @@ class MPStepRefinement:
         self.promises: dict[Any, PrepareReply] = {}  # core PROMISE -> its PrepareReply
         #: candidate (spec index) -> its ballot and the PrepareReplies of the PROMISEs it counted
         self.reports: dict[int, tuple[int, dict[int, PrepareReply]]] = {}
-        self.inflight: Counter[Any] = Counter()
-        self.raws: dict[int, int] = {}  # node -> id() of its core (a restart changes it)
-        self.cores: dict[int, Any] = {}  # node -> its running core (the last one, when it crashes)
+        self.inflight: dict[int, Any] = {}  # id -> message in flight after the last event
+        self.lost: dict[int, int] = {}  # replica -> the highest promise a crash lost
+        #: node -> its running core (a restart makes a new one; kept when it crashes)
+        self.cores: dict[int, Any] = {}
         #: event kind -> outcome -> count
         self.counts: dict[str, dict[str, int]] = {}
         self.actions: dict[str, int] = {}  # spec action -> steps taken in validated events
@@ -155,12 +155,10 @@ class MPStepRefinement:
     def __call__(self, sim: Simulator, ev: Event) -> Failure | None:
         kind = self._kind(ev)
         pre = self.state
-        now = Counter(sim.inflight)
-        before = self.inflight
-        if ev.message is not None and kind.startswith("deliver"):
-            before = before.copy()
-            before[ev.message] -= 1
-        sent = [] if kind == "dup" else list((now - before).elements())
+        # new messages are new objects (a duplicate is the same object twice); holding the
+        # previous ones keeps their ids from being reused
+        now = {id(x): x for x in sim.inflight}
+        sent = [x for k, x in now.items() if k not in self.inflight]
         self.inflight = now
         self._notes, self._steps, self._unvalidated = set(), 0, None
         try:
@@ -197,22 +195,22 @@ class MPStepRefinement:
         for i, node in sorted(sim.nodes.items()):
             assert isinstance(node, MPSimNode)
             raw = node.raw
+            restarted = False
             if raw is None:  # down: its durable state is judged when it restarts; in the
                 raw = self.cores.pop(i, None)  # event it crashed, its core's last state
                 if raw is None:
                     continue
             else:
+                restarted = self.cores.get(i) is not raw and ev.index > 1
                 self.cores[i] = raw
             self._grow(max(raw.last, raw.snap.meta.index))
             k = i - 1
             proj = project(raw)
-            restarted = self.raws.get(i) != id(raw)
-            self.raws[i] = id(raw)
             if node.installed or (m is not None and m.to == i and m.type in (MT.SNAPSHOT,)
                                   and raw.snap.meta.index >= m.last > 0):
                 self._unvalidated = "snapshot installed (no image in the spec)"
                 self._installed(k, raw.snap.meta.index)
-            if restarted and ev.index > 0 and self._lost(k, proj):
+            if restarted and self._lost(k, proj):
                 self._unvalidated = "a crash lost state the abstract replica has"
                 self._resync(k, proj)
             self._replica(k, proj, m if m is not None and m.to == i else None, restarted)
@@ -248,7 +246,12 @@ class MPStepRefinement:
             if leading and p.ballot == b:
                 if g.leader == k:
                     self._give_up(k)
-                taken = [x for x in sorted(s.msgs) if x.type == PREPARE and x.bal == b]
+                taken = [x for x in s.msgs if x.type == PREPARE and x.bal == b]
+                if taken and b <= self.lost.get(k, 0):
+                    # its earlier Prepare of b went with a promise a crash lost (a torn
+                    # save: never sent); the spec's msgs still has it
+                    self._unvalidated = "ballot reused after a crash lost its promise"
+                    taken = []
                 self._set(next((st for st in actions.become_leader(
                     self._bounds(b), self.state, k, taken) if st[0][1][1][1] == b), None),
                     f"BecomeLeader(s{k + 1}, {b})")
@@ -292,7 +295,7 @@ class MPStepRefinement:
         inst = self.state.node[k].insts[sl - 1]
         if vote is None:
             raise _NoStep(f"s{k + 1}'s vote in slot {sl} ({inst.vbal}, "
-                          f"{self.cmds.of(inst.vcmd)!r}) vanished")
+                          f"{_short(self.cmds.of(inst.vcmd))}) vanished")
         b, data = vote
         acc = self.accepts.get((b, sl))
         g = self.state.node[k]
@@ -310,8 +313,8 @@ class MPStepRefinement:
             return
         if acc is None or self.cmds.of(acc.cmd) != data:
             why = "no Accept of that ballot and slot is in msgs" if acc is None else \
-                f"the spec's Accept of that ballot and slot proposes {self.cmds.of(acc.cmd)!r}"
-            raise _NoStep(f"s{k + 1} voted ({b}, {data!r}) in slot {sl}: {why}")
+                f"the spec's Accept of that ballot and slot proposes {_short(self.cmds.of(acc.cmd))}"
+            raise _NoStep(f"s{k + 1} voted ({b}, {_short(data)}) in slot {sl}: {why}")
         self._set(next(actions.handle_accept(self._bounds(), self.state, k, [acc]), None),
                   f"HandleAccept(s{k + 1}, {acc})")
 
@@ -331,8 +334,10 @@ class MPStepRefinement:
         if bad:
             sl = bad[0]
             i = g.insts[sl - 1]
-            raise _NoStep(f"s{k + 1}'s vote in slot {sl} is {p.votes.get(sl)}, the spec's "
-                          f"({i.vbal}, {self.cmds.of(i.vcmd)!r}) {where}")
+            mine = p.votes.get(sl)
+            raise _NoStep(f"s{k + 1}'s vote in slot {sl} is "
+                          f"{(mine[0], _short(mine[1])) if mine else None}, the spec's "
+                          f"({i.vbal}, {_short(self.cmds.of(i.vcmd))}) {where}")
         if p.role is Role.LEADER:
             ok = g.leader == k and g.balPrepared == p.ballot == g.balMaxKnown
         elif p.role is Role.CANDIDATE:
@@ -364,8 +369,11 @@ class MPStepRefinement:
         insts = list(g.insts)
         for sl in self._changed_slots(k, p):
             vote = p.votes.get(sl)
-            insts[sl - 1] = insts[sl - 1]._replace(vbal=vote[0] if vote else 0,
-                                                   vcmd=self.cmds.fresh(vote[1]) if vote else 0)
+            if vote is None:  # a lost vote: the slot is as if never touched
+                insts[sl - 1] = insts[sl - 1]._replace(status=EMPTY, cmd=0, vbal=0, vcmd=0)
+            else:
+                insts[sl - 1] = insts[sl - 1]._replace(vbal=vote[0], vcmd=self.cmds.fresh(vote[1]))
+        self.lost[k] = max(self.lost.get(k, 0), g.balMaxKnown)
         node = g._replace(balMaxKnown=p.promised, insts=tuple(insts),
                           leader=-1 if g.leader == k else g.leader)
         self.state = self.state._replace(node=actions._with_node(self.state, k, node))
@@ -380,8 +388,12 @@ class MPStepRefinement:
             votes = tuple((i.vbal, i.vcmd) for i in self.state.node[k].insts)
             img = PrepareReply(PREPARE_REPLY, k, m.ballot, votes)
             if img not in msgs:
-                if any(x.type == PREPARE_REPLY and x.src == k and x.bal == m.ballot for x in msgs):
-                    self._notes.add(" + second promise")
+                if m.ballot == self.state.node[k].balMaxKnown:
+                    # a second PREPARE of its promise (a duplicate, or one that came after an
+                    # ACCEPT of that ballot): the reference answers only a higher ballot's;
+                    # no image, so no candidate may count it (only a leader gets it: ignored)
+                    self._notes.add(" + repeated promise")
+                    self.no_image["PROMISE"] = self.no_image.get("PROMISE", 0) + 1
                     return
                 raise _NoStep(f"s{k + 1} sent a PROMISE of ballot {m.ballot} that is no "
                               f"PrepareReply in msgs")
@@ -390,7 +402,7 @@ class MPStepRefinement:
             for e in m.entries:
                 acc = self.accepts.get((m.ballot, e.index))
                 if acc is None or acc.src != k or self.cmds.of(acc.cmd) != e.data:
-                    raise _NoStep(f"s{k + 1} sent ACCEPT ({m.ballot}, {e.data!r}) for slot "
+                    raise _NoStep(f"s{k + 1} sent ACCEPT ({m.ballot}, {_short(e.data)}) for slot "
                                   f"{e.index}, no Accept in msgs")
         elif m.type is MT.ACCEPTED:
             commit = self._commit(sim, m.frm)
@@ -439,9 +451,16 @@ class MPStepRefinement:
     def _fail(self, ev: Event, pre: MultiPaxosState, why: str) -> Failure:
         lines = ["  abstract replicas before the event (promise, leader, balPrepared, votes):"]
         for k, g in enumerate(pre.node):
-            votes = {j + 1: (i.vbal, self.cmds.of(i.vcmd)) for j, i in enumerate(g.insts) if i.vbal}
+            votes = {j + 1: (i.vbal, _short(self.cmds.of(i.vcmd)))
+                     for j, i in enumerate(g.insts) if i.vbal}
             lines.append(f"    s{k + 1}: {g.balMaxKnown}, {g.leader + 1 if g.leader >= 0 else '-'}, "
                          f"{g.balPrepared}, {votes}")
         lines.append(f"  spec messages ever sent: {len(pre.msgs)}")
         return Failure(self.check, f"event {ev.index} ({ev.text}) is no step of the Multi-Paxos "
                        f"spec: {why}", ev.index, "\n".join(lines))
+
+
+def _short(data: bytes) -> str:
+    """A command's bytes, shown short: ``noop`` or a digest of them."""
+    import hashlib
+    return "noop" if not data else "cmd-" + hashlib.sha256(data).hexdigest()[:8]
