@@ -192,6 +192,11 @@ class MPStepRefinement:
             self._grow(max([e.index for e in m2.entries], default=0))
         if m is not None and m.type is MT.PROMISE:
             self._count_promise(m)
+        # who may act: every member at a tick, the receiver of a delivery, the node of a
+        # step, and whoever sent a message
+        acting = set(sim.nodes) if kind in ("tick", "deliver (idle: tick)") else \
+            {x for x in (ev.node, m.to if m is not None else 0) if x}
+        acting |= {x.frm for x in sent}
         for i, node in sorted(sim.nodes.items()):
             assert isinstance(node, MPSimNode)
             raw = node.raw
@@ -213,9 +218,11 @@ class MPStepRefinement:
             if restarted and self._lost(k, proj):
                 self._unvalidated = "a crash lost state the abstract replica has"
                 self._resync(k, proj)
-            self._replica(k, proj, m if m is not None and m.to == i else None, restarted)
-            self._compare(k, proj, "after its path" if k == (m.to - 1 if m else ev.node - 1)
-                          else "though it did not act in this event")
+            if i in acting or restarted:
+                self._replica(k, proj, m if m is not None and m.to == i else None, restarted)
+                self._compare(k, proj, "after its path")
+            else:
+                self._compare(k, proj, "though it did not act in this event")
         for m2 in sent:
             self._sent(m2, sim)
         self._track_reports(sim, m)
