@@ -47,7 +47,7 @@ The first event that is no such path stops the run with ``Failure("refinement", 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from quorum.conformance.failure import Check, Failure
 from quorum.conformance.mpabstraction import (
@@ -65,6 +65,7 @@ from quorum.impl.multipaxos import MessageType
 from quorum.impl.multipaxos.node import owner
 from quorum.impl.raft.types import Role
 from quorum.impl.sim import Event, MPSimNode, Simulator
+from quorum.spec.multipaxos.config import Config
 from quorum.spec.multipaxos.tla import actions
 from quorum.spec.multipaxos.tla.state import (
     ACCEPT,
@@ -138,8 +139,9 @@ class MPStepRefinement:
         ok = sum(v for d in self.counts.values() for o, v in d.items() if not o.startswith("not"))
         return ok, sum(v for d in self.counts.values() for v in d.values())
 
-    def _bounds(self, max_ballot: int = 0) -> Bounds:
-        return Bounds(replicas=self.n, commands=self.slots, max_ballot=max_ballot)
+    def _bounds(self, max_ballot: int = 0) -> Config:
+        """What the actions read of a Config (mpabstraction.Bounds: the same fields)."""
+        return cast(Config, Bounds(replicas=self.n, commands=self.slots, max_ballot=max_ballot))
 
     def _grow(self, slot: int) -> None:
         if slot <= self.slots:
@@ -187,7 +189,7 @@ class MPStepRefinement:
             self._unvalidated = "compaction (no image in the spec)"
         if "crashed mid-write" in ev.text:
             self._unvalidated = "torn write"
-        m = ev.message if kind.startswith("deliver") else None
+        m: Any = ev.message if kind.startswith("deliver") else None
         for m2 in sent:
             self._grow(max([e.index for e in m2.entries], default=0))
         if m is not None and m.type is MT.PROMISE:
@@ -211,8 +213,7 @@ class MPStepRefinement:
             self._grow(max(raw.last, raw.snap.meta.index))
             k = i - 1
             proj = project(raw)
-            if node.installed or (m is not None and m.to == i and m.type in (MT.SNAPSHOT,)
-                                  and raw.snap.meta.index >= m.last > 0):
+            if node.installed:  # a SNAPSHOT, or a PROMISE carrying one
                 self._unvalidated = "snapshot installed (no image in the spec)"
                 self._installed(k, raw.snap.meta.index)
             if restarted and self._lost(k, proj):
@@ -276,7 +277,7 @@ class MPStepRefinement:
             ballot, reps = self.reports.get(k, (0, {}))
             if ballot != p.ballot:  # it led at once (a quorum of one): its own reply
                 reps = {x.src: x for x in self.state.msgs
-                        if x.type == PREPARE_REPLY and x.src == k and x.bal == p.ballot}
+                        if isinstance(x, PrepareReply) and x.src == k and x.bal == p.ballot}
             prs = sorted(reps.values())
             if len(prs) < self._bounds().quorum:
                 raise _NoStep(f"s{k + 1} leads ballot {p.ballot} on {len(prs)} PrepareReplies "
@@ -442,8 +443,8 @@ class MPStepRefinement:
                 continue
             ballot, reps = self.reports.get(k, (0, {}))
             if ballot != raw.ballot:
-                own = next((x for x in self.state.msgs if x.type == PREPARE_REPLY and x.src == k
-                            and x.bal == raw.ballot), None)
+                own = next((x for x in self.state.msgs if isinstance(x, PrepareReply)
+                            and x.src == k and x.bal == raw.ballot), None)
                 ballot, reps = raw.ballot, ({k: own} if own is not None else {})
                 self.reports[k] = (ballot, reps)
 
