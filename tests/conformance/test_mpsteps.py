@@ -137,3 +137,16 @@ def test_the_recovery_mutant_is_caught_by_refinement_only():
         "event 1151 (deliver PROMISE 2->1 b13 slots=19..20 c=18) is no step of the Multi-Paxos "
         "spec: s1 voted (13, cmd-")
     assert "the spec's Accept of that ballot and slot proposes cmd-" in res.failure.message
+
+
+def test_a_replica_that_did_not_act_must_not_change():
+    s = draw("default", 0, STEPS, "multipaxos")
+    heal = next(k + 1 for k, step in enumerate(s.steps) if step[0] == "heal" and k > 400)
+    obs = MPStepRefinement(s.config.nodes)
+    flip = _FlipVote(heal - 1)  # the event after it is a heal: nobody acts
+    flip.obs = obs
+    run = run_schedule(s, [obs, flip], keep_log=False)
+    f = run.failure
+    assert f is not None and f.check == "refinement" and f.event == heal
+    assert f.message.endswith("though it did not act in this event")
+    assert "s2's vote in slot 1 is (" in f.message
