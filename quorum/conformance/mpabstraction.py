@@ -35,8 +35,8 @@ spec's ``msgs``.  This module holds the mapping; the spec's own action functions
   PROMISE is the ``PrepareReply`` its acceptor's step sent; an ACCEPT's entry for slot
   ``s`` is ``Accept(src, b, s, cmd)`` with ``cmd``'s bytes the entry's; an ACCEPTED for
   slots ``slot..last`` is one ``AcceptReply(src, b, s)`` per slot.  REJECT, PROPOSE,
-  PRE_PREPARE, PRE_PROMISE and SNAPSHOT have no image, nor has the chosen prefix an ACCEPT
-  carries (the spec's ``CommitNotice`` belongs to the learner side).
+  PRE_PREPARE, PRE_PROMISE, SNAPSHOT, an ACCEPT without entries (a heartbeat) and an
+  ACCEPTED of no slot have no image, nor has the chosen prefix an ACCEPT carries (the spec's ``CommitNotice`` belongs to the learner side).
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ class MPStepRefinement:
                 self._unvalidated = "a crash lost state the abstract replica has"
                 self._resync(k, proj)
             if i in acting or restarted:
-                self._replica(k, proj, m if m is not None and m.to == i else None, restarted)
+                self._replica(k, proj)
                 self._compare(k, proj, "after its path")
             else:
                 self._compare(k, proj, "though it did not act in this event")
@@ -243,7 +243,7 @@ class MPStepRefinement:
                                                                  node._replace(leader=-1)))
         self._notes.add(" + gave up")
 
-    def _replica(self, k: int, p: Projection, m: Any, restarted: bool) -> None:
+    def _replica(self, k: int, p: Projection) -> None:
         s, g = self.state, self.state.node[k]
         if p.promised < g.balMaxKnown:
             raise _NoStep(f"s{k + 1}'s promise went down from {g.balMaxKnown} to {p.promised}")
@@ -406,6 +406,12 @@ class MPStepRefinement:
                 raise _NoStep(f"s{k + 1} sent a PROMISE of ballot {m.ballot} that is no "
                               f"PrepareReply in msgs")
             self.promises[m] = img
+        elif m.type in (MT.ACCEPT, MT.ACCEPTED) and not (m.entries if m.type is MT.ACCEPT
+                                                           else m.slot):
+            # a heartbeat (and read probe), or its acknowledgement: no vote, no image
+            name = f"{MT(m.type).name} (no slots)"
+            self.no_image[name] = self.no_image.get(name, 0) + 1
+            return
         elif m.type is MT.ACCEPT:
             for e in m.entries:
                 acc = self.accepts.get((m.ballot, e.index))
@@ -414,7 +420,7 @@ class MPStepRefinement:
                                   f"{e.index}, no Accept in msgs")
         elif m.type is MT.ACCEPTED:
             commit = self._commit(sim, m.frm)
-            for sl in range(m.slot, m.last + 1) if m.slot else ():
+            for sl in range(m.slot, m.last + 1):
                 if AcceptReply(ACCEPT_REPLY, k, m.ballot, sl) not in msgs:
                     if sl <= commit:
                         self._notes.add(" + ack of chosen slots")

@@ -49,8 +49,9 @@ def test_default_seed_0_pinned_outcomes():
                                    "stutter + ack of chosen slots": 3}
     assert obs.actions == {"BecomeLeader": 6, "HandlePrepare": 6, "HandlePrepareReplies": 3,
                            "HandleAccept": 36, "TakeNewRequest": 26}
-    assert obs.sends == 498
-    assert obs.no_image == {"PRE_PREPARE": 180, "PRE_PROMISE": 108, "PROPOSE": 9, "REJECT": 75}
+    assert obs.sends == 409
+    assert obs.no_image == {"PRE_PREPARE": 180, "PRE_PROMISE": 108, "PROPOSE": 9, "REJECT": 75,
+                            "ACCEPT (no slots)": 49, "ACCEPTED (no slots)": 40}
 
 
 def test_stickiness_messages_stutter_unless_they_start_a_campaign():
