@@ -164,8 +164,9 @@ NOT_GENERATED: set[str] = set()
 
 
 #: mutants of the multipaxos core: verify-impl runs the Raft core's profiles and refuses
-#: them (tests/conformance/test_multipaxos_sim.py pins their catch under quorum sim)
-OTHER_CORE = {"mp-chosen-any-ballot"}
+#: them (tests/conformance/test_multipaxos_sim.py and test_mpsteps.py pin their catch
+#: under quorum sim)
+OTHER_CORE = {"mp-chosen-any-ballot", "mp-recovery-by-arrival"}
 
 
 def test_every_mutant_has_a_pinned_catch_or_is_known_not_to():
