@@ -263,7 +263,7 @@ class MPStepRefinement:
                 self._set(next((st for st in actions.become_leader(
                     self._bounds(b), self.state, k, taken) if st[0][1][1][1] == b), None),
                     f"BecomeLeader(s{k + 1}, {b})")
-            elif not any(p.votes[sl][0] == b for sl in changed):
+            elif not any(p.votes.get(sl, (0, b""))[0] == b for sl in changed):
                 prep = Prepare(PREPARE, owner(b, range(1, self.n + 1)) - 1, b)
                 if prep not in s.msgs:
                     raise _NoStep(f"s{k + 1} promised ballot {b}, which no Prepare in msgs has")
