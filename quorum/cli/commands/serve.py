@@ -91,7 +91,7 @@ def add_parser(sub: Any, name: str) -> None:
            "itself)")
     a("--protocol", default="raft", metavar="raft|multipaxos",
       help="the consensus core (ours, not etcd's): raft, or multipaxos (a static "
-           "--initial-cluster, no snapshots, no member add/remove)")
+           "--initial-cluster, no member add/remove)")
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -238,9 +238,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     mutants = unsafe_mutants(args.unsafe_mutant)
     _check_core_mutants(cfg.protocol, mutants)
-    if cfg.protocol == "multipaxos" and args.snapshot_count != 100_000:
-        print("quorum serve: warning: --snapshot-count is ignored with --protocol multipaxos "
-              "(its log is never compacted)", file=sys.stderr)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
     if mutants:
