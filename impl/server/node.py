@@ -89,7 +89,6 @@ from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
     ConfChange,
     ConfChangeType,
-    ConfState,
     Entry,
     Message,
     Ready,
