@@ -61,7 +61,8 @@ def add_parser(sub: Any, name: str) -> None:
     a("--snapshot-count", type=int, default=100_000,
       help="applied entries between snapshots (then the log is compacted)")
     a("--snapshot-catchup-entries", type=int, default=5_000,
-      help="entries kept after a compaction for slow followers")
+      help="entries kept after a compaction for slow followers (raft; a multipaxos "
+           "member keeps none: a peer behind its snapshot gets the snapshot)")
     # limits, quota, compaction (docs/store.md "Limits")
     a("--max-request-bytes", type=int, default=1_572_864,
       help="largest client request accepted, in bytes (etcd's default 1.5 MiB)")
@@ -76,7 +77,7 @@ def add_parser(sub: Any, name: str) -> None:
     a("--snapshot-bytes", type=int, default=64 * 1024**2,
       help="also snapshot once the entries applied since the last one hold this many bytes")
     a("--snapshot-catchup-bytes", type=int, default=16 * 1024**2,
-      help="keep at most this many bytes of entries after a compaction")
+      help="keep at most this many bytes of entries after a compaction (raft)")
     a("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     # client TLS (etcd's names; docs/store.md "Client security")
     a("--cert-file", default=None, help="client TLS certificate (PEM), for https:// client URLs")
