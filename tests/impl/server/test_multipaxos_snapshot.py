@@ -3,12 +3,16 @@
 Members run inside the test process (``start_member``) with a small ``--snapshot-count``:
 the core's log and the WAL's recovered log shrink to what follows the snapshot, a restart
 recovers every key from snapshot plus remaining log, and a member stopped while the others
-wrote and compacted past its log rejoins and converges by the leader's SNAPSHOT."""
+wrote and compacted past its log rejoins and converges by the leader's SNAPSHOT.  The
+ordering that keeps it durable: a snapshot is fsynced (file and WAL marker) before the core
+drops the log below it and before the WAL releases it; and a snapshot installed from a peer
+keeps this acceptor's votes above it in the WAL."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -17,9 +21,13 @@ from helpers.cluster import free_ports
 from helpers.member import PEER_SECRET, running_member
 from helpers.member import config as member_config
 from quorum.impl.api import rpc_pb2, rpc_pb2_grpc
+from quorum.impl.raft.storage import MemoryStorage
+from quorum.impl.raft.types import ConfState, Entry, HardState, Snapshot, SnapshotMeta
 from quorum.impl.server.config import ServerConfig, parse_initial_cluster
+from quorum.impl.server.cores import adapter
 from quorum.impl.server.main import start_member, stop_member
 from quorum.impl.storage.disk import OSDisk
+from quorum.impl.storage.memdisk import MemoryDisk
 from quorum.impl.storage.storage import DiskStorage
 
 NAMES = ("a", "b", "c")
@@ -177,3 +185,64 @@ def test_a_stopped_member_rejoins_past_the_compacted_log_by_snapshot(tmp_path: P
             for node, _, server in running.values():
                 await stop_member(node, server)
     asyncio.run(scenario())
+
+
+def test_a_snapshot_is_durable_before_the_log_below_it_is_dropped(tmp_path: Path) -> None:
+    """The core compacts, and the WAL releases segments, only up to a snapshot whose file
+    and marker a crash would already keep (``DiskStorage.durable``)."""
+    cfg = member_config(tmp_path, protocol="multipaxos", snapshot_count=5)
+    seen: list[tuple[str, int, int]] = []  # (step, index, the durable snapshot's index)
+    applied: list[int] = []
+
+    async def scenario() -> None:
+        async with running_member(cfg) as (node, _, _):
+            core, disk = node.core, node.disk
+            compact, release = core.compact, disk.release_to
+
+            def durable() -> int:
+                snap = disk.durable().snapshot
+                return 0 if snap is None else snap.meta.index
+
+            def compacting(snap: Any, keep_entries: int, keep_bytes: int) -> int:
+                seen.append(("compact", snap.meta.index, durable()))
+                return int(compact(snap, keep_entries, keep_bytes))
+
+            def releasing(index: int) -> int:
+                seen.append(("release", index, durable()))
+                return int(release(index))
+
+            core.compact, disk.release_to = compacting, releasing
+            await put_all(cfg, {f"k{i}".encode(): b"v" for i in range(22)})
+            assert node.stats["snapshots"] == node.sm.applied // 5 >= 4
+            assert node.raw.snap.meta.index == node.sm.applied - node.sm.applied % 5
+            applied.append(node.sm.applied)
+    asyncio.run(scenario())
+    compacts = [(i, d) for step, i, d in seen if step == "compact"]
+    releases = [(i, d) for step, i, d in seen if step == "release"]
+    assert applied[0] >= 23  # the member's publish entry and the 22 writes
+    assert [i for i, _ in compacts] == list(range(5, applied[0] + 1, 5))
+    assert [i for i, _ in releases] == [i for i, _ in compacts]
+    assert all(d >= i for i, d in compacts + releases)
+
+
+def test_an_installed_snapshot_keeps_the_acceptors_votes_above_it_in_the_wal() -> None:
+    """The Multi-Paxos adapter saves a peer's snapshot with ``save_snapshot`` (fsynced first),
+    not as Raft's log-replacing snapshot: after a crash the votes above it are still there,
+    and the Ready's own votes follow it."""
+    disk = MemoryDisk()
+    wal, _ = DiskStorage.open(disk, "/m", cluster_id=1, node_id=7)
+    core = adapter("multipaxos", 7, MemoryStorage())
+    votes = [Entry(3, i, data=f"v{i}".encode()) for i in range(1, 13)]
+    assert core.save(wal, SimpleNamespace(hard_state=HardState(3, 1, 4), entries=votes,
+                                          snapshot=None))
+    snap = Snapshot(SnapshotMeta(10, 0, ConfState(voters=(1, 7, 9))), b"state at 10")
+    more = [Entry(5, 13, data=b"v13")]
+    syncs = disk.syncs
+    assert core.save(wal, SimpleNamespace(hard_state=HardState(5, 9, 10), entries=more,
+                                          snapshot=snap))
+    assert disk.syncs >= syncs + 2  # the snapshot's marker, then the Ready's votes
+    disk.crash(None)
+    _, state = DiskStorage.open(disk, "/m", cluster_id=1, node_id=7)
+    assert state.snapshot == snap
+    assert state.entries == (*votes[10:], *more)  # slots 11..13: 11 and 12 kept
+    assert state.hard_state == HardState(5, 9, 10)
