@@ -176,10 +176,12 @@ class Node:
         # proposals to submit again while unanswered: (when, every, future, submit)
         self._retries: deque[tuple[float, float, asyncio.Future[Any], Callable[[], None]]] \
             = deque()
-        # counters for profiling: Readies handled, fsync batches, entries saved, seconds
+        # counters for profiling: Readies handled, fsync batches, entries saved, seconds,
+        # snapshots taken, peers' snapshots installed
         self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
                       "messages": 0, "writes": 0, "write_s": 0.0, "batches": 0,
-                      "resubmits": 0, "snapshots": 0, "installs": 0, "max_stall_s": 0.0, "snap_stall_s": 0.0}
+                      "resubmits": 0, "snapshots": 0, "installs": 0, "max_stall_s": 0.0,
+                      "snap_stall_s": 0.0}
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
