@@ -3,17 +3,40 @@
 ``quorum serve --protocol raft|multipaxos`` picks one of two adapters; the node, the WAL,
 the transport, the state machine and the gRPC services are the same for both.  An adapter
 builds the core from what the WAL recovered, encodes and decodes the core's peer messages,
-reports the core's status in etcd's terms, and says which features the core has:
+reports the core's status in etcd's terms, says which features the core has, and carries
+out the node's snapshot loop on the core and the WAL:
+
+* :meth:`CoreAdapter.save` persists one Ready (an installed snapshot included);
+* :meth:`CoreAdapter.new_snapshot` builds a snapshot of the state machine at an applied
+  index (:meth:`CoreAdapter.snapshot_conf` is read when the state's view is taken);
+* :meth:`CoreAdapter.compact` drops the core's log below it, once the node has made that
+  snapshot durable (``DiskStorage.save_snapshot``: file, then a fsynced WAL marker), and
+  says up to where the WAL's segments may then be released;
+* :meth:`CoreAdapter.held_snapshot` is the snapshot the core holds (and sends to a peer
+  that lags behind its log).
+
+The node installs a peer's snapshot into the state machine and restores the recovered one
+on start the same way for both cores (:meth:`Node.install
+<quorum.impl.server.node.Node.install>`, :meth:`Node.start
+<quorum.impl.server.node.Node.start>`).
 
 * :class:`RaftCore` (:class:`~quorum.impl.raft.rawnode.RawNode`): membership changes
-  through configuration-change entries, snapshots and log compaction, ReadIndex on any
-  member (a follower's core forwards it to the leader).  The core runs without the
+  through configuration-change entries, snapshots and log compaction that keeps
+  ``catchup_entries`` (and at most ``catchup_bytes``) for slow followers, ReadIndex on any
+  member (a follower's core forwards it to the leader).  A snapshot installed from the
+  leader replaces the whole log.  The core runs without the
   commit notice (``RaftConfig.eager_commit=False``): the node sends it
   :data:`~quorum.impl.server.node.COMMIT_NOTICE_TICKS` of a tick after a commit, unless
   the next AppendEntries carried the commit index first.
 * :class:`MultiPaxosCore` (:class:`~quorum.impl.multipaxos.MultiPaxosNode`): a static
-  membership (``--initial-cluster``), no snapshots (the log is never compacted, and a
-  restarted member replays it from slot 1), and a ReadIndex only on the leader.  A
+  membership (``--initial-cluster``), snapshots and log compaction through the core's own
+  :meth:`~quorum.impl.multipaxos.MultiPaxosNode.compact` (its snapshot *is* its compacted
+  prefix: every slot up to the snapshot is dropped, so ``catchup_entries`` does not apply,
+  and a peer whose acknowledged prefix is below it gets the snapshot in a SNAPSHOT
+  message, or with a PROMISE).  A snapshot installed from a peer keeps this acceptor's
+  votes above it, in memory and in the WAL: it is saved with ``save_snapshot`` (fsynced)
+  before the Ready's votes, never as the Raft save's log-replacing snapshot.  A restart
+  recovers the newest snapshot and the votes after it.  A ReadIndex only on the leader.  A
   follower serves a linearizable read with a *read barrier*: it proposes an entry that
   changes nothing (:data:`~quorum.impl.server.machine.BARRIER_PREFIX`, through its leader
   like any proposal; it names the member, a random nonce of this run of the process and
@@ -38,8 +61,16 @@ from quorum.impl.raft.config import RaftConfig
 from quorum.impl.raft.errors import ProposalDropped
 from quorum.impl.raft.rawnode import RawNode
 from quorum.impl.raft.storage import MemoryStorage
-from quorum.impl.raft.types import NONE, MessageType, Role
+from quorum.impl.raft.types import (
+    NONE,
+    ConfState,
+    MessageType,
+    Role,
+    Snapshot,
+    SnapshotMeta,
+)
 from quorum.impl.server.machine import encode_barrier
+from quorum.impl.storage.storage import DiskStorage
 
 __all__ = ["PROTOCOLS", "CoreAdapter", "CoreStatus", "MultiPaxosCore", "RaftCore", "adapter"]
 
@@ -60,7 +91,6 @@ class CoreAdapter:
     """One protocol's core behind a member (module docstring)."""
 
     name = ""
-    snapshots = False  # does the core take and install snapshots (and compact its log)?
     membership = False  # does it change its membership through the log?
     #: the message types a leader may send before its own fsync (see quorum.impl.driver)
     early: frozenset[Any] = frozenset()
@@ -73,9 +103,38 @@ class CoreAdapter:
         """The storage mirror the Ready loop keeps for the core (None: it keeps its own)."""
         return None
 
-    def make(self, hard_state: Any, entries: Sequence[Any], applied: int,
-             voters: tuple[int, ...], election_ticks: int, seed: int,
+    def make(self, hard_state: Any, entries: Sequence[Any], snapshot: Snapshot | None,
+             applied: int, voters: tuple[int, ...], election_ticks: int, seed: int,
              mutants: frozenset[Mutant], bootstrap: bool) -> Any:
+        """Build the core from what the WAL recovered: ``snapshot`` (None or empty: none)
+        and the log after it (the node restores the state machine from the snapshot)."""
+        raise NotImplementedError
+
+    # --- storage and snapshots (the node's snapshot loop; module docstring) ------------------
+    def save(self, disk: DiskStorage, rd: Any) -> bool:
+        """Persist one Ready: its hard state, entries and any snapshot installed from a
+        peer; returns whether it fsynced."""
+        raise NotImplementedError
+
+    def held_snapshot(self) -> Snapshot:
+        """The newest snapshot the core holds (``meta.index == 0`` when none)."""
+        raise NotImplementedError
+
+    def snapshot_conf(self) -> Any:
+        """What the core needs beside the state to build a snapshot at the applied index,
+        read when the state machine's view is taken (Raft: the configuration)."""
+        return None
+
+    def new_snapshot(self, index: int, conf: Any, data: bytes) -> Snapshot:
+        """A snapshot of the state ``data`` at the applied ``index`` (newer than
+        :meth:`held_snapshot`); the core's log is unchanged until :meth:`compact`."""
+        raise NotImplementedError
+
+    def compact(self, snap: Snapshot, keep_entries: int, keep_bytes: int) -> int:
+        """``snap`` (from :meth:`new_snapshot`) is durable: drop the core's log below it,
+        keeping up to ``keep_entries`` entries and ``keep_bytes`` bytes for slow peers if
+        the core can.  Returns the index the log was compacted up to (the WAL's segments
+        up to it may be released), or 0 when nothing was dropped."""
         raise NotImplementedError
 
     def decode(self, body: bytes) -> Any:
@@ -114,7 +173,6 @@ class CoreAdapter:
 
 class RaftCore(CoreAdapter):
     name = "raft"
-    snapshots = True
     membership = True
     early = frozenset({MessageType.APPEND, MessageType.HEARTBEAT, MessageType.SNAPSHOT})
 
@@ -124,9 +182,11 @@ class RaftCore(CoreAdapter):
     def mirror(self) -> MemoryStorage | None:
         return self.mem
 
-    def make(self, hard_state: Any, entries: Sequence[Any], applied: int,
-             voters: tuple[int, ...], election_ticks: int, seed: int,
+    def make(self, hard_state: Any, entries: Sequence[Any], snapshot: Snapshot | None,
+             applied: int, voters: tuple[int, ...], election_ticks: int, seed: int,
              mutants: frozenset[Mutant], bootstrap: bool) -> RawNode:
+        if snapshot is not None and not snapshot.empty:
+            self.mem.apply_snapshot(snapshot)
         self.mem.append([e for e in entries if e.index > applied])
         self.mem.set_hard_state(hard_state)
         self.raw = RawNode(RaftConfig(
@@ -136,6 +196,37 @@ class RaftCore(CoreAdapter):
         if bootstrap:
             self.raw.bootstrap(voters)
         return self.raw
+
+    def save(self, disk: DiskStorage, rd: Any) -> bool:
+        return disk.save(rd.hard_state, rd.entries, rd.snapshot)  # a snapshot replaces the log
+
+    def held_snapshot(self) -> Snapshot:
+        return self.mem.snapshot()
+
+    def snapshot_conf(self) -> ConfState:
+        return self.raw.status().conf_state
+
+    def new_snapshot(self, index: int, conf: Any, data: bytes) -> Snapshot:
+        return self.mem.create_snapshot(index, conf, data)
+
+    def compact(self, snap: Snapshot, keep_entries: int, keep_bytes: int) -> int:
+        to = self._compact_point(snap.meta.index, keep_entries, keep_bytes)
+        if to < self.mem.first_index():
+            return 0
+        self.mem.compact(to)
+        return to
+
+    def _compact_point(self, applied: int, keep_entries: int, keep_bytes: int) -> int:
+        """The index to compact the log up to: keep at most ``keep_entries`` entries
+        after it, and at most ``keep_bytes`` bytes of them."""
+        to = applied - keep_entries
+        lo = max(to + 1, self.mem.first_index())
+        kept = 0
+        for e in reversed(self.mem.entries(lo, applied + 1) if lo <= applied else []):
+            kept += len(e.data)
+            if kept > keep_bytes:
+                return e.index
+        return to
 
     def decode(self, body: bytes) -> Any:
         return raft_codec.decode_message(body)
@@ -175,14 +266,43 @@ class MultiPaxosCore(CoreAdapter):
         # restart never answers a read of the new life whose context happens to match
         self.nonce = os.urandom(8)
 
-    def make(self, hard_state: Any, entries: Sequence[Any], applied: int,
-             voters: tuple[int, ...], election_ticks: int, seed: int,
+    def make(self, hard_state: Any, entries: Sequence[Any], snapshot: Snapshot | None,
+             applied: int, voters: tuple[int, ...], election_ticks: int, seed: int,
              mutants: frozenset[Mutant], bootstrap: bool) -> mp.MultiPaxosNode:
         self.raw = mp.MultiPaxosNode(mp.MultiPaxosConfig(
             id=self.id, voters=voters, election_tick=election_ticks, heartbeat_tick=1,
             seed=seed, applied=applied, mutants=of_layer(mutants, Layer.MULTIPAXOS)),
-            hard_state, entries)
+            hard_state, entries, snapshot)
         return self.raw
+
+    def save(self, disk: DiskStorage, rd: Any) -> bool:
+        """A snapshot installed from a peer first, durably and keeping the votes above it
+        (``save_snapshot``: its file, then a fsynced marker), then the Ready's promise and
+        votes (which go on after it)."""
+        synced = False
+        if rd.snapshot is not None and not rd.snapshot.empty:
+            disk.save_snapshot(rd.snapshot)
+            synced = True
+        return disk.save(rd.hard_state, rd.entries) or synced
+
+    def held_snapshot(self) -> Snapshot:
+        return self.raw.snap
+
+    def new_snapshot(self, index: int, conf: Any, data: bytes) -> Snapshot:
+        # the meta the core's compact() gives its own snapshot: no term, the static voters
+        return Snapshot(SnapshotMeta(index, 0, ConfState(voters=self.raw.voters)), data)
+
+    def compact(self, snap: Snapshot, keep_entries: int, keep_bytes: int) -> int:
+        """The core drops every slot up to the snapshot (the snapshot is its compacted
+        prefix); nothing is kept for slow peers: they get the snapshot.  Skipped when a
+        peer's newer snapshot was installed meanwhile, or when the core has not yet been
+        told (``advance``) that the state machine applied that far: the snapshot is
+        durable anyway, and the next one compacts."""
+        raw, index = self.raw, snap.meta.index
+        if not raw.snap.meta.index < index <= raw.applied:
+            return 0
+        raw.compact(index, snap.data)
+        return index
 
     def decode(self, body: bytes) -> Any:
         return mp_codec.decode_message(body)

@@ -3,8 +3,9 @@
 The core is the Raft core (:class:`quorum.impl.raft.rawnode.RawNode`) or, with ``quorum
 serve --protocol multipaxos``, the Multi-Paxos core; :mod:`quorum.impl.server.cores` holds
 what differs between them (building the core, its wire format, its status, its features:
-the Multi-Paxos member has a static membership, no snapshots, and serves a follower's
-linearizable reads with a read barrier entry).  Below, "RawNode" is either core.
+the Multi-Paxos member has a static membership and serves a follower's linearizable reads
+with a read barrier entry; and how a Ready, a snapshot and a compaction reach the core and
+the WAL, so the snapshot loop below is the same for both).  Below, "RawNode" is either core.
 
 Theory of operation.  Three kinds of events poke the node: the tick timer, peer messages
 (``Transport`` calls :meth:`Node._on_frame`), and client requests (``propose``,
@@ -28,10 +29,17 @@ This node is its :class:`~quorum.impl.driver.Ports`:
 
 After each Ready, the node takes a snapshot (from a copy-on-write view of the state
 machine; a large one packed in pieces by a task beside the Ready loop, see
-:meth:`Node._maybe_snapshot`) and compacts the log every ``snapshot_count`` entries, or sooner once the entries applied since the last snapshot hold
-``snapshot_bytes`` bytes or, if it is larger, as many bytes as that snapshot (so the bytes
-written to snapshots stay within twice the bytes written to the log); compaction keeps ``catchup_entries`` entries for slow followers, but
-no more than ``catchup_bytes`` of them, so the in-memory log stays bounded in bytes too.
+:meth:`Node._maybe_snapshot`) and compacts the log every ``snapshot_count`` entries, or
+sooner once the entries applied since the last snapshot hold ``snapshot_bytes`` bytes or,
+if it is larger, as many bytes as that snapshot (so the bytes written to snapshots stay
+within twice the bytes written to the log); the Raft core's compaction keeps
+``catchup_entries`` entries for slow followers, but no more than ``catchup_bytes`` of them,
+so the in-memory log stays bounded in bytes too (the Multi-Paxos core drops every slot up
+to its snapshot, and a peer behind it gets the snapshot).  Durability comes first: the
+snapshot's file is written and fsynced, renamed, its directory fsynced, and then its WAL
+marker written and fsynced (``DiskStorage.save_snapshot``), all *before* the core drops
+the log below it and before the WAL's segments below it are released; a crash anywhere in
+between leaves the old snapshot and the whole log, or the new snapshot and the log.
 It also snapshots when the snapshot it holds has become much larger than the state (after a
 Compact dropped most of the history), then returns the freed memory to the operating
 system (:func:`quorum.impl.server.memory.trim`).
@@ -81,7 +89,6 @@ from quorum.impl.raft.storage import MemoryStorage
 from quorum.impl.raft.types import (
     ConfChange,
     ConfChangeType,
-    ConfState,
     Entry,
     Message,
     Ready,
@@ -169,10 +176,12 @@ class Node:
         # proposals to submit again while unanswered: (when, every, future, submit)
         self._retries: deque[tuple[float, float, asyncio.Future[Any], Callable[[], None]]] \
             = deque()
-        # counters for profiling: Readies handled, fsync batches, entries saved, seconds
+        # counters for profiling: Readies handled, fsync batches, entries saved, seconds,
+        # snapshots taken, peers' snapshots installed
         self.stats = {"readies": 0, "saves": 0, "entries": 0, "save_s": 0.0, "applied": 0,
                       "messages": 0, "writes": 0, "write_s": 0.0, "batches": 0,
-                      "resubmits": 0, "snapshots": 0, "max_stall_s": 0.0, "snap_stall_s": 0.0}
+                      "resubmits": 0, "snapshots": 0, "installs": 0, "max_stall_s": 0.0,
+                      "snap_stall_s": 0.0}
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -182,12 +191,12 @@ class Node:
         fresh = state.snapshot is None and not state.entries and state.hard_state.term == 0
         applied = 0
         if state.snapshot is not None and not state.snapshot.empty:
-            self.mem.apply_snapshot(state.snapshot)
             self.sm.restore(state.snapshot.data)
             applied = self._snap_index = state.snapshot.meta.index
         self.term = state.hard_state.term  # later terms arrive with each Ready's hard state
         self.raw = self.core.make(
-            state.hard_state, state.entries, applied, tuple(sorted(self.cfg.initial_members())),
+            state.hard_state, state.entries, state.snapshot, applied,
+            tuple(sorted(self.cfg.initial_members())),
             self.cfg.election_ticks, random.getrandbits(32), self.mutants,
             bootstrap=fresh and self.cfg.cluster_state == "new")
         self.driver = Driver(self.raw, self.core.mirror, self, self.reads,
@@ -497,7 +506,7 @@ class Node:
         """One group commit (one fsync when the batch needs one); in the worker thread
         when it fsyncs."""
         t0 = time.perf_counter()
-        synced = self.disk.save(rd.hard_state, rd.entries, rd.snapshot)
+        synced = self.core.save(self.disk, rd)
         st = self.stats
         st["save_s"] += time.perf_counter() - t0
         st["saves"] += synced
@@ -528,6 +537,7 @@ class Node:
         self._log_bytes = 0
         self.checker.skipped_to(snap.meta.index)
         self._apply_peers()
+        self.stats["installs"] += 1
         log.info("installed the leader's snapshot at index %d", snap.meta.index)
 
     def apply(self, entries: Sequence[Entry]) -> None:
@@ -616,12 +626,13 @@ class Node:
         packed and written: the longest pause is one piece, not the whole key space (and
         the log may meanwhile outgrow its byte bounds by the entries applied)."""
         applied = self.sm.applied
-        if not self.core.snapshots or self._snapshotting or applied <= self._snap_index or (
+        if self._snapshotting or applied <= self._snap_index or (
                 applied - self._snap_index < self.cfg.snapshot_count
-                and self._log_bytes < max(self.cfg.snapshot_bytes, len(self.mem.snapshot().data))
+                and self._log_bytes < max(self.cfg.snapshot_bytes,
+                                          len(self.core.held_snapshot().data))
                 and not self._snapshot_stale()):
             return
-        conf = self.raw.status().conf_state
+        conf = self.core.snapshot_conf()
         view = self.sm.snapshot_view()
         self._snap_index, self._log_bytes = applied, 0
         self._snapshotting = True
@@ -631,14 +642,17 @@ class Node:
             self._snap_task = asyncio.get_running_loop().create_task(
                 self._snapshot_beside(applied, conf, view))
 
-    async def _snapshot_beside(self, index: int, conf: ConfState, view: MachineView) -> None:
+    async def _snapshot_beside(self, index: int, conf: Any, view: MachineView) -> None:
         """:meth:`_snapshot` as a task beside the Ready loop, which skipped any snapshot
         falling due meanwhile: check again once it is done."""
         await self._snapshot(index, conf, view)
         if self.fatal is None and self.panic is None and not self._stopping:
             await self._maybe_snapshot()
 
-    async def _snapshot(self, index: int, conf: ConfState, view: MachineView) -> None:
+    async def _snapshot(self, index: int, conf: Any, view: MachineView) -> None:
+        """Pack ``view`` (the state at ``index``), make it durable, then compact: the core's
+        log (:meth:`CoreAdapter.compact <quorum.impl.server.cores.CoreAdapter.compact>`)
+        and the WAL's segments only once the snapshot and its marker are fsynced."""
         loop = asyncio.get_running_loop()
         try:
             for _ in view.kv.pieces(SNAPSHOT_PIECE):
@@ -647,13 +661,14 @@ class Node:
             # the checksum and the one join of the pieces, in a thread (zlib lets go of
             # the GIL), not the WAL's: its fsyncs should not wait for this
             data = await loop.run_in_executor(None, view.finish)
-            if index <= self.mem.snapshot().meta.index:
+            if index <= self.core.held_snapshot().meta.index:
                 return  # a leader's snapshot was installed meanwhile; it is newer
-            snap = self.mem.create_snapshot(index, conf, data)
+            snap = self.core.new_snapshot(index, conf, data)
+            # durable (file, directory, WAL marker: all fsynced) before any log is dropped
             await loop.run_in_executor(self._io, self.disk.save_snapshot, snap)
-            compact_to = self._compact_point(index)
-            if compact_to >= self.mem.first_index():
-                self.mem.compact(compact_to)
+            compact_to = self.core.compact(snap, self.cfg.catchup_entries,
+                                           self.cfg.catchup_bytes)
+            if compact_to > 0:
                 await loop.run_in_executor(self._io, self.disk.release_to, compact_to)
             trim()
             self.stats["snapshots"] += 1
@@ -674,16 +689,4 @@ class Node:
 
     def _snapshot_stale(self) -> bool:
         """Is the snapshot held in memory over twice the state's size (plus 1 MiB)?"""
-        return len(self.mem.snapshot().data) > 2 * self.sm.kv.size_bytes + STALE_SLACK
-
-    def _compact_point(self, applied: int) -> int:
-        """The index to compact the log up to: keep at most ``catchup_entries`` entries
-        after it, and at most ``catchup_bytes`` bytes of them."""
-        to = applied - self.cfg.catchup_entries
-        lo = max(to + 1, self.mem.first_index())
-        kept = 0
-        for e in reversed(self.mem.entries(lo, applied + 1) if lo <= applied else []):
-            kept += len(e.data)
-            if kept > self.cfg.catchup_bytes:
-                return e.index
-        return to
+        return len(self.core.held_snapshot().data) > 2 * self.sm.kv.size_bytes + STALE_SLACK

@@ -116,7 +116,7 @@ class SimConfig:
     mutants: tuple[Mutant, ...] = ()
     max_msg_entries: int = 8  # batching limit of one AppendEntries
     seed: int = 0  # the cores' election-timeout seed
-    #: the core every node runs: "raft" or "multipaxos" (``impl/multipaxos``; no snapshots,
+    #: the core every node runs: "raft" or "multipaxos" (``impl/multipaxos``; no
     #: transfers or membership changes: the simulator logs those steps as refused no-ops)
     protocol: str = "raft"
     #: Raft's ``RaftConfig.eager_commit``: False runs the core as ``quorum serve`` does (no

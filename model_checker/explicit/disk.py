@@ -9,7 +9,7 @@ lives changes:
 
 * **Fingerprints and parent links** (16 bytes per distinct state) go to an in-memory
   buffer of at most ``buffer`` entries, kept as a few sorted numpy chunks.  When the
-  buffer is full, it is sorted into one *run* and written to disk: two files of uint64,
+  buffer is full, its chunks are merged into one *run* and written to disk: two files of uint64,
   ``N.fp`` (sorted fingerprints) and ``N.par`` (their parents), plus, in memory, a sparse
   index holding every :data:`PAGE`-th fingerprint (one 4 KiB page of the file each).
   Runs are merged as in a log-structured merge tree: after a flush, while the newest run
@@ -24,8 +24,9 @@ lives changes:
 * **Parent links** are read back from the runs to rebuild a counterexample; the trace
   is then replayed forwards as in the in-memory search.
 
-Memory is therefore bounded by the buffer (16 bytes per entry, and a copy while it is
-sorted or merged), one batch of states and its successors, the streaming merge's chunks,
+Memory is therefore bounded by the buffer (16 bytes per entry, kept as sorted chunks
+merged in memory up to an eighth of it, and written as a run by a streaming merge of
+those chunks, never copied whole), one batch of states and its successors, the streaming merge's chunks,
 the sparse indexes (1/512 of the fingerprints) and a bounded memo of checked states
 outside the constraint; never by the number of states.
 
@@ -143,15 +144,6 @@ class _Run:
         return self.directory / f"{self.name}.fp", self.directory / f"{self.name}.par"
 
     @classmethod
-    def write(cls, directory: Path, name: str, fps: np.ndarray, parents: np.ndarray) -> _Run:
-        run = cls(directory, name, len(fps), fps[::PAGE].copy(),
-                  (zlib.crc32(fps.tobytes()), zlib.crc32(parents.tobytes())))
-        fp_path, par_path = run.paths
-        fps.tofile(fp_path)
-        parents.tofile(par_path)
-        return run
-
-    @classmethod
     def open(cls, directory: Path, name: str, n: int, crcs: tuple[int, int]) -> _Run:
         """A run written earlier (a resumed search), checked; its index is read back."""
         run = cls(directory, name, n, np.empty(0, dtype=np.uint64), crcs)
@@ -161,7 +153,8 @@ class _Run:
                                       f"{8 * n} bytes long)")
             if _crc(path) != crc:
                 raise CheckpointError(f"damaged checkpoint ({path.name}: wrong checksum)")
-        run.index = np.concatenate([c[::PAGE] for c in run.chunks(PAGE * 64)] or
+        # copies: a view would keep every chunk it was cut from alive, the whole run
+        run.index = np.concatenate([c[::PAGE].copy() for c in run.chunks(PAGE * 64)] or
                                    [np.empty(0, dtype=np.uint64)])
         return run
 
@@ -175,9 +168,11 @@ class _Run:
             os.close(self._fd)
             self._fd = None
 
-    def chunks(self, size: int = CHUNK, parents: bool = False
+    def chunks(self, size: int | None = None, parents: bool = False
                ) -> Iterator[Any]:
-        """The run's fingerprints (with ``parents``: pairs of arrays) in chunks, in order."""
+        """The run's fingerprints (with ``parents``: pairs of arrays) in chunks of ``size``
+        (default :data:`CHUNK`), in order."""
+        size = CHUNK if size is None else size
         with open(self.paths[0], "rb") as f, open(self.paths[1] if parents else os.devnull,
                                                      "rb") as g:
             while True:
@@ -229,10 +224,25 @@ class _Run:
             return int(np.fromfile(g, dtype=np.uint64, count=1)[0])
 
 
+def _slices(fps: np.ndarray, parents: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A sorted in-memory chunk as views of at most :data:`CHUNK` entries (no copy)."""
+    for i in range(0, len(fps), CHUNK):
+        yield fps[i:i + CHUNK], parents[i:i + CHUNK]
+
+
 def _merge(directory: Path, name: str, runs: list[_Run]) -> _Run:
     """Merge sorted runs into a new one, streaming: memory is a chunk per input."""
+    return _write_merged(directory, name, [r.chunks(parents=True) for r in runs])
+
+
+def _write_merged(directory: Path, name: str,
+                  sources: list[Iterator[tuple[np.ndarray, np.ndarray]]]) -> _Run:
+    """Write the merge of sorted sources of ``(fingerprints, parents)`` chunks as a run.
+
+    Memory is a chunk per source and their merge; the page index is built from copies, so
+    that no output chunk outlives its write (a view would keep all of them, the whole
+    run, alive until the end)."""
     fp_path, par_path = directory / f"{name}.fp", directory / f"{name}.par"
-    sources = [r.chunks(parents=True) for r in runs]
     heads: list[tuple[np.ndarray, np.ndarray] | None] = [next(s, None) for s in sources]
     index_parts, n, crc_fp, crc_par = [], 0, 0, 0
     with open(fp_path, "wb") as f, open(par_path, "wb") as g:
@@ -252,7 +262,8 @@ def _merge(directory: Path, name: str, runs: list[_Run]) -> _Run:
             fps = np.concatenate(fps_parts)
             order = np.argsort(fps, kind="stable")
             fps, parents = fps[order], np.concatenate(par_parts)[order]
-            index_parts.append(fps[(-n) % PAGE::PAGE])
+            del fps_parts, par_parts, order
+            index_parts.append(fps[(-n) % PAGE::PAGE].copy())
             crc_fp = zlib.crc32(fps.tobytes(), crc_fp)
             crc_par = zlib.crc32(parents.tobytes(), crc_par)
             fps.tofile(f)
@@ -299,7 +310,10 @@ class DiskStore:
             return
         self.mem.append((fps, parents))
         self.mem_n += len(fps)
-        while len(self.mem) >= 2 and 2 * len(self.mem[-1][0]) >= len(self.mem[-2][0]):
+        # merge chunks of similar size, up to an eighth of the buffer: a merge's temporaries
+        # are a few times its size, and a flush merges the chunks streaming anyway
+        while (len(self.mem) >= 2 and 2 * len(self.mem[-1][0]) >= len(self.mem[-2][0])
+               and len(self.mem[-1][0]) + len(self.mem[-2][0]) <= max(self.buffer // 8, BATCH)):
             (a, pa), (b, pb) = self.mem.pop(), self.mem.pop()
             f, p = np.concatenate((b, a)), np.concatenate((pb, pa))
             order = np.argsort(f, kind="stable")
@@ -311,11 +325,9 @@ class DiskStore:
         """Write the buffer as a run, then merge runs of similar size."""
         if not self.mem_n:
             return
-        f = np.concatenate([c for c, _ in self.mem])
-        p = np.concatenate([q for _, q in self.mem])
-        order = np.argsort(f, kind="stable")
-        self.runs.append(_Run.write(self.directory, self._name(), f[order], p[order]))
-        del f, p, order
+        # the sorted chunks merged streaming into the run file: no copy of the buffer
+        self.runs.append(_write_merged(self.directory, self._name(),
+                                       [_slices(c, q) for c, q in self.mem]))
         self.mem, self.mem_n = [], 0
         while len(self.runs) >= 2 and 2 * self.runs[-1].n >= self.runs[-2].n:
             b, a = self.runs.pop(), self.runs.pop()

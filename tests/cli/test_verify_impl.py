@@ -1,7 +1,8 @@
 """`quorum verify-impl`: one verdict over seeds of every profile, each failure replayable.
 
 Fast tests use small budgets; the slow test runs the default budget against every
-registered mutant and pins the seed and check that first catch it (the issue's
+registered mutant (each on the core whose code holds it) and pins the seed and check that
+first catch it (the issue's
 acceptance check; the table is in docs/refinement.md, "The regression workflow").
 """
 
@@ -19,11 +20,13 @@ from quorum.cli import EXIT_UNKNOWN, main
 from quorum.cli.commands.verify_impl import DEFAULT_SEEDS, DEFAULT_STEPS
 from quorum.conformance.sweep import Outcome
 from quorum.impl.mutants import Mutant, names
-from quorum.impl.sim import PROFILES
+from quorum.impl.sim import MULTIPAXOS_PROFILES, PROFILES
 
 #: raft.tla's variables, as the abstract state of a failure shows them
 RAFT_VARIABLES = ["currentTerm", "state", "votedFor", "log", "commitIndex", "votesResponded",
                   "votesGranted", "nextIndex", "matchIndex", "messages"]
+#: the report's rows by default: the Raft core on every profile, then the Multi-Paxos core
+ROWS = [*PROFILES, *(f"multipaxos/{p}" for p in MULTIPAXOS_PROFILES)]
 #: a cheap, early catch: no-truncate under the tla profile fails step refinement at event
 #: 109 of seed 0 (see the catch table)
 MUTANT_ARGS = ("--mutant", "no-truncate", "--profiles", "tla", "--seeds", "2", "--steps", "150")
@@ -38,11 +41,13 @@ def test_the_unmutated_store_passes_a_small_budget_and_the_json_shape_is_pinned(
                          "seconds"]
     assert out["verdict"] == "ok" and out["failures"] == out["unknown"] == []
     cfg = out["config"]
-    assert cfg == {"seeds": 2, "steps": 200, "profiles": list(PROFILES), "checks": cfg["checks"],
+    assert cfg == {"seeds": 2, "steps": 200, "profiles": ROWS, "checks": cfg["checks"],
                    "mutant": None, "jobs": 2, "fail_fast": False}
     assert cfg["checks"]["default"] == ["safety", "invariants", "linearizability"]
     assert cfg["checks"]["tla"] == ["safety", "invariants", "refinement", "linearizability"]
-    assert out["schedules"] == {"planned": 2 * len(PROFILES), "run": 2 * len(PROFILES)}
+    assert cfg["checks"]["multipaxos/wide"] == ["safety", "refinement", "linearizability"]
+    assert out["schedules"] == {"planned": 2 * len(ROWS), "run": 2 * len(ROWS)}
+    assert list(out["profiles"]) == ROWS
     for counts in out["profiles"].values():
         assert counts == {"schedules": 2, "ok": 2, "failed": 0, "unknown": 0, "events": 400}
     assert isinstance(out["seconds"], float)
@@ -105,7 +110,8 @@ def test_only_unknown_verdicts_exit_3(monkeypatch: pytest.MonkeyPatch,
                           0, 0.1)
 
     monkeypatch.setattr(sweep, "sweep", undecided)
-    assert main(["verify-impl", "--seeds", "1", "--profiles", "default"]) == EXIT_UNKNOWN
+    assert main(["verify-impl", "--seeds", "1", "--profiles", "default", "--protocol", "raft"]
+                ) == EXIT_UNKNOWN
     out = capsys.readouterr().out
     assert "UNKNOWN: profile default, seed 0: safety ok, linearizability unknown" in out
     assert "verdict: unknown: 0 failed, 1 unknown, 0 ok" in out
@@ -118,6 +124,13 @@ def test_only_unknown_verdicts_exit_3(monkeypatch: pytest.MonkeyPatch,
     (["--profiles", "default,nope"], "unknown profile nope; known: " + ",".join(PROFILES)),
     (["--profiles", ","], "unknown profile (none)"),
     (["--mutant", "no-trunc"], "invalid choice: 'no-trunc'"),
+    (["--protocol", "paxos"], "invalid choice: 'paxos'"),
+    (["--protocol", "multipaxos", "--profiles", "tla,churn"],
+     "the multipaxos core runs none of the profiles tla,churn; it runs: default,wide"),
+    (["--protocol", "raft", "--mutant", "mp-chosen-any-ballot"],
+     "mp-chosen-any-ballot is a bug of the multipaxos core; run it with --protocol multipaxos"),
+    (["--protocol", "multipaxos", "--mutant", "no-truncate"],
+     "no-truncate is a bug of the raft core; run it with --protocol raft"),
     (["--seeds", "many"], "invalid int value: 'many'"),
 ])
 def test_bad_flags_one_line_exit_2(argv: list[str], message: str,
@@ -157,35 +170,56 @@ FIRST_CATCH: dict[str, tuple[str, int, str]] = {
     "second-conf-change": ("churn", 0, "safety"),
     "wal-skips-bad-record": ("churn", 0, "safety"),
     "snapshot-keeps-suffix": ("tla-snap", 1, "refinement"),  # only step refinement sees it
+    # mutants of the multipaxos core run on its profiles only
+    "mp-chosen-any-ballot": ("multipaxos/default", 0, "safety"),
 }
 #: mutants no generated schedule lines up (none today: the wide profile's retries caught
 #: no-sessions); strict, so a profile that starts catching one shows up here
 NOT_GENERATED: set[str] = set()
-
-
-#: mutants of the multipaxos core: verify-impl runs the Raft core's profiles and refuses
-#: them (tests/conformance/test_multipaxos_sim.py and test_mpsteps.py pin their catch
-#: under quorum sim)
-OTHER_CORE = {"mp-chosen-any-ballot", "mp-recovery-by-arrival"}
+#: mutants generated schedules catch, but past the default budget (DEFAULT_SEEDS seeds):
+#: mp-recovery-by-arrival first at multipaxos/default seed 145, by step refinement only
+#: (tests/conformance/test_mutants.py and test_mpsteps.py pin it); strict as above
+BEYOND_BUDGET = {"mp-recovery-by-arrival"}
 
 
 def test_every_mutant_has_a_pinned_catch_or_is_known_not_to():
-    assert set(FIRST_CATCH) | NOT_GENERATED | OTHER_CORE == set(names())
+    assert set(FIRST_CATCH) | NOT_GENERATED | BEYOND_BUDGET == set(names())
 
 
-def test_a_multipaxos_mutant_is_refused_with_a_pointer_to_quorum_sim(capsys):
-    for name in OTHER_CORE:
-        assert main(["verify-impl", "--mutant", name, "--seeds", "1"]) == 2
-        err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1
-        assert err.endswith(f"use quorum sim --protocol multipaxos --mutant {name}")
+def test_a_multipaxos_mutant_runs_on_the_multipaxos_core_only_and_is_caught():
+    p = quorum("verify-impl", "--mutant", "mp-chosen-any-ballot", "--seeds", "1", "--jobs", "1",
+               "--json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    out = json.loads(p.stdout)
+    assert out["config"]["profiles"] == [f"multipaxos/{q}" for q in MULTIPAXOS_PROFILES]
+    f = out["failures"][0]
+    assert (f["profile"], f["seed"], f["event"], f["check"]) == (
+        "multipaxos/default", 0, 975, "safety")
+    assert f["message"].startswith("agreement: slot 6 applied as request")
+    assert f["replay"] == ("quorum sim --profile default --seed 0 --steps 1500 --protocol "
+                           "multipaxos --mutant mp-chosen-any-ballot")
+    assert f["abstract_state"] is None and "not mapped onto raft.tla" in f["abstract_state_error"]
+    rerun = subprocess.run([*QUORUM, *shlex.split(f["replay"])[1:]], capture_output=True,
+                           text=True, timeout=300)
+    assert rerun.returncode == 1 and "FAILED at event 975: safety: agreement" in rerun.stdout
+
+
+def test_a_ready_loop_mutant_runs_on_the_raft_core_unless_multipaxos_is_asked_for():
+    both = json.loads(quorum("verify-impl", "--mutant", "ack-before-commit", "--seeds", "1",
+                             "--steps", "100", "--profiles", "default", "--json").stdout)
+    assert both["config"]["profiles"] == ["default"]
+    mp = json.loads(quorum("verify-impl", "--mutant", "ack-before-commit", "--seeds", "1",
+                           "--steps", "100", "--profiles", "default", "--protocol",
+                           "multipaxos", "--json").stdout)
+    assert mp["config"]["profiles"] == ["multipaxos/default"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [
-    pytest.param(m.value, marks=pytest.mark.xfail(m.value in NOT_GENERATED, strict=True,
-                                                   reason="no generated schedule catches it"))
-    for m in Mutant if m.value not in OTHER_CORE])
+    pytest.param(m.value, marks=pytest.mark.xfail(
+        m.value in NOT_GENERATED | BEYOND_BUDGET, strict=True,
+        reason="no generated schedule within the default budget catches it"))
+    for m in Mutant])
 def test_the_default_budget_catches_every_mutant(name: str, capsys: pytest.CaptureFixture[str]):
     code = main(["verify-impl", "--mutant", name, "--json", "--jobs", "2"])
     out = json.loads(capsys.readouterr().out)

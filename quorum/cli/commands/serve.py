@@ -61,7 +61,8 @@ def add_parser(sub: Any, name: str) -> None:
     a("--snapshot-count", type=int, default=100_000,
       help="applied entries between snapshots (then the log is compacted)")
     a("--snapshot-catchup-entries", type=int, default=5_000,
-      help="entries kept after a compaction for slow followers")
+      help="entries kept after a compaction for slow followers (raft; a multipaxos "
+           "member keeps none: a peer behind its snapshot gets the snapshot)")
     # limits, quota, compaction (docs/store.md "Limits")
     a("--max-request-bytes", type=int, default=1_572_864,
       help="largest client request accepted, in bytes (etcd's default 1.5 MiB)")
@@ -76,7 +77,7 @@ def add_parser(sub: Any, name: str) -> None:
     a("--snapshot-bytes", type=int, default=64 * 1024**2,
       help="also snapshot once the entries applied since the last one hold this many bytes")
     a("--snapshot-catchup-bytes", type=int, default=16 * 1024**2,
-      help="keep at most this many bytes of entries after a compaction")
+      help="keep at most this many bytes of entries after a compaction (raft)")
     a("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     # client TLS (etcd's names; docs/store.md "Client security")
     a("--cert-file", default=None, help="client TLS certificate (PEM), for https:// client URLs")
@@ -91,7 +92,7 @@ def add_parser(sub: Any, name: str) -> None:
            "itself)")
     a("--protocol", default="raft", metavar="raft|multipaxos",
       help="the consensus core (ours, not etcd's): raft, or multipaxos (a static "
-           "--initial-cluster, no snapshots, no member add/remove)")
+           "--initial-cluster, no member add/remove)")
     # test-only: switch on a known bug of the Ready loop (refused unless UNSAFE_ENV=1)
     a("--unsafe-mutant", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -238,9 +239,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     mutants = unsafe_mutants(args.unsafe_mutant)
     _check_core_mutants(cfg.protocol, mutants)
-    if cfg.protocol == "multipaxos" and args.snapshot_count != 100_000:
-        print("quorum serve: warning: --snapshot-count is ignored with --protocol multipaxos "
-              "(its log is never compacted)", file=sys.stderr)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
     if mutants:

@@ -1,12 +1,17 @@
 """`quorum verify-impl`: the regression check to run after changing impl/, with one verdict.
 
 Runs seeds ``0 .. N-1`` of every generation profile (``quorum.impl.sim.PROFILES``) in the
-deterministic simulator, each with every check that applies, over ``--jobs`` processes.
+deterministic simulator, each with every check that applies, over ``--jobs`` processes:
+the Raft core on every profile and the Multi-Paxos core on the profiles it runs
+(``quorum.impl.sim.MULTIPAXOS_PROFILES``, a row ``multipaxos/PROFILE`` each), or one core
+(``--protocol``).  A mutant runs on the core whose code holds it: a Multi-Paxos mutant on
+the Multi-Paxos core; the Raft core's, the WAL's and the Ready loop's mutants on the Raft
+core (``--protocol multipaxos`` puts a WAL or Ready loop mutant under the Multi-Paxos core).
 Exit 0 when every schedule passed, 1 when any failed, 2 on a usage error, 3 when none
 failed but some could not be decided (the linearizability check's time limit).  For each
 failure it prints the profile, seed, event, check and message, the ``quorum sim``
-commands that replay and shrink it, and the abstract spec state (raft.tla's variables)
-at the failing event.  The default budget catches every registered mutant
+commands that replay and shrink it, and, for the Raft core, the abstract spec state
+(raft.tla's variables) at the failing event.  The default budget catches every registered mutant
 (docs/refinement.md, "The regression workflow"); progress goes to standard error.
 """
 
@@ -22,13 +27,15 @@ from typing import Any
 
 from quorum.cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
 
-__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "add_parser", "run"]
+__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PROTOCOL_CHOICES", "add_parser", "run"]
 
 #: the default budget: the smallest that catches every mutant of quorum.impl.mutants
 #: (tests/cli/test_verify_impl.py checks it does; docs/refinement.md has the catch table)
 DEFAULT_SEEDS, DEFAULT_STEPS = 25, 1500
 #: failures shown in full (with the abstract state) in the text report; --json has all
 SHOWN = 5
+#: ``--protocol``: one core, or both (the default)
+PROTOCOL_CHOICES = ("all", "raft", "multipaxos")
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -43,6 +50,9 @@ def add_parser(sub: Any, name: str) -> None:
                    help=f"steps per schedule (default {DEFAULT_STEPS})")
     p.add_argument("--profiles", default=",".join(PROFILES), metavar="LIST",
                    help=f"comma-separated generation profiles (default: all, {','.join(PROFILES)})")
+    p.add_argument("--protocol", choices=PROTOCOL_CHOICES, default="all",
+                   help="the core the nodes run: raft on every profile, multipaxos on "
+                        "the profiles it runs, or all (default: both)")
     p.add_argument("--jobs", type=int, default=None, metavar="J",
                    help="worker processes (default: every core this process may use)")
     p.add_argument("--mutant", choices=[m.value for m in Mutant], default=None, metavar="NAME",
@@ -55,9 +65,10 @@ def add_parser(sub: Any, name: str) -> None:
     p.set_defaults(run=run)
 
 
-def _options(args: argparse.Namespace) -> tuple[list[str], int]:
-    """The profiles and the number of workers, or a UsageError."""
-    from quorum.impl.sim import PROFILES
+def _options(args: argparse.Namespace) -> tuple[list[tuple[str, str]], int]:
+    """The rows to run, ``(protocol, profile)`` in report order, and the number of
+    workers, or a UsageError."""
+    from quorum.impl.sim import MULTIPAXOS_PROFILES, PROFILES
 
     for flag in ("seeds", "steps"):
         if getattr(args, flag) < 1:
@@ -69,7 +80,35 @@ def _options(args: argparse.Namespace) -> tuple[list[str], int]:
     jobs = args.jobs if args.jobs is not None else _cores()
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    return list(dict.fromkeys(profiles)), jobs
+    profiles = list(dict.fromkeys(profiles))
+    rows = [(proto, p) for proto in _protocols(args) for p in profiles
+            if proto == "raft" or p in MULTIPAXOS_PROFILES]
+    if not rows:
+        raise UsageError(f"the multipaxos core runs none of the profiles {','.join(profiles)}; "
+                         f"it runs: {','.join(MULTIPAXOS_PROFILES)}")
+    return rows, jobs
+
+
+def _protocols(args: argparse.Namespace) -> list[str]:
+    """The cores to run: ``--protocol``, narrowed by the mutant's home (module docstring)."""
+    asked = ["raft", "multipaxos"] if args.protocol == "all" else [args.protocol]
+    if args.mutant is None:
+        return asked
+    from quorum.impl.mutants import Layer, parse
+
+    layer = parse(args.mutant).layer
+    home = {Layer.MULTIPAXOS: "multipaxos", Layer.CORE: "raft"}.get(layer)
+    if home is not None and home not in asked:
+        raise UsageError(f"{args.mutant} is a bug of the {home} core; run it with "
+                         f"--protocol {home} (or all)")
+    if home is None:  # the WAL's and the Ready loop's: either core, Raft's unless asked
+        return ["raft"] if args.protocol == "all" else asked
+    return [home]
+
+
+def _label(protocol: str, profile: str) -> str:
+    """A row's name in the report: the profile, ``multipaxos/PROFILE`` for that core."""
+    return profile if protocol == "raft" else f"{protocol}/{profile}"
 
 
 def _cores() -> int:
@@ -80,18 +119,12 @@ def _cores() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from quorum.conformance.sweep import jobs as make_jobs
-    from quorum.conformance.sweep import sweep
+    from quorum.conformance.sweep import Job, sweep
 
-    profiles, workers = _options(args)
-    if args.mutant is not None:
-        from quorum.impl.mutants import Layer, parse
-
-        if parse(args.mutant).layer is Layer.MULTIPAXOS:
-            raise UsageError(f"{args.mutant} is a bug of the multipaxos core, and verify-impl "
-                             f"runs the Raft core's profiles: use quorum sim --protocol "
-                             f"multipaxos --mutant {args.mutant}")
-    todo = make_jobs(profiles, args.seeds, args.steps, args.mutant)
+    rows, workers = _options(args)
+    # seed by seed, so that every row advances together (--fail-fast, progress)
+    todo = [Job(p, seed, args.steps, args.mutant, protocol=proto)
+            for seed in range(args.seeds) for proto, p in rows]
     t0 = time.perf_counter()
     outcomes = []
     with (_Progress(len(todo), enabled=not args.json or sys.stderr.isatty()) as progress,
@@ -101,9 +134,9 @@ def run(args: argparse.Namespace) -> int:
             progress.update(len(outcomes), sum(o.failed for o in outcomes))
             if args.fail_fast and out.failed:
                 break
-    order = {p: i for i, p in enumerate(profiles)}
-    outcomes.sort(key=lambda o: (order[o.job.profile], o.job.seed))
-    report = _report(args, profiles, workers, len(todo), outcomes, time.perf_counter() - t0)
+    order = {row: i for i, row in enumerate(rows)}
+    outcomes.sort(key=lambda o: (order[o.job.protocol, o.job.profile], o.job.seed))
+    report = _report(args, rows, workers, len(todo), outcomes, time.perf_counter() - t0)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -113,31 +146,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 # --- the report, as data (--json prints it; the text report reads it) -----------------------
-def _report(args: argparse.Namespace, profiles: list[str], workers: int, planned: int,
+def _report(args: argparse.Namespace, rows: list[tuple[str, str]], workers: int, planned: int,
             outcomes: list[Any], seconds: float) -> dict[str, Any]:
     from quorum.conformance.runner import default_checks
     from quorum.conformance.sweep import Job
 
-    counts = {p: {"schedules": 0, "ok": 0, "failed": 0, "unknown": 0, "events": 0}
-              for p in profiles}
+    labels = [_label(*row) for row in rows]
+    counts = {label: {"schedules": 0, "ok": 0, "failed": 0, "unknown": 0, "events": 0}
+              for label in labels}
     for o in outcomes:
-        c = counts[o.job.profile]
+        c = counts[_label(o.job.protocol, o.job.profile)]
         c["schedules"] += 1
         c["events"] += o.events
         c["failed" if o.failed else "unknown" if o.unknown else "ok"] += 1
     failed = [o for o in outcomes if o.failed]
     unknown = [o for o in outcomes if o.unknown]
-    checks = {p: list(default_checks(Job(p, 0, 1).schedule())) for p in profiles}
+    checks = {_label(proto, p): list(default_checks(Job(p, 0, 1, protocol=proto).schedule()))
+              for proto, p in rows}
     return {
         "verdict": "FAILED" if failed else "unknown" if unknown else "ok",
-        "config": {"seeds": args.seeds, "steps": args.steps, "profiles": profiles,
+        "config": {"seeds": args.seeds, "steps": args.steps, "profiles": labels,
                    "checks": checks, "mutant": args.mutant, "jobs": workers,
                    "fail_fast": args.fail_fast},
         "schedules": {"planned": planned, "run": len(outcomes)},
         "profiles": counts,
         "failures": [_failure(o) for o in failed],
-        "unknown": [{"profile": o.job.profile, "seed": o.job.seed, "verdicts": o.verdicts,
-                     "replay": _replay(o)} for o in unknown],
+        "unknown": [{"profile": _label(o.job.protocol, o.job.profile), "seed": o.job.seed,
+                     "verdicts": o.verdicts, "replay": _replay(o)} for o in unknown],
         "seconds": round(seconds, 2),
     }
 
@@ -152,14 +187,18 @@ def _failure(o: Any) -> dict[str, Any]:
     from quorum.spec.raft.tla.render import render_state
 
     f, job = o.failure, o.job
-    name = f"{job.profile}-seed-{job.seed}" + (f"-{job.mutant}" if job.mutant else "")
+    name = ("" if job.protocol == "raft" else f"{job.protocol}-") + f"{job.profile}-seed-{job.seed}" \
+        + (f"-{job.mutant}" if job.mutant else "")
+    if job.protocol == "raft":
+        state, error = (None if o.state is None else _plain(render_state(o.state))), o.state_error
+    else:
+        state, error = None, "the multipaxos core's runs are not mapped onto raft.tla"
     return {
-        "profile": job.profile, "seed": job.seed, "steps": job.steps, "mutant": job.mutant,
+        "profile": _label(job.protocol, job.profile), "seed": job.seed, "steps": job.steps, "mutant": job.mutant,
         "event": o.failed_at, "events": o.events, "check": f.check, "message": f.message,
         "details": f.details, "verdicts": o.verdicts,
         "replay": _replay(o), "shrink": f"{_replay(o)} --shrink {name}.json",
-        "abstract_state": None if o.state is None else _plain(render_state(o.state)),
-        "abstract_state_error": o.state_error or None,
+        "abstract_state": state, "abstract_state_error": error or None,
     }
 
 
@@ -182,8 +221,9 @@ def _print_text(r: dict[str, Any]) -> None:
     print(f"verify-impl: {len(cfg['profiles'])} profiles x {cfg['seeds']} seeds x "
           f"{cfg['steps']} steps = {n['planned']} schedules"
           + (f", mutant {cfg['mutant']}" if cfg["mutant"] else ""))
+    width = max(12, *map(len, r["profiles"]))
     for p, c in r["profiles"].items():
-        print(f"  {p:<12} {c['schedules']:>4} schedules, {c['events']:>9,} events: "
+        print(f"  {p:<{width}} {c['schedules']:>4} schedules, {c['events']:>9,} events: "
               f"{c['ok']} ok, {c['failed']} failed, {c['unknown']} unknown; checks "
               + ",".join(cfg["checks"][p]))
     for i, f in enumerate(r["failures"], 1):

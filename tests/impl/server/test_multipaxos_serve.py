@@ -255,7 +255,7 @@ def test_etcdctl_against_three_multipaxos_processes(tmp_path: Path) -> None:
         assert refused.returncode != 0
         assert "quorum: membership changes are not supported with --protocol multipaxos" \
             in refused.stderr
-        assert "--snapshot-count is ignored with --protocol multipaxos" in a.log_text()
+        assert "--snapshot-count is ignored" not in a.log_text()  # it applies here too
         acked = {}
         for i in range(20):
             m = cluster.members[i % 3]
