@@ -136,6 +136,11 @@ class Mutant(Enum):
         "a Multi-Paxos follower takes a slot as chosen on the leader's notice whatever "
         "ballot its own vote there has (a notice must say which ballot was chosen; needs "
         "--protocol multipaxos)")
+    MP_RECOVERY_BY_ARRIVAL = (
+        "mp-recovery-by-arrival", Layer.MULTIPAXOS, "refinement",
+        "a new Multi-Paxos leader recovers each slot from the last PROMISE to arrive that "
+        "reports a vote there, not from the vote of the highest ballot (Paxos's phase 2a "
+        "rule; needs --protocol multipaxos)")
 
 
 #: name -> mutant

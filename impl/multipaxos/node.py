@@ -327,6 +327,8 @@ class MultiPaxosNode:
         known: dict[int, Entry] = {}  # slot -> a value some reporter knows chosen
         best: dict[int, Entry] = {}  # slot -> the accepted value of the highest ballot
         top = self.commit
+        # the mutant: each slot keeps the vote of the last PROMISE to arrive
+        by_arrival = Mutant.MP_RECOVERY_BY_ARRIVAL in self.cfg.mutants
         for commit, entries in self.reports.values():
             for e in entries:
                 if e.index < first:
@@ -335,7 +337,7 @@ class MultiPaxosNode:
                 if e.index <= commit:
                     known.setdefault(e.index, e)
                 cur = best.get(e.index)
-                if cur is None or e.term > cur.term:
+                if cur is None or e.term > cur.term or by_arrival:
                     best[e.index] = e
         chosen_to = max(c for c, _ in self.reports.values())
         self.role, self.leader = Role.LEADER, self.id

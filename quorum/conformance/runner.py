@@ -13,7 +13,9 @@ benchmark and the tests call :func:`check_schedule`.  The checks, as
   event, and its action properties on every abstract step
   (:class:`~quorum.conformance.invariants.InvariantObserver`);
 * ``refinement``: every event is a stutter or a path of at most 3 spec steps
-  (:class:`~quorum.conformance.steps.StepRefinementObserver`; tla profiles only);
+  (:class:`~quorum.conformance.steps.StepRefinementObserver`; tla profiles only); under
+  the multipaxos core, a path of MultiPaxos.tla's actions per replica that acted
+  (:class:`~quorum.conformance.mpsteps.MPStepRefinement`);
 * ``linearizability``: the client history against ``quorum.spec.kv.KVModel``, at the end
   of the run (``unknown`` when the time limit, the memo cap or a ``MemoryError`` cuts the
   search short, never ``ok``); its failure names the operation that cannot be
@@ -39,6 +41,7 @@ from quorum.conformance.failure import ALL_CHECKS, Check, Failure, Observer
 from quorum.conformance.ghost import GhostSafety
 from quorum.conformance.invariants import InvariantObserver
 from quorum.conformance.mpsafety import MultiPaxosSafety
+from quorum.conformance.mpsteps import MPStepRefinement
 from quorum.conformance.steps import StepRefinementObserver, servers
 from quorum.impl.sim import RunResult, Schedule, in_tla_vocabulary, run_schedule
 from quorum.model_checker.history.linearizability import (
@@ -61,8 +64,9 @@ MEMBERSHIP_STEPS = ("addl", "addv", "promote", "remove")
 #: docs/refinement.md; TLA_CHECKS are the defaults under it)
 CHECKS: tuple[Check, ...] = ("safety", "invariants", "linearizability")
 TLA_CHECKS: tuple[Check, ...] = ("safety", "invariants", "refinement", "linearizability")
-#: the checks of a run under the multipaxos core (MultiPaxosSafety: per-slot agreement)
-MULTIPAXOS_CHECKS: tuple[Check, ...] = ("safety", "linearizability")
+#: the checks of a run under the multipaxos core (MultiPaxosSafety: per-slot agreement;
+#: MPStepRefinement: step refinement against quorum.spec.multipaxos)
+MULTIPAXOS_CHECKS: tuple[Check, ...] = ("safety", "refinement", "linearizability")
 
 
 class ChecksError(ValueError):
@@ -91,8 +95,8 @@ class CheckedRun:
 
 
 def default_checks(schedule: Schedule) -> tuple[str, ...]:
-    """Every check that applies: step refinement too under the tla profile; safety and
-    linearizability only under the multipaxos core."""
+    """Every check that applies: step refinement too under the tla profile; safety, step
+    refinement against the Multi-Paxos spec and linearizability under the multipaxos core."""
     if schedule.config.protocol == "multipaxos":
         return MULTIPAXOS_CHECKS
     return TLA_CHECKS if in_tla_vocabulary(schedule.config) else CHECKS
@@ -107,7 +111,11 @@ def _observers(checks: tuple[str, ...], schedule: Schedule) -> list[Observer]:
             raise ChecksError(f"{', '.join(other)} compare the store with raft.tla and need "
                               f"the Raft core; under --protocol multipaxos the checks are "
                               f"{', '.join(MULTIPAXOS_CHECKS)}")
-        return [MultiPaxosSafety()] if "safety" in checks else []
+        if "safety" in checks:
+            obs.append(MultiPaxosSafety())
+        if "refinement" in checks:
+            obs.append(MPStepRefinement(schedule.config.nodes))
+        return obs
     if "safety" in checks:
         obs.append(GhostSafety())
     if "refinement" in checks:
@@ -140,7 +148,7 @@ def check_schedule(schedule: Schedule, checks: tuple[str, ...] = CHECKS,
             failure = _not_linearizable(lin)
     coverage, validated = None, (0, 0)
     for o in observers:
-        if isinstance(o, StepRefinementObserver):
+        if isinstance(o, StepRefinementObserver | MPStepRefinement):
             coverage, validated = o.coverage(), o.totals()
     return CheckedRun(run, verdicts, failure, time.perf_counter() - t0, coverage, validated)
 

@@ -45,7 +45,7 @@ def test_the_unmutated_store_passes_a_small_budget_and_the_json_shape_is_pinned(
                    "mutant": None, "jobs": 2, "fail_fast": False}
     assert cfg["checks"]["default"] == ["safety", "invariants", "linearizability"]
     assert cfg["checks"]["tla"] == ["safety", "invariants", "refinement", "linearizability"]
-    assert cfg["checks"]["multipaxos/wide"] == ["safety", "linearizability"]
+    assert cfg["checks"]["multipaxos/wide"] == ["safety", "refinement", "linearizability"]
     assert out["schedules"] == {"planned": 2 * len(ROWS), "run": 2 * len(ROWS)}
     assert list(out["profiles"]) == ROWS
     for counts in out["profiles"].values():
@@ -176,10 +176,14 @@ FIRST_CATCH: dict[str, tuple[str, int, str]] = {
 #: mutants no generated schedule lines up (none today: the wide profile's retries caught
 #: no-sessions); strict, so a profile that starts catching one shows up here
 NOT_GENERATED: set[str] = set()
+#: mutants generated schedules catch, but past the default budget (DEFAULT_SEEDS seeds):
+#: mp-recovery-by-arrival first at multipaxos/default seed 145, by step refinement only
+#: (tests/conformance/test_mutants.py and test_mpsteps.py pin it); strict as above
+BEYOND_BUDGET = {"mp-recovery-by-arrival"}
 
 
 def test_every_mutant_has_a_pinned_catch_or_is_known_not_to():
-    assert set(FIRST_CATCH) | NOT_GENERATED == set(names())
+    assert set(FIRST_CATCH) | NOT_GENERATED | BEYOND_BUDGET == set(names())
 
 
 def test_a_multipaxos_mutant_runs_on_the_multipaxos_core_only_and_is_caught():
@@ -212,8 +216,9 @@ def test_a_ready_loop_mutant_runs_on_the_raft_core_unless_multipaxos_is_asked_fo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [
-    pytest.param(m.value, marks=pytest.mark.xfail(m.value in NOT_GENERATED, strict=True,
-                                                   reason="no generated schedule catches it"))
+    pytest.param(m.value, marks=pytest.mark.xfail(
+        m.value in NOT_GENERATED | BEYOND_BUDGET, strict=True,
+        reason="no generated schedule within the default budget catches it"))
     for m in Mutant])
 def test_the_default_budget_catches_every_mutant(name: str, capsys: pytest.CaptureFixture[str]):
     code = main(["verify-impl", "--mutant", name, "--json", "--jobs", "2"])

@@ -22,12 +22,12 @@ STEPS = 1500
 
 @pytest.mark.parametrize(("profile", "seed"), [("default", s) for s in range(4)]
                          + [("wide", s) for s in (0, 2, 5, 14)])
-def test_pinned_seeds_pass_agreement_and_linearizability(profile, seed):
+def test_pinned_seeds_pass_agreement_refinement_and_linearizability(profile, seed):
     s = draw(profile, seed, STEPS, "multipaxos")
     assert s.config.protocol == "multipaxos" and default_checks(s) == MULTIPAXOS_CHECKS
     res = check_schedule(s, default_checks(s), keep_log=False)
     assert res.ok, res.failure
-    assert res.verdicts == {"safety": "ok", "linearizability": "ok"}
+    assert res.verdicts == {"safety": "ok", "refinement": "ok", "linearizability": "ok"}
 
 
 def test_a_multipaxos_run_is_deterministic_and_makes_progress():
@@ -111,7 +111,7 @@ def test_the_mutant_is_caught_at_its_pinned_seed():
 def test_quorum_sim_protocol_multipaxos(capsys):
     assert main(["sim", "--protocol", "multipaxos", "--seed", "1", "--steps", "400"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "; core multipaxos" in out and "verdicts: safety ok, linearizability ok" in out
+    assert "; core multipaxos" in out and "verdicts: safety ok, refinement ok, linearizability ok" in out
     assert main(["sim", "--protocol", "multipaxos", "--seed", "0", "--steps", "1500",
                  "--mutant", "mp-chosen-any-ballot"]) == EXIT_VIOLATION
     assert "FAILED at event" in capsys.readouterr().out
@@ -120,7 +120,7 @@ def test_quorum_sim_protocol_multipaxos(capsys):
 @pytest.mark.parametrize(("args", "message"), [
     (["--profile", "churn"], "profile 'churn' is about raft.tla or membership changes"),
     (["--mutant", "no-truncate"], "mutant no-truncate is a bug of the Raft core"),
-    (["--checks", "refinement"], "refinement compare the store with raft.tla"),
+    (["--checks", "invariants"], "invariants compare the store with raft.tla"),
 ])
 def test_quorum_sim_refuses_what_the_multipaxos_core_lacks(args, message, capsys):
     code = main(["sim", "--protocol", "multipaxos", "--seed", "1", "--steps", "50", *args])

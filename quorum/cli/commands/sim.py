@@ -134,10 +134,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"history: {len(r.history)} operations, {done} returned")
     if res.coverage is not None:
         ok, total = res.validated
-        print(f"step refinement: {ok} of {total} events validated against raft.tla with etcd's "
-              f"bookkeeping (at most 3 state-changing spec steps, L + 3 for a truncation of L "
-              f"entries, plus send steps; compared: the whole abstract state but nextIndex), "
-              f"by event kind:")
+        if sched.config.protocol == "multipaxos":
+            print(f"step refinement: {ok} of {total} events validated against MultiPaxos.tla "
+                  f"(a path of its actions per replica that acted; compared: promises, votes, "
+                  f"proposer state, every message sent in msgs), by event kind:")
+        else:
+            print(f"step refinement: {ok} of {total} events validated against raft.tla with "
+                  f"etcd's bookkeeping (at most 3 state-changing spec steps, L + 3 for a "
+                  f"truncation of L entries, plus send steps; compared: the whole abstract "
+                  f"state but nextIndex), by event kind:")
         print(res.coverage)
     if res.failure is not None:  # "check: message", then any details
         print(f"FAILED at event {r.failed_at or r.events}: {res.failure}")
