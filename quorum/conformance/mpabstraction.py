@@ -102,18 +102,20 @@ class Commands:
 
 @dataclass(frozen=True)
 class Projection:
-    """A running replica's compared state: promise, role, ballot, votes above the snapshot."""
+    """A running replica's compared state: promise, role, ballot, votes above the snapshot,
+    chosen prefix."""
 
     promised: int
     role: Role
     ballot: int
     base: int  # the snapshot's slot (votes up to it are compacted)
     votes: dict[int, tuple[int, bytes]]  # slot -> (ballot, value)
+    commit: int = 0  # the chosen prefix: slots up to it are known chosen (commitUpTo)
 
 
 def project(raw: MultiPaxosNode) -> Projection:
     return Projection(raw.promised, raw.role, raw.ballot, raw.snap.meta.index,
-                      {s: (e.term, e.data) for s, e in raw.log.items()})
+                      {s: (e.term, e.data) for s, e in raw.log.items()}, raw.commit)
 
 
 def vote_matches(inst: Inst, vote: tuple[int, bytes] | None, cmds: Commands) -> bool:
