@@ -8,10 +8,11 @@ rule (docs/refinement.md, "Multi-Paxos"):
 
 * the abstract state is a spec state kept along the run: the path of each event starts
   where the previous one ended.  After the event, every running replica's promise
-  (``balMaxKnown``), its votes above its snapshot (``insts[s].voted``) and its proposer
+  (``balMaxKnown``), its votes above its snapshot (``insts[s].voted``), its proposer
   state (leader of ballot b: ``leader = self``, ``balPrepared = b``; candidate:
-  ``balPrepared = 0``; otherwise ``leader`` not itself) must be the core's; a replica
-  that did not act must not have changed;
+  ``balPrepared = 0``; otherwise ``leader`` not itself) and its chosen prefix
+  (``commitUpTo``, with ``status = COMMITTED`` in every slot above its snapshot up to it)
+  must be the core's; a replica that did not act must not have changed;
 * the path of a replica is built from what changed, in this order: ``BecomeLeader(b)``
   (it campaigns with b), ``HandlePrepare(Prepare(owner of b, b))`` (it promised a higher
   b otherwise: on a PREPARE, and on the higher ballot of an ACCEPT without a new vote, a
@@ -21,10 +22,16 @@ rule (docs/refinement.md, "Multi-Paxos"):
   ``msgs``, which only a leader that waits for all could follow, so the recovery judged is
   Paxos's, over the quorum that answered), then per changed slot ``HandleAccept`` of the
   spec Accept of that ballot and slot (its own, for a leader) or, for a leader filling an
-  empty slot, ``TakeNewRequest`` of a new command with the entry's bytes.  Each step must
-  be enabled: the action function yields it from the state reached;
+  empty slot, ``TakeNewRequest`` of a new command with the entry's bytes; then, for each
+  slot its chosen prefix gained, in slot order (a prefix that jumps several slots in one
+  event is as many steps), the learner: ``HandleAcceptReplies`` for a leader (a quorum of
+  AcceptReplies of its ballot for that slot in ``msgs``), ``HandleCommitNotice`` for any
+  other replica (the ``CommitNotice`` of that slot and of its own vote's ballot in
+  ``msgs``).  Each step must be enabled: the action function yields it from the state
+  reached;
 * every message sent in the event (:func:`~quorum.conformance.mpabstraction` lists the
-  images) must be in ``msgs`` after the path;
+  images) must be in ``msgs`` after the path: an ACCEPT's chosen prefix too, as the
+  CommitNotices of the slots its leader holds at its ballot;
 * network drops, duplicates, delays, partitions and clogging stutter (``msgs`` never
   loses a message: loss and duplication are free in the spec); PRE_PREPARE/PRE_PROMISE
   (leader stickiness) and PROPOSE (forwarding) have no image: their delivery stutters
@@ -35,11 +42,23 @@ leader that loses its lease or steps down, any restart: the reference's leader n
 up, so ``leader`` is reset outside the spec: "+ gave up"); an ACCEPTED for a slot the
 acceptor knows chosen and holds at an older ballot (no AcceptReply of that ballot: "+ ack
 of chosen slots"); a second PROMISE of one ballot after the acceptor voted in it (the
-reference answers a Prepare once; a leader ignores it).  Not validated (the spec has no
-compaction and no durability): ``snap``/``lsnap`` events, an installed snapshot (its
-slots are marked committed in the abstract state), and a crash or torn write that lost
-state the abstract state has (the abstract replica is set to what was recovered).  Each
-is counted under its own "not validated: why".
+reference answers a Prepare once; a leader ignores it); a leader that re-proposes at its
+ballot a slot it knows chosen, to repair a lagging acceptor (the spec's leader keeps a
+committed slot out of phase 2: its Accept and the CommitNotice of that slot and ballot
+are added to ``msgs`` outside the spec, the value being the one the abstract leader
+committed: "+ re-proposal of a chosen slot"); a leader whose chosen prefix takes a slot
+without a quorum of AcceptReplies of its ballot, the slot being chosen in an earlier
+ballot (a quorum of AcceptReplies of that ballot, whose Accept has the leader's value: it
+learned that from a PROMISE, or counted an acceptor that knows the slot chosen; the
+abstract leader commits it, and sends its CommitNotice, outside the spec: "+ chosen in an
+earlier ballot").  Not validated (the spec has no compaction and no durability):
+``snap``/``lsnap`` events, an installed snapshot (its empty slots are marked committed
+and ``commitUpTo`` moved to it in the abstract state; also when a crash cut the install
+short), a crash or torn write that lost state the abstract state has (the abstract
+replica is set to what was recovered), and a restart whose chosen prefix is shorter than
+before (the prefix is saved without a sync: "a crash lost part of the chosen prefix"; the
+abstract replica forgets the slots above it, which it learns again by the spec's steps).
+Each is counted under its own "not validated: why".
 
 The first event that is no such path stops the run with ``Failure("refinement", "event N
 (...) is no step of the Multi-Paxos spec: why", N, details)``.
