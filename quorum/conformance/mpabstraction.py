@@ -25,18 +25,21 @@ spec's ``msgs``.  This module holds the mapping; the spec's own action functions
   (``Entry(term=b, data=v)``) is ``insts[s].voted``; a leader of ballot ``b`` is a node
   with ``leader = self`` and ``balPrepared = balMaxKnown = b``, a candidate one with
   ``leader = self`` and ``balPrepared = 0``, any other replica one whose ``leader`` is not
-  itself.
-* **Not compared**, history of the spec path only: ``status``, ``cmd``, ``commitUpTo``,
-  ``kvalue``, ``pending``, ``observed`` (the learner and the client side: a replica's
-  chosen prefix and its store are judged by :mod:`quorum.conformance.mpsafety` and by
-  linearizability).
+  itself.  Its chosen prefix (``commit``) is ``commitUpTo``, and every slot above its
+  snapshot up to it has ``status = COMMITTED`` (slots up to the snapshot are compacted).
+* **Not compared**, history of the spec path only: ``status`` of the other slots, ``cmd``,
+  ``kvalue``, ``pending``, ``observed`` (the client side: a replica's store is judged by
+  :mod:`quorum.conformance.mpsafety` and by linearizability; the refinement empties
+  ``observed`` after each learner step, so the abstract state does not grow with the run).
 * **Messages** (:func:`image`): ``msgs`` is every message ever sent (loss, duplication
   and delay are free in the spec).  A PREPARE of ballot ``b`` is ``Prepare(owner, b)``; a
   PROMISE is the ``PrepareReply`` its acceptor's step sent; an ACCEPT's entry for slot
   ``s`` is ``Accept(src, b, s, cmd)`` with ``cmd``'s bytes the entry's; an ACCEPTED for
-  slots ``slot..last`` is one ``AcceptReply(src, b, s)`` per slot.  REJECT, PROPOSE,
-  PRE_PREPARE, PRE_PROMISE, SNAPSHOT, an ACCEPT without entries (a heartbeat) and an
-  ACCEPTED of no slot have no image, nor has the chosen prefix an ACCEPT carries (the spec's ``CommitNotice`` belongs to the learner side).
+  slots ``slot..last`` is one ``AcceptReply(src, b, s)`` per slot; the chosen prefix ``c``
+  an ACCEPT of ballot ``b`` carries (a heartbeat's too) is one ``CommitNotice(s, b)`` per
+  slot ``s <= c`` its leader holds at ``b`` (a follower learns only those from it).
+  REJECT, PROPOSE, PRE_PREPARE, PRE_PROMISE, SNAPSHOT, the votes of an ACCEPT without
+  entries (a heartbeat) and an ACCEPTED of no slot have no image.
 """
 
 from __future__ import annotations
@@ -102,18 +105,20 @@ class Commands:
 
 @dataclass(frozen=True)
 class Projection:
-    """A running replica's compared state: promise, role, ballot, votes above the snapshot."""
+    """A running replica's compared state: promise, role, ballot, votes above the snapshot,
+    chosen prefix."""
 
     promised: int
     role: Role
     ballot: int
     base: int  # the snapshot's slot (votes up to it are compacted)
     votes: dict[int, tuple[int, bytes]]  # slot -> (ballot, value)
+    commit: int = 0  # the chosen prefix: slots up to it are known chosen (commitUpTo)
 
 
 def project(raw: MultiPaxosNode) -> Projection:
     return Projection(raw.promised, raw.role, raw.ballot, raw.snap.meta.index,
-                      {s: (e.term, e.data) for s, e in raw.log.items()})
+                      {s: (e.term, e.data) for s, e in raw.log.items()}, raw.commit)
 
 
 def vote_matches(inst: Inst, vote: tuple[int, bytes] | None, cmds: Commands) -> bool:

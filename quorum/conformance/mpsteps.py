@@ -8,10 +8,11 @@ rule (docs/refinement.md, "Multi-Paxos"):
 
 * the abstract state is a spec state kept along the run: the path of each event starts
   where the previous one ended.  After the event, every running replica's promise
-  (``balMaxKnown``), its votes above its snapshot (``insts[s].voted``) and its proposer
+  (``balMaxKnown``), its votes above its snapshot (``insts[s].voted``), its proposer
   state (leader of ballot b: ``leader = self``, ``balPrepared = b``; candidate:
-  ``balPrepared = 0``; otherwise ``leader`` not itself) must be the core's; a replica
-  that did not act must not have changed;
+  ``balPrepared = 0``; otherwise ``leader`` not itself) and its chosen prefix
+  (``commitUpTo``, with ``status = COMMITTED`` in every slot above its snapshot up to it)
+  must be the core's; a replica that did not act must not have changed;
 * the path of a replica is built from what changed, in this order: ``BecomeLeader(b)``
   (it campaigns with b), ``HandlePrepare(Prepare(owner of b, b))`` (it promised a higher
   b otherwise: on a PREPARE, and on the higher ballot of an ACCEPT without a new vote, a
@@ -21,10 +22,16 @@ rule (docs/refinement.md, "Multi-Paxos"):
   ``msgs``, which only a leader that waits for all could follow, so the recovery judged is
   Paxos's, over the quorum that answered), then per changed slot ``HandleAccept`` of the
   spec Accept of that ballot and slot (its own, for a leader) or, for a leader filling an
-  empty slot, ``TakeNewRequest`` of a new command with the entry's bytes.  Each step must
-  be enabled: the action function yields it from the state reached;
+  empty slot, ``TakeNewRequest`` of a new command with the entry's bytes; then, for each
+  slot its chosen prefix gained, in slot order (a prefix that jumps several slots in one
+  event is as many steps), the learner: ``HandleAcceptReplies`` for a leader (a quorum of
+  AcceptReplies of its ballot for that slot in ``msgs``), ``HandleCommitNotice`` for any
+  other replica (the ``CommitNotice`` of that slot and of its own vote's ballot in
+  ``msgs``).  Each step must be enabled: the action function yields it from the state
+  reached;
 * every message sent in the event (:func:`~quorum.conformance.mpabstraction` lists the
-  images) must be in ``msgs`` after the path;
+  images) must be in ``msgs`` after the path: an ACCEPT's chosen prefix too, as the
+  CommitNotices of the slots its leader holds at its ballot;
 * network drops, duplicates, delays, partitions and clogging stutter (``msgs`` never
   loses a message: loss and duplication are free in the spec); PRE_PREPARE/PRE_PROMISE
   (leader stickiness) and PROPOSE (forwarding) have no image: their delivery stutters
@@ -35,11 +42,23 @@ leader that loses its lease or steps down, any restart: the reference's leader n
 up, so ``leader`` is reset outside the spec: "+ gave up"); an ACCEPTED for a slot the
 acceptor knows chosen and holds at an older ballot (no AcceptReply of that ballot: "+ ack
 of chosen slots"); a second PROMISE of one ballot after the acceptor voted in it (the
-reference answers a Prepare once; a leader ignores it).  Not validated (the spec has no
-compaction and no durability): ``snap``/``lsnap`` events, an installed snapshot (its
-slots are marked committed in the abstract state), and a crash or torn write that lost
-state the abstract state has (the abstract replica is set to what was recovered).  Each
-is counted under its own "not validated: why".
+reference answers a Prepare once; a leader ignores it); a leader that re-proposes at its
+ballot a slot it knows chosen, to repair a lagging acceptor (the spec's leader keeps a
+committed slot out of phase 2: its Accept and the CommitNotice of that slot and ballot
+are added to ``msgs`` outside the spec, the value being the one the abstract leader
+committed: "+ re-proposal of a chosen slot"); a leader whose chosen prefix takes a slot
+without a quorum of AcceptReplies of its ballot, the slot being chosen in an earlier
+ballot (a quorum of AcceptReplies of that ballot, whose Accept has the leader's value: it
+learned that from a PROMISE, or counted an acceptor that knows the slot chosen; the
+abstract leader commits it, and sends its CommitNotice, outside the spec: "+ chosen in an
+earlier ballot").  Not validated (the spec has no compaction and no durability):
+``snap``/``lsnap`` events, an installed snapshot (its empty slots are marked committed
+and ``commitUpTo`` moved to it in the abstract state; also when a crash cut the install
+short), a crash or torn write that lost state the abstract state has (the abstract
+replica is set to what was recovered), and a restart whose chosen prefix is shorter than
+before (the prefix is saved without a sync: "a crash lost part of the chosen prefix"; the
+abstract replica forgets the slots above it, which it learns again by the spec's steps).
+Each is counted under its own "not validated: why".
 
 The first event that is no such path stops the run with ``Failure("refinement", "event N
 (...) is no step of the Multi-Paxos spec: why", N, details)``.
@@ -71,12 +90,15 @@ from quorum.spec.multipaxos.tla.state import (
     ACCEPT,
     ACCEPT_REPLY,
     ACCEPTING,
+    COMMIT_NOTICE,
     COMMITTED,
     EMPTY,
     PREPARE,
     PREPARE_REPLY,
+    STATUS_NAMES,
     Accept,
     AcceptReply,
+    CommitNotice,
     MultiPaxosState,
     Prepare,
     PrepareReply,
@@ -102,6 +124,7 @@ class MPStepRefinement:
         self.state: MultiPaxosState = initial(n, self.slots)
         self.cmds = Commands()
         self.accepts: dict[tuple[int, int], Accept] = {}  # (ballot, slot) -> spec Accept
+        self.ballots: dict[int, set[int]] = {}  # slot -> the ballots of its Accepts
         self.promises: dict[Any, PrepareReply] = {}  # core PROMISE -> its PrepareReply
         #: candidate (spec index) -> its ballot and the PrepareReplies of the PROMISEs it counted
         self.reports: dict[int, tuple[int, dict[int, PrepareReply]]] = {}
@@ -113,6 +136,9 @@ class MPStepRefinement:
         self.counts: dict[str, dict[str, int]] = {}
         self.actions: dict[str, int] = {}  # spec action -> steps taken in validated events
         self.sends = 0  # messages with a spec image, checked in msgs
+        self.notices = 0  # CommitNotices an ACCEPT's chosen prefix stands for, checked in msgs
+        #: (leader, ballot) -> the chosen prefix of its ACCEPTs already checked
+        self.noticed: dict[tuple[int, int], int] = {}
         self.no_image: dict[str, int] = {}  # message type -> sent, without an image
         self._notes: set[str] = set()
         self._steps = 0
@@ -133,6 +159,7 @@ class MPStepRefinement:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(self.no_image.items()))
         lines.append(f"  messages sent: {self.sends} with a spec image, each in msgs"
                      + (f"; without one: {shown}" if shown else ""))
+        lines.append(f"  chosen prefixes of ACCEPTs: {self.notices} CommitNotices, each in msgs")
         return "\n".join(lines)
 
     def totals(self) -> tuple[int, int]:
@@ -216,8 +243,12 @@ class MPStepRefinement:
             if node.installed:  # a SNAPSHOT, or a PROMISE carrying one
                 self._unvalidated = "snapshot installed (no image in the spec)"
                 self._installed(k, raw.snap.meta.index)
-            if restarted and self._lost(k, proj):
-                self._unvalidated = "a crash lost state the abstract replica has"
+            elif proj.base > self.state.node[k].commitUpTo:  # one, cut short by a crash
+                self._unvalidated = self._unvalidated or "snapshot installed (no image in the spec)"
+                self._installed(k, proj.base)
+            lost = self._lost(k, proj) if restarted else None
+            if lost is not None:
+                self._unvalidated = lost
                 self._resync(k, proj)
             if i in acting or restarted:
                 self._replica(k, proj)
@@ -290,6 +321,7 @@ class MPStepRefinement:
         g = self.state.node[k]
         if g.leader == k and not leading:
             self._give_up(k)
+        self._learn(k, p)
 
     def _changed_slots(self, k: int, p: Projection) -> list[int]:
         insts, out = self.state.node[k].insts, []
@@ -317,7 +349,7 @@ class MPStepRefinement:
                     raise _NoStep(f"s{k + 1} proposed in slot {sl}, but TakeNewRequest takes "
                                   f"its first empty slot")
             self._set(step, f"TakeNewRequest(s{k + 1}) into slot {sl}")
-            self.accepts[(b, sl)] = Accept(ACCEPT, k, b, sl, c)
+            self._accept(Accept(ACCEPT, k, b, sl, c))
             return
         if acc is None or self.cmds.of(acc.cmd) != data:
             why = "no Accept of that ballot and slot is in msgs" if acc is None else \
@@ -330,8 +362,80 @@ class MPStepRefinement:
         g = self.state.node[k]
         for j, inst in enumerate(g.insts):
             if inst.status == ACCEPTING:
-                self.accepts[(g.balPrepared, j + 1)] = Accept(ACCEPT, k, g.balPrepared, j + 1,
-                                                              inst.cmd)
+                self._accept(Accept(ACCEPT, k, g.balPrepared, j + 1, inst.cmd))
+
+    def _accept(self, acc: Accept) -> None:
+        self.accepts[(acc.bal, acc.slot)] = acc
+        self.ballots.setdefault(acc.slot, set()).add(acc.bal)
+
+    # --- the learner ------------------------------------------------------------------
+    def _learn(self, k: int, p: Projection) -> None:
+        """One learner step per slot the replica's chosen prefix gained, in slot order:
+        ``HandleAcceptReplies`` for a leader, ``HandleCommitNotice`` for any other."""
+        top = self.state.node[k].commitUpTo
+        if p.commit < top:
+            raise _NoStep(f"s{k + 1}'s chosen prefix went down from {top} to {p.commit}")
+        for sl in range(top + 1, p.commit + 1):
+            if p.role is Role.LEADER:
+                self._leader_learns(k, sl)
+            else:
+                self._follower_learns(k, sl)
+        # the spec's leader acknowledges each command to its client; the client side is
+        # not compared, and dropping it keeps the abstract state from growing with the run
+        if self.state.observed:
+            self.state = self.state._replace(observed=(), pending=())
+
+    def _leader_learns(self, k: int, sl: int) -> None:
+        g = self.state.node[k]
+        b, msgs = g.balPrepared, self.state.msgs
+        reps = [r for j in range(self.n) if (r := AcceptReply(ACCEPT_REPLY, j, b, sl)) in msgs]
+        step = next(actions.handle_accept_replies(self._bounds(), self.state, k, reps), None)
+        if step is not None:
+            self._set(step, "HandleAcceptReplies")
+            return
+        inst = g.insts[sl - 1]
+        if g.commitUpTo == sl - 1 and inst.status == ACCEPTING and inst.vbal == b \
+                and self._chosen_before(sl, self.cmds.of(inst.cmd), b):
+            # chosen in an earlier ballot: a replica that knows it chosen acknowledged it
+            # (or reported it in phase 1) without an AcceptReply of b; the spec's leader
+            # counts AcceptReplies of its own ballot only.  Its notice is the leader's.
+            node = actions._execute(self._bounds(), g, sl - 1, inst.cmd)
+            self.state = self.state._replace(
+                msgs=msgs | {CommitNotice(COMMIT_NOTICE, sl, b)},
+                node=actions._with_node(self.state, k, node))
+            self._notes.add(" + chosen in an earlier ballot")
+            return
+        raise _NoStep(f"s{k + 1} marked slot {sl} chosen, but HandleAcceptReplies(s{k + 1}) is "
+                      f"not enabled: {len(reps)} AcceptReplies of ballot {b} for slot {sl} in "
+                      f"msgs (a quorum is {self._bounds().quorum}), status "
+                      f"{STATUS_NAMES[inst.status]}, and no earlier ballot chose "
+                      f"{_short(self.cmds.of(inst.cmd))} there")
+
+    def _chosen_before(self, sl: int, data: bytes, below: int) -> bool:
+        """A quorum of AcceptReplies of some ballot under ``below`` whose Accept in ``sl``
+        proposes ``data``: Paxos's "chosen"."""
+        msgs, q = self.state.msgs, self._bounds().quorum
+        for b in self.ballots.get(sl, ()):
+            acc = self.accepts[(b, sl)]
+            if b < below and self.cmds.of(acc.cmd) == data and sum(
+                    AcceptReply(ACCEPT_REPLY, j, b, sl) in msgs for j in range(self.n)) >= q:
+                return True
+        return False
+
+    def _follower_learns(self, k: int, sl: int) -> None:
+        if self.state.node[k].leader == k:
+            self._give_up(k)
+        step = next(actions.handle_commit_notice(self._bounds(), self.state, k), None)
+        if step is None:
+            inst = self.state.node[k].insts[sl - 1]
+            raise _NoStep(f"s{k + 1} marked slot {sl} chosen, but HandleCommitNotice(s{k + 1}) "
+                          f"is not enabled: its vote there is ({inst.vbal}, "
+                          f"{_short(self.cmds.of(inst.vcmd))}), status "
+                          f"{STATUS_NAMES[inst.status]}, and CommitNotice(slot={sl}, "
+                          f"bal={inst.vbal}) is "
+                          + ("in msgs" if CommitNotice(COMMIT_NOTICE, sl, inst.vbal)
+                             in self.state.msgs else "not in msgs"))
+        self._set(step, "HandleCommitNotice")
 
     def _compare(self, k: int, p: Projection, where: str) -> None:
         g = self.state.node[k]
@@ -346,6 +450,14 @@ class MPStepRefinement:
             raise _NoStep(f"s{k + 1}'s vote in slot {sl} is "
                           f"{(mine[0], _short(mine[1])) if mine else None}, the spec's "
                           f"({i.vbal}, {_short(self.cmds.of(i.vcmd))}) {where}")
+        if g.commitUpTo != p.commit:
+            raise _NoStep(f"s{k + 1}'s chosen prefix is {p.commit}, the spec's commitUpTo "
+                          f"{g.commitUpTo} {where}")
+        lo = min(p.base, p.commit)
+        if not all(i.status == COMMITTED for i in g.insts[lo:p.commit]):
+            sl = next(j + 1 for j in range(lo, p.commit) if g.insts[j].status != COMMITTED)
+            raise _NoStep(f"s{k + 1} knows slot {sl} chosen, the spec's status there is "
+                          f"{STATUS_NAMES[g.insts[sl - 1].status]} {where}")
         if p.role is Role.LEADER:
             ok = g.leader == k and g.balPrepared == p.ballot == g.balMaxKnown
         elif p.role is Role.CANDIDATE:
@@ -367,10 +479,15 @@ class MPStepRefinement:
         self.state = self.state._replace(node=actions._with_node(
             self.state, k, g._replace(insts=insts, commitUpTo=max(g.commitUpTo, index))))
 
-    def _lost(self, k: int, p: Projection) -> bool:
+    def _lost(self, k: int, p: Projection) -> str | None:
+        """Why the restarted replica has less than its abstract one, or None."""
         g = self.state.node[k]
-        return p.promised < g.balMaxKnown or any(
-            g.insts[sl - 1].vbal > p.votes.get(sl, (0, b""))[0] for sl in self._changed_slots(k, p))
+        if p.promised < g.balMaxKnown or any(g.insts[sl - 1].vbal > p.votes.get(sl, (0, b""))[0]
+                                             for sl in self._changed_slots(k, p)):
+            return "a crash lost state the abstract replica has"
+        if p.commit < g.commitUpTo:  # the chosen prefix is saved without a sync
+            return "a crash lost part of the chosen prefix"
+        return None
 
     def _resync(self, k: int, p: Projection) -> None:
         g = self.state.node[k]
@@ -381,14 +498,20 @@ class MPStepRefinement:
                 insts[sl - 1] = insts[sl - 1]._replace(status=EMPTY, cmd=0, vbal=0, vcmd=0)
             else:
                 insts[sl - 1] = insts[sl - 1]._replace(vbal=vote[0], vcmd=self.cmds.fresh(vote[1]))
+        for j in range(max(p.commit, p.base), g.commitUpTo):  # chosen, but forgotten
+            i = insts[j]
+            insts[j] = i._replace(status=ACCEPTING if i.vbal else EMPTY)
         self.lost[k] = max(self.lost.get(k, 0), g.balMaxKnown)
         node = g._replace(balMaxKnown=p.promised, insts=tuple(insts),
+                          commitUpTo=min(g.commitUpTo, max(p.commit, p.base)),
                           leader=-1 if g.leader == k else g.leader)
         self.state = self.state._replace(node=actions._with_node(self.state, k, node))
 
     # --- messages ---------------------------------------------------------------------
     def _sent(self, m: Any, sim: Simulator) -> None:
         k, msgs = m.frm - 1, self.state.msgs
+        if m.type is MT.ACCEPT:
+            self._notice(m, sim)
         if m.type is MT.PREPARE:
             if Prepare(PREPARE, k, m.ballot) not in msgs:
                 raise _NoStep(f"s{k + 1} sent PREPARE {m.ballot}, no Prepare of the spec")
@@ -414,7 +537,7 @@ class MPStepRefinement:
             return
         elif m.type is MT.ACCEPT:
             for e in m.entries:
-                acc = self.accepts.get((m.ballot, e.index))
+                acc = self.accepts.get((m.ballot, e.index)) or self._repair(k, m.ballot, e)
                 if acc is None or acc.src != k or self.cmds.of(acc.cmd) != e.data:
                     raise _NoStep(f"s{k + 1} sent ACCEPT ({m.ballot}, {_short(e.data)}) for slot "
                                   f"{e.index}, no Accept in msgs")
@@ -432,6 +555,47 @@ class MPStepRefinement:
             self.no_image[name] = self.no_image.get(name, 0) + 1
             return
         self.sends += 1
+
+    def _repair(self, k: int, b: int, e: Any) -> Accept | None:
+        """A leader re-proposes, at its ballot ``b``, a slot it knows chosen (repairing a
+        lagging acceptor).  The spec's leader keeps a committed slot out of phase 2, so
+        this Accept, and the notice that the slot is chosen which the ACCEPT's prefix
+        carries, are added to msgs outside the spec, counted; the value must be the one
+        the abstract leader committed."""
+        g = self.state.node[k]
+        if not (g.leader == k and g.balPrepared == b and e.index <= g.commitUpTo):
+            return None
+        inst = g.insts[e.index - 1]
+        if inst.status != COMMITTED or self.cmds.of(inst.cmd) != e.data:
+            return None
+        acc = Accept(ACCEPT, k, b, e.index, inst.cmd)
+        self._accept(acc)
+        self.state = self.state._replace(
+            msgs=self.state.msgs | {acc, CommitNotice(COMMIT_NOTICE, e.index, b)})
+        self._notes.add(" + re-proposal of a chosen slot")
+        return acc
+
+    def _notice(self, m: Any, sim: Simulator) -> None:
+        """An ACCEPT's chosen prefix: for each slot up to it that its leader holds at the
+        ACCEPT's ballot (the only ones a follower may learn from it), the CommitNotice of
+        that slot and ballot must be in msgs.  Slots held at an older ballot, or compacted,
+        have no image: no follower learns them from this ACCEPT."""
+        k, key = m.frm - 1, (m.frm - 1, m.ballot)
+        done = self.noticed.get(key, 0)
+        node = sim.nodes.get(m.frm)
+        raw = node.raw if isinstance(node, MPSimNode) else None
+        if m.commit <= done or raw is None:
+            return
+        msgs = self.state.msgs
+        for sl in range(done + 1, m.commit + 1):
+            e = raw.log.get(sl)
+            if e is None or e.term != m.ballot:
+                continue
+            if CommitNotice(COMMIT_NOTICE, sl, m.ballot) not in msgs:
+                raise _NoStep(f"s{k + 1} sent ACCEPT of ballot {m.ballot} with chosen prefix "
+                              f"{m.commit}: no CommitNotice(slot={sl}, bal={m.ballot}) in msgs")
+            self.notices += 1
+        self.noticed[key] = m.commit
 
     @staticmethod
     def _commit(sim: Simulator, i: int) -> int:

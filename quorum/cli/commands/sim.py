@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         if sched.config.protocol == "multipaxos":
             print(f"step refinement: {ok} of {total} events validated against MultiPaxos.tla "
                   f"(a path of its actions per replica that acted; compared: promises, votes, "
-                  f"proposer state, every message sent in msgs), by event kind:")
+                  f"proposer state, chosen prefixes, every message sent in msgs), by event "
+                  f"kind:")
         else:
             print(f"step refinement: {ok} of {total} events validated against raft.tla with "
                   f"etcd's bookkeeping (at most 3 state-changing spec steps, L + 3 for a "
