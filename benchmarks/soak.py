@@ -33,7 +33,7 @@ def main() -> int:
                     f"({','.join(TLA_CHECKS)} with a tla profile)")
     ap.add_argument("--profile", choices=list(PROFILES), default="default")
     ap.add_argument("--protocol", choices=["raft", "multipaxos"], default="raft",
-                    help="the core the nodes run (multipaxos: profiles default and wide)")
+                    help="the core the nodes run (multipaxos: profiles default, wide and tla-snap)")
     a = ap.parse_args()
     checks = tuple(a.checks.split(",")) if a.checks else None
     todo = jobs([a.profile], a.schedules, a.steps, checks=checks, first_seed=a.first_seed,

@@ -21,7 +21,8 @@ STEPS = 1500
 
 
 @pytest.mark.parametrize(("profile", "seed"), [("default", s) for s in range(4)]
-                         + [("wide", s) for s in (0, 2, 5, 14)])
+                         + [("wide", s) for s in (0, 2, 5, 14)]
+                         + [("tla-snap", s) for s in (4, 15)])
 def test_pinned_seeds_pass_agreement_refinement_and_linearizability(profile, seed):
     s = draw(profile, seed, STEPS, "multipaxos")
     assert s.config.protocol == "multipaxos" and default_checks(s) == MULTIPAXOS_CHECKS
@@ -65,8 +66,10 @@ def test_draw_leaves_out_the_raft_only_steps_and_refuses_raft_profiles():
     assert [s for s in raft.steps if s[0] not in RAFT_ONLY] == list(mp.steps)
     assert any(s[0] in RAFT_ONLY for s in raft.steps)
     assert mp.config.pre_vote  # the core's leader stickiness (pre_prepare), on by default
-    for profile in ("tla", "churn", "tla-snap"):
-        with pytest.raises(ValueError, match="use one of: default, wide"):
+    snap = draw("tla-snap", 4, STEPS, "multipaxos")
+    assert snap.config.protocol == "multipaxos" and not any(s[0] in RAFT_ONLY for s in snap.steps)
+    for profile in ("tla", "tla-prevote", "churn", "tla-churn"):
+        with pytest.raises(ValueError, match="use one of: default, wide, tla-snap"):
             draw(profile, 1, 10, "multipaxos")
 
 
@@ -118,7 +121,7 @@ def test_quorum_sim_protocol_multipaxos(capsys):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--profile", "churn"], "profile 'churn' is about raft.tla or membership changes"),
+    (["--profile", "churn"], "profile 'churn' adds nothing the multipaxos core runs"),
     (["--mutant", "no-truncate"], "mutant no-truncate is a bug of the Raft core"),
     (["--checks", "invariants"], "invariants compare the store with raft.tla"),
 ])

@@ -66,17 +66,14 @@ FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
                "snapshot-keeps-suffix": 1,
                # draw("default", seed, 1500, "multipaxos"): the multipaxos core
                "mp-chosen-any-ballot": 0,
-               # only step refinement sees it (a leader's recovery that safety and
-               # linearizability let pass while no conflicting vote gets chosen); hunted
-               # from HUNT_FROM: default multipaxos seeds 0-144 miss it (searched once)
-               "mp-recovery-by-arrival": 145}
-#: mutants whose first catch is far: the hunt starts here (the seeds before were searched
-#: once, when the pin was taken), so that it stays within MAX_SEEDS and fast
-HUNT_FROM = {"mp-recovery-by-arrival": 140}
+               # draw("tla-snap", seed, 1500, "multipaxos"): only step refinement sees it
+               # (a leader's recovery that safety and linearizability let pass while no
+               # conflicting vote gets chosen); the default profile first at seed 145
+               "mp-recovery-by-arrival": 4}
 #: replays a shrink in the test below may spend (the runner's SHRINK_RUNS otherwise):
-#: mp-recovery-by-arrival's 1,151 steps replay under step refinement and barely shrink
-#: (to 853 in about 4,500 replays, 5 minutes: its regression file); 300 replays take it
-#: to 1,083 steps in about 20 s
+#: mp-recovery-by-arrival's schedules replay under step refinement and barely shrink
+#: (default seed 145's 1,151 steps to 853 in about 4,500 replays, 5 minutes: its
+#: regression file); 300 replays keep this test to about 20 s
 SHRINK_BUDGET = {"mp-recovery-by-arrival": 300}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
@@ -89,8 +86,8 @@ CHURN = {"second-conf-change", "wal-skips-bad-record"}
 #: mutants hunted with generate_tla_snap(seed, 1500): only step refinement (with the
 #: snapshots layer) sees them at once
 TLA_SNAP = {"snapshot-keeps-suffix"}
-#: mutants of the multipaxos core, hunted with draw("default", seed, 1500, "multipaxos")
-MULTIPAXOS = {"mp-chosen-any-ballot", "mp-recovery-by-arrival"}
+#: mutants of the multipaxos core, hunted with draw(profile, seed, 1500, "multipaxos")
+MULTIPAXOS = {"mp-chosen-any-ballot": "default", "mp-recovery-by-arrival": "tla-snap"}
 #: mutants no generator lines up: a written scenario catches them, and its schedule is a
 #: regression file (no-sessions was one until the wide profile's retries: default seeds
 #: 0-119 never caught it; its regression file is still tests/impl/sim/test_sessions.py's)
@@ -203,15 +200,14 @@ def _draw(name: str, seed: int) -> Schedule:
     elif name in TLA_SNAP:
         s = generate_tla_snap(seed, STEPS)
     elif name in MULTIPAXOS:
-        s = draw("default", seed, STEPS, "multipaxos")
+        s = draw(MULTIPAXOS[name], seed, STEPS, "multipaxos")
     else:
         s = generate_wide(seed, STEPS) if name in WIDE else generate(seed, STEPS)
     return replace(s, config=with_mutant(s.config, name))
 
 
 def _hunt(name: str):
-    start = HUNT_FROM.get(name, 0)
-    for seed in range(start, start + MAX_SEEDS):
+    for seed in range(MAX_SEEDS):
         s = _draw(name, seed)
         res = check_schedule(s, default_checks(s), keep_log=False)
         if res.failed:

@@ -47,9 +47,9 @@ def add_parser(sub: Any, name: str) -> None:
                         "compared by step refinement")
     p.add_argument("--protocol", choices=["raft", "multipaxos"], default="raft",
                    help="the core every node runs (with --seed): raft, or multipaxos "
-                        "(impl/multipaxos: profiles default and wide, without their "
-                        "snapshot and transfer steps; checked by per-slot agreement and "
-                        "linearizability)")
+                        "(impl/multipaxos: profiles default, wide and tla-snap, without their "
+                        "transfer and membership steps; checked by per-slot agreement, step "
+                        "refinement against spec/multipaxos and linearizability)")
     p.add_argument("--mutant", choices=[m.value for m in Mutant], default=None, metavar="NAME",
                    help="switch on a known implementation bug (layer, the check that catches "
                         "it): " + "; ".join(f"{m} ({m.layer.value}, {m.check})" for m in Mutant))

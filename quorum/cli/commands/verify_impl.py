@@ -12,8 +12,7 @@ failed but some could not be decided (the linearizability check's time limit).  
 failure it prints the profile, seed, event, check and message, the ``quorum sim``
 commands that replay and shrink it, and, for the Raft core, the abstract spec state
 (raft.tla's variables) at the failing event.  The default budget catches every registered
-mutant but mp-recovery-by-arrival (first caught at seed 145; docs/refinement.md, "The
-regression workflow"); progress goes to standard error.
+mutant (docs/refinement.md, "The regression workflow"); progress goes to standard error.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from quorum.cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
 __all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PROTOCOL_CHOICES", "add_parser", "run"]
 
 #: the default budget: the smallest that catches every mutant of quorum.impl.mutants
-#: but mp-recovery-by-arrival (first caught at multipaxos default seed 145)
 #: (tests/cli/test_verify_impl.py checks it does; docs/refinement.md has the catch table)
 DEFAULT_SEEDS, DEFAULT_STEPS = 25, 1500
 #: failures shown in full (with the abstract state) in the text report; --json has all
