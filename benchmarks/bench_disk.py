@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_disk.py [--spec paxos] [--set max_ballot=3]
                                        [--states 1000000 10000000] [--paths memory disk]
-                                       [--buffer 1048576]
+                                       [--buffer 1048576] [--progress 30]
 
 For each state limit and each path, one fresh child process runs the exhaustive search
 of the model (``--max-states`` cuts a model larger than the limit: the run is then
@@ -12,6 +12,9 @@ distinct state, and for the disk path the peak bytes in its directory per distin
 state (fingerprint runs and frontier files).  ``memory`` is
 ``check_fingerprints(workers=1)``: fingerprints in memory, the frontier as live states;
 ``disk`` is ``check_disk`` with an in-memory buffer of ``--buffer`` fingerprints.
+While a child runs, it prints a line to standard error every ``--progress`` seconds:
+distinct states so far, their rate, and its resident memory now and at its peak
+(``VmRSS``, ``VmHWM``), so a long row shows its curve before it ends.
 These are figures for docs/benchmarks.md, not something a test asserts.
 """
 
@@ -28,20 +31,48 @@ from pathlib import Path
 from typing import Any
 
 
-def child(spec: str, values: dict[str, Any], states: int, path: str, buffer: int
-          ) -> dict[str, Any]:
+def _memory() -> str:
+    """The process's resident memory now and at its peak, from /proc (Linux)."""
+    try:
+        fields = dict(line.split(":", 1) for line in
+                      Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return "memory unknown"
+    mib = {k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM") if k in fields}
+    return ", ".join(f"{k} {v:,.0f} MiB" for k, v in mib.items())
+
+
+def _reporter(label: str, every: float) -> Any:
+    """A progress function for the checkers: one stderr line at most every ``every`` s."""
+    start = last = time.perf_counter()
+
+    def report(distinct: int, generated: int, depth: int, queued: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if now - last >= every:
+            last = now
+            print(f"  {label}: {now - start:,.0f} s, {distinct:,} distinct, depth {depth}, "
+                  f"{distinct / (now - start):,.0f} states/s, {_memory()}",
+                  file=sys.stderr, flush=True)
+    return report
+
+
+def child(spec: str, values: dict[str, Any], states: int, path: str, buffer: int,
+          every: float) -> dict[str, Any]:
     from quorum.cli.specs import load
     from quorum.model_checker.explicit.disk import check_disk
     from quorum.model_checker.explicit.parallel import check_fingerprints
 
     info = load(spec)
     model = info.build({**info.defaults(), **values}, None, False)
+    report = _reporter(f"{path} {states:,}", every)
     start = time.perf_counter()
     if path == "memory":
-        result = check_fingerprints(model, workers=1, max_states=states)
+        result = check_fingerprints(model, workers=1, max_states=states, progress=report)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            result = check_disk(model, Path(tmp) / "search", max_states=states, buffer=buffer)
+            result = check_disk(model, Path(tmp) / "search", max_states=states, buffer=buffer,
+                                progress=report)
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak = result.extra.get("disk_peak_bytes")
@@ -62,13 +93,16 @@ def main() -> int:
                     default=["memory", "disk"])
     ap.add_argument("--buffer", type=int, default=1 << 20,
                     help="disk path: fingerprints held in memory (default 1,048,576: 16 MiB)")
+    ap.add_argument("--progress", type=float, default=30.0, metavar="SECONDS",
+                    help="seconds between a running row's progress lines on stderr (default 30)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     values = {k: int(v) if v.lstrip("-").isdigit() else v
               for k, v in (s.split("=", 1) for s in args.set)}
     if args.child:
         path, states = args.child.split(":")
-        print(json.dumps(child(args.spec, values, int(states), path, args.buffer)))
+        print(json.dumps(child(args.spec, values, int(states), path, args.buffer,
+                               args.progress)))
         return 0
     print(f"{args.spec} {values}, disk buffer {args.buffer:,} fingerprints")
     print(f"{'path':<7} {'limit':>11} {'distinct':>11} {'depth':>5} {'wall s':>7} "
@@ -77,8 +111,9 @@ def main() -> int:
         for path in args.paths:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", f"{path}:{states}", "--spec", args.spec,
-                 "--buffer", str(args.buffer), *[f"--set={s}" for s in args.set]],
-                capture_output=True, text=True, check=True)
+                 "--buffer", str(args.buffer), "--progress", str(args.progress),
+                 *[f"--set={s}" for s in args.set]],
+                stdout=subprocess.PIPE, text=True, check=True)
             r = json.loads(out.stdout)
             disk = f"{r['disk_bytes']:.1f}" if r["disk_bytes"] is not None else "-"
             print(f"{path:<7} {states:>11,} {r['distinct']:>11,} {r['depth']:>5} "
