@@ -541,32 +541,7 @@ class _Search:
                                       f"({leftovers[0]}, ...); give an empty directory")
             return False
         try:
-            doc = json.loads(path.read_text())
-            if doc.get("format") != FORMAT:
-                raise CheckpointError(f"unknown checkpoint format {doc.get('format')!r}")
-            if doc["key"] != json.loads(json.dumps(self.key)):
-                raise CheckpointError(self._mismatch(doc["key"]))
-            runs = [_Run.open(self.dir, str(name), int(n), (int(c1), int(c2)))
-                    for name, n, c1, c2 in doc["runs"]]
-            self.store.runs, self.store.serial = runs, int(doc["serial"])
-            self.level, self.offset = int(doc["level"]), int(doc["frontier_offset"])
-            self.rank, self.level_size = int(doc["rank"]), int(doc["level_size"])
-            self.generated, self.distinct = int(doc["generated"]), int(doc["distinct"])
-            self.depth = int(doc["depth"])
-            self.cov_gen = {str(k): int(v) for k, v in doc["cov_gen"].items()}
-            self.cov_new = {str(k): int(v) for k, v in doc["cov_new"].items()}
-            self.pending = [str(p) for p in doc["pending"]]
-            length, count = int(doc["next_length"]), int(doc["next_count"])
-            tail, self.tails = doc["tail"], int(doc["tails"])
-            self.frontier_crc, next_crc = int(doc["frontier_crc"]), int(doc["next_crc"])
-            pending: list[tuple[Any, int]] = []
-            if tail is not None:
-                data = (self.dir / str(tail)).read_bytes()
-                if zlib.crc32(data) != int(doc["tail_crc"]):
-                    raise CheckpointError(f"damaged checkpoint ({tail}: wrong checksum)")
-                pending = pickle.loads(data)
-                if not isinstance(pending, list):
-                    raise TypeError(f"{tail} holds no list of states")
+            nxt = self._restore(json.loads(path.read_text()))
         except (OSError, pickle.UnpicklingError, EOFError) as exc:
             raise CheckpointError(f"{path}: damaged checkpoint ({exc})") from None
         except CheckpointError as exc:
@@ -574,32 +549,66 @@ class _Search:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"{path}: damaged checkpoint ({type(exc).__name__}: "
                                   f"{exc})") from None
-        self.frontier = self._level_path(self.level) if self.level else None
-        nxt = self._level_path(self.level + 1)
-        if self.frontier is not None and (not self.frontier.is_file()
-                                          or self.frontier.stat().st_size < self.offset):
-            raise CheckpointError(f"{path}: damaged checkpoint ({self.frontier.name} is "
-                                  f"missing or too short)")
-        if not nxt.is_file() or nxt.stat().st_size < length:
-            raise CheckpointError(f"{path}: damaged checkpoint ({nxt.name} is missing or "
-                                  f"too short)")
-        for file, size, crc in ((self.frontier, None, self.frontier_crc), (nxt, length, next_crc)):
-            if file is not None and _crc(file, size) != crc:
-                raise CheckpointError(f"{path}: damaged checkpoint ({file.name}: wrong "
-                                      f"checksum)")
-        keep = {CHECKPOINT, nxt.name} | {p.name for r in runs for p in r.paths}
-        if tail is not None:
-            keep.add(str(tail))
-        self.tail = None if tail is None else str(tail)
-        if self.frontier is not None:
-            keep.add(self.frontier.name)
-        for p in self.dir.iterdir():  # written after the checkpoint: not part of it
-            if p.name not in keep:
-                p.unlink()
-        self.writer = _Writer(nxt, length, next_crc)
-        self.writer.pending, self.writer.count = pending, count
+        self._discard_after_checkpoint(nxt)
         self.resumed_from = {"depth": self.depth, "distinct": self.distinct}
         return True
+
+    def _restore(self, doc: Any) -> Path:
+        """The search's state from a checkpoint's document, its files verified; the next
+        level's frontier file, reopened for appending.  CheckpointError (or a decoding
+        error, which :meth:`resume` words) on another check's or a damaged checkpoint."""
+        if doc.get("format") != FORMAT:
+            raise CheckpointError(f"unknown checkpoint format {doc.get('format')!r}")
+        if doc["key"] != json.loads(json.dumps(self.key)):
+            raise CheckpointError(self._mismatch(doc["key"]))
+        self.store.runs = [_Run.open(self.dir, str(name), int(n), (int(c1), int(c2)))
+                           for name, n, c1, c2 in doc["runs"]]
+        self.store.serial = int(doc["serial"])
+        self.level, self.offset = int(doc["level"]), int(doc["frontier_offset"])
+        self.rank, self.level_size = int(doc["rank"]), int(doc["level_size"])
+        self.generated, self.distinct = int(doc["generated"]), int(doc["distinct"])
+        self.depth = int(doc["depth"])
+        self.cov_gen = {str(k): int(v) for k, v in doc["cov_gen"].items()}
+        self.cov_new = {str(k): int(v) for k, v in doc["cov_new"].items()}
+        self.pending = [str(p) for p in doc["pending"]]
+        length, count = int(doc["next_length"]), int(doc["next_count"])
+        tail, self.tails = doc["tail"], int(doc["tails"])
+        self.frontier_crc, next_crc = int(doc["frontier_crc"]), int(doc["next_crc"])
+        pending: list[tuple[Any, int]] = []
+        self.tail = None if tail is None else str(tail)
+        if self.tail is not None:
+            data = (self.dir / self.tail).read_bytes()
+            if zlib.crc32(data) != int(doc["tail_crc"]):
+                raise CheckpointError(f"damaged checkpoint ({self.tail}: wrong checksum)")
+            pending = pickle.loads(data)
+            if not isinstance(pending, list):
+                raise TypeError(f"{self.tail} holds no list of states")
+        self.frontier = self._level_path(self.level) if self.level else None
+        nxt = self._level_path(self.level + 1)
+        for file, size, crc in ((self.frontier, self.offset, self.frontier_crc),
+                                (nxt, length, next_crc)):
+            if file is None:
+                continue
+            if not file.is_file() or file.stat().st_size < size:
+                raise CheckpointError(f"damaged checkpoint ({file.name} is missing or too "
+                                      f"short)")
+            if _crc(file, None if file is self.frontier else size) != crc:
+                raise CheckpointError(f"damaged checkpoint ({file.name}: wrong checksum)")
+        self.writer = _Writer(nxt, length, next_crc)
+        self.writer.pending, self.writer.count = pending, count
+        return nxt
+
+    def _discard_after_checkpoint(self, nxt: Path) -> None:
+        """Delete the files written after the checkpoint: runs, frontier batches and
+        tails that it does not list."""
+        keep = {CHECKPOINT, nxt.name} | {p.name for r in self.store.runs for p in r.paths}
+        if self.tail is not None:
+            keep.add(self.tail)
+        if self.frontier is not None:
+            keep.add(self.frontier.name)
+        for p in self.dir.iterdir():
+            if p.name not in keep:
+                p.unlink()
 
     def _mismatch(self, theirs: Any) -> str:
         if not isinstance(theirs, dict):

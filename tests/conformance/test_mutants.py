@@ -73,7 +73,7 @@ FIRST_CATCH = {"ack-before-commit": 0, "commit-old-term": 0, "local-read": 21,
 #: replays a shrink in the test below may spend (the runner's SHRINK_RUNS otherwise):
 #: mp-recovery-by-arrival's schedules replay under step refinement and barely shrink
 #: (default seed 145's 1,151 steps to 853 in about 4,500 replays, 5 minutes: its
-#: regression file); 300 replays keep this test to about 20 s
+#: regression file); 300 replays keep this test to about 30 s
 SHRINK_BUDGET = {"mp-recovery-by-arrival": 300}
 #: mutants hunted with generate_tla(seed, 1500, pre_vote=True): only step refinement sees them
 TLA_PREVOTE = {"pre-vote-adopts-term"}
