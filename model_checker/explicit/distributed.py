@@ -312,19 +312,7 @@ def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = 
         coord = _Coordinator(pool, workers, props, max_states, progress, FORK_AT,
                              started=workers)
         try:
-            try:
-                with gcpause.paused():
-                    coord.run()
-            except ray.exceptions.RayError as exc:  # a worker or its node died
-                raise CheckError(f"the search failed on the Ray cluster ({_cause(exc)})"
-                                 ) from None
-            violation = None
-            if coord.event is not None:
-                event = coord.event  # its path: numbers only; actor 0 hashes states
-                path = _path(pool, workers, event[4])
-                links = dict(zip(path, [0] + path[:-1], strict=True))
-                violation = ray.get(pool.actors[0].violation.remote(event, links))
-            stats = pool.call_all("stats", [()] * workers)
+            violation, stats = _search(ray, pool, coord, workers)
         finally:
             pool.close()
         seconds = time.perf_counter() - start
@@ -347,3 +335,21 @@ def check_ray(build: Callable[[], Model], *, properties: Iterable[str] | None = 
         "cpu_seconds": round(cpu + sum(st["cpu_seconds"] for st in stats), 2),
     })
     return result
+
+
+def _search(ray: Any, pool: _RayPool, coord: _Coordinator, workers: int
+            ) -> tuple[Violation | None, list[dict[str, Any]]]:
+    """Run the coordinator over the actors: the violation found (its trace rebuilt from
+    the actors' parent links) or None, and each actor's statistics."""
+    try:
+        with gcpause.paused():
+            coord.run()
+    except ray.exceptions.RayError as exc:  # a worker or its node died
+        raise CheckError(f"the search failed on the Ray cluster ({_cause(exc)})") from None
+    violation = None
+    if coord.event is not None:
+        event = coord.event  # its path: numbers only; actor 0 hashes states
+        path = _path(pool, workers, event[4])
+        links = dict(zip(path, [0] + path[:-1], strict=True))
+        violation = ray.get(pool.actors[0].violation.remote(event, links))
+    return violation, pool.call_all("stats", [()] * workers)
