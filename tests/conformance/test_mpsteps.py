@@ -8,7 +8,9 @@ that learns a vote of another ballot, fail."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -86,27 +88,34 @@ def test_snapshot_events_are_counted_apart_never_as_validated():
     assert total - ok == 21
 
 
-class _FlipVote:
-    """Tampering: at event ``at``, s2's abstract vote in slot 1 gets another ballot."""
+class _Tamper:
+    """Tampering: at event ``at``, replica ``k``'s abstract state is replaced by
+    ``change`` of it (an observer run after the refinement's)."""
 
-    def __init__(self, at: int) -> None:
-        self.at = at
+    def __init__(self, at: int, k: int, change: Callable[[Any], Any]) -> None:
+        self.at, self.k, self.change = at, k, change
         self.obs: MPStepRefinement | None = None
 
     def __call__(self, sim, ev):
         if ev.index == self.at and self.obs is not None:
             st = self.obs.state
-            g = st.node[1]
-            inst = g.insts[0]
-            g = g._replace(insts=(inst._replace(vbal=inst.vbal + 1),) + g.insts[1:])
-            self.obs.state = st._replace(node=_with_node(st, 1, g))
+            g = self.change(st.node[self.k])
+            self.obs.state = st._replace(node=_with_node(st, self.k, g))
         return None
+
+
+def _flip_vote(at: int) -> _Tamper:
+    """At event ``at``, s2's abstract vote in slot 1 gets another ballot."""
+    def flip(g: Any) -> Any:
+        inst = g.insts[0]
+        return g._replace(insts=(inst._replace(vbal=inst.vbal + 1),) + g.insts[1:])
+    return _Tamper(at, 1, flip)
 
 
 def test_a_flipped_vote_in_the_abstraction_fails_the_next_event():
     s = draw("default", 0, STEPS, "multipaxos")
     obs = MPStepRefinement(s.config.nodes)
-    flip = _FlipVote(400)  # event 401 is a tick
+    flip = _flip_vote(400)  # event 401 is a tick
     flip.obs = obs
     run = run_schedule(s, [obs, flip], keep_log=False)
     f = run.failure
@@ -154,7 +163,7 @@ def test_a_replica_that_did_not_act_must_not_change():
     s = draw("default", 0, STEPS, "multipaxos")
     heal = next(k + 1 for k, step in enumerate(s.steps) if step[0] == "heal" and k > 400)
     obs = MPStepRefinement(s.config.nodes)
-    flip = _FlipVote(heal - 1)  # the event after it is a heal: nobody acts
+    flip = _flip_vote(heal - 1)  # the event after it is a heal: nobody acts
     flip.obs = obs
     run = run_schedule(s, [obs, flip], keep_log=False)
     f = run.failure
@@ -212,26 +221,15 @@ def test_a_follower_that_learns_a_vote_of_another_ballot_fails():
         "(3, cmd-7bd47e27), status Preparing, and CommitNotice(slot=6, bal=3) is not in msgs")
 
 
-class _Forget:
-    """Tampering: at event ``at``, s1's abstract chosen prefix loses its last slot."""
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-        self.obs: MPStepRefinement | None = None
-
-    def __call__(self, sim, ev):
-        if ev.index == self.at and self.obs is not None:
-            st = self.obs.state
-            g = st.node[0]
-            self.obs.state = st._replace(node=_with_node(st, 0, g._replace(
-                commitUpTo=g.commitUpTo - 1)))
-        return None
+def _forget(at: int) -> _Tamper:
+    """At event ``at``, s1's abstract chosen prefix loses its last slot."""
+    return _Tamper(at, 0, lambda g: g._replace(commitUpTo=g.commitUpTo - 1))
 
 
 def test_a_chosen_prefix_the_spec_does_not_have_fails():
     s = draw("default", 0, STEPS, "multipaxos")
     obs = MPStepRefinement(s.config.nodes)
-    forget = _Forget(1400)
+    forget = _forget(1400)
     forget.obs = obs
     f = run_schedule(s, [obs, forget], keep_log=False).failure
     assert f is not None and f.check == "refinement" and f.event == 1401
