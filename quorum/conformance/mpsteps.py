@@ -453,11 +453,11 @@ class MPStepRefinement:
         if g.commitUpTo != p.commit:
             raise _NoStep(f"s{k + 1}'s chosen prefix is {p.commit}, the spec's commitUpTo "
                           f"{g.commitUpTo} {where}")
-        lo = min(p.base, p.commit)
-        if not all(i.status == COMMITTED for i in g.insts[lo:p.commit]):
-            sl = next(j + 1 for j in range(lo, p.commit) if g.insts[j].status != COMMITTED)
-            raise _NoStep(f"s{k + 1} knows slot {sl} chosen, the spec's status there is "
-                          f"{STATUS_NAMES[g.insts[sl - 1].status]} {where}")
+        open_ = next((j for j in range(min(p.base, p.commit), p.commit)
+                      if g.insts[j].status != COMMITTED), None)
+        if open_ is not None:
+            raise _NoStep(f"s{k + 1} knows slot {open_ + 1} chosen, the spec's status there "
+                          f"is {STATUS_NAMES[g.insts[open_].status]} {where}")
         if p.role is Role.LEADER:
             ok = g.leader == k and g.balPrepared == p.ballot == g.balMaxKnown
         elif p.role is Role.CANDIDATE:
