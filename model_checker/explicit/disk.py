@@ -585,14 +585,16 @@ class _Search:
                 raise TypeError(f"{self.tail} holds no list of states")
         self.frontier = self._level_path(self.level) if self.level else None
         nxt = self._level_path(self.level + 1)
-        for file, size, crc in ((self.frontier, self.offset, self.frontier_crc),
-                                (nxt, length, next_crc)):
+        # the frontier being expanded is complete (its checksum covers the whole file);
+        # the next level's counts only the bytes written before the checkpoint
+        for file, size, summed, crc in ((self.frontier, self.offset, None, self.frontier_crc),
+                                        (nxt, length, length, next_crc)):
             if file is None:
                 continue
             if not file.is_file() or file.stat().st_size < size:
                 raise CheckpointError(f"damaged checkpoint ({file.name} is missing or too "
                                       f"short)")
-            if _crc(file, None if file is self.frontier else size) != crc:
+            if _crc(file, summed) != crc:
                 raise CheckpointError(f"damaged checkpoint ({file.name}: wrong checksum)")
         self.writer = _Writer(nxt, length, next_crc)
         self.writer.pending, self.writer.count = pending, count
