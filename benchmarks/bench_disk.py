@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from quorum.model_checker.explicit.bfs import ProgressFn
+
 
 def _memory() -> str:
     """The process's resident memory now and at its peak, from /proc (Linux)."""
@@ -42,7 +44,7 @@ def _memory() -> str:
     return ", ".join(f"{k} {v:,.0f} MiB" for k, v in mib.items())
 
 
-def _reporter(label: str, every: float) -> Any:
+def _reporter(label: str, every: float) -> ProgressFn:
     """A progress function for the checkers: one stderr line at most every ``every`` s."""
     start = last = time.perf_counter()
 
