@@ -91,6 +91,13 @@ action names such that every successor ``successors_within(s)`` returns (not Non
 an action outside the set is within the bounds; the parallel search asks
 ``within_bounds`` only of the others' successors.
 
+Optional, for speed: ``batch_encoding() -> Batch | None``, the model's states as rows of
+integers with a successor function and properties over whole arrays of rows, for the
+vector engine (:mod:`quorum.model_checker.explicit.vector`, whose ``Batch`` protocol says
+what it must offer; None where the model has none for its configuration).  Its steps
+must be the model's own, slot for slot in the order of ``successors``, and its properties
+the model's, mask for mask.
+
 Optional, for charts and explained traces (:mod:`quorum.model_checker.chart`,
 :mod:`quorum.model_checker.explain`; ``quorum check --chart FILE``), read with ``getattr``;
 a model without them is printed without explanation and cannot be charted:

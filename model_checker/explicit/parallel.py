@@ -489,7 +489,14 @@ def check_fingerprints(model: Model, *, properties: Iterable[str] | None = None,
     return _result(model, props, coord, stats, violation, seconds, coord.n)
 
 
-def _result(model: Model, props: Properties, coord: _Coordinator, stats: list[dict[str, Any]],
+class Searched(Protocol):
+    """What :func:`_result` reads of a finished search besides its workers' stats."""
+
+    depth: int
+    complete: bool
+
+
+def _result(model: Model, props: Properties, coord: Searched, stats: list[dict[str, Any]],
             violation: Violation | None, seconds: float, n: int) -> Result:
     coverage: dict[str, ActionCoverage] = {}
     for st in stats:

@@ -111,6 +111,18 @@ class RaftModel:
             self.canonicalize = canonicalize if reference else fast_symmetry.canonicalizer(config.servers)
         self.view: Callable[[Any], Hashable] | None = None
 
+    def batch_encoding(self) -> Any:
+        """raft.tla over arrays of rows, for the vector engine
+        (:mod:`quorum.spec.raft.fast.batch`), or None where it does not apply: a mutant,
+        etcd's extensions, snapshots or membership changes, symmetry beyond
+        :data:`~quorum.spec.raft.fast.batch.MAX_SYMMETRY_SERVERS` servers."""
+        from quorum.spec.raft.fast import batch
+
+        symmetric = self.canonicalize is not None
+        if self.reference or not batch.supports(self.rules, self.config, symmetric):
+            return None
+        return batch.RaftBatch(self.config, self.rules, symmetry=symmetric)
+
     def initial_states(self) -> Iterable[Any]:
         if self.config.snapshots:
             return (snapshots.initial_snap_state(self.config.servers),)

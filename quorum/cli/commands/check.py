@@ -56,6 +56,12 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--store", choices=("fingerprint", "exact"), default="fingerprint",
                    help="seen states as 64-bit fingerprints, 16 bytes each (default), or "
                         "exact identities in a dict (one process)")
+    p.add_argument("--engine", choices=("auto", "vector", "objects"), default="auto",
+                   help="how the in-memory search computes: vector = whole slices of a BFS "
+                        "level at once with array operations, over the spec's batch encoding "
+                        "(raft.tla's own rules); objects = one state at a time, on --workers "
+                        "processes; auto (default) = vector where the spec has a batch "
+                        "encoding and no --workers, --store exact, --disk or --ray is asked for")
     p.add_argument("--liveness", action="store_true",
                    help="check the spec's liveness properties (eventually / always "
                         "eventually) under its weak fairness, on the whole state graph")
@@ -203,6 +209,13 @@ def _combinations(args: argparse.Namespace) -> None:
         raise UsageError(f"{flag} stores fingerprints; drop --store exact")
     if on_disk and args.workers not in (None, 1):
         raise UsageError(f"{flag} runs in one process; drop --workers")
+    if args.engine == "vector":
+        other = (flag if on_disk else "--ray" if args.ray is not None else "--liveness"
+                 if args.liveness else "--simulate" if args.simulate else "--store exact"
+                 if args.store == "exact" else None)
+        if other is not None:
+            raise UsageError(f"--engine vector is the in-memory breadth-first search over "
+                             f"fingerprints; it cannot be used with {other}")
     if args.checkpoint_interval is not None and args.checkpoint is None:
         raise UsageError("--checkpoint-interval needs --checkpoint DIR")
     if args.disk_buffer is not None and not on_disk:
@@ -342,9 +355,33 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
         from quorum.model_checker.explicit.bfs import check
 
         return check(model, **common)
+    if _vector(model, args):
+        from quorum.model_checker.explicit.vector import check_vector
+
+        return check_vector(model, **common)
     from quorum.model_checker.explicit.parallel import check_fingerprints, default_workers
 
     return check_fingerprints(model, workers=args.workers or default_workers(), **common)
+
+
+def _vector(model: Any, args: argparse.Namespace) -> bool:
+    """Whether ``--engine`` (and the other options) pick the vector engine."""
+    from quorum.model_checker.explicit.vector import encoding_of
+
+    if args.engine == "objects":
+        return False
+    if args.engine == "auto" and args.workers is not None:
+        return False
+    if encoding_of(model) is None:
+        if args.engine == "vector":
+            raise UsageError(f"--engine vector: {model.name} has no batch encoding for this "
+                             "configuration (Raft with raft.tla's own rules has one, without "
+                             "--mutant, --snapshots or --membership, and with --symmetry up to 5 "
+                             "servers); use --engine objects")
+        return False
+    if args.engine == "vector" and args.workers not in (None, 1):
+        raise UsageError("--engine vector runs in one process; drop --workers")
+    return True
 
 
 def _on_disk(model: Any, args: argparse.Namespace, progress: Any,

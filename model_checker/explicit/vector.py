@@ -1,0 +1,312 @@
+"""Breadth-first search over batches of states, with array operations (``--engine vector``).
+
+The other searches take one state at a time: Python computes its successors, hashes
+each and looks it up.  This one takes a whole slice of a BFS level at once.  A model
+that offers a *batch encoding* (``model.batch_encoding()``, see :class:`Batch`) keeps
+its states as rows of small integers; its successor function maps an array of rows to,
+per *slot* (one action with its parameters), the rows the slot is enabled in and the
+successor rows it builds; its properties map arrays of rows to boolean masks.  The
+search itself is generic: it knows slots, positions and fingerprints, not a protocol.
+
+It is :mod:`~quorum.model_checker.explicit.parallel`'s search with one worker, computed
+differently:
+
+* a step's position is ``rank * K + index``, its index counting the slots enabled before
+  it in the same state (the order of the model's ``successors``), so the least-position
+  rule keeps, per fingerprint, the same state as the other searches do;
+* the frontier is taken ``ROUND`` states at a time, as there, so ``--max-states`` stops
+  at the same place; within a round the successors are decided together (least
+  position first), then the round's new states are checked;
+* a slot enabled without a successor is counted as a step (TLC's "generated") and
+  never stored: the encoding vouches for it (a step out of the bounds that violates
+  nothing, or a self-loop, which the encoding's action properties accept);
+* the first violation in BFS order is reported, with the counts the sequential search
+  has at that point; its trace is rebuilt from the fingerprints of its path by
+  replaying the model's own ``successors`` (:func:`~quorum.model_checker.explicit.replay.rebuild`).
+
+So the distinct and generated counts, the coverage, the depth and the counterexample are
+those of the other engines (``tests/model_checker/test_vector.py`` and
+``tests/spec/raft/test_batch.py`` hold them equal); only the fingerprints differ, being
+the encoding's hash of a row, not Python's hash of a state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from quorum.model_checker import gcpause
+from quorum.model_checker.explicit.bfs import ProgressFn, Properties
+from quorum.model_checker.explicit.fpset import FingerprintSet
+from quorum.model_checker.explicit.parallel import ROUND, K, _result
+from quorum.model_checker.explicit.replay import rebuild
+from quorum.model_checker.result import Result, Violation
+
+__all__ = ["Batch", "check_vector", "encoding_of"]
+
+Event = tuple[int, int, str, str, int, int]  # position, kind order, kind, name, parent fp, fp
+
+
+class Batch(Protocol):
+    """What a model's ``batch_encoding()`` returns."""
+
+    #: the action name of each slot, in the order of one state's steps
+    slots: Sequence[str]
+    #: the actions whose successors may lie outside the bounds (the others' never do)
+    may_leave_bounds: frozenset[str]
+    #: name -> mask of the rows that satisfy it (the model's properties, by the same names)
+    invariants: dict[str, Callable[[np.ndarray], np.ndarray]]
+    reachability: dict[str, Callable[[np.ndarray], np.ndarray]]
+    #: name -> mask of the steps (parent rows, successor rows) that satisfy it
+    action_properties: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+
+    def encode(self, state: Any) -> np.ndarray: ...
+
+    def expand(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per slot: ``(slot, enabled mask, parent indexes ascending, successor rows)``."""
+        ...
+
+    def within(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def fingerprints(self, rows: np.ndarray) -> np.ndarray:
+        """uint64, never 0; under symmetry, the same for every state of an orbit."""
+        ...
+
+    def fingerprint(self, state: Any) -> int: ...
+
+
+def encoding_of(model: Any) -> Batch | None:
+    """The model's batch encoding, or None when it has none for its configuration."""
+    make = getattr(model, "batch_encoding", None)
+    return make() if make is not None else None
+
+
+@dataclass
+class _Search:
+    """Counts and the stores of one search (what :func:`parallel._result` reads)."""
+
+    batch: Batch
+    props: Properties
+    check_deadlock: bool
+    store: FingerprintSet = field(default_factory=FingerprintSet)
+    distinct: int = 0
+    generated: int = 0
+    depth: int = 0
+    complete: bool = True
+    event: Event | None = None
+    cov_gen: dict[str, int] = field(default_factory=dict)
+    cov_new: dict[str, int] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        b = self.batch
+        self.invariants = [(name, b.invariants[name]) for name, _ in self.props.invariants]
+        self.aprops = [(name, b.action_properties[name]) for name, _ in self.props.action_properties]
+        self.reach = {name: b.reachability[name] for name, _ in self.props.reachability}
+        self.pending = list(self.reach)
+        self.slot_names = np.array(list(b.slots), dtype=object)
+        self.leaves = np.array([name in b.may_leave_bounds for name in b.slots])
+
+    # -- one round: the successors of frontier rows [lo, hi) ----------------------------
+    def round(self, rows: np.ndarray, fps: np.ndarray, lo: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expand, decide and check; returns the new rows, their fingerprints and positions
+        (ascending).  Sets ``event`` (and recounts) when a violation is met."""
+        b, n_rows = self.batch, len(rows)
+        enabled = np.zeros((n_rows, len(b.slots)), dtype=bool)
+        parts = []
+        for slot, on, parents, children in b.expand(rows):
+            enabled[:, slot] = on
+            if len(parents):
+                parts.append((slot, parents, children))
+        index = np.cumsum(enabled, axis=1) - 1
+        events: list[Event] = []
+        if self.check_deadlock:
+            stuck = np.flatnonzero(~enabled.any(axis=1))
+            if len(stuck):
+                r = int(stuck[0])
+                events.append(((lo + r) * K, 0, "deadlock", "Deadlock", int(fps[r]), int(fps[r])))
+        if parts:
+            slots = np.concatenate([np.full(len(p), s) for s, p, _ in parts])
+            parent = np.concatenate([p for _, p, _ in parts])
+            child = np.concatenate([c for _, _, c in parts])
+        else:
+            slots = parent = np.zeros(0, dtype=np.int64)
+            child = np.zeros((0, rows.shape[1]), dtype=rows.dtype)
+        pos = (lo + parent) * K + index[parent, slots]
+        pfp = fps[parent]
+        for name, holds in self.aprops:
+            bad = np.flatnonzero(~holds(rows[parent], child))
+            if len(bad):
+                k = int(bad[np.argmin(pos[bad])])
+                events.append((int(pos[k]), 0, "action-property", name, int(pfp[k]),
+                               int(b.fingerprints(child[k:k + 1])[0])))
+        new_rows, new_fps, new_pos, new_slot = self._settle(child, pos, pfp, slots, events)
+        self._count(enabled, new_pos, new_slot, events, lo)
+        return new_rows, new_fps, new_pos
+
+    def initial(self, states: Iterable[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first level: the initial states, children of a virtual root."""
+        rows = np.array([self.batch.encode(s) for s in states])
+        k = len(rows)
+        events: list[Event] = []
+        pos = np.arange(k, dtype=np.int64)
+        out = self._settle(rows, pos, np.zeros(k, dtype=np.uint64), np.full(k, -1), events)
+        self.generated += k
+        new_pos = out[2]
+        if events:
+            self.event = min(events, key=lambda e: (e[0], e[1]))
+            self.generated = min(k, self.event[0] + 1)
+            new_pos = new_pos[new_pos < self.event[0]]
+        self.distinct += len(new_pos)
+        return out[0], out[1], out[2]
+
+    def _settle(self, child: np.ndarray, pos: np.ndarray, pfp: np.ndarray, slot: np.ndarray,
+                events: list[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The bounds, the fingerprints, the least-position rule and the invariants."""
+        b = self.batch
+        check = self.leaves[slot] if len(slot) and slot.min() >= 0 else np.ones(len(slot), dtype=bool)
+        inside = np.ones(len(child), dtype=bool)
+        if check.any():
+            at = np.flatnonzero(check)
+            inside[at] = b.within(child[at])
+        out = np.flatnonzero(~inside)
+        if len(out):  # outside the constraint: checked, never stored (TLC)
+            self._invariant_event(child[out], pos[out], pfp[out], events)
+        keep = np.flatnonzero(inside)
+        child, pos, pfp, slot = child[keep], pos[keep], pfp[keep], slot[keep]
+        fp = b.fingerprints(child) if len(child) else np.zeros(0, dtype=np.uint64)
+        fresh = fp != pfp  # the parent itself is never new
+        unseen = self.store.unseen(fp) & fresh
+        order = np.lexsort((pos, fp))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = fp[order][1:] != fp[order][:-1]
+        winners = order[first & unseen[order]]
+        winners = winners[np.argsort(pos[winners])]  # the level's order: by position
+        self.store.add(fp[winners], pfp[winners])
+        child, fp, pos, pfp, slot = (child[winners], fp[winners], pos[winners], pfp[winners],
+                                     slot[winners])
+        bad = self._invariant_event(child, pos, pfp, events, fp)
+        if len(bad):
+            good = np.ones(len(child), dtype=bool)
+            good[bad] = False
+            child, fp, pos, slot = child[good], fp[good], pos[good], slot[good]
+        for name in list(self.pending):
+            if self.reach[name](child).any() if len(child) else False:
+                self.pending.remove(name)
+        return child, fp, pos, slot
+
+    def _invariant_event(self, rows: np.ndarray, pos: np.ndarray, pfp: np.ndarray,
+                         events: list[Event], fps: np.ndarray | None = None) -> np.ndarray:
+        """Adds the first violation of an invariant among these rows; returns every row
+        that violates one."""
+        if not len(rows) or not self.invariants:
+            return np.zeros(0, dtype=np.int64)
+        masks = [holds(rows) for _, holds in self.invariants]
+        bad = np.flatnonzero(~np.logical_and.reduce(masks))
+        if len(bad):
+            k = int(bad[np.argmin(pos[bad])])
+            name = next(n for (n, _), m in zip(self.invariants, masks, strict=True) if not m[k])
+            fp = int(fps[k]) if fps is not None else int(self.batch.fingerprints(rows[k:k + 1])[0])
+            events.append((int(pos[k]), 1, "invariant", name, int(pfp[k]), fp))
+        return bad
+
+    def _count(self, enabled: np.ndarray, new_pos: np.ndarray, new_slot: np.ndarray,
+               events: list[Event], lo: int) -> None:
+        """Generated steps, coverage and new states of the round, up to its first violation."""
+        if events:
+            self.event = min(events, key=lambda e: (e[0], e[1]))
+            limit = self.event[0]
+            rank, idx = divmod(limit, K)
+            enabled = enabled.copy()
+            r = rank - lo
+            enabled[r + 1:] = False
+            enabled[r] &= np.cumsum(enabled[r]) <= idx + 1
+            keep = new_pos < limit
+            new_pos, new_slot = new_pos[keep], new_slot[keep]
+        per_slot = enabled.sum(axis=0)
+        self.generated += int(per_slot.sum())
+        for name, count in zip(self.batch.slots, per_slot.tolist(), strict=True):
+            if count:
+                self.cov_gen[name] = self.cov_gen.get(name, 0) + count
+        self.distinct += len(new_pos)
+        if len(new_slot):
+            names, counts = np.unique(self.slot_names[new_slot], return_counts=True)
+            for name, count in zip(names.tolist(), counts.tolist(), strict=True):
+                self.cov_new[name] = self.cov_new.get(name, 0) + count
+
+    def stats(self) -> dict[str, Any]:
+        self.store.end_level()
+        return {"cov_gen": self.cov_gen, "cov_new": self.cov_new, "distinct": self.distinct,
+                "generated": self.generated, "fps": self.store.fps, "nbytes": self.store.nbytes}
+
+
+def check_vector(model: Any, *, properties: Iterable[str] | None = None,
+                 check_deadlock: bool = False, max_states: int | None = None,
+                 progress: ProgressFn | None = None) -> Result:
+    """Exhaustive BFS over the model's batch encoding, 64-bit fingerprints (16 bytes per
+    distinct state); the same verdicts, counts and traces as
+    :func:`~quorum.model_checker.explicit.parallel.check_fingerprints`."""
+    batch = encoding_of(model)
+    if batch is None:
+        raise ValueError(f"{model.name} has no batch encoding for this configuration")
+    props = Properties(model, properties)
+    search = _Search(batch, props, check_deadlock)
+    start = time.perf_counter()
+    with gcpause.paused():
+        _run(model, search, max_states, progress)
+    violation = None if search.event is None else _violation(model, props, search)
+    if violation is None and search.complete and search.pending:
+        violation = Violation("unreached", search.pending[0])
+    seconds = time.perf_counter() - start
+    result = _result(model, props, search, [search.stats()], violation, seconds, 1)
+    result.extra["engine"] = "vector"
+    return result
+
+
+def _run(model: Any, search: _Search, max_states: int | None, progress: ProgressFn | None) -> None:
+    rows, fps, _ = search.initial(model.initial_states())
+    search.depth = 1 if len(rows) else 0
+    while len(rows) and search.event is None:
+        search.store.end_level()
+        level: list[tuple[np.ndarray, np.ndarray]] = []
+        for lo in range(0, len(rows), ROUND):
+            hi = min(lo + ROUND, len(rows))
+            new_rows, new_fps, _ = search.round(rows[lo:hi], fps[lo:hi], lo)
+            level.append((new_rows, new_fps))
+            if progress:
+                progress(search.distinct, search.generated, search.depth, len(rows) - hi)
+            if search.event is not None:
+                return
+            if max_states is not None and search.distinct >= max_states:
+                search.complete = False
+                return
+        rows = np.concatenate([r for r, _ in level])
+        fps = np.concatenate([f for _, f in level])
+        search.depth += 1 if len(rows) else 0
+
+
+def _violation(model: Any, props: Properties, search: _Search) -> Violation:
+    assert search.event is not None
+    _, _, kind, name, parent_fp, last_fp = search.event
+    path: list[int] = []
+    fp = parent_fp
+    while fp:
+        path.append(fp)
+        parent = search.store.parent(fp)
+        assert parent is not None, "a stored state has no parent link"
+        fp = parent
+    path.reverse()
+    ident = search.batch.fingerprint
+    if kind == "deadlock":
+        return Violation(kind, name, rebuild(model, path, None, ident))
+    path.append(last_fp)
+    if kind == "invariant":
+        holds = dict(props.invariants)[name]
+        return Violation(kind, name, rebuild(model, path, lambda _s, _l, t: not holds(t), ident))
+    step_ok = dict(props.action_properties)[name]
+    return Violation(kind, name, rebuild(model, path, lambda p, lab, q: not step_ok(p, lab, q), ident))

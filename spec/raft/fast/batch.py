@@ -1,0 +1,704 @@
+"""raft.tla over arrays of states: ``Next``, the properties and server symmetry, batched.
+
+:mod:`quorum.spec.raft.fast.actions` computes the successors of one state at a time;
+this module computes them for a whole array of states with NumPy, which is what the
+vector engine (:mod:`quorum.model_checker.explicit.vector`) runs.  It implements
+raft.tla's own rules only (:func:`supports`); the mutants and etcd's extensions run on
+the other encodings.
+
+A state is a row of small integers, in this layout (``n`` servers, ``cap = max_log + 1``
+entries per log: a client request may lengthen a log one entry past the bound, and that
+state is checked, never expanded):
+
+==========================  ===================================================
+``ct[i]``, ``ro[i]``        currentTerm, state (0 follower, 1 candidate, 2 leader)
+``vf[i]``                   votedFor (-1: Nil)
+``ll[i]``, ``lg[i][k]``     log length; entry k as ``term * values + value + 1``
+                            (0: no entry)
+``ci[i]``, ``vr[i]``,       commitIndex; votesResponded and votesGranted as bit
+``vg[i]``                   sets (bit j: server j)
+``ni[i][j]``, ``mi[i][j]``  nextIndex, matchIndex
+``msg[k]``, ``cnt[k]``      the bag: ``max_msgs`` slots of (message code, count),
+                            sorted by code, empty slots (code 0) last
+==========================  ===================================================
+
+A message's code is a mixed-radix number over its fields in the order of its
+``NamedTuple`` (a log field as one digit per entry), its type first, so that codes
+compare as the messages do: the slots hold the bag in the order of
+:mod:`~quorum.spec.raft.tla.state`'s sorted tuple, and ``Receive(m)``,
+``DuplicateMessage(m)`` and ``DropMessage(m)`` come in the same order as there.
+
+:meth:`RaftBatch.expand` yields, per *slot* (an action with its parameters: ``Restart(i)``
+for each i, ``RequestVote(i, j)`` for each pair, ..., ``Receive`` of the k-th message
+of the bag, ...), which rows it is enabled in and the successors it builds, in the
+order in which :func:`quorum.spec.raft.fast.actions.successor_function` (with
+``vouch``) lists the steps of one state.  A step enabled without a successor is one
+that function yields as ``None`` (it leaves the bounds and violates nothing) or as the
+state itself (a self-loop: ``Restart`` of a server with nothing to lose,
+``AdvanceCommitIndex`` that commits nothing new).  ``tests/spec/raft/test_batch.py``
+checks every step of every reachable state of several configurations against that
+function, and the properties and fingerprints against the readable ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import fields
+from itertools import permutations
+from typing import Any
+
+import numpy as np
+
+from quorum.spec.raft.config import Config
+from quorum.spec.raft.tla import rules as raft_rules
+from quorum.spec.raft.tla.rules import Rules
+from quorum.spec.raft.tla.state import (
+    APPEND_ENTRIES_REQUEST,
+    APPEND_ENTRIES_RESPONSE,
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    NIL,
+    REQUEST_VOTE_REQUEST,
+    REQUEST_VOTE_RESPONSE,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    State,
+)
+
+__all__ = ["MAX_SYMMETRY_SERVERS", "RaftBatch", "supports"]
+
+RVQ, RVP, AEQ, AEP = (REQUEST_VOTE_REQUEST, REQUEST_VOTE_RESPONSE, APPEND_ENTRIES_REQUEST,
+                      APPEND_ENTRIES_RESPONSE)
+_CLASSES = {RVQ: RequestVoteRequest, RVP: RequestVoteResponse, AEQ: AppendEntriesRequest,
+            AEP: AppendEntriesResponse}
+MAX_SYMMETRY_SERVERS = 5  # n! images per state: 120 at 5 servers
+Slot = tuple[int, np.ndarray, np.ndarray, np.ndarray]  # slot, enabled, parents, children
+
+
+def supports(rules: Rules, config: Config, symmetry: bool) -> bool:
+    """Whether :class:`RaftBatch` implements this model: raft.tla's own rules (every
+    field as in :data:`~quorum.spec.raft.tla.rules.RAFT` but the quorum size), raft.tla's
+    variables only (no snapshots, no membership changes) and, with symmetry, at most
+    :data:`MAX_SYMMETRY_SERVERS` servers."""
+    same = all(getattr(rules, f.name) == getattr(raft_rules.RAFT, f.name)
+               for f in fields(rules) if f.name != "quorum_size")
+    return same and not config.extended and (not symmetry or config.servers <= MAX_SYMMETRY_SERVERS)
+
+
+class _Codes:
+    """Message codes: ``1 + type * span + digits`` (see the module docstring)."""
+
+    def __init__(self, n: int, values: int, max_term: int, max_log: int) -> None:
+        t, idx, er = max_term + 1, max_log + 1, (max_term + 1) * values + 1
+        log = [(("mlog", k), er) for k in range(max_log)]
+        self.layout: dict[int, list[tuple[Any, int]]] = {
+            RVQ: [("mterm", t), ("mlast_log_term", t), ("mlast_log_index", idx),
+                  ("msource", n), ("mdest", n)],
+            RVP: [("mterm", t), ("mvote_granted", 2), *log, ("msource", n), ("mdest", n)],
+            AEQ: [("mterm", t), ("mprev_log_index", idx), ("mprev_log_term", t),
+                  ("mentries", er), *log, ("mcommit_index", idx), ("msource", n),
+                  ("mdest", n)],
+            AEP: [("mterm", t), ("msuccess", 2), ("mmatch_index", idx), ("msource", n),
+                  ("mdest", n)],
+        }
+        self.place: dict[int, dict[Any, tuple[int, int]]] = {}
+        span = 1
+        for mtype, digits in self.layout.items():
+            place, table = 1, {}
+            for name, radix in reversed(digits):
+                table[name] = (place, radix)
+                place *= radix
+            self.place[mtype] = table
+            span = max(span, place)
+        self.span = span
+        self.top = 1 + 4 * span  # every code is below this
+        self.max_log, self.values = max_log, values
+
+    def code(self, mtype: int, digits: dict[Any, Any]) -> Any:
+        """The code of messages of this type with these digits (ints or arrays)."""
+        out: Any = 1 + mtype * self.span
+        for name, value in digits.items():
+            out = out + value * self.place[mtype][name][0]
+        return out
+
+    def digit(self, codes: Any, mtype: int, name: Any) -> Any:
+        """One field's digit of messages of this type."""
+        place, radix = self.place[mtype][name]
+        return (codes - 1) % self.span // place % radix
+
+    def mtype(self, codes: Any) -> Any:
+        return (codes - 1) // self.span
+
+    def entry(self, e: int) -> tuple[int, int]:
+        return divmod(e - 1, self.values)
+
+    def encode(self, m: Any) -> int:
+        digits: dict[Any, Any] = {}
+        for name, _ in self.layout[m.mtype]:
+            if isinstance(name, tuple):  # one entry of the log
+                k = name[1]
+                digits[name] = self._entry_code(m.mlog[k]) if k < len(m.mlog) else 0
+            elif name == "mentries":
+                digits[name] = self._entry_code(m.mentries[0]) if m.mentries else 0
+            else:
+                digits[name] = int(getattr(m, name))
+        return int(self.code(m.mtype, digits))
+
+    def decode(self, code: int) -> Any:
+        mtype = int(self.mtype(code))
+        d = {name: int(self.digit(code, mtype, name)) for name, _ in self.layout[mtype]}
+        log = tuple(self.entry(d[("mlog", k)]) for k in range(self.max_log) if d.get(("mlog", k)))
+        fields_: dict[str, Any] = {"mtype": mtype}
+        if mtype in (RVP, AEQ):
+            fields_["mlog"] = log
+        for name, _ in self.layout[mtype]:
+            if isinstance(name, tuple):
+                continue
+            if name == "mentries":
+                fields_[name] = (self.entry(d[name]),) if d[name] else ()
+            elif name in ("mvote_granted", "msuccess"):
+                fields_[name] = bool(d[name])
+            else:
+                fields_[name] = d[name]
+        return _CLASSES[mtype](**fields_)
+
+    def _entry_code(self, entry: tuple[int, int]) -> int:
+        return entry[0] * self.values + entry[1] + 1
+
+
+class RaftBatch:
+    """raft.tla's ``Next``, properties and server symmetry over arrays of rows."""
+
+    def __init__(self, config: Config, rules: Rules = raft_rules.RAFT,
+                 symmetry: bool = False) -> None:
+        n, values = config.servers, config.values
+        self.n, self.values = n, values
+        self.max_term, self.max_log, self.max_msgs = config.max_term, config.max_log, config.max_msgs
+        self.quorum = rules.quorum_size(n)
+        self.symmetry = symmetry
+        self.codes = codes = _Codes(n, values, config.max_term, config.max_log)
+        self.cap = cap = config.max_log + 1
+        self.dtype = np.int32 if codes.top < 2**31 else np.int64
+        m = config.max_msgs
+        self.CT, self.RO, self.VF, self.LL = 0, n, 2 * n, 3 * n
+        self.LG = 4 * n
+        self.CI = self.LG + n * cap
+        self.VR, self.VG = self.CI + n, self.CI + 2 * n
+        self.NI = self.CI + 3 * n
+        self.MI = self.NI + n * n
+        self.MSG = self.MI + n * n
+        self.CNT = self.MSG + m
+        self.width = self.CNT + m
+        self.popcount = np.array([bin(b).count("1") for b in range(1 << n)], dtype=self.dtype)
+        self.slots: list[str] = []
+        self.slot_labels: list[tuple[str, tuple[tuple[str, int], ...]] | None] = []
+        self._build_slots()
+        self.invariants: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "ElectionSafety": self.election_safety,
+            "LogMatching": self.log_matching,
+            "LeaderCompleteness": self.leader_completeness,
+            "StateMachineSafety": self.state_machine_safety,
+        }
+        self.action_properties: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+            "LeaderAppendOnly": self.leader_append_only}
+        self.reachability: dict[str, Callable[[np.ndarray], Any]] = {
+            "LeaderElected": lambda r: (r[:, self.RO:self.RO + n] == LEADER).any(axis=1),
+            "EntryCommitted": lambda r: (r[:, self.CI:self.CI + n] > 0).any(axis=1),
+        }
+        #: the actions whose successors may lie outside the bounds
+        self.may_leave_bounds = frozenset({"ClientRequest", "Receive"})
+        rng = np.random.default_rng(0x5EED_0F_4A57)
+        self._keys = rng.integers(1, 2**63, size=self.width, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._images = [self._image(p) for p in permutations(range(n))] if symmetry else []
+
+    # -- layout ----------------------------------------------------------------------
+    def lg(self, i: int, k: int = 0) -> int:
+        return self.LG + i * self.cap + k
+
+    def _build_slots(self) -> None:
+        n = self.n
+        names: list[str] = []
+        names += ["Restart"] * n + ["Timeout"] * n + ["RequestVote"] * (n * n)
+        names += ["BecomeLeader"] * n + ["ClientRequest"] * (n * self.values)
+        names += ["AdvanceCommitIndex"] * n + ["AppendEntries"] * (n * (n - 1))
+        names += ["Receive"] * self.max_msgs + ["DuplicateMessage"] * self.max_msgs
+        names += ["DropMessage"] * self.max_msgs
+        self.slots = names
+
+    # -- encoding --------------------------------------------------------------------
+    def encode(self, s: State) -> np.ndarray:
+        """The row of a state within the bounds (or one entry past ``max_log``);
+        ValueError for a state whose logs or bag the layout cannot hold."""
+        n, row = self.n, np.zeros(self.width, dtype=self.dtype)
+        if max(map(len, s.log)) > self.cap or len(s.messages) > self.max_msgs:
+            raise ValueError("the state's logs or bag exceed the row layout")
+        for i in range(n):
+            row[self.CT + i], row[self.RO + i], row[self.VF + i] = (
+                s.current_term[i], s.role[i], s.voted_for[i])
+            row[self.LL + i] = len(s.log[i])
+            for k, entry in enumerate(s.log[i]):
+                row[self.lg(i, k)] = self.codes._entry_code(entry)
+            row[self.CI + i], row[self.VR + i], row[self.VG + i] = (
+                s.commit_index[i], s.votes_responded[i], s.votes_granted[i])
+            for j in range(n):
+                row[self.NI + i * n + j] = s.next_index[i][j]
+                row[self.MI + i * n + j] = s.match_index[i][j]
+        for k, (m, c) in enumerate(s.messages):
+            row[self.MSG + k], row[self.CNT + k] = self.codes.encode(m), c
+        return row
+
+    def decode(self, row: np.ndarray) -> State:
+        n, r = self.n, [int(x) for x in row]
+        entry = self.codes.entry
+        return State(
+            current_term=tuple(r[self.CT:self.CT + n]),
+            role=tuple(r[self.RO:self.RO + n]),
+            voted_for=tuple(r[self.VF:self.VF + n]),
+            log=tuple(tuple(entry(r[self.lg(i, k)]) for k in range(r[self.LL + i]))
+                      for i in range(n)),
+            commit_index=tuple(r[self.CI:self.CI + n]),
+            votes_responded=tuple(r[self.VR:self.VR + n]),
+            votes_granted=tuple(r[self.VG:self.VG + n]),
+            next_index=tuple(tuple(r[self.NI + i * n:self.NI + i * n + n]) for i in range(n)),
+            match_index=tuple(tuple(r[self.MI + i * n:self.MI + i * n + n]) for i in range(n)),
+            messages=tuple((self.codes.decode(r[self.MSG + k]), r[self.CNT + k])
+                           for k in range(self.max_msgs) if r[self.MSG + k]),
+        )
+
+    # -- helpers over rows -------------------------------------------------------------
+    def _terms(self, entries: np.ndarray) -> np.ndarray:
+        """The terms of entry codes (-1 where there is no entry)."""
+        return np.where(entries > 0, (entries - 1) // self.values, -1)
+
+    def _entry_at(self, rows: np.ndarray, i: Any, k: np.ndarray) -> np.ndarray:
+        """Entry code of server i's log at 0-based index k (per row; 0 outside the log)."""
+        n_rows = len(rows)
+        base = self.LG + np.asarray(i) * self.cap
+        kk = np.clip(k, 0, self.cap - 1)
+        got = rows[np.arange(n_rows), base + kk]
+        return np.where((k >= 0) & (k < self.cap), got, 0)
+
+    def _last_term(self, rows: np.ndarray, i: Any) -> np.ndarray:
+        ll = rows[np.arange(len(rows)), self.LL + np.asarray(i)]
+        return np.where(ll > 0, (self._entry_at(rows, i, ll - 1) - 1) // self.values, 0)
+
+    def _log_digits(self, rows: np.ndarray, i: Any) -> dict[Any, np.ndarray]:
+        """The mlog digits of server i's log, as a message carries it."""
+        return {("mlog", k): self._entry_at(rows, i, np.full(len(rows), k)) for k in range(self.max_log)}
+
+    def _full(self, rows: np.ndarray) -> np.ndarray:
+        return rows[:, self.CNT:self.CNT + self.max_msgs].sum(axis=1) >= self.max_msgs
+
+    def _sort_bag(self, rows: np.ndarray) -> None:
+        if self.max_msgs == 1 or not len(rows):
+            return
+        msgs = rows[:, self.MSG:self.MSG + self.max_msgs]
+        cnts = rows[:, self.CNT:self.CNT + self.max_msgs]
+        order = np.argsort(np.where(msgs == 0, self.codes.top, msgs), axis=1, kind="stable")
+        msgs[...] = np.take_along_axis(msgs, order, axis=1)
+        cnts[...] = np.take_along_axis(cnts, order, axis=1)
+
+    def _bag_with(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        """``WithMessage`` in place, for bags that are not full."""
+        msgs = rows[:, self.MSG:self.MSG + self.max_msgs]
+        cnts = rows[:, self.CNT:self.CNT + self.max_msgs]
+        hit = msgs == codes[:, None]
+        cnts += hit
+        fresh = np.flatnonzero(~hit.any(axis=1))
+        if len(fresh):
+            slot = (msgs[fresh] != 0).sum(axis=1)  # the first empty slot
+            msgs[fresh, slot] = codes[fresh]
+            cnts[fresh, slot] = 1
+            self._sort_bag(rows)
+
+    def _bag_without(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        """``WithoutMessage`` in place, of messages in the bags."""
+        msgs = rows[:, self.MSG:self.MSG + self.max_msgs]
+        cnts = rows[:, self.CNT:self.CNT + self.max_msgs]
+        cnts -= msgs == codes[:, None]
+        gone = (cnts == 0) & (msgs != 0)
+        if gone.any():
+            msgs[gone] = 0
+            self._sort_bag(rows)
+
+    # -- Next ------------------------------------------------------------------------
+    def expand(self, rows: np.ndarray) -> Iterator[Slot]:
+        """Per slot, in the order of one state's steps: ``(slot, enabled, parents,
+        children)``: the rows it is enabled in (a mask), the rows it leads out of (their
+        indexes, ascending) and the successors (one row each)."""
+        n, V, slot = self.n, self.values, 0
+        N = len(rows)
+        ct = rows[:, self.CT:self.CT + n]
+        ro = rows[:, self.RO:self.RO + n]
+        full = self._full(rows)
+        for i in range(n):  # Restart(i): votedFor stays (raft.tla)
+            ni_i = rows[:, self.NI + i * n:self.NI + i * n + n]
+            mi_i = rows[:, self.MI + i * n:self.MI + i * n + n]
+            changed = ((ro[:, i] != FOLLOWER) | (rows[:, self.CI + i] != 0) | (rows[:, self.VR + i] != 0)
+                       | (rows[:, self.VG + i] != 0) | (ni_i != 1).any(axis=1) | (mi_i != 0).any(axis=1))
+            parents = np.flatnonzero(changed)
+            c = rows[parents]
+            c[:, self.RO + i] = FOLLOWER
+            c[:, self.CI + i] = c[:, self.VR + i] = c[:, self.VG + i] = 0
+            c[:, self.NI + i * n:self.NI + i * n + n] = 1
+            c[:, self.MI + i * n:self.MI + i * n + n] = 0
+            yield slot, np.ones(N, dtype=bool), parents, c
+            slot += 1
+        for i in range(n):  # Timeout(i)
+            enabled = ro[:, i] != LEADER
+            parents = np.flatnonzero(enabled & (ct[:, i] < self.max_term))
+            c = rows[parents]
+            c[:, self.CT + i] += 1
+            c[:, self.RO + i] = CANDIDATE
+            c[:, self.VF + i] = NIL
+            c[:, self.VR + i] = c[:, self.VG + i] = 0
+            yield slot, enabled, parents, c
+            slot += 1
+        last_terms = [self._last_term(rows, i) for i in range(n)]
+        for i in range(n):  # RequestVote(i, j)
+            cand = ro[:, i] == CANDIDATE
+            for j in range(n):
+                enabled = cand & ((rows[:, self.VR + i] >> j) & 1 == 0)
+                parents = np.flatnonzero(enabled & ~full)
+                c = rows[parents]
+                code = self.codes.code(RVQ, {"mterm": c[:, self.CT + i], "mlast_log_term": last_terms[i][parents],
+                                             "mlast_log_index": c[:, self.LL + i], "msource": i, "mdest": j})
+                self._bag_with(c, code.astype(self.dtype))
+                yield slot, enabled, parents, c
+                slot += 1
+        for i in range(n):  # BecomeLeader(i)
+            enabled = (ro[:, i] == CANDIDATE) & (self.popcount[rows[:, self.VG + i]] >= self.quorum)
+            parents = np.flatnonzero(enabled)
+            c = rows[parents]
+            c[:, self.RO + i] = LEADER
+            c[:, self.NI + i * n:self.NI + i * n + n] = (c[:, self.LL + i] + 1)[:, None]
+            c[:, self.MI + i * n:self.MI + i * n + n] = 0
+            yield slot, enabled, parents, c
+            slot += 1
+        leads = [ro[:, i] == LEADER for i in range(n)]
+        for i in range(n):  # ClientRequest(i, v)
+            for v in range(V):
+                parents = np.flatnonzero(leads[i])
+                c = rows[parents]
+                at = c[:, self.LL + i]
+                c[np.arange(len(c)), self.lg(i) + at] = c[:, self.CT + i] * V + v + 1
+                c[:, self.LL + i] += 1
+                yield slot, leads[i], parents, c
+                slot += 1
+        for i in range(n):  # AdvanceCommitIndex(i)
+            lead = np.flatnonzero(leads[i])
+            sub = rows[lead]
+            new = sub[:, self.CI + i].copy()
+            decided = np.zeros(len(sub), dtype=bool)
+            match = sub[:, self.MI + i * n:self.MI + i * n + n]
+            others = [k for k in range(n) if k != i]
+            for index in range(self.cap, 0, -1):
+                agree = 1 + (match[:, others] >= index).sum(axis=1)
+                hit = ~decided & (index <= sub[:, self.LL + i]) & (agree >= self.quorum)
+                term_ok = (sub[:, self.lg(i, index - 1)] - 1) // V == sub[:, self.CT + i]
+                new = np.where(hit & term_ok, index, new)
+                decided |= hit
+            moved = new != sub[:, self.CI + i]
+            parents = lead[moved]
+            c = sub[moved]
+            c[:, self.CI + i] = new[moved]
+            yield slot, leads[i], parents, c
+            slot += 1
+        for i in range(n):  # AppendEntries(i, j)
+            for j in range(n):
+                if j == i:
+                    continue
+                parents = np.flatnonzero(leads[i] & ~full)
+                c = rows[parents]
+                nxt = c[:, self.NI + i * n + j]
+                length = c[:, self.LL + i]
+                prev = nxt - 1
+                last = np.minimum(length, nxt)
+                prev_term = np.where((prev > 0) & (prev <= length),
+                                     self._terms(self._entry_at(c, i, prev - 1)), 0)
+                entries = np.where(nxt <= length, self._entry_at(c, i, nxt - 1), 0)
+                commit = np.minimum(c[:, self.CI + i], last)
+                code = self.codes.code(AEQ, {
+                    "mterm": c[:, self.CT + i], "mprev_log_index": prev, "mprev_log_term": prev_term,
+                    "mentries": entries, **self._log_digits(c, i), "mcommit_index": commit,
+                    "msource": i, "mdest": j})
+                self._bag_with(c, code.astype(self.dtype))
+                yield slot, leads[i], parents, c
+                slot += 1
+        occupied = [rows[:, self.MSG + k] != 0 for k in range(self.max_msgs)]
+        for k in range(self.max_msgs):  # Receive(m)
+            enabled, parents, c = self._receive(rows, k, occupied[k])
+            yield slot, enabled, parents, c
+            slot += 1
+        for k in range(self.max_msgs):  # DuplicateMessage(m)
+            parents = np.flatnonzero(occupied[k] & ~full)
+            c = rows[parents]
+            c[:, self.CNT + k] += 1
+            yield slot, occupied[k], parents, c
+            slot += 1
+        for k in range(self.max_msgs):  # DropMessage(m)
+            parents = np.flatnonzero(occupied[k])
+            c = rows[parents]
+            self._bag_without(c, c[:, self.MSG + k].copy())
+            yield slot, occupied[k], parents, c
+            slot += 1
+
+    def _receive(self, rows: np.ndarray, k: int, occupied: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``Receive`` of the k-th message of each bag: UpdateTerm, DropStaleResponse or
+        the handler of its type (a step that raft.tla does not enable leaves its row out)."""
+        n, codes = self.n, self.codes
+        idx = np.flatnonzero(occupied)
+        c = rows[idx]
+        N = len(c)
+        ar = np.arange(N)
+        m = c[:, self.MSG + k].copy()
+        mtype = codes.mtype(m)
+        rest = (m - 1) % codes.span
+        i, j = rest % n, rest // n % n  # mdest, msource: the last two digits of every type
+        mterm = np.zeros(N, dtype=m.dtype)
+        for t in (RVQ, RVP, AEQ, AEP):
+            at = mtype == t
+            mterm[at] = codes.digit(m[at], t, "mterm")
+        term = c[ar, self.CT + i]
+        role = c[ar, self.RO + i]
+        length = c[ar, self.LL + i]
+        ok = np.ones(N, dtype=bool)  # the step is enabled
+        up = mterm > term
+        # UpdateTerm: m stays in the bag, to be handled next
+        u = np.flatnonzero(up)
+        c[u, self.CT + i[u]] = mterm[u]
+        c[u, self.RO + i[u]] = FOLLOWER
+        c[u, self.VF + i[u]] = NIL
+        stale = ~up & ((mtype == RVP) | (mtype == AEP)) & (mterm < term)
+        drop = stale.copy()  # the rows whose step removes m and adds nothing
+        reply = np.zeros(N, dtype=np.int64)  # the response each row's step sends, if any
+        # HandleRequestVoteRequest
+        rv = ~up & (mtype == RVQ)
+        if rv.any():
+            r = np.flatnonzero(rv)
+            ir, jr = i[r], j[r]
+            lt = self._last_term(c[r], ir)
+            mlt = codes.digit(m[r], RVQ, "mlast_log_term")
+            mli = codes.digit(m[r], RVQ, "mlast_log_index")
+            vote = c[r, self.VF + ir]
+            grant = ((mterm[r] == term[r]) & ((mlt > lt) | ((mlt == lt) & (mli >= length[r])))
+                     & ((vote == NIL) | (vote == jr)))
+            reply[r] = codes.code(RVP, {"mterm": term[r], "mvote_granted": grant.astype(m.dtype),
+                                        **self._log_digits(c[r], ir), "msource": ir, "mdest": jr})
+            g = r[grant]
+            c[g, self.VF + i[g]] = j[g]
+        # HandleRequestVoteResponse
+        rp = ~up & ~stale & (mtype == RVP)
+        if rp.any():
+            r = np.flatnonzero(rp)
+            ir, bit = i[r], (1 << j[r]).astype(m.dtype)
+            granted = codes.digit(m[r], RVP, "mvote_granted").astype(bool)
+            c[r, self.VR + ir] |= bit
+            c[r, self.VG + ir] |= np.where(granted, bit, 0).astype(m.dtype)
+            drop[r] = True
+        # HandleAppendEntriesRequest
+        ae = ~up & (mtype == AEQ)
+        if ae.any():
+            r = np.flatnonzero(ae)
+            ir, jr = i[r], j[r]
+            sub = c[r]
+            prev = codes.digit(m[r], AEQ, "mprev_log_index")
+            prev_term = codes.digit(m[r], AEQ, "mprev_log_term")
+            log_ok = (prev == 0) | ((prev > 0) & (prev <= length[r])
+                                    & (self._terms(self._entry_at(sub, ir, prev - 1)) == prev_term))
+            reject = (mterm[r] < term[r]) | ((role[r] == FOLLOWER) & ~log_ok)
+            step_down = ~reject & (role[r] == CANDIDATE)
+            accept = ~reject & (role[r] == FOLLOWER)
+            nope = ~reject & (role[r] == LEADER)
+            rr = r[reject]
+            reply[rr] = codes.code(AEP, {"mterm": term[rr], "msuccess": 0, "mmatch_index": 0,
+                                         "msource": i[rr], "mdest": j[rr]})
+            sd = r[step_down]
+            c[sd, self.RO + i[sd]] = FOLLOWER
+            entry = codes.digit(m[r], AEQ, "mentries")
+            index = prev + 1
+            present = (length[r] >= index) & (
+                self._terms(self._entry_at(sub, ir, index - 1)) == self._terms(entry))
+            done = accept & ((entry == 0) | present)
+            dr = r[done]
+            c[dr, self.CI + i[dr]] = codes.digit(m[dr], AEQ, "mcommit_index")
+            reply[dr] = codes.code(AEP, {"mterm": term[dr], "msuccess": 1,
+                                         "mmatch_index": index[done] - 1 + (entry[done] != 0),
+                                         "msource": i[dr], "mdest": j[dr]})
+            conflict = accept & ~done & (length[r] >= index)
+            cr = r[conflict]  # drop the last entry
+            c[cr, self.lg(0) + i[cr] * self.cap + length[cr] - 1] = 0
+            c[cr, self.LL + i[cr]] -= 1
+            append = accept & ~done & ~conflict & (length[r] == prev)
+            ap = r[append]
+            c[ap, self.lg(0) + i[ap] * self.cap + length[ap]] = entry[append]
+            c[ap, self.LL + i[ap]] += 1
+            ok[r[nope | (accept & ~done & ~conflict & ~append)]] = False
+        # HandleAppendEntriesResponse
+        ap_ = ~up & ~stale & (mtype == AEP)
+        if ap_.any():
+            r = np.flatnonzero(ap_)
+            ir, jr = i[r], j[r]
+            col = ir * n + jr
+            success = codes.digit(m[r], AEP, "msuccess").astype(bool)
+            match = codes.digit(m[r], AEP, "mmatch_index")
+            s_, f_ = r[success], r[~success]
+            c[s_, self.NI + col[success]] = match[success] + 1
+            c[s_, self.MI + col[success]] = match[success]
+            c[f_, self.NI + col[~success]] = np.maximum(c[f_, self.NI + col[~success]] - 1, 1)
+            drop[r] = True
+        # the bag: drop m; a reply drops m and adds its response
+        d = np.flatnonzero(drop | (reply != 0))
+        if len(d):
+            sub = c[d]
+            self._bag_without(sub, m[d])
+            sends = np.flatnonzero(reply[d] != 0)
+            if len(sends):
+                sent = sub[sends]
+                self._bag_with(sent, reply[d][sends].astype(c.dtype))
+                sub[sends] = sent
+            c[d] = sub
+        enabled = occupied.copy()
+        enabled[idx[~ok]] = False
+        return enabled, idx[ok], c[ok]
+
+    # -- properties ------------------------------------------------------------------
+    def _logs(self, rows: np.ndarray, i: int) -> np.ndarray:
+        return rows[:, self.lg(i):self.lg(i) + self.cap]
+
+    def within(self, rows: np.ndarray) -> np.ndarray:
+        """TLC's CONSTRAINT: terms, log lengths and messages in flight within the bounds."""
+        n = self.n
+        return ((rows[:, self.CNT:self.CNT + self.max_msgs].sum(axis=1) <= self.max_msgs)
+                & (rows[:, self.CT:self.CT + n].max(axis=1) <= self.max_term)
+                & (rows[:, self.LL:self.LL + n].max(axis=1) <= self.max_log))
+
+    def election_safety(self, rows: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(rows), dtype=bool)
+        n = self.n
+        for a in range(n):
+            for b in range(a + 1, n):
+                ok &= ~((rows[:, self.RO + a] == LEADER) & (rows[:, self.RO + b] == LEADER)
+                        & (rows[:, self.CT + a] == rows[:, self.CT + b]))
+        return ok
+
+    def log_matching(self, rows: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(rows), dtype=bool)
+        n, cap = self.n, self.cap
+        pos = np.arange(cap)
+        for a in range(n):
+            for b in range(a + 1, n):
+                x, y = self._logs(rows, a), self._logs(rows, b)
+                both = (pos < np.minimum(rows[:, self.LL + a], rows[:, self.LL + b])[:, None])
+                same_term = both & (self._terms(x) == self._terms(y))
+                # the last index where both hold an entry of the same term
+                upto = np.where(same_term.any(axis=1), cap - np.argmax(same_term[:, ::-1], axis=1), 0)
+                ok &= ~((x != y) & (pos < upto[:, None])).any(axis=1)
+        return ok
+
+    def state_machine_safety(self, rows: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(rows), dtype=bool)
+        n = self.n
+        pos = np.arange(self.cap)
+        known = [np.minimum(rows[:, self.CI + i], rows[:, self.LL + i]) for i in range(n)]
+        for a in range(n):
+            for b in range(a + 1, n):
+                upto = np.minimum(known[a], known[b])
+                ok &= ~((self._logs(rows, a) != self._logs(rows, b)) & (pos < upto[:, None])).any(axis=1)
+        return ok
+
+    def leader_completeness(self, rows: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(rows), dtype=bool)
+        n = self.n
+        pos = np.arange(self.cap)
+        for lead in range(n):
+            is_leader = rows[:, self.RO + lead] == LEADER
+            for i in range(n):
+                if i == lead:
+                    continue
+                committed = rows[:, self.CI + i]
+                older = is_leader & (committed > 0) & (rows[:, self.CT + i] < rows[:, self.CT + lead])
+                differ = ((self._logs(rows, lead) != self._logs(rows, i)) & (pos < committed[:, None])).any(axis=1)
+                ok &= ~(older & differ)
+        return ok
+
+    def leader_append_only(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(before), dtype=bool)
+        pos = np.arange(self.cap)
+        for i in range(self.n):
+            kept = ((before[:, self.RO + i] == LEADER) & (after[:, self.RO + i] == LEADER)
+                    & (before[:, self.CT + i] == after[:, self.CT + i]))
+            changed = ((self._logs(before, i) != self._logs(after, i))
+                       & (pos < before[:, self.LL + i][:, None])).any(axis=1)
+            ok &= ~(kept & changed)
+        return ok
+
+    # -- fingerprints ------------------------------------------------------------------
+    def _hash(self, rows: np.ndarray) -> np.ndarray:
+        h = rows.astype(np.uint64) @ self._keys
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(29)
+        return h
+
+    def _image(self, perm: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+        """The renaming ``i -> perm[i]`` of rows (the same layout, bag re-sorted)."""
+        n = self.n
+        cols = np.arange(self.width)
+        for i in range(n):
+            p = perm[i]
+            for base in (self.CT, self.RO, self.VF, self.LL, self.CI, self.VR, self.VG):
+                cols[base + p] = base + i
+            cols[self.lg(p):self.lg(p) + self.cap] = np.arange(self.lg(i), self.lg(i) + self.cap)
+            for j in range(n):
+                q = perm[j]
+                cols[self.NI + p * n + q] = self.NI + i * n + j
+                cols[self.MI + p * n + q] = self.MI + i * n + j
+        to = np.array(list(perm) + [NIL], dtype=self.dtype)  # votedFor: -1 stays Nil
+        bits = np.array([sum(1 << perm[j] for j in range(n) if b >> j & 1) for b in range(1 << n)],
+                        dtype=self.dtype)
+        target = np.array(perm, dtype=self.dtype)
+        m = self.max_msgs
+
+        def image(rows: np.ndarray) -> np.ndarray:
+            out = rows[:, cols]
+            out[:, self.VF:self.VF + n] = to[out[:, self.VF:self.VF + n]]
+            out[:, self.VR:self.VR + n] = bits[out[:, self.VR:self.VR + n]]
+            out[:, self.VG:self.VG + n] = bits[out[:, self.VG:self.VG + n]]
+            msgs = out[:, self.MSG:self.MSG + m]
+            rest = msgs - 1
+            src, dst = rest // n % n, rest % n
+            moved = msgs + (target[src] - src) * n + (target[dst] - dst)
+            msgs[...] = np.where(msgs != 0, moved, 0)
+            self._sort_bag(out)
+            return out
+
+        return image
+
+    def fingerprints(self, rows: np.ndarray) -> np.ndarray:
+        """64-bit fingerprints (never 0) of the rows; under symmetry, of their orbits (the
+        least over every renaming of the servers)."""
+        if self._images:
+            h = self._hash(self._images[0](rows))
+            for image in self._images[1:]:
+                np.minimum(h, self._hash(image(rows)), out=h)
+        else:
+            h = self._hash(rows)
+        h[h == 0] = 1
+        return h
+
+    def fingerprint(self, s: State) -> int:
+        """The fingerprint of one state (what the search's trace rebuild compares), or 0,
+        which no row has, for a state the layout cannot hold (a step out of the bounds
+        that the search never builds: one message too many, a term past ``max_term``)."""
+        try:
+            row = self.encode(s)
+        except (ValueError, OverflowError):
+            return 0
+        if self.decode(row) != s:
+            return 0
+        return int(self.fingerprints(row[None, :])[0])
