@@ -61,8 +61,9 @@ class Batch(Protocol):
     #: name -> mask of the rows that satisfy it (the model's properties, by the same names)
     invariants: dict[str, Callable[[np.ndarray], np.ndarray]]
     reachability: dict[str, Callable[[np.ndarray], np.ndarray]]
-    #: name -> mask of the steps (parent rows, successor rows) that satisfy it
-    action_properties: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+    #: name -> mask of the steps that satisfy it, given the round's rows, each step's
+    #: parent (an index into them) and its successor rows
+    action_properties: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]
 
     def encode(self, state: Any) -> np.ndarray: ...
 
@@ -140,7 +141,7 @@ class _Search:
         pos = (lo + parent) * K + index[parent, slots]
         pfp = fps[parent]
         for name, holds in self.aprops:
-            bad = np.flatnonzero(~holds(rows[parent], child))
+            bad = np.flatnonzero(~holds(rows, parent, child))
             if len(bad):
                 k = int(bad[np.argmin(pos[bad])])
                 events.append((int(pos[k]), 0, "action-property", name, int(pfp[k]),
@@ -177,15 +178,18 @@ class _Search:
         out = np.flatnonzero(~inside)
         if len(out):  # outside the constraint: checked, never stored (TLC)
             self._invariant_event(child[out], pos[out], pfp[out], events)
-        keep = np.flatnonzero(inside)
-        child, pos, pfp, slot = child[keep], pos[keep], pfp[keep], slot[keep]
         fp = b.fingerprints(child) if len(child) else np.zeros(0, dtype=np.uint64)
-        fresh = fp != pfp  # the parent itself is never new
-        unseen = self.store.unseen(fp) & fresh
-        order = np.lexsort((pos, fp))
+        if len(out):  # the rows inside, by fingerprint, then position
+            keep = np.flatnonzero(inside)
+            order = keep[np.lexsort((pos[keep], fp[keep]))]
+        else:
+            order = np.lexsort((pos, fp))
+        by_fp = fp[order]
         first = np.ones(len(order), dtype=bool)
-        first[1:] = fp[order][1:] != fp[order][:-1]
-        winners = order[first & unseen[order]]
+        first[1:] = by_fp[1:] != by_fp[:-1]
+        least = order[first]  # each fingerprint at its least position, ascending
+        # stored ones are not new (the parents among them: every parent is stored)
+        winners = least[self.store.unseen(fp[least])]
         winners = winners[np.argsort(pos[winners])]  # the level's order: by position
         self.store.add(fp[winners], pfp[winners])
         child, fp, pos, pfp, slot = (child[winners], fp[winners], pos[winners], pfp[winners],

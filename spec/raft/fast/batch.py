@@ -202,7 +202,7 @@ class RaftBatch:
             "LeaderCompleteness": self.leader_completeness,
             "StateMachineSafety": self.state_machine_safety,
         }
-        self.action_properties: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+        self.action_properties: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
             "LeaderAppendOnly": self.leader_append_only}
         self.reachability: dict[str, Callable[[np.ndarray], Any]] = {
             "LeaderElected": lambda r: (r[:, self.RO:self.RO + n] == LEADER).any(axis=1),
@@ -212,7 +212,7 @@ class RaftBatch:
         self.may_leave_bounds = frozenset({"ClientRequest", "Receive"})
         rng = np.random.default_rng(0x5EED_0F_4A57)
         self._keys = rng.integers(1, 2**63, size=self.width, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._images = [self._image(p) for p in permutations(range(n))] if symmetry else []
+        self._tables(list(permutations(range(n))) if symmetry else [tuple(range(n))])
 
     # -- layout ----------------------------------------------------------------------
     def lg(self, i: int, k: int = 0) -> int:
@@ -626,7 +626,18 @@ class RaftBatch:
                 ok &= ~(older & differ)
         return ok
 
-    def leader_append_only(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    def leader_append_only(self, rows: np.ndarray, parent: np.ndarray, after: np.ndarray
+                           ) -> np.ndarray:
+        """Of the steps from ``rows[parent]`` to ``after``: a leader of the same term before
+        and after only appends (only the steps that change some log are looked at)."""
+        logs = slice(self.LG, self.LG + self.n * self.cap)
+        ok = np.ones(len(after), dtype=bool)
+        moved = np.flatnonzero((rows[:, logs][parent] != after[:, logs]).any(axis=1))
+        if len(moved):
+            ok[moved] = self._append_only(rows[parent[moved]], after[moved])
+        return ok
+
+    def _append_only(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         ok = np.ones(len(before), dtype=bool)
         pos = np.arange(self.cap)
         for i in range(self.n):
@@ -638,58 +649,82 @@ class RaftBatch:
         return ok
 
     # -- fingerprints ------------------------------------------------------------------
-    def _hash(self, rows: np.ndarray) -> np.ndarray:
-        h = rows.astype(np.uint64) @ self._keys
-        h ^= h >> np.uint64(31)
+    def _tables(self, perms: list[tuple[int, ...]]) -> None:
+        """Per renaming ``i -> perm[i]``, what the hash of the renamed row needs, so that
+        the renamed rows are never built.  The hash of a row is
+
+            mix(sum over the plain columns c of key[c] * row[c]
+                + sum over servers i of a term for votedFor[i], votesResponded[i] and
+                  votesGranted[i] (a key of the column times the value)
+                + sum over the bag's slots of scramble(code, count))
+
+        The slots are summed, so the order of the bag does not matter.  A renaming moves
+        each plain column to another one, so its part is the row times a permuted key
+        vector (one matrix product for every renaming at once). The columns that hold
+        server ids or sets of them are looked up in tables of their renamed values, and
+        the message codes get their source and destination digits renamed."""
+        n, w = self.n, self.width
+        remapped = set(range(self.VF, self.VF + n)) | set(range(self.VR, self.VG + n)) | set(
+            range(self.MSG, self.width))
+        plain = np.array([c not in remapped for c in range(w)])
+        keys = self._keys
+        self._kp = np.zeros((w, len(perms)), dtype=np.uint64)
+        self._tvf = np.zeros((len(perms), n, n + 1), dtype=np.uint64)
+        self._tvr = np.zeros((len(perms), n, 1 << n), dtype=np.uint64)
+        self._tvg = np.zeros((len(perms), n, 1 << n), dtype=np.uint64)
+        self._target = np.array(perms, dtype=np.int64)
+        for k, perm in enumerate(perms):
+            moved = np.arange(w)  # moved[c]: the column that column c of the row goes to
+            for i in range(n):
+                p = perm[i]
+                for base in (self.CT, self.RO, self.LL, self.CI):
+                    moved[base + i] = base + p
+                moved[self.lg(i):self.lg(i) + self.cap] = np.arange(self.lg(p), self.lg(p) + self.cap)
+                for j in range(n):
+                    moved[self.NI + i * n + j] = self.NI + p * n + perm[j]
+                    moved[self.MI + i * n + j] = self.MI + p * n + perm[j]
+            self._kp[plain, k] = keys[moved[plain]]
+            bits = [sum(1 << perm[j] for j in range(n) if b >> j & 1) for b in range(1 << n)]
+            for i in range(n):
+                p = perm[i]
+                # votedFor v at column i (v + 1 indexes the table: Nil = -1 first)
+                votes = np.array([2 + (perm[v] if v >= 0 else -1) for v in range(-1, n)],
+                                 dtype=np.uint64)
+                self._tvf[k, i] = keys[self.VF + p] * votes
+                self._tvr[k, i] = keys[self.VR + p] * np.array(bits, dtype=np.uint64)
+                self._tvg[k, i] = keys[self.VG + p] * np.array(bits, dtype=np.uint64)
+
+    @staticmethod
+    def _mix(h: np.ndarray) -> np.ndarray:
+        """splitmix64's finalizer, in place (a bijection of 64-bit words)."""
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
         h *= np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(29)
+        h ^= h >> np.uint64(31)
         return h
-
-    def _image(self, perm: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
-        """The renaming ``i -> perm[i]`` of rows (the same layout, bag re-sorted)."""
-        n = self.n
-        cols = np.arange(self.width)
-        for i in range(n):
-            p = perm[i]
-            for base in (self.CT, self.RO, self.VF, self.LL, self.CI, self.VR, self.VG):
-                cols[base + p] = base + i
-            cols[self.lg(p):self.lg(p) + self.cap] = np.arange(self.lg(i), self.lg(i) + self.cap)
-            for j in range(n):
-                q = perm[j]
-                cols[self.NI + p * n + q] = self.NI + i * n + j
-                cols[self.MI + p * n + q] = self.MI + i * n + j
-        to = np.array(list(perm) + [NIL], dtype=self.dtype)  # votedFor: -1 stays Nil
-        bits = np.array([sum(1 << perm[j] for j in range(n) if b >> j & 1) for b in range(1 << n)],
-                        dtype=self.dtype)
-        target = np.array(perm, dtype=self.dtype)
-        m = self.max_msgs
-
-        def image(rows: np.ndarray) -> np.ndarray:
-            out = rows[:, cols]
-            out[:, self.VF:self.VF + n] = to[out[:, self.VF:self.VF + n]]
-            out[:, self.VR:self.VR + n] = bits[out[:, self.VR:self.VR + n]]
-            out[:, self.VG:self.VG + n] = bits[out[:, self.VG:self.VG + n]]
-            msgs = out[:, self.MSG:self.MSG + m]
-            rest = msgs - 1
-            src, dst = rest // n % n, rest % n
-            moved = msgs + (target[src] - src) * n + (target[dst] - dst)
-            msgs[...] = np.where(msgs != 0, moved, 0)
-            self._sort_bag(out)
-            return out
-
-        return image
 
     def fingerprints(self, rows: np.ndarray) -> np.ndarray:
         """64-bit fingerprints (never 0) of the rows; under symmetry, of their orbits (the
-        least over every renaming of the servers)."""
-        if self._images:
-            h = self._hash(self._images[0](rows))
-            for image in self._images[1:]:
-                np.minimum(h, self._hash(image(rows)), out=h)
-        else:
-            h = self._hash(rows)
-        h[h == 0] = 1
-        return h
+        least hash over every renaming of the servers)."""
+        n = self.n
+        h = (rows.astype(np.uint64) @ self._kp).T  # renamings x rows
+        for i in range(n):
+            h += self._tvf[:, i, rows[:, self.VF + i] + 1]
+            h += self._tvr[:, i, rows[:, self.VR + i]]
+            h += self._tvg[:, i, rows[:, self.VG + i]]
+        target = self._target
+        for k in range(self.max_msgs):
+            code = rows[:, self.MSG + k].astype(np.int64)
+            rest = code - 1
+            src, dst = rest // n % n, rest % n
+            renamed = code + (target[:, src] - src) * n + (target[:, dst] - dst)
+            renamed[:, code == 0] = 0
+            slot = renamed.astype(np.uint64) * np.uint64(self.max_msgs + 1) + rows[:, self.CNT + k].astype(np.uint64)
+            h += self._mix(slot)
+        out = self._mix(h).min(axis=0)
+        out[out == 0] = 1
+        return out
 
     def fingerprint(self, s: State) -> int:
         """The fingerprint of one state (what the search's trace rebuild compares), or 0,

@@ -80,7 +80,7 @@ def test_counts_and_coverage_agree_with_the_parallel_search():
     ({"invariants": {"Narrow": lambda s: s[0] < 7}},  # only states out of the bounds fail
      {"invariants": {"Narrow": lambda r: r[:, 0] < 7}}, "invariant", "Narrow"),
     ({"action_properties": {"NoJump": lambda s, lab, t: lab[0] != "Jump" or t[1] < 3}},
-     {"action_properties": {"NoJump": lambda a, b: ~((b[:, 0] - a[:, 0] == 2) & (b[:, 1] >= 3))}},
+     {"action_properties": {"NoJump": lambda rows, parent, b: ~((b[:, 0] - rows[parent, 0] == 2) & (b[:, 1] >= 3))}},
      "action-property", "NoJump"),
     ({"reachability": {"Corner": lambda s: s == (9, 9)}},
      {"reachability": {"Corner": lambda r: (r == 9).all(axis=1)}}, "unreached", "Corner"),
@@ -153,7 +153,7 @@ def test_an_action_property_violation_in_raft_is_found_and_replayed():
     model.action_properties = {**model.action_properties,
                                "OneEntry": lambda s, lab, t: max(map(len, t.log)) < 2}
     lg = batch.LL
-    batch.action_properties["OneEntry"] = lambda a, b: b[:, lg:lg + batch.n].max(axis=1) < 2
+    batch.action_properties["OneEntry"] = lambda rows, parent, b: b[:, lg:lg + batch.n].max(axis=1) < 2
     model.batch_encoding = lambda: batch
     v, p = check_vector(model), check_fingerprints(model, workers=1)
     assert (v.violation.kind, v.violation.property) == ("action-property", "OneEntry")

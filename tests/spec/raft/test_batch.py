@@ -121,7 +121,7 @@ def test_properties_and_bounds_agree_on_every_mutants_states_and_steps(mutant):
         assert (batch.invariants[name](after) == want).all(), name
     for name, holds in model.action_properties.items():
         want = np.array([holds(s, label, t) for s, label, t in pairs])
-        assert (batch.action_properties[name](before, after) == want).all(), name
+        assert (batch.action_properties[name](before, np.arange(len(before)), after) == want).all(), name
     assert (batch.within(after) == np.array([model.within_bounds(t) for _, _, t in pairs])).all()
     for name, holds in model.reachability.items():
         assert (batch.reachability[name](after) == np.array([holds(t) for _, _, t in pairs])).all()
@@ -142,7 +142,7 @@ def test_the_mutants_reach_violations_the_masks_report():
                  if t is not None and max(map(len, t.log)) <= batch.cap]
         before = np.stack([batch.encode(s) for s, _ in pairs])
         after = np.stack([batch.encode(t) for _, t in pairs])
-        if not batch.leader_append_only(before, after).all():
+        if not batch.leader_append_only(before, np.arange(len(before)), after).all():
             failing.add("LeaderAppendOnly")
     assert failing == {"ElectionSafety", "LogMatching", "LeaderCompleteness",
                        "StateMachineSafety", "LeaderAppendOnly"}, failing
