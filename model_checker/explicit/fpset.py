@@ -12,8 +12,11 @@ spec forwards (:mod:`quorum.model_checker.explicit.replay`).
 As in TLC, a state outside the state constraint is not stored (its invariants are
 checked again whenever it is generated again); so the store holds exactly the distinct
 states.  States are added a breadth-first level at a time.  During a level, new fingerprints
-go to a small sorted *delta* (re-sorted per batch); at the end of the level the delta
-is merged into the main arrays (``np.insert`` of a sorted run: linear time).
+go to the level's *delta*: a few sorted runs whose sizes at least double from the newest
+to the oldest (a batch is a new run; two runs merge when the newer one is at least half
+the older one's size), so a level of n fingerprints costs O(n log n) however many
+batches bring them, and a lookup searches O(log n) runs.  At the end of the level the
+delta is merged into the main arrays (``np.insert`` of a sorted run: linear time).
 
 Fingerprints are Python's ``hash`` of the state's identity, reduced to 64 bits, with 0
 reserved for "no parent".  Two distinct states with the same fingerprint are taken for
@@ -54,32 +57,51 @@ class FingerprintSet:
 
     def __init__(self) -> None:
         self.fps, self.parents = EMPTY, EMPTY  # merged levels, sorted by fingerprint
-        self._delta_fps, self._delta_parents = EMPTY, EMPTY  # the current level, sorted
+        #: the current level: sorted runs of (fingerprints, parents), oldest (largest) first
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
-        return len(self.fps) + len(self._delta_fps)
+        return len(self.fps) + sum(len(f) for f, _ in self._runs)
 
     def unseen(self, fps: np.ndarray) -> np.ndarray:
         """Mask of the candidates (uint64 array) that are neither stored nor in the level."""
-        return ~(_member(self.fps, fps) | _member(self._delta_fps, fps))
+        seen = _member(self.fps, fps)
+        for run, _ in self._runs:
+            seen |= _member(run, fps)
+        return ~seen
 
     def add(self, fps: np.ndarray, parents: np.ndarray) -> None:
         """Add new fingerprints (distinct, not yet stored) to the current level."""
         if len(fps) == 0:
             return
-        f = np.concatenate((self._delta_fps, fps))
-        p = np.concatenate((self._delta_parents, parents))
-        order = np.argsort(f, kind="stable")
-        self._delta_fps, self._delta_parents = f[order], p[order]
+        order = np.argsort(fps, kind="stable")
+        self._runs.append((fps[order], parents[order]))
+        runs = self._runs
+        while len(runs) > 1 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
+            self._merge_newest()
+
+    def _merge_newest(self) -> None:
+        """Merge the two newest runs into one."""
+        (f1, p1), (f2, p2) = self._runs[-2], self._runs.pop()
+        f, p = np.concatenate((f1, f2)), np.concatenate((p1, p2))
+        order = np.argsort(f, kind="stable")  # two sorted runs: timsort merges them linearly
+        self._runs[-1] = (f[order], p[order])
+
+    def _delta(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current level as one sorted run."""
+        while len(self._runs) > 1:
+            self._merge_newest()
+        return self._runs[0] if self._runs else (EMPTY, EMPTY)
 
     def end_level(self) -> None:
         """Merge the current level into the main arrays."""
-        if len(self._delta_fps) == 0:
+        delta_fps, delta_parents = self._delta()
+        self._runs = []
+        if len(delta_fps) == 0:
             return
-        at = np.searchsorted(self.fps, self._delta_fps)
-        self.fps = np.insert(self.fps, at, self._delta_fps)
-        self.parents = np.insert(self.parents, at, self._delta_parents)
-        self._delta_fps, self._delta_parents = EMPTY, EMPTY
+        at = np.searchsorted(self.fps, delta_fps)
+        self.fps = np.insert(self.fps, at, delta_fps)
+        self.parents = np.insert(self.parents, at, delta_parents)
 
     def keep(self, which: Callable[[np.ndarray], np.ndarray]) -> None:
         """Keep only the fingerprints for which ``which`` (vectorised) is true."""
@@ -89,7 +111,7 @@ class FingerprintSet:
 
     def parent(self, fp: int) -> int | None:
         """The parent fingerprint of a stored state (0 for an initial state)."""
-        for fps, parents in ((self.fps, self.parents), (self._delta_fps, self._delta_parents)):
+        for fps, parents in [(self.fps, self.parents), *self._runs]:
             i = int(np.searchsorted(fps, np.uint64(fp)))
             if i < len(fps) and int(fps[i]) == fp:
                 return int(parents[i])
@@ -98,8 +120,8 @@ class FingerprintSet:
     @property
     def nbytes(self) -> int:
         """Bytes held by the store (fingerprints and parent links)."""
-        return sum(a.nbytes for a in (self.fps, self.parents, self._delta_fps,
-                                      self._delta_parents))
+        return self.fps.nbytes + self.parents.nbytes + sum(
+            f.nbytes + p.nbytes for f, p in self._runs)
 
     def min_gap(self) -> int:
         """The least distance between two stored fingerprints (TLC's 'actual' estimate)."""

@@ -77,6 +77,8 @@ def test_counts_and_coverage_agree_with_the_parallel_search():
 @pytest.mark.parametrize("kwargs,rows_kwargs,kind,prop", [
     ({"invariants": {"Low": lambda s: s[0] + s[1] < 7}},
      {"invariants": {"Low": lambda r: r.sum(axis=1) < 7}}, "invariant", "Low"),
+    ({"invariants": {"Origin": lambda s: s != (1, 0)}},  # the second initial state fails
+     {"invariants": {"Origin": lambda r: (r != (1, 0)).any(axis=1)}}, "invariant", "Origin"),
     ({"invariants": {"Narrow": lambda s: s[0] < 7}},  # only states out of the bounds fail
      {"invariants": {"Narrow": lambda r: r[:, 0] < 7}}, "invariant", "Narrow"),
     ({"action_properties": {"NoJump": lambda s, lab, t: lab[0] != "Jump" or t[1] < 3}},
