@@ -48,7 +48,8 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                    help="stop after N distinct states (the result is then incomplete)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes for the exhaustive search (default: all cores; with "
-                        "--ray, Ray workers, default 2)")
+                        "--ray, Ray workers, default 2); under --engine auto, giving it runs "
+                        "the objects engine")
     p.add_argument("--ray", default=None, metavar="ADDRESS|local",
                    help="distribute the breadth-first search over the Ray cluster whose head "
                         "is at ADDRESS (HOST:PORT, or auto), or over a local one started for "
