@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import fields
-from itertools import permutations
+from itertools import chain, permutations
 from typing import Any
 
 import numpy as np
@@ -74,8 +74,9 @@ RVQ, RVP, AEQ, AEP = (REQUEST_VOTE_REQUEST, REQUEST_VOTE_RESPONSE, APPEND_ENTRIE
                       APPEND_ENTRIES_RESPONSE)
 _CLASSES = {RVQ: RequestVoteRequest, RVP: RequestVoteResponse, AEQ: AppendEntriesRequest,
             AEP: AppendEntriesResponse}
-MAX_SYMMETRY_SERVERS = 5  # n! images per state: 120 at 5 servers
+MAX_SYMMETRY_SERVERS = 5  # n! renamings hashed per state: 120 at 5 servers
 Slot = tuple[int, np.ndarray, np.ndarray, np.ndarray]  # slot, enabled, parents, children
+Step = tuple[np.ndarray, np.ndarray, np.ndarray]  # enabled, parents, children
 
 
 def supports(rules: Rules, config: Config, symmetry: bool) -> bool:
@@ -194,7 +195,6 @@ class RaftBatch:
         self.width = self.CNT + m
         self.popcount = np.array([bin(b).count("1") for b in range(1 << n)], dtype=self.dtype)
         self.slots: list[str] = []
-        self.slot_labels: list[tuple[str, tuple[tuple[str, int], ...]] | None] = []
         self._build_slots()
         self.invariants: dict[str, Callable[[np.ndarray], np.ndarray]] = {
             "ElectionSafety": self.election_safety,
@@ -329,67 +329,91 @@ class RaftBatch:
         """Per slot, in the order of one state's steps: ``(slot, enabled, parents,
         children)``: the rows it is enabled in (a mask), the rows it leads out of (their
         indexes, ascending) and the successors (one row each)."""
-        n, V, slot = self.n, self.values, 0
-        N = len(rows)
-        ct = rows[:, self.CT:self.CT + n]
-        ro = rows[:, self.RO:self.RO + n]
         full = self._full(rows)
-        for i in range(n):  # Restart(i): votedFor stays (raft.tla)
+        actions = (self._restarts(rows), self._timeouts(rows), self._request_votes(rows, full),
+                   self._become_leaders(rows), self._client_requests(rows),
+                   self._advance_commit_indexes(rows), self._append_entries(rows, full),
+                   self._messages(rows, full))
+        for slot, (enabled, parents, children) in enumerate(chain.from_iterable(actions)):
+            yield slot, enabled, parents, children
+
+    def _restarts(self, rows: np.ndarray) -> Iterator[Step]:
+        """Restart(i): votedFor stays (raft.tla); a server with nothing to lose builds no
+        successor (a self-loop)."""
+        n = self.n
+        for i in range(n):
             ni_i = rows[:, self.NI + i * n:self.NI + i * n + n]
             mi_i = rows[:, self.MI + i * n:self.MI + i * n + n]
-            changed = ((ro[:, i] != FOLLOWER) | (rows[:, self.CI + i] != 0) | (rows[:, self.VR + i] != 0)
-                       | (rows[:, self.VG + i] != 0) | (ni_i != 1).any(axis=1) | (mi_i != 0).any(axis=1))
+            changed = ((rows[:, self.RO + i] != FOLLOWER) | (rows[:, self.CI + i] != 0)
+                       | (rows[:, self.VR + i] != 0) | (rows[:, self.VG + i] != 0)
+                       | (ni_i != 1).any(axis=1) | (mi_i != 0).any(axis=1))
             parents = np.flatnonzero(changed)
             c = rows[parents]
             c[:, self.RO + i] = FOLLOWER
             c[:, self.CI + i] = c[:, self.VR + i] = c[:, self.VG + i] = 0
             c[:, self.NI + i * n:self.NI + i * n + n] = 1
             c[:, self.MI + i * n:self.MI + i * n + n] = 0
-            yield slot, np.ones(N, dtype=bool), parents, c
-            slot += 1
-        for i in range(n):  # Timeout(i)
-            enabled = ro[:, i] != LEADER
-            parents = np.flatnonzero(enabled & (ct[:, i] < self.max_term))
+            yield np.ones(len(rows), dtype=bool), parents, c
+
+    def _timeouts(self, rows: np.ndarray) -> Iterator[Step]:
+        """Timeout(i) of a server that does not lead; none built at ``max_term``."""
+        for i in range(self.n):
+            enabled = rows[:, self.RO + i] != LEADER
+            parents = np.flatnonzero(enabled & (rows[:, self.CT + i] < self.max_term))
             c = rows[parents]
             c[:, self.CT + i] += 1
             c[:, self.RO + i] = CANDIDATE
             c[:, self.VF + i] = NIL
             c[:, self.VR + i] = c[:, self.VG + i] = 0
-            yield slot, enabled, parents, c
-            slot += 1
-        last_terms = [self._last_term(rows, i) for i in range(n)]
-        for i in range(n):  # RequestVote(i, j)
-            cand = ro[:, i] == CANDIDATE
-            for j in range(n):
-                enabled = cand & ((rows[:, self.VR + i] >> j) & 1 == 0)
+            yield enabled, parents, c
+
+    def _request_votes(self, rows: np.ndarray, full: np.ndarray) -> Iterator[Step]:
+        """RequestVote(i, j) of a candidate not yet answered by j; none built into a full bag."""
+        for i in range(self.n):
+            candidate = rows[:, self.RO + i] == CANDIDATE
+            last_term = self._last_term(rows, i)
+            for j in range(self.n):
+                enabled = candidate & ((rows[:, self.VR + i] >> j) & 1 == 0)
                 parents = np.flatnonzero(enabled & ~full)
                 c = rows[parents]
-                code = self.codes.code(RVQ, {"mterm": c[:, self.CT + i], "mlast_log_term": last_terms[i][parents],
-                                             "mlast_log_index": c[:, self.LL + i], "msource": i, "mdest": j})
+                code = self.codes.code(RVQ, {
+                    "mterm": c[:, self.CT + i], "mlast_log_term": last_term[parents],
+                    "mlast_log_index": c[:, self.LL + i], "msource": i, "mdest": j})
                 self._bag_with(c, code.astype(self.dtype))
-                yield slot, enabled, parents, c
-                slot += 1
-        for i in range(n):  # BecomeLeader(i)
-            enabled = (ro[:, i] == CANDIDATE) & (self.popcount[rows[:, self.VG + i]] >= self.quorum)
+                yield enabled, parents, c
+
+    def _become_leaders(self, rows: np.ndarray) -> Iterator[Step]:
+        n = self.n
+        for i in range(n):
+            enabled = ((rows[:, self.RO + i] == CANDIDATE)
+                       & (self.popcount[rows[:, self.VG + i]] >= self.quorum))
             parents = np.flatnonzero(enabled)
             c = rows[parents]
             c[:, self.RO + i] = LEADER
             c[:, self.NI + i * n:self.NI + i * n + n] = (c[:, self.LL + i] + 1)[:, None]
             c[:, self.MI + i * n:self.MI + i * n + n] = 0
-            yield slot, enabled, parents, c
-            slot += 1
-        leads = [ro[:, i] == LEADER for i in range(n)]
-        for i in range(n):  # ClientRequest(i, v)
-            for v in range(V):
-                parents = np.flatnonzero(leads[i])
+            yield enabled, parents, c
+
+    def _client_requests(self, rows: np.ndarray) -> Iterator[Step]:
+        """ClientRequest(i, v): may lengthen a log one entry past the bound."""
+        values = self.values
+        for i in range(self.n):
+            leads = rows[:, self.RO + i] == LEADER
+            for v in range(values):
+                parents = np.flatnonzero(leads)
                 c = rows[parents]
                 at = c[:, self.LL + i]
-                c[np.arange(len(c)), self.lg(i) + at] = c[:, self.CT + i] * V + v + 1
+                c[np.arange(len(c)), self.lg(i) + at] = c[:, self.CT + i] * values + v + 1
                 c[:, self.LL + i] += 1
-                yield slot, leads[i], parents, c
-                slot += 1
-        for i in range(n):  # AdvanceCommitIndex(i)
-            lead = np.flatnonzero(leads[i])
+                yield leads, parents, c
+
+    def _advance_commit_indexes(self, rows: np.ndarray) -> Iterator[Step]:
+        """AdvanceCommitIndex(i): the highest index a quorum holds, if its entry is of the
+        leader's term; committing nothing new builds no successor (a self-loop)."""
+        n = self.n
+        for i in range(n):
+            leads = rows[:, self.RO + i] == LEADER
+            lead = np.flatnonzero(leads)
             sub = rows[lead]
             new = sub[:, self.CI + i].copy()
             decided = np.zeros(len(sub), dtype=bool)
@@ -398,20 +422,23 @@ class RaftBatch:
             for index in range(self.cap, 0, -1):
                 agree = 1 + (match[:, others] >= index).sum(axis=1)
                 hit = ~decided & (index <= sub[:, self.LL + i]) & (agree >= self.quorum)
-                term_ok = (sub[:, self.lg(i, index - 1)] - 1) // V == sub[:, self.CT + i]
+                term_ok = (sub[:, self.lg(i, index - 1)] - 1) // self.values == sub[:, self.CT + i]
                 new = np.where(hit & term_ok, index, new)
                 decided |= hit
             moved = new != sub[:, self.CI + i]
-            parents = lead[moved]
             c = sub[moved]
             c[:, self.CI + i] = new[moved]
-            yield slot, leads[i], parents, c
-            slot += 1
-        for i in range(n):  # AppendEntries(i, j)
+            yield leads, lead[moved], c
+
+    def _append_entries(self, rows: np.ndarray, full: np.ndarray) -> Iterator[Step]:
+        """AppendEntries(i, j), j != i: at most one entry; none built into a full bag."""
+        n = self.n
+        for i in range(n):
+            leads = rows[:, self.RO + i] == LEADER
             for j in range(n):
                 if j == i:
                     continue
-                parents = np.flatnonzero(leads[i] & ~full)
+                parents = np.flatnonzero(leads & ~full)
                 c = rows[parents]
                 nxt = c[:, self.NI + i * n + j]
                 length = c[:, self.LL + i]
@@ -426,145 +453,133 @@ class RaftBatch:
                     "mentries": entries, **self._log_digits(c, i), "mcommit_index": commit,
                     "msource": i, "mdest": j})
                 self._bag_with(c, code.astype(self.dtype))
-                yield slot, leads[i], parents, c
-                slot += 1
+                yield leads, parents, c
+
+    def _messages(self, rows: np.ndarray, full: np.ndarray) -> Iterator[Step]:
+        """Receive, then DuplicateMessage (none built into a full bag), then DropMessage,
+        each of the bag's k-th message, k in order."""
         occupied = [rows[:, self.MSG + k] != 0 for k in range(self.max_msgs)]
-        for k in range(self.max_msgs):  # Receive(m)
-            enabled, parents, c = self._receive(rows, k, occupied[k])
-            yield slot, enabled, parents, c
-            slot += 1
-        for k in range(self.max_msgs):  # DuplicateMessage(m)
+        for k in range(self.max_msgs):
+            yield self._receive(rows, k, occupied[k])
+        for k in range(self.max_msgs):
             parents = np.flatnonzero(occupied[k] & ~full)
             c = rows[parents]
             c[:, self.CNT + k] += 1
-            yield slot, occupied[k], parents, c
-            slot += 1
-        for k in range(self.max_msgs):  # DropMessage(m)
+            yield occupied[k], parents, c
+        for k in range(self.max_msgs):
             parents = np.flatnonzero(occupied[k])
             c = rows[parents]
             self._bag_without(c, c[:, self.MSG + k].copy())
-            yield slot, occupied[k], parents, c
-            slot += 1
+            yield occupied[k], parents, c
 
-    def _receive(self, rows: np.ndarray, k: int, occupied: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _receive(self, rows: np.ndarray, k: int, occupied: np.ndarray) -> Step:
         """``Receive`` of the k-th message of each bag: UpdateTerm, DropStaleResponse or
         the handler of its type (a step that raft.tla does not enable leaves its row out)."""
-        n, codes = self.n, self.codes
         idx = np.flatnonzero(occupied)
-        c = rows[idx]
-        N = len(c)
-        ar = np.arange(N)
-        m = c[:, self.MSG + k].copy()
-        mtype = codes.mtype(m)
-        rest = (m - 1) % codes.span
-        i, j = rest % n, rest // n % n  # mdest, msource: the last two digits of every type
-        mterm = np.zeros(N, dtype=m.dtype)
-        for t in (RVQ, RVP, AEQ, AEP):
-            at = mtype == t
-            mterm[at] = codes.digit(m[at], t, "mterm")
-        term = c[ar, self.CT + i]
-        role = c[ar, self.RO + i]
-        length = c[ar, self.LL + i]
-        ok = np.ones(N, dtype=bool)  # the step is enabled
-        up = mterm > term
-        # UpdateTerm: m stays in the bag, to be handled next
-        u = np.flatnonzero(up)
-        c[u, self.CT + i[u]] = mterm[u]
-        c[u, self.RO + i[u]] = FOLLOWER
-        c[u, self.VF + i[u]] = NIL
-        stale = ~up & ((mtype == RVP) | (mtype == AEP)) & (mterm < term)
-        drop = stale.copy()  # the rows whose step removes m and adds nothing
-        reply = np.zeros(N, dtype=np.int64)  # the response each row's step sends, if any
-        # HandleRequestVoteRequest
-        rv = ~up & (mtype == RVQ)
-        if rv.any():
-            r = np.flatnonzero(rv)
-            ir, jr = i[r], j[r]
-            lt = self._last_term(c[r], ir)
-            mlt = codes.digit(m[r], RVQ, "mlast_log_term")
-            mli = codes.digit(m[r], RVQ, "mlast_log_index")
-            vote = c[r, self.VF + ir]
-            grant = ((mterm[r] == term[r]) & ((mlt > lt) | ((mlt == lt) & (mli >= length[r])))
-                     & ((vote == NIL) | (vote == jr)))
-            reply[r] = codes.code(RVP, {"mterm": term[r], "mvote_granted": grant.astype(m.dtype),
-                                        **self._log_digits(c[r], ir), "msource": ir, "mdest": jr})
-            g = r[grant]
-            c[g, self.VF + i[g]] = j[g]
-        # HandleRequestVoteResponse
-        rp = ~up & ~stale & (mtype == RVP)
-        if rp.any():
-            r = np.flatnonzero(rp)
-            ir, bit = i[r], (1 << j[r]).astype(m.dtype)
-            granted = codes.digit(m[r], RVP, "mvote_granted").astype(bool)
-            c[r, self.VR + ir] |= bit
-            c[r, self.VG + ir] |= np.where(granted, bit, 0).astype(m.dtype)
-            drop[r] = True
-        # HandleAppendEntriesRequest
-        ae = ~up & (mtype == AEQ)
-        if ae.any():
-            r = np.flatnonzero(ae)
-            ir, jr = i[r], j[r]
-            sub = c[r]
-            prev = codes.digit(m[r], AEQ, "mprev_log_index")
-            prev_term = codes.digit(m[r], AEQ, "mprev_log_term")
-            log_ok = (prev == 0) | ((prev > 0) & (prev <= length[r])
-                                    & (self._terms(self._entry_at(sub, ir, prev - 1)) == prev_term))
-            reject = (mterm[r] < term[r]) | ((role[r] == FOLLOWER) & ~log_ok)
-            step_down = ~reject & (role[r] == CANDIDATE)
-            accept = ~reject & (role[r] == FOLLOWER)
-            nope = ~reject & (role[r] == LEADER)
-            rr = r[reject]
-            reply[rr] = codes.code(AEP, {"mterm": term[rr], "msuccess": 0, "mmatch_index": 0,
-                                         "msource": i[rr], "mdest": j[rr]})
-            sd = r[step_down]
-            c[sd, self.RO + i[sd]] = FOLLOWER
-            entry = codes.digit(m[r], AEQ, "mentries")
-            index = prev + 1
-            present = (length[r] >= index) & (
-                self._terms(self._entry_at(sub, ir, index - 1)) == self._terms(entry))
-            done = accept & ((entry == 0) | present)
-            dr = r[done]
-            c[dr, self.CI + i[dr]] = codes.digit(m[dr], AEQ, "mcommit_index")
-            reply[dr] = codes.code(AEP, {"mterm": term[dr], "msuccess": 1,
-                                         "mmatch_index": index[done] - 1 + (entry[done] != 0),
-                                         "msource": i[dr], "mdest": j[dr]})
-            conflict = accept & ~done & (length[r] >= index)
-            cr = r[conflict]  # drop the last entry
-            c[cr, self.lg(0) + i[cr] * self.cap + length[cr] - 1] = 0
-            c[cr, self.LL + i[cr]] -= 1
-            append = accept & ~done & ~conflict & (length[r] == prev)
-            ap = r[append]
-            c[ap, self.lg(0) + i[ap] * self.cap + length[ap]] = entry[append]
-            c[ap, self.LL + i[ap]] += 1
-            ok[r[nope | (accept & ~done & ~conflict & ~append)]] = False
-        # HandleAppendEntriesResponse
-        ap_ = ~up & ~stale & (mtype == AEP)
-        if ap_.any():
-            r = np.flatnonzero(ap_)
-            ir, jr = i[r], j[r]
-            col = ir * n + jr
-            success = codes.digit(m[r], AEP, "msuccess").astype(bool)
-            match = codes.digit(m[r], AEP, "mmatch_index")
-            s_, f_ = r[success], r[~success]
-            c[s_, self.NI + col[success]] = match[success] + 1
-            c[s_, self.MI + col[success]] = match[success]
-            c[f_, self.NI + col[~success]] = np.maximum(c[f_, self.NI + col[~success]] - 1, 1)
-            drop[r] = True
-        # the bag: drop m; a reply drops m and adds its response
-        d = np.flatnonzero(drop | (reply != 0))
-        if len(d):
-            sub = c[d]
-            self._bag_without(sub, m[d])
-            sends = np.flatnonzero(reply[d] != 0)
-            if len(sends):
-                sent = sub[sends]
-                self._bag_with(sent, reply[d][sends].astype(c.dtype))
-                sub[sends] = sent
-            c[d] = sub
+        x = _Inbox(self, rows[idx], k)
+        up = x.mterm > x.term
+        u = np.flatnonzero(up)  # UpdateTerm: m stays in the bag, to be handled next
+        x.c[u, self.CT + x.i[u]] = x.mterm[u]
+        x.c[u, self.RO + x.i[u]] = FOLLOWER
+        x.c[u, self.VF + x.i[u]] = NIL
+        stale = ~up & ((x.mtype == RVP) | (x.mtype == AEP)) & (x.mterm < x.term)
+        x.drop |= stale
+        for mtype, handle in ((RVQ, self._vote_request), (RVP, self._vote_response),
+                              (AEQ, self._append_request), (AEP, self._append_response)):
+            r = np.flatnonzero(~up & ~stale & (x.mtype == mtype))
+            if len(r):
+                handle(x, r)
+        self._settle_bag(x)
         enabled = occupied.copy()
-        enabled[idx[~ok]] = False
-        return enabled, idx[ok], c[ok]
+        enabled[idx[~x.ok]] = False
+        return enabled, idx[x.ok], x.c[x.ok]
+
+    def _vote_request(self, x: _Inbox, r: np.ndarray) -> None:
+        """HandleRequestVoteRequest: grant if the term is current, the log up to date and
+        no other vote given this term; reply either way."""
+        i, j = x.i[r], x.j[r]
+        last_term = self._last_term(x.c[r], i)
+        mlt = self.codes.digit(x.m[r], RVQ, "mlast_log_term")
+        mli = self.codes.digit(x.m[r], RVQ, "mlast_log_index")
+        vote = x.c[r, self.VF + i]
+        grant = ((x.mterm[r] == x.term[r])
+                 & ((mlt > last_term) | ((mlt == last_term) & (mli >= x.length[r])))
+                 & ((vote == NIL) | (vote == j)))
+        x.reply[r] = self.codes.code(RVP, {
+            "mterm": x.term[r], "mvote_granted": grant.astype(x.m.dtype),
+            **self._log_digits(x.c[r], i), "msource": i, "mdest": j})
+        g = r[grant]
+        x.c[g, self.VF + x.i[g]] = x.j[g]
+
+    def _vote_response(self, x: _Inbox, r: np.ndarray) -> None:
+        """HandleRequestVoteResponse: note the answer (and the vote, if granted)."""
+        i, bit = x.i[r], (1 << x.j[r]).astype(x.m.dtype)
+        granted = self.codes.digit(x.m[r], RVP, "mvote_granted").astype(bool)
+        x.c[r, self.VR + i] |= bit
+        x.c[r, self.VG + i] |= np.where(granted, bit, 0).astype(x.m.dtype)
+        x.drop[r] = True
+
+    def _append_request(self, x: _Inbox, r: np.ndarray) -> None:
+        """HandleAppendEntriesRequest: reject, return to follower, or accept (§5.3): reply
+        if already done, else drop the conflicting last entry, else append."""
+        codes, c, i = self.codes, x.c, x.i[r]
+        length, m = x.length[r], x.m[r]
+        prev = codes.digit(m, AEQ, "mprev_log_index")
+        log_ok = (prev == 0) | ((prev > 0) & (prev <= length) & (
+            self._terms(self._entry_at(c[r], i, prev - 1)) == codes.digit(m, AEQ, "mprev_log_term")))
+        role = x.role[r]
+        reject = (x.mterm[r] < x.term[r]) | ((role == FOLLOWER) & ~log_ok)
+        accept = ~reject & (role == FOLLOWER)
+        rr = r[reject]
+        x.reply[rr] = codes.code(AEP, {"mterm": x.term[rr], "msuccess": 0, "mmatch_index": 0,
+                                       "msource": x.i[rr], "mdest": x.j[rr]})
+        sd = r[~reject & (role == CANDIDATE)]
+        c[sd, self.RO + x.i[sd]] = FOLLOWER
+        entry = codes.digit(m, AEQ, "mentries")
+        index = prev + 1
+        present = (length >= index) & (
+            self._terms(self._entry_at(c[r], i, index - 1)) == self._terms(entry))
+        done = accept & ((entry == 0) | present)
+        dr = r[done]
+        c[dr, self.CI + x.i[dr]] = codes.digit(x.m[dr], AEQ, "mcommit_index")
+        x.reply[dr] = codes.code(AEP, {"mterm": x.term[dr], "msuccess": 1,
+                                       "mmatch_index": index[done] - 1 + (entry[done] != 0),
+                                       "msource": x.i[dr], "mdest": x.j[dr]})
+        conflict = accept & ~done & (length >= index)
+        cr = r[conflict]  # drop the last entry
+        c[cr, self.LG + x.i[cr] * self.cap + x.length[cr] - 1] = 0
+        c[cr, self.LL + x.i[cr]] -= 1
+        append = accept & ~done & ~conflict & (length == prev)
+        ap = r[append]
+        c[ap, self.LG + x.i[ap] * self.cap + x.length[ap]] = entry[append]
+        c[ap, self.LL + x.i[ap]] += 1
+        # a leader of the request's term, or an entry it can neither match nor append
+        x.ok[r[(~reject & (role == LEADER)) | (accept & ~done & ~conflict & ~append)]] = False
+
+    def _append_response(self, x: _Inbox, r: np.ndarray) -> None:
+        """HandleAppendEntriesResponse: advance nextIndex and matchIndex, or back off."""
+        col = x.i[r] * self.n + x.j[r]
+        success = self.codes.digit(x.m[r], AEP, "msuccess").astype(bool)
+        match = self.codes.digit(x.m[r], AEP, "mmatch_index")
+        s_, f_ = r[success], r[~success]
+        x.c[s_, self.NI + col[success]] = match[success] + 1
+        x.c[s_, self.MI + col[success]] = match[success]
+        x.c[f_, self.NI + col[~success]] = np.maximum(x.c[f_, self.NI + col[~success]] - 1, 1)
+        x.drop[r] = True
+
+    def _settle_bag(self, x: _Inbox) -> None:
+        """The bag after the step: m removed, and a reply's response added."""
+        d = np.flatnonzero(x.drop | (x.reply != 0))
+        if not len(d):
+            return
+        sub = x.c[d]
+        self._bag_without(sub, x.m[d])
+        sends = np.flatnonzero(x.reply[d] != 0)
+        if len(sends):
+            sent = sub[sends]
+            self._bag_with(sent, x.reply[d][sends].astype(x.c.dtype))
+            sub[sends] = sent
+        x.c[d] = sub
 
     # -- properties ------------------------------------------------------------------
     def _logs(self, rows: np.ndarray, i: int) -> np.ndarray:
@@ -737,3 +752,28 @@ class RaftBatch:
         if self.decode(row) != s:
             return 0
         return int(self.fingerprints(row[None, :])[0])
+
+
+class _Inbox:
+    """The rows whose bag holds a k-th message, being received: the successors ``c``
+    (copies, changed in place by the handlers), the message, its fields common to every
+    type, the receiver's term, role and log length, and what each step does to the bag."""
+
+    def __init__(self, batch: RaftBatch, c: np.ndarray, k: int) -> None:
+        codes, n = batch.codes, batch.n
+        self.c = c
+        rows = np.arange(len(c))
+        self.m = m = c[:, batch.MSG + k].copy()
+        self.mtype = codes.mtype(m)
+        rest = (m - 1) % codes.span
+        self.i, self.j = rest % n, rest // n % n  # mdest, msource: every type's last digits
+        self.mterm = np.zeros(len(c), dtype=m.dtype)
+        for t in (RVQ, RVP, AEQ, AEP):
+            at = self.mtype == t
+            self.mterm[at] = codes.digit(m[at], t, "mterm")
+        self.term = c[rows, batch.CT + self.i]
+        self.role = c[rows, batch.RO + self.i]
+        self.length = c[rows, batch.LL + self.i]
+        self.ok = np.ones(len(c), dtype=bool)  # raft.tla enables the step
+        self.drop = np.zeros(len(c), dtype=bool)  # the step removes m and adds nothing
+        self.reply = np.zeros(len(c), dtype=np.int64)  # the response the step sends, if any
