@@ -81,9 +81,18 @@ class Batch(Protocol):
 
 
 def encoding_of(model: Any) -> Batch | None:
-    """The model's batch encoding, or None when it has none for its configuration."""
+    """The model's batch encoding, or None when it has none for its configuration or
+    lacks one of the model's properties (a model extended with a property of its own)."""
     make = getattr(model, "batch_encoding", None)
-    return make() if make is not None else None
+    batch = make() if make is not None else None
+    if batch is None:
+        return None
+    for mine, theirs in ((model.invariants, batch.invariants),
+                         (model.action_properties, batch.action_properties),
+                         (model.reachability, batch.reachability)):
+        if not set(mine) <= set(theirs):
+            return None
+    return batch
 
 
 @dataclass

@@ -163,6 +163,15 @@ def test_an_action_property_violation_in_raft_is_found_and_replayed():
     same_violation(v, p)
 
 
+def test_a_property_the_encoding_lacks_means_no_encoding():
+    """A model given a property of its own has no batch encoding until the encoding has
+    it too (the vector engine would not check it)."""
+    model = raft(servers=2, max_log=0)
+    assert encoding_of(model) is not None
+    model.invariants = {**model.invariants, "Mine": lambda s: True}
+    assert encoding_of(model) is None
+
+
 @pytest.mark.slow
 def test_raft_three_servers_without_symmetry_pinned():
     model = raft(servers=3, values=1, max_term=2, max_log=1, max_msgs=1)
