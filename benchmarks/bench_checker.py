@@ -266,11 +266,12 @@ def child(name: str, workers: int, store: str, max_states: int | None = None,
     info = load(bench.spec)
     model = info.build({**info.defaults(), **bench.values}, None, bench.symmetry)
     start = time.perf_counter()
-    vector = store == "fingerprint" and engine != "objects" and encoding_of(model) is not None
+    batch = encoding_of(model) if store == "fingerprint" and engine != "objects" else None
+    vector = batch is not None
     if store == "exact":
         result = check(model, max_states=max_states)
     elif vector:
-        result = check_vector(model, max_states=max_states)
+        result = check_vector(model, max_states=max_states, batch=batch)
     else:
         result = check_fingerprints(model, workers=workers, max_states=max_states)
     wall = time.perf_counter() - start

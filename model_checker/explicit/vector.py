@@ -155,7 +155,8 @@ class _Search:
                 k = int(bad[np.argmin(pos[bad])])
                 events.append((int(pos[k]), 0, "action-property", name, int(pfp[k]),
                                int(b.fingerprints(child[k:k + 1])[0])))
-        new_rows, new_fps, new_pos, new_slot = self._settle(child, pos, pfp, slots, events)
+        new_rows, new_fps, new_pos, new_slot = self._settle(child, pos, pfp, slots,
+                                                            self.leaves[slots], events)
         self._count(enabled, new_pos, new_slot, events, lo)
         return new_rows, new_fps, new_pos
 
@@ -165,7 +166,8 @@ class _Search:
         k = len(rows)
         events: list[Event] = []
         pos = np.arange(k, dtype=np.int64)
-        out = self._settle(rows, pos, np.zeros(k, dtype=np.uint64), np.full(k, -1), events)
+        out = self._settle(rows, pos, np.zeros(k, dtype=np.uint64), np.full(k, -1),
+                           np.ones(k, dtype=bool), events)
         self.generated += k
         new_pos = out[2]
         if events:
@@ -176,10 +178,11 @@ class _Search:
         return out[0], out[1], out[2]
 
     def _settle(self, child: np.ndarray, pos: np.ndarray, pfp: np.ndarray, slot: np.ndarray,
-                events: list[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The bounds, the fingerprints, the least-position rule and the invariants."""
+                check: np.ndarray, events: list[Event]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The bounds (of the rows ``check`` marks), the fingerprints, the least-position
+        rule and the invariants."""
         b = self.batch
-        check = self.leaves[slot] if len(slot) and slot.min() >= 0 else np.ones(len(slot), dtype=bool)
         inside = np.ones(len(child), dtype=bool)
         if check.any():
             at = np.flatnonzero(check)
@@ -260,11 +263,12 @@ class _Search:
 
 def check_vector(model: Any, *, properties: Iterable[str] | None = None,
                  check_deadlock: bool = False, max_states: int | None = None,
-                 progress: ProgressFn | None = None) -> Result:
-    """Exhaustive BFS over the model's batch encoding, 64-bit fingerprints (16 bytes per
-    distinct state); the same verdicts, counts and traces as
+                 progress: ProgressFn | None = None, batch: Batch | None = None) -> Result:
+    """Exhaustive BFS over the model's batch encoding (``batch``, if the caller already
+    has it from :func:`encoding_of`), 64-bit fingerprints (16 bytes per distinct state);
+    the same verdicts, counts and traces as
     :func:`~quorum.model_checker.explicit.parallel.check_fingerprints`."""
-    batch = encoding_of(model)
+    batch = batch or encoding_of(model)
     if batch is None:
         raise ValueError(f"{model.name} has no batch encoding for this configuration")
     props = Properties(model, properties)

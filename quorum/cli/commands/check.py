@@ -356,33 +356,36 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
         from quorum.model_checker.explicit.bfs import check
 
         return check(model, **common)
-    if _vector(model, args):
+    batch = _vector(model, args)
+    if batch is not None:
         from quorum.model_checker.explicit.vector import check_vector
 
-        return check_vector(model, **common)
+        return check_vector(model, batch=batch, **common)
     from quorum.model_checker.explicit.parallel import check_fingerprints, default_workers
 
     return check_fingerprints(model, workers=args.workers or default_workers(), **common)
 
 
-def _vector(model: Any, args: argparse.Namespace) -> bool:
-    """Whether ``--engine`` (and the other options) pick the vector engine."""
+def _vector(model: Any, args: argparse.Namespace) -> Any:
+    """The model's batch encoding if ``--engine`` (and the other options) pick the vector
+    engine, else None."""
     from quorum.model_checker.explicit.vector import encoding_of
 
     if args.engine == "objects":
-        return False
+        return None
     if args.engine == "auto" and args.workers is not None:
-        return False
-    if encoding_of(model) is None:
+        return None
+    batch = encoding_of(model)
+    if batch is None:
         if args.engine == "vector":
             raise UsageError(f"--engine vector: {model.name} has no batch encoding for this "
                              "configuration (Raft with raft.tla's own rules has one, without "
                              "--mutant, --snapshots or --membership, and with --symmetry up to 5 "
                              "servers); use --engine objects")
-        return False
+        return None
     if args.engine == "vector" and args.workers not in (None, 1):
         raise UsageError("--engine vector runs in one process; drop --workers")
-    return True
+    return batch
 
 
 def _on_disk(model: Any, args: argparse.Namespace, progress: Any,

@@ -194,8 +194,8 @@ class RaftBatch:
         self.CNT = self.MSG + m
         self.width = self.CNT + m
         self.popcount = np.array([bin(b).count("1") for b in range(1 << n)], dtype=self.dtype)
-        self.slots: list[str] = []
-        self._build_slots()
+        #: the action of each slot, in the order of one state's steps
+        self.slots: list[str] = self._slot_names()
         self.invariants: dict[str, Callable[[np.ndarray], np.ndarray]] = {
             "ElectionSafety": self.election_safety,
             "LogMatching": self.log_matching,
@@ -218,15 +218,12 @@ class RaftBatch:
     def lg(self, i: int, k: int = 0) -> int:
         return self.LG + i * self.cap + k
 
-    def _build_slots(self) -> None:
-        n = self.n
-        names: list[str] = []
-        names += ["Restart"] * n + ["Timeout"] * n + ["RequestVote"] * (n * n)
-        names += ["BecomeLeader"] * n + ["ClientRequest"] * (n * self.values)
-        names += ["AdvanceCommitIndex"] * n + ["AppendEntries"] * (n * (n - 1))
-        names += ["Receive"] * self.max_msgs + ["DuplicateMessage"] * self.max_msgs
-        names += ["DropMessage"] * self.max_msgs
-        self.slots = names
+    def _slot_names(self) -> list[str]:
+        n, m = self.n, self.max_msgs
+        return (["Restart"] * n + ["Timeout"] * n + ["RequestVote"] * (n * n)
+                + ["BecomeLeader"] * n + ["ClientRequest"] * (n * self.values)
+                + ["AdvanceCommitIndex"] * n + ["AppendEntries"] * (n * (n - 1))
+                + ["Receive"] * m + ["DuplicateMessage"] * m + ["DropMessage"] * m)
 
     # -- encoding --------------------------------------------------------------------
     def encode(self, s: State) -> np.ndarray:
