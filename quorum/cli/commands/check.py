@@ -379,9 +379,9 @@ def _vector(model: Any, args: argparse.Namespace) -> Any:
     if batch is None:
         if args.engine == "vector":
             raise UsageError(f"--engine vector: {model.name} has no batch encoding for this "
-                             "configuration (Raft with raft.tla's own rules has one, without "
-                             "--mutant, --snapshots or --membership, and with --symmetry up to 5 "
-                             "servers); use --engine objects")
+                             "configuration (Raft has one with raft.tla's own rules or --mutant "
+                             "ceil-quorum, without --snapshots or --membership, and with "
+                             "--symmetry up to 5 servers); use --engine objects")
         return None
     if args.engine == "vector" and args.workers not in (None, 1):
         raise UsageError("--engine vector runs in one process; drop --workers")
