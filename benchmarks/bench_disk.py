@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quorum.model_checker.explicit.bfs import ProgressFn
+from quorum.model_checker.progress import ProgressFn
 
 
 def _memory() -> str:

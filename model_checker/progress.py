@@ -25,10 +25,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["MODES", "Progress"]
+__all__ = ["MODES", "Progress", "ProgressFn"]
+
+#: what every search calls now and then: ``(distinct, generated, depth, queued)``
+ProgressFn = Callable[[int, int, int, int], None]
 
 MODES = ("live", "lines", "json", "off")
 

@@ -26,11 +26,10 @@ from quorum.model_checker import gcpause
 from quorum.model_checker.errors import UnknownProperty
 from quorum.model_checker.explicit.replay import identity_function, rebuild
 from quorum.model_checker.model import Label, Model
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import ActionCoverage, Result, Violation
 
 __all__ = ["Properties", "check", "select_properties"]
-
-ProgressFn = Callable[[int, int, int, int], None]  # distinct, generated, depth, queued
 
 
 class Properties:

@@ -61,11 +61,12 @@ import numpy as np
 
 from quorum.model_checker import gcpause
 from quorum.model_checker.errors import CheckError
-from quorum.model_checker.explicit.bfs import ProgressFn, Properties
+from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.explicit.fpset import MASK64, collision_probability, fingerprint
 from quorum.model_checker.explicit.parallel import OUTSIDE_MEMO, ROUND, K
 from quorum.model_checker.explicit.replay import identity_function, rebuild
 from quorum.model_checker.model import Model
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import ActionCoverage, Result, Violation
 
 __all__ = ["BATCH", "DEFAULT_BUFFER", "PAGE", "CheckpointError", "DiskStore", "check_disk"]

@@ -40,7 +40,7 @@ from typing import Any
 
 from quorum.model_checker import gcpause
 from quorum.model_checker.errors import CheckError
-from quorum.model_checker.explicit.bfs import ProgressFn, Properties
+from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.explicit.fpset import MASK64
 from quorum.model_checker.explicit.parallel import (
     FORK_AT,
@@ -53,6 +53,7 @@ from quorum.model_checker.explicit.parallel import (
 )
 from quorum.model_checker.explicit.replay import identity_function
 from quorum.model_checker.model import Model
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import Result, Violation
 
 __all__ = ["check_ray", "connect", "ray_available"]

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from quorum.model_checker import gcpause
-from quorum.model_checker.explicit.bfs import ProgressFn, Properties
+from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.explicit.fpset import (
     MASK64,
     FingerprintSet,
@@ -50,6 +50,7 @@ from quorum.model_checker.explicit.fpset import (
 )
 from quorum.model_checker.explicit.replay import identity_function, rebuild
 from quorum.model_checker.model import Model
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import ActionCoverage, Result, Violation
 
 __all__ = ["check_fingerprints", "default_workers"]

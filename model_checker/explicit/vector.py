@@ -40,10 +40,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from quorum.model_checker import gcpause
-from quorum.model_checker.explicit.bfs import ProgressFn, Properties
+from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.explicit.fpset import FingerprintSet
 from quorum.model_checker.explicit.parallel import ROUND, K, _result
 from quorum.model_checker.explicit.replay import rebuild
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import Result, Violation
 
 __all__ = ["Batch", "check_vector", "encoding_of"]

@@ -43,8 +43,9 @@ from quorum.model_checker.errors import CheckError
 from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.gcpause import paused
 from quorum.model_checker.model import Label, Model
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import Result, Step, Violation
-from quorum.model_checker.simulation.simulate import ProgressFn, Walker, shrink
+from quorum.model_checker.simulation.simulate import Walker, shrink
 
 __all__ = ["SEGMENT", "explore", "weighted_step"]
 

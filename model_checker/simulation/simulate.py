@@ -36,11 +36,10 @@ from quorum.model_checker.errors import CheckError
 from quorum.model_checker.explicit.bfs import Properties
 from quorum.model_checker.explicit.replay import identity_function
 from quorum.model_checker.model import Label, Model
+from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import ActionCoverage, Result, Step, Violation, shown_steps
 
 __all__ = ["run_rng", "shrink", "simulate"]
-
-ProgressFn = Callable[[int, int, int, int], None]  # distinct, generated, depth, queued
 
 
 def run_rng(seed: int, run: int) -> random.Random:
