@@ -507,8 +507,11 @@ def _result(model: Model, props: Properties, coord: Searched, stats: list[dict[s
             coverage.setdefault(name, ActionCoverage()).distinct += d
     distinct = sum(st["distinct"] for st in stats)
     generated = sum(st["generated"] for st in stats)
-    fps = np.sort(np.concatenate([st["fps"] for st in stats]))
-    gap = int(np.diff(fps).min()) if len(fps) > 1 else 1 << 64
+    if len(stats) == 1 and "gap" in stats[0]:  # a store that measured its own (on disk)
+        gap = stats[0]["gap"]
+    else:
+        fps = np.sort(np.concatenate([st["fps"] for st in stats]))
+        gap = int(np.diff(fps).min()) if len(fps) > 1 else 1 << 64
     odds = collision_probability(distinct, generated, gap)
     nbytes = sum(st["nbytes"] for st in stats)
     extra = {

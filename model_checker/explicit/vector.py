@@ -28,6 +28,17 @@ So the distinct and generated counts, the coverage, the depth and the counterexa
 those of the other engines (``tests/model_checker/test_vector.py`` and
 ``tests/spec/raft/test_batch.py`` hold them equal); only the fingerprints differ, being
 the encoding's hash of a row, not Python's hash of a state.
+
+**On disk** (``directory``; ``quorum check --disk DIR`` when the model has a batch
+encoding).  In memory, two levels of rows are held at once, and a row is a few hundred
+bytes: on large models the frontier, not the fingerprints, is what runs out of memory.
+With a directory, each level's rows and fingerprints are appended, round by round, to two
+flat files (``level-N.rows``, ``level-N.fps``) and read back ``ROUND`` rows at a time,
+and the fingerprints with their parent links go to
+:class:`~quorum.model_checker.explicit.disk.DiskStore` (a bounded buffer, then sorted runs
+on disk).  Memory is then bounded by one round, its successors and the store's buffer,
+whatever the number of states; the search, its counts and its traces are unchanged.  No
+checkpoints: ``--checkpoint`` is the objects engine's.
 """
 
 from __future__ import annotations
@@ -35,12 +46,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from quorum.model_checker import gcpause
 from quorum.model_checker.explicit.bfs import Properties
+from quorum.model_checker.explicit.disk import (
+    DEFAULT_BUFFER,
+    CheckpointError,
+    DiskStore,
+    fixed_mmap_threshold,
+)
 from quorum.model_checker.explicit.fpset import FingerprintSet
 from quorum.model_checker.explicit.parallel import ROUND, K, _result
 from quorum.model_checker.explicit.replay import rebuild
@@ -103,7 +121,7 @@ class _Search:
     batch: Batch
     props: Properties
     check_deadlock: bool
-    store: FingerprintSet = field(default_factory=FingerprintSet)
+    store: FingerprintSet | DiskStore = field(default_factory=FingerprintSet)
     distinct: int = 0
     generated: int = 0
     depth: int = 0
@@ -203,8 +221,8 @@ class _Search:
         least = order[first]  # each fingerprint at its least position, ascending
         # stored ones are not new (the parents among them: every parent is stored)
         winners = least[self.store.unseen(fp[least])]
+        self.store.add(fp[winners], pfp[winners])  # sorted by fingerprint, as stores take them
         winners = winners[np.argsort(pos[winners])]  # the level's order: by position
-        self.store.add(fp[winners], pfp[winners])
         child, fp, pos, pfp, slot = (child[winners], fp[winners], pos[winners], pfp[winners],
                                      slot[winners])
         bad = self._invariant_event(child, pos, pfp, events, fp)
@@ -257,55 +275,182 @@ class _Search:
                 self.cov_new[name] = self.cov_new.get(name, 0) + count
 
     def stats(self) -> dict[str, Any]:
+        st = {"cov_gen": self.cov_gen, "cov_new": self.cov_new, "distinct": self.distinct,
+              "generated": self.generated}
+        if isinstance(self.store, DiskStore):
+            return st | {"gap": self.store.min_gap(),
+                         "nbytes": self.store.disk_bytes() + 16 * self.store.mem_n}
         self.store.end_level()
-        return {"cov_gen": self.cov_gen, "cov_new": self.cov_new, "distinct": self.distinct,
-                "generated": self.generated, "fps": self.store.fps, "nbytes": self.store.nbytes}
+        return st | {"fps": self.store.fps, "nbytes": self.store.nbytes}
+
+
+class _Level:
+    """One BFS level's rows and fingerprints, in memory."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.n = 0
+        self.rows: np.ndarray | None = None
+        self.fps: np.ndarray | None = None
+
+    def append(self, rows: np.ndarray, fps: np.ndarray) -> None:
+        self.parts.append((rows, fps))
+        self.n += len(rows)
+
+    def close(self) -> None:
+        self.rows = np.concatenate([r for r, _ in self.parts]) if self.parts else None
+        self.fps = np.concatenate([f for _, f in self.parts]) if self.parts else None
+        self.parts = []
+
+    def read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        assert self.rows is not None and self.fps is not None
+        return self.rows[lo:hi], self.fps[lo:hi]
+
+    def remove(self) -> None:
+        self.rows = self.fps = None
+
+
+class _LevelFiles(_Level):
+    """One BFS level's rows and fingerprints in two flat files, appended round by round
+    and read back a round at a time."""
+
+    def __init__(self, directory: Path, level: int) -> None:
+        super().__init__()
+        self.paths = (directory / f"level-{level:06d}.rows", directory / f"level-{level:06d}.fps")
+        self.files = [open(path, "wb") for path in self.paths]  # noqa: SIM115 (closed in close)
+        self.width, self.dtype = 0, np.dtype(np.int32)
+
+    def append(self, rows: np.ndarray, fps: np.ndarray) -> None:
+        if not len(rows):
+            return
+        self.width, self.dtype = rows.shape[1], rows.dtype
+        np.ascontiguousarray(rows).tofile(self.files[0])
+        np.ascontiguousarray(fps, dtype=np.uint64).tofile(self.files[1])
+        self.n += len(rows)
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+
+    def read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        row_bytes = self.width * self.dtype.itemsize
+        rows = np.fromfile(self.paths[0], dtype=self.dtype, count=(hi - lo) * self.width,
+                           offset=lo * row_bytes).reshape(hi - lo, self.width)
+        fps = np.fromfile(self.paths[1], dtype=np.uint64, count=hi - lo, offset=lo * 8)
+        return rows, fps
+
+    def remove(self) -> None:
+        self.close()
+        for path in self.paths:
+            path.unlink(missing_ok=True)
 
 
 def check_vector(model: Any, *, properties: Iterable[str] | None = None,
                  check_deadlock: bool = False, max_states: int | None = None,
-                 progress: ProgressFn | None = None, batch: Batch | None = None) -> Result:
+                 progress: ProgressFn | None = None, batch: Batch | None = None,
+                 directory: Path | None = None, buffer: int = DEFAULT_BUFFER) -> Result:
     """Exhaustive BFS over the model's batch encoding (``batch``, if the caller already
     has it from :func:`encoding_of`), 64-bit fingerprints (16 bytes per distinct state);
     the same verdicts, counts and traces as
-    :func:`~quorum.model_checker.explicit.parallel.check_fingerprints`."""
+    :func:`~quorum.model_checker.explicit.parallel.check_fingerprints`.
+
+    With ``directory`` (empty or new), the frontier and the fingerprints live there, in
+    memory bounded by a round and ``buffer`` fingerprints; its files go when the search
+    ends."""
     batch = batch or encoding_of(model)
     if batch is None:
         raise ValueError(f"{model.name} has no batch encoding for this configuration")
     props = Properties(model, properties)
     search = _Search(batch, props, check_deadlock)
+    disk: _Disk | None = None
+    if directory is not None:
+        disk = _Disk(directory, buffer)
+        search.store = disk.store
     start = time.perf_counter()
-    with gcpause.paused():
-        _run(model, search, max_states, progress)
-    violation = None if search.event is None else _violation(model, props, search)
-    if violation is None and search.complete and search.pending:
-        violation = Violation("unreached", search.pending[0])
+    try:
+        with gcpause.paused():
+            _run(model, search, max_states, progress, disk)
+        violation = None if search.event is None else _violation(model, props, search)
+        if violation is None and search.complete and search.pending:
+            violation = Violation("unreached", search.pending[0])
+        stats = search.stats()
+    finally:
+        if disk is not None:
+            disk.cleanup()
     seconds = time.perf_counter() - start
-    result = _result(model, props, search, [search.stats()], violation, seconds, 1)
+    result = _result(model, props, search, [stats], violation, seconds, 1)
     result.extra["engine"] = "vector"
+    if disk is not None:
+        result.extra["store"] = "64-bit fingerprints on disk"
+        result.extra["disk_peak_bytes"] = disk.peak
     return result
 
 
-def _run(model: Any, search: _Search, max_states: int | None, progress: ProgressFn | None) -> None:
+class _Disk:
+    """The directory of an on-disk vector search: the store's runs and the level files."""
+
+    def __init__(self, directory: Path, buffer: int) -> None:
+        if buffer < 1:
+            raise CheckpointError(f"the fingerprint buffer must hold at least 1 entry, got "
+                                  f"{buffer}")
+        fixed_mmap_threshold()
+        directory.mkdir(parents=True, exist_ok=True)
+        if any(directory.iterdir()):
+            raise CheckpointError(f"{directory} is not empty; the disk search needs an empty "
+                                  f"directory")
+        self.dir = directory
+        self.store = DiskStore(directory, buffer, lambda path: path.unlink())
+        self.levels = 0
+        self.peak = 0
+
+    def level(self) -> _LevelFiles:
+        self.levels += 1
+        return _LevelFiles(self.dir, self.levels)
+
+    def measure(self) -> None:
+        self.peak = max(self.peak, sum(p.stat().st_size for p in self.dir.iterdir()))
+
+    def cleanup(self) -> None:
+        self.store.close()
+        for p in self.dir.iterdir():
+            if p.suffix in (".fp", ".par", ".rows", ".fps", ".tmp"):
+                p.unlink()
+
+
+def _run(model: Any, search: _Search, max_states: int | None, progress: ProgressFn | None,
+         disk: _Disk | None) -> None:
+    def new_level() -> _Level:
+        return disk.level() if disk is not None else _Level()
+
     rows, fps, _ = search.initial(model.initial_states())
-    search.depth = 1 if len(rows) else 0
-    while len(rows) and search.event is None:
-        search.store.end_level()
-        level: list[tuple[np.ndarray, np.ndarray]] = []
-        for lo in range(0, len(rows), ROUND):
-            hi = min(lo + ROUND, len(rows))
-            new_rows, new_fps, _ = search.round(rows[lo:hi], fps[lo:hi], lo)
-            level.append((new_rows, new_fps))
-            if progress:
-                progress(search.distinct, search.generated, search.depth, len(rows) - hi)
-            if search.event is not None:
-                return
-            if max_states is not None and search.distinct >= max_states:
-                search.complete = False
-                return
-        rows = np.concatenate([r for r, _ in level])
-        fps = np.concatenate([f for _, f in level])
-        search.depth += 1 if len(rows) else 0
+    level = new_level()
+    level.append(rows, fps)
+    level.close()
+    search.depth = 1 if level.n else 0
+    while level.n and search.event is None:
+        if isinstance(search.store, FingerprintSet):
+            search.store.end_level()
+        nxt = new_level()
+        try:
+            for lo in range(0, level.n, ROUND):
+                hi = min(lo + ROUND, level.n)
+                new_rows, new_fps, _ = search.round(*level.read(lo, hi), lo)
+                nxt.append(new_rows, new_fps)
+                if disk is not None:
+                    disk.measure()
+                if progress:
+                    progress(search.distinct, search.generated, search.depth, level.n - hi)
+                if search.event is not None:
+                    return
+                if max_states is not None and search.distinct >= max_states:
+                    search.complete = False
+                    return
+        finally:
+            nxt.close()
+            level.remove()
+        level = nxt
+        search.depth += 1 if level.n else 0
+    level.remove()
 
 
 def _violation(model: Any, props: Properties, search: _Search) -> Violation:

@@ -84,6 +84,24 @@ def test_disk_search_prints_what_the_in_memory_search_prints(tmp_path):
     assert "Disk: peak" in disk.stderr and "Disk:" not in mem.stderr
 
 
+def test_disk_search_on_the_vector_engine_prints_what_the_in_memory_search_prints(tmp_path):
+    """Raft has a batch encoding: --disk runs the vector engine on disk, and --checkpoint
+    (which the vector engine does not write) the objects engine; the same verdict,
+    counts and trace as the in-memory search."""
+    args = ["raft", "--mutant", "ceil-quorum"]
+    disk = quorum("check", *args, "--disk", str(tmp_path / "d"), "--disk-buffer", "100")
+    mem = quorum("check", *args)
+    assert disk.returncode == mem.returncode == 1
+    assert disk.stdout == mem.stdout
+    assert "Disk: peak" in disk.stderr and "Disk:" not in mem.stderr
+    flags = ["raft", "--servers", "2", "--max-term", "3", "--max-log", "2", "--json", "--quiet"]
+    vector = json.loads(quorum("check", *flags, "--disk", str(tmp_path / "v")).stdout)
+    objects = json.loads(quorum("check", *flags, "--checkpoint", str(tmp_path / "c")).stdout)
+    assert (vector["engine"], vector["store"]) == ("vector", "64-bit fingerprints on disk")
+    assert "engine" not in objects and objects["store"] == vector["store"]
+    assert {k: vector[k] for k in SAME} == {k: objects[k] for k in SAME}
+    assert vector["distinct_states"] == 46741
+
 
 def test_a_checkpoint_of_another_check_or_a_damaged_one_is_refused(tmp_path, capsys):
     cp = tmp_path / "cp"
@@ -106,6 +124,7 @@ def test_a_checkpoint_of_another_check_or_a_damaged_one_is_refused(tmp_path, cap
     (["--disk", "{tmp}/d", "--workers", "2"], "--disk runs in one process"),
     (["--disk", "{tmp}/d", "--store", "exact"], "drop --store exact"),
     (["--disk", "{tmp}/d", "--checkpoint", "{tmp}/e"], "drop --disk"),
+    (["--checkpoint", "{tmp}/d", "--engine", "vector"], "--engine vector writes no checkpoints"),
     (["--checkpoint", "{tmp}/d", "--simulate"], "--checkpoint is for the breadth-first"),
     (["--checkpoint-interval", "5"], "--checkpoint-interval needs --checkpoint DIR"),
     (["--disk-buffer", "5"], "--disk-buffer needs --disk DIR"),

@@ -62,7 +62,8 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                         "level at once with array operations, over the spec's batch encoding "
                         "(raft.tla's own rules); objects = one state at a time, on --workers "
                         "processes; auto (default) = vector where the spec has a batch "
-                        "encoding and no --workers, --store exact, --disk or --ray is asked for")
+                        "encoding and no --workers, --store exact, --checkpoint or --ray is "
+                        "asked for")
     p.add_argument("--liveness", action="store_true",
                    help="check the spec's liveness properties (eventually / always "
                         "eventually) under its weak fairness, on the whole state graph")
@@ -93,7 +94,8 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
                         "objects, one per line")
     p.add_argument("--disk", type=Path, default=None, metavar="DIR",
                    help="breadth-first search with its fingerprints, parent links and "
-                        "frontier in DIR (empty or new), in bounded memory; one process")
+                        "frontier in DIR (empty or new), in bounded memory; one process; on the "
+                        "vector engine where the spec has a batch encoding (see --engine)")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
                    help="as --disk, and write a checkpoint in DIR every "
                         "--checkpoint-interval seconds; if DIR holds a checkpoint of the "
@@ -211,11 +213,14 @@ def _combinations(args: argparse.Namespace) -> None:
     if on_disk and args.workers not in (None, 1):
         raise UsageError(f"{flag} runs in one process; drop --workers")
     if args.engine == "vector":
-        other = (flag if on_disk else "--ray" if args.ray is not None else "--liveness"
-                 if args.liveness else "--simulate" if args.simulate else "--store exact"
+        if args.checkpoint is not None:
+            raise UsageError("--engine vector writes no checkpoints: use --disk DIR (its "
+                             "search on disk, without them) or --engine objects")
+        other = ("--ray" if args.ray is not None else "--liveness" if args.liveness
+                 else "--simulate" if args.simulate else "--store exact"
                  if args.store == "exact" else None)
         if other is not None:
-            raise UsageError(f"--engine vector is the in-memory breadth-first search over "
+            raise UsageError(f"--engine vector is the breadth-first search over "
                              f"fingerprints; it cannot be used with {other}")
     if args.checkpoint_interval is not None and args.checkpoint is None:
         raise UsageError("--checkpoint-interval needs --checkpoint DIR")
@@ -339,7 +344,8 @@ def _exhaustive(model: Any, args: argparse.Namespace, progress: Any) -> Any:
     common = {"properties": args.properties, "check_deadlock": args.check_deadlock,
               "max_states": args.max_states, "progress": progress}
     if args.disk is not None or args.checkpoint is not None:
-        return _on_disk(model, args, progress, common)
+        return _on_disk(model, args, progress, common,
+                        _vector(model, args) if args.checkpoint is None else None)
     if args.ray is not None:
         import functools
 
@@ -389,10 +395,12 @@ def _vector(model: Any, args: argparse.Namespace) -> Any:
 
 
 def _on_disk(model: Any, args: argparse.Namespace, progress: Any,
-             common: dict[str, Any]) -> Any:
-    """``--disk DIR`` / ``--checkpoint DIR``: the disk-backed BFS; a checkpoint is tied to
-    the spec, its bounds, the mutant and symmetry (the checker adds the properties)."""
+             common: dict[str, Any], batch: Any) -> Any:
+    """``--disk DIR`` / ``--checkpoint DIR``: the disk-backed BFS, on the vector engine
+    when ``batch`` (``--disk`` only); a checkpoint is tied to the spec, its bounds, the
+    mutant and symmetry (the checker adds the properties)."""
     from quorum.model_checker.explicit.disk import DEFAULT_BUFFER, check_disk
+    from quorum.model_checker.explicit.vector import check_vector
 
     directory = args.checkpoint if args.checkpoint is not None else args.disk
     flag = "--checkpoint" if args.checkpoint is not None else "--disk"
@@ -411,6 +419,9 @@ def _on_disk(model: Any, args: argparse.Namespace, progress: Any,
         progress.note("checkpoint", directory=str(directory), **fields)
 
     try:
+        if batch is not None:
+            return check_vector(model, batch=batch, directory=directory,
+                                buffer=args.disk_buffer or DEFAULT_BUFFER, **common)
         return check_disk(model, directory, buffer=args.disk_buffer or DEFAULT_BUFFER,
                           key=key, checkpoint_interval=interval, on_checkpoint=checkpointed,
                           **common)

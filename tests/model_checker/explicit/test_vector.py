@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from quorum.model_checker.explicit.bfs import check
+from quorum.model_checker.explicit.disk import CheckpointError
 from quorum.model_checker.explicit.parallel import check_fingerprints
 from quorum.model_checker.explicit.vector import check_vector, encoding_of
 from quorum.spec.raft import SPEC
@@ -170,6 +171,39 @@ def test_a_property_the_encoding_lacks_means_no_encoding():
     assert encoding_of(model) is not None
     model.invariants = {**model.invariants, "Mine": lambda s: True}
     assert encoding_of(model) is None
+
+
+def test_on_disk_the_search_is_the_same(tmp_path):
+    """``directory``: the frontier in level files and the fingerprints in the disk store,
+    with a buffer small enough for many runs and merges: the same counts, coverage,
+    verdicts and traces, and nothing left in the directory."""
+    d = tmp_path / "d"
+    model = raft(symmetry=True, servers=3, values=1, max_term=2, max_log=1, max_msgs=1)
+    v = check_vector(model, directory=d, buffer=5_000)
+    assert (v.distinct_states, v.generated_states, v.depth, v.ok) == (324_570, 3_839_917, 53, True)
+    assert v.extra["store"] == "64-bit fingerprints on disk" and v.extra["disk_peak_bytes"] > 0
+    same(v, check_vector(model))
+    assert list(d.iterdir()) == []
+    for model in (raft("ceil-quorum"), grid({"invariants": {"Low": lambda r: r.sum(axis=1) < 7}},
+                                            size=6, invariants={"Low": lambda s: s[0] + s[1] < 7})):
+        v, p = check_vector(model, directory=d, buffer=50), check_fingerprints(model, workers=1)
+        assert v.violation is not None
+        same(v, p)
+        same_violation(v, p)
+        assert list(d.iterdir()) == []
+    model = raft(servers=3)
+    v = check_vector(model, directory=d, buffer=1_000, max_states=20_000)
+    assert not v.complete
+    same(v, check_fingerprints(model, workers=1, max_states=20_000))
+
+
+def test_on_disk_the_directory_must_be_empty_and_the_buffer_positive(tmp_path):
+    (tmp_path / "x").write_text("")
+    with pytest.raises(CheckpointError, match="is not empty"):
+        check_vector(raft(servers=2, max_log=0), directory=tmp_path)
+    with pytest.raises(CheckpointError, match="at least 1 entry"):
+        check_vector(raft(servers=2, max_log=0), directory=tmp_path / "d", buffer=0)
+    assert (tmp_path / "x").exists()
 
 
 @pytest.mark.slow
