@@ -38,7 +38,10 @@ def test_kill_leader_elect_continue_catch_up_via_snapshot(cluster: Cluster) -> N
         new = cluster.wait_leader(survivors, timeout=30)
         elected_after = time.monotonic() - killed_at
         assert new is not old
-        assert elected_after < 6 * ELECTION_S, f"new leader after {elected_after:.2f}s"
+        # measured 0.65-1.03 s here, also with six busy processes on the two cores; the
+        # bound leaves room for a loaded CI machine and still fails a member that does not
+        # time out within a dozen election timeouts
+        assert elected_after < 12 * ELECTION_S, f"new leader after {elected_after:.2f}s"
         # writes continue, far past the compaction point the old leader last saw
         writers.wait_for(before + 300)
         old.start(cluster.initial_cluster())
