@@ -209,6 +209,14 @@ class Session:
         self.wait_ready()
         p = subprocess.run(["bash", "-c", command], cwd=self.work, env=env,
                            capture_output=True, text=True, timeout=60)
+        # each member answers `endpoint status` from its own state: a follower shows the
+        # last write a moment after the leader applied it, so this read is asked again
+        deadline = time.monotonic() + 10
+        while (re.search(r"\bendpoint status\b", command) and p.returncode == 0
+               and not matches(expected, p.stdout.splitlines()) and time.monotonic() < deadline):
+            time.sleep(0.2)
+            p = subprocess.run(["bash", "-c", command], cwd=self.work, env=env,
+                               capture_output=True, text=True, timeout=60)
         assert "Traceback" not in p.stderr, where + "\n" + p.stderr
         assert p.returncode != 2, where + "\n" + p.stderr
         if shown.exit is not None:

@@ -51,6 +51,9 @@ def test_forged_entry_raises_the_corrupt_alarm(tmp_path: Path) -> None:
         assert vs.raftIndex == st.raftIndex  # idle: the victim's log ends where the leader's does
         asyncio.run(forge(victim.peer_port, vs.header.member_id, st.leader, st.raftTerm,
                           vs.raftIndex))
+        deadline = time.monotonic() + 10  # the victim persists and applies it meanwhile
+        while not victim.get_local(b"forged") and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert victim.get_local(b"forged") == {b"forged": b"by-an-impostor"}
         leader.put(b"k", b"v2")  # the leader's own entry at the same index and term
         deadline = time.monotonic() + 20

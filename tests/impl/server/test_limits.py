@@ -199,8 +199,8 @@ def test_etcdctl_quota_alarm_disarm_and_bad_requests_on_three_members(tmp_path: 
             time.sleep(0.1)
         alarm = f"memberID:{c.members[1].status().header.member_id} alarm:NOSPACE"
         assert " ".join(listed) == alarm
-        for m in c.members:  # the alarm is replicated: every member shows it
-            assert _status(m.client_url)["errors"] == [alarm]
+        for m in c.members:  # the alarm is replicated: every member shows it, once applied
+            assert _shows(m.client_url, [alarm]), _status(m.client_url)
         r = etcdctl(c.members[2].client_url, "put", "other", "1", check=False)
         assert "database space exceeded" in r.stderr  # refused on every member
         assert etcdctl(one, "get", "k0", "--print-value-only").stdout.strip() == "x" * 5000
@@ -224,6 +224,7 @@ def test_etcdctl_quota_alarm_disarm_and_bad_requests_on_three_members(tmp_path: 
         assert _db_size(one) == 0
         assert etcdctl(one, "alarm", "disarm").stdout.split() == alarm.split()
         assert etcdctl(one, "alarm", "list").stdout.strip() == ""
+        assert _shows(c.members[2].client_url, []), _status(c.members[2].client_url)
         etcdctl(c.members[2].client_url, "put", "other", "1")
         r = etcdctl(one, "get", "k0", "--rev", str(rev - 1), check=False)
         assert "required revision has been compacted" in r.stderr
@@ -233,6 +234,17 @@ def test_etcdctl_quota_alarm_disarm_and_bad_requests_on_three_members(tmp_path: 
 
 def _status(endpoint: str) -> Any:
     return json.loads(etcdctl(endpoint, "endpoint", "status", "-w", "json").stdout)[0]["Status"]
+
+
+def _shows(endpoint: str, errors: list[str], timeout: float = 10.0) -> bool:
+    """Whether the member's status lists these alarms within ``timeout`` (a follower
+    applies the alarm entry a moment after the member that raised it)."""
+    deadline = time.monotonic() + timeout
+    while _status(endpoint).get("errors", []) != errors:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _raft_index(endpoint: str) -> int:
