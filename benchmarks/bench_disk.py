@@ -1,7 +1,8 @@
 """Peak memory of the in-memory and the disk-backed BFS as the state count grows.
 
-Usage: python benchmarks/bench_disk.py [--spec paxos] [--set max_ballot=3]
-                                       [--states 1000000 10000000] [--paths memory disk]
+Usage: python benchmarks/bench_disk.py [--spec paxos] [--set max_ballot=3] [--symmetry]
+                                       [--states 1000000 10000000]
+                                       [--paths memory disk vector vector-disk]
                                        [--buffer 1048576] [--progress 30]
 
 For each state limit and each path, one fresh child process runs the exhaustive search
@@ -11,7 +12,9 @@ wall and CPU seconds, peak RSS (``ru_maxrss`` of the child), the store's bytes p
 distinct state, and for the disk path the peak bytes in its directory per distinct
 state (fingerprint runs and frontier files).  ``memory`` is
 ``check_fingerprints(workers=1)``: fingerprints in memory, the frontier as live states;
-``disk`` is ``check_disk`` with an in-memory buffer of ``--buffer`` fingerprints.
+``disk`` is ``check_disk`` with an in-memory buffer of ``--buffer`` fingerprints;
+``vector`` and ``vector-disk`` are the vector engine (``check_vector``) in memory and with
+its directory (the same buffer), for a model with a batch encoding (Raft).
 While a child runs, it prints a line to standard error every ``--progress`` seconds:
 distinct states so far, their rate, and its resident memory now and at its peak
 (``VmRSS``, ``VmHWM``), so a long row shows its curve before it ends.
@@ -60,21 +63,28 @@ def _reporter(label: str, every: float) -> ProgressFn:
 
 
 def child(spec: str, values: dict[str, Any], states: int, path: str, buffer: int,
-          every: float) -> dict[str, Any]:
+          every: float, symmetry: bool) -> dict[str, Any]:
     from quorum.cli.specs import load
     from quorum.model_checker.explicit.disk import check_disk
     from quorum.model_checker.explicit.parallel import check_fingerprints
+    from quorum.model_checker.explicit.vector import check_vector
 
     info = load(spec)
-    model = info.build({**info.defaults(), **values}, None, False)
+    model = info.build({**info.defaults(), **values}, None, symmetry)
     report = _reporter(f"{path} {states:,}", every)
     start = time.perf_counter()
     if path == "memory":
         result = check_fingerprints(model, workers=1, max_states=states, progress=report)
+    elif path == "vector":
+        result = check_vector(model, max_states=states, progress=report)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            result = check_disk(model, Path(tmp) / "search", max_states=states, buffer=buffer,
-                                progress=report)
+            if path == "disk":
+                result = check_disk(model, Path(tmp) / "search", max_states=states,
+                                    buffer=buffer, progress=report)
+            else:
+                result = check_vector(model, directory=Path(tmp) / "search",
+                                      max_states=states, buffer=buffer, progress=report)
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak = result.extra.get("disk_peak_bytes")
@@ -88,10 +98,11 @@ def child(spec: str, values: dict[str, Any], states: int, path: str, buffer: int
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", default="paxos")
-    ap.add_argument("--set", action="append", default=["max_ballot=3"], metavar="NAME=VALUE",
-                    help="a bound of the spec (repeatable; default: max_ballot=3)")
+    ap.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
+                    help="a bound of the spec (repeatable; default for paxos: max_ballot=3)")
     ap.add_argument("--states", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    ap.add_argument("--paths", nargs="+", choices=("memory", "disk"),
+    ap.add_argument("--symmetry", action="store_true", help="the model's symmetry reduction")
+    ap.add_argument("--paths", nargs="+", choices=("memory", "disk", "vector", "vector-disk"),
                     default=["memory", "disk"])
     ap.add_argument("--buffer", type=int, default=1 << 20,
                     help="disk path: fingerprints held in memory (default 1,048,576: 16 MiB)")
@@ -99,26 +110,29 @@ def main() -> int:
                     help="seconds between a running row's progress lines on stderr (default 30)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.set is None:
+        args.set = ["max_ballot=3"] if args.spec == "paxos" else []
     values = {k: int(v) if v.lstrip("-").isdigit() else v
               for k, v in (s.split("=", 1) for s in args.set)}
     if args.child:
         path, states = args.child.split(":")
         print(json.dumps(child(args.spec, values, int(states), path, args.buffer,
-                               args.progress)))
+                               args.progress, args.symmetry)))
         return 0
-    print(f"{args.spec} {values}, disk buffer {args.buffer:,} fingerprints")
-    print(f"{'path':<7} {'limit':>11} {'distinct':>11} {'depth':>5} {'wall s':>7} "
+    print(f"{args.spec} {values}{', symmetry' if args.symmetry else ''}, disk buffer "
+          f"{args.buffer:,} fingerprints")
+    print(f"{'path':<11} {'limit':>11} {'distinct':>11} {'depth':>5} {'wall s':>7} "
           f"{'cpu s':>7} {'states/s':>9} {'peak RSS':>9} {'B/state':>8} {'disk B/st':>9}")
     for states in args.states:
         for path in args.paths:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", f"{path}:{states}", "--spec", args.spec,
                  "--buffer", str(args.buffer), "--progress", str(args.progress),
-                 *[f"--set={s}" for s in args.set]],
+                 *(["--symmetry"] if args.symmetry else []), *[f"--set={s}" for s in args.set]],
                 stdout=subprocess.PIPE, text=True, check=True)
             r = json.loads(out.stdout)
             disk = f"{r['disk_bytes']:.1f}" if r["disk_bytes"] is not None else "-"
-            print(f"{path:<7} {states:>11,} {r['distinct']:>11,} {r['depth']:>5} "
+            print(f"{path:<11} {states:>11,} {r['distinct']:>11,} {r['depth']:>5} "
                   f"{r['seconds']:>7.1f} {r['cpu']:>7.1f} {r['distinct'] / r['seconds']:>9,.0f} "
                   f"{r['rss_mib']:>7.0f}Mi {r['store_bytes']:>8} {disk:>9}"
                   f"{'' if r['complete'] else ' (cut)'}", flush=True)
