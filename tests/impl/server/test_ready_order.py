@@ -105,6 +105,18 @@ class RecordedNode(Node):
     """The server's Node with its storage, core and state machine instrumented."""
 
     trace: Trace
+    saving = 0  # saves under way in the worker thread
+
+    def _save(self, rd: Ready) -> None:
+        self.saving += 1
+        try:
+            super()._save(rd)
+        finally:
+            self.saving -= 1
+
+    def idle(self) -> bool:
+        """No save under way and nothing for the driver to do."""
+        return not self.saving and not self.raw.has_ready() and not self._wake.is_set()
 
     def _open_storage(self) -> tuple[Any, Any]:
         disk, state = super()._open_storage()
@@ -225,7 +237,7 @@ class Cluster:
                 else:
                     self.peers[m.to].raw.step(m)
             await asyncio.sleep(0.02)  # the node's driver task and its fsyncs run
-            quiet = 0 if batch else quiet + 1
+            quiet = 0 if batch or not self.node.idle() else quiet + 1
 
     def to_a_from_leader(self, m: Message) -> bool:
         """What keeps a behind the leader's commit index: its AppendEntries and heartbeats."""
