@@ -58,6 +58,14 @@ async def pair(secret_b: bytes | None = SECRET) -> tuple[Node, Node]:
     return a, b
 
 
+async def logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 10.0) -> bool:
+    """Whether ``text`` is logged within ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while text not in caplog.text and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    return text in caplog.text
+
+
 async def closed_by_peer(reader: asyncio.StreamReader) -> bool:
     """True when the other side closes without sending more than handshake replies."""
     try:
@@ -121,9 +129,8 @@ def test_oversized_data_frame_after_handshake_drops_the_connection(
         b.t.set_peer(1, "127.0.0.1", a.t.port)
         b.t.send(1, b"\x00" * 5000)  # too big for a
         b.t.send(1, pack("small"))  # lost with the dropped connection or delivered later
-        await asyncio.sleep(0.3)
+        assert await logged(caplog, "frame length 5016 outside 1..1016")  # sealed: +16 tag
         assert all(len(body) <= 1000 for _, body in a.got)
-        assert "frame length 5016 outside 1..1016" in caplog.text  # sealed: +16 tag
         await a.t.stop()
         await b.t.stop()
     run(scenario())
@@ -136,10 +143,10 @@ def test_wrong_secret_is_dropped_and_logged(caplog: pytest.LogCaptureFixture) ->
         a, b = await pair(secret_b=b"not the cluster secret")
         a.t.send(2, pack("for b"))
         b.t.send(1, pack("for a"))
-        await asyncio.sleep(0.5)
+        assert await logged(caplog, "authentication failed")
+        await asyncio.sleep(0.2)  # what either would have received by now
         assert a.got == [] and b.got == []
         assert not a.t.connected(2) and not b.t.connected(1)
-        assert "authentication failed" in caplog.text
         await a.t.stop()
         await b.t.stop()
     run(scenario())
