@@ -69,8 +69,7 @@ from quorum.model_checker.model import Model
 from quorum.model_checker.progress import ProgressFn
 from quorum.model_checker.result import ActionCoverage, Result, Violation
 
-__all__ = ["BATCH", "DEFAULT_BUFFER", "PAGE", "CheckpointError", "DiskStore", "check_disk",
-           "fixed_mmap_threshold"]
+__all__ = ["BATCH", "DEFAULT_BUFFER", "PAGE", "CheckpointError", "DiskStore", "check_disk"]
 
 PAGE = 512  # fingerprints per page of a run file (4 KiB)
 BATCH = 1024  # frontier states per batch (divides parallel.ROUND)
@@ -89,7 +88,7 @@ class CheckpointError(CheckError):
 
 # -- runs: sorted fingerprint files -------------------------------------------------------
 
-def fixed_mmap_threshold() -> None:
+def _fixed_mmap_threshold() -> None:
     """Fix glibc's mmap threshold at its initial 128 KiB (``mallopt(M_MMAP_THRESHOLD)``;
     nothing elsewhere).  The buffer's sorts and the merges allocate and free arrays of
     many sizes; by default glibc raises the threshold to the largest array freed, after
@@ -875,7 +874,7 @@ def check_disk(model: Model, directory: Path, *, properties: Iterable[str] | Non
     if buffer < 1:
         raise CheckError(f"the fingerprint buffer must hold at least 1 entry, got {buffer}")
     props = Properties(model, properties)
-    fixed_mmap_threshold()
+    _fixed_mmap_threshold()
     directory.mkdir(parents=True, exist_ok=True)
     search = _Search(model, props, directory, check_deadlock, max_states, progress, buffer,
                      key or {}, checkpoint_interval, on_checkpoint)

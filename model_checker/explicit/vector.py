@@ -53,12 +53,7 @@ import numpy as np
 
 from quorum.model_checker import gcpause
 from quorum.model_checker.explicit.bfs import Properties
-from quorum.model_checker.explicit.disk import (
-    DEFAULT_BUFFER,
-    CheckpointError,
-    DiskStore,
-    fixed_mmap_threshold,
-)
+from quorum.model_checker.explicit.disk import DEFAULT_BUFFER, CheckpointError, DiskStore
 from quorum.model_checker.explicit.fpset import FingerprintSet
 from quorum.model_checker.explicit.parallel import ROUND, K, _result
 from quorum.model_checker.explicit.replay import rebuild
@@ -393,7 +388,9 @@ class _Disk:
         if buffer < 1:
             raise CheckpointError(f"the fingerprint buffer must hold at least 1 entry, got "
                                   f"{buffer}")
-        fixed_mmap_threshold()
+        # not disk.py's fixed mmap threshold: a round's arrays are tens of MiB, and mapping
+        # them afresh every round cost a third more CPU in page faults (3 M orbits of
+        # Raft: 33.9 CPU s against 23.1, for 166 against 209 MiB peak RSS)
         directory.mkdir(parents=True, exist_ok=True)
         if any(directory.iterdir()):
             raise CheckpointError(f"{directory} is not empty; the disk search needs an empty "
