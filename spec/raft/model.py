@@ -113,8 +113,9 @@ class RaftModel:
 
     def batch_encoding(self) -> Any:
         """raft.tla over arrays of rows, for the vector engine
-        (:mod:`quorum.spec.raft.fast.batch`), or None where it does not apply: a mutant,
-        etcd's extensions, snapshots or membership changes, symmetry beyond
+        (:mod:`quorum.spec.raft.fast.batch`), or None where it does not apply: the
+        stale-append and membership-without-fix mutants, etcd's extensions, snapshots or
+        membership changes, symmetry beyond
         :data:`~quorum.spec.raft.fast.batch.MAX_SYMMETRY_SERVERS` servers."""
         from quorum.spec.raft.fast import batch
 

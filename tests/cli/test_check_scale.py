@@ -40,7 +40,7 @@ def test_raft_runs_on_the_vector_engine_by_default_and_agrees_with_the_objects_e
 
 @pytest.mark.parametrize("flags,text", [
     (["paxos", "--engine", "vector"], "--engine vector: paxos has no batch encoding"),
-    (["raft", "--mutant", "forget-vote", "--engine", "vector"], "has no batch encoding"),
+    (["raft", "--mutant", "stale-append", "--engine", "vector"], "has no batch encoding"),
     (["raft", "--engine", "vector", "--workers", "2"], "--engine vector runs in one process"),
     (["raft", "--engine", "vector", "--store", "exact"], "it cannot be used with --store exact"),
     (["raft", "--engine", "vector", "--simulate"], "it cannot be used with --simulate"),

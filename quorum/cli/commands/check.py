@@ -60,7 +60,7 @@ def _add_common(p: argparse.ArgumentParser, info: SpecInfo) -> None:
     p.add_argument("--engine", choices=("auto", "vector", "objects"), default="auto",
                    help="how the in-memory search computes: vector = whole slices of a BFS "
                         "level at once with array operations, over the spec's batch encoding "
-                        "(raft.tla's own rules); objects = one state at a time, on --workers "
+                        "(Raft); objects = one state at a time, on --workers "
                         "processes; auto (default) = vector where the spec has a batch "
                         "encoding and no --workers, --store exact, --checkpoint or --ray is "
                         "asked for")
@@ -385,9 +385,9 @@ def _vector(model: Any, args: argparse.Namespace) -> Any:
     if batch is None:
         if args.engine == "vector":
             raise UsageError(f"--engine vector: {model.name} has no batch encoding for this "
-                             "configuration (Raft has one with raft.tla's own rules or --mutant "
-                             "ceil-quorum, without --snapshots or --membership, and with "
-                             "--symmetry up to 5 servers); use --engine objects")
+                             "configuration (Raft has one with raft.tla's own rules or a --mutant "
+                             "but stale-append, without --snapshots or --membership, and "
+                             "with --symmetry up to 5 servers); use --engine objects")
         return None
     if args.engine == "vector" and args.workers not in (None, 1):
         raise UsageError("--engine vector runs in one process; drop --workers")

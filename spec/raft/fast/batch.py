@@ -3,8 +3,9 @@
 :mod:`quorum.spec.raft.fast.actions` computes the successors of one state at a time;
 this module computes them for a whole array of states with NumPy, which is what the
 vector engine (:mod:`quorum.model_checker.explicit.vector`) runs.  It implements
-raft.tla's own rules only (:func:`supports`); the mutants and etcd's extensions run on
-the other encodings.
+raft.tla's own rules with any quorum size, and the mutants whose rule is one of
+:data:`VARIANTS` (:func:`supports`); ``stale-append``, etcd's extensions, snapshots and
+membership changes run on the other encodings.
 
 A state is a row of small integers, in this layout (``n`` servers, ``cap = max_log + 1``
 entries per log: a client request may lengthen a log one entry past the bound, and that
@@ -50,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from quorum.spec.raft.config import Config
+from quorum.spec.raft.mutants import RULES as MUTANT_RULES
 from quorum.spec.raft.tla import rules as raft_rules
 from quorum.spec.raft.tla.rules import Rules
 from quorum.spec.raft.tla.state import (
@@ -79,12 +81,23 @@ Slot = tuple[int, np.ndarray, np.ndarray, np.ndarray]  # slot, enabled, parents,
 Step = tuple[np.ndarray, np.ndarray, np.ndarray]  # enabled, parents, children
 
 
+#: the mutants' rules this encoding implements besides raft.tla's: rule -> the function
+VARIANTS: dict[str, Any] = {
+    "vote_log_ok": MUTANT_RULES["no-up-to-date-check"].vote_log_ok,  # grant whatever the log
+    "entry_present": MUTANT_RULES["no-truncate"].entry_present,  # any entry at the index
+    "commit_term_ok": MUTANT_RULES["commit-old-term"].commit_term_ok,  # of any term
+    "vote_after_restart": MUTANT_RULES["forget-vote"].vote_after_restart,  # votedFor lost
+    "may_take_requests": MUTANT_RULES["follower-writes"].may_take_requests,  # any role
+}
+
+
 def supports(rules: Rules, config: Config, symmetry: bool) -> bool:
-    """Whether :class:`RaftBatch` implements this model: raft.tla's own rules (every
-    field as in :data:`~quorum.spec.raft.tla.rules.RAFT` but the quorum size), raft.tla's
-    variables only (no snapshots, no membership changes) and, with symmetry, at most
-    :data:`MAX_SYMMETRY_SERVERS` servers."""
+    """Whether :class:`RaftBatch` implements this model: each rule raft.tla's (as in
+    :data:`~quorum.spec.raft.tla.rules.RAFT`) or its variant in :data:`VARIANTS`, any
+    quorum size, raft.tla's variables only (no snapshots, no membership changes) and,
+    with symmetry, at most :data:`MAX_SYMMETRY_SERVERS` servers."""
     same = all(getattr(rules, f.name) == getattr(raft_rules.RAFT, f.name)
+               or getattr(rules, f.name) is VARIANTS.get(f.name)
                for f in fields(rules) if f.name != "quorum_size")
     return same and not config.extended and (not symmetry or config.servers <= MAX_SYMMETRY_SERVERS)
 
@@ -180,6 +193,8 @@ class RaftBatch:
         self.max_term, self.max_log, self.max_msgs = config.max_term, config.max_log, config.max_msgs
         self.quorum = rules.quorum_size(n)
         self.symmetry = symmetry
+        #: which of the VARIANTS the rules take
+        self.variant = {name: getattr(rules, name) is f for name, f in VARIANTS.items()}
         self.codes = codes = _Codes(n, values, config.max_term, config.max_log)
         self.cap = cap = config.max_log + 1
         self.dtype = np.int32 if codes.top < 2**31 else np.int64
@@ -335,17 +350,21 @@ class RaftBatch:
             yield slot, enabled, parents, children
 
     def _restarts(self, rows: np.ndarray) -> Iterator[Step]:
-        """Restart(i): votedFor stays (raft.tla); a server with nothing to lose builds no
-        successor (a self-loop)."""
-        n = self.n
+        """Restart(i): votedFor stays (raft.tla; forget-vote: it is lost); a server with
+        nothing to lose builds no successor (a self-loop)."""
+        n, forget = self.n, self.variant["vote_after_restart"]
         for i in range(n):
             ni_i = rows[:, self.NI + i * n:self.NI + i * n + n]
             mi_i = rows[:, self.MI + i * n:self.MI + i * n + n]
             changed = ((rows[:, self.RO + i] != FOLLOWER) | (rows[:, self.CI + i] != 0)
                        | (rows[:, self.VR + i] != 0) | (rows[:, self.VG + i] != 0)
                        | (ni_i != 1).any(axis=1) | (mi_i != 0).any(axis=1))
+            if forget:
+                changed |= rows[:, self.VF + i] != NIL
             parents = np.flatnonzero(changed)
             c = rows[parents]
+            if forget:
+                c[:, self.VF + i] = NIL
             c[:, self.RO + i] = FOLLOWER
             c[:, self.CI + i] = c[:, self.VR + i] = c[:, self.VG + i] = 0
             c[:, self.NI + i * n:self.NI + i * n + n] = 1
@@ -392,10 +411,12 @@ class RaftBatch:
             yield enabled, parents, c
 
     def _client_requests(self, rows: np.ndarray) -> Iterator[Step]:
-        """ClientRequest(i, v): may lengthen a log one entry past the bound."""
-        values = self.values
+        """ClientRequest(i, v) of a leader (follower-writes: of any server): may lengthen
+        a log one entry past the bound."""
+        values, anyone = self.values, self.variant["may_take_requests"]
         for i in range(self.n):
-            leads = rows[:, self.RO + i] == LEADER
+            leads = (np.ones(len(rows), dtype=bool) if anyone
+                     else rows[:, self.RO + i] == LEADER)
             for v in range(values):
                 parents = np.flatnonzero(leads)
                 c = rows[parents]
@@ -407,7 +428,7 @@ class RaftBatch:
     def _advance_commit_indexes(self, rows: np.ndarray) -> Iterator[Step]:
         """AdvanceCommitIndex(i): the highest index a quorum holds, if its entry is of the
         leader's term; committing nothing new builds no successor (a self-loop)."""
-        n = self.n
+        n, any_term = self.n, self.variant["commit_term_ok"]
         for i in range(n):
             leads = rows[:, self.RO + i] == LEADER
             lead = np.flatnonzero(leads)
@@ -419,7 +440,8 @@ class RaftBatch:
             for index in range(self.cap, 0, -1):
                 agree = 1 + (match[:, others] >= index).sum(axis=1)
                 hit = ~decided & (index <= sub[:, self.LL + i]) & (agree >= self.quorum)
-                term_ok = (sub[:, self.lg(i, index - 1)] - 1) // self.values == sub[:, self.CT + i]
+                term_ok = any_term | (
+                    (sub[:, self.lg(i, index - 1)] - 1) // self.values == sub[:, self.CT + i])
                 new = np.where(hit & term_ok, index, new)
                 decided |= hit
             moved = new != sub[:, self.CI + i]
@@ -499,9 +521,9 @@ class RaftBatch:
         mlt = self.codes.digit(x.m[r], RVQ, "mlast_log_term")
         mli = self.codes.digit(x.m[r], RVQ, "mlast_log_index")
         vote = x.c[r, self.VF + i]
-        grant = ((x.mterm[r] == x.term[r])
-                 & ((mlt > last_term) | ((mlt == last_term) & (mli >= x.length[r])))
-                 & ((vote == NIL) | (vote == j)))
+        log_ok = ((mlt > last_term) | ((mlt == last_term) & (mli >= x.length[r]))
+                  | self.variant["vote_log_ok"])
+        grant = (x.mterm[r] == x.term[r]) & log_ok & ((vote == NIL) | (vote == j))
         x.reply[r] = self.codes.code(RVP, {
             "mterm": x.term[r], "mvote_granted": grant.astype(x.m.dtype),
             **self._log_digits(x.c[r], i), "msource": i, "mdest": j})
@@ -535,7 +557,8 @@ class RaftBatch:
         entry = codes.digit(m, AEQ, "mentries")
         index = prev + 1
         present = (length >= index) & (
-            self._terms(self._entry_at(c[r], i, index - 1)) == self._terms(entry))
+            self.variant["entry_present"]
+            | (self._terms(self._entry_at(c[r], i, index - 1)) == self._terms(entry)))
         done = accept & ((entry == 0) | present)
         dr = r[done]
         c[dr, self.CI + x.i[dr]] = codes.digit(x.m[dr], AEQ, "mcommit_index")
