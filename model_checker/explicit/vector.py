@@ -305,12 +305,12 @@ class _Level:
         self.rows = self.fps = None
 
 
-class _LevelFiles(_Level):
+class _LevelFiles:
     """One BFS level's rows and fingerprints in two flat files, appended round by round
-    and read back a round at a time."""
+    and read back a round at a time (the interface of :class:`_Level`)."""
 
     def __init__(self, directory: Path, level: int) -> None:
-        super().__init__()
+        self.n = 0
         self.paths = (directory / f"level-{level:06d}.rows", directory / f"level-{level:06d}.fps")
         self.files = [open(path, "wb") for path in self.paths]  # noqa: SIM115 (closed in close)
         self.width, self.dtype = 0, np.dtype(np.int32)
@@ -416,7 +416,7 @@ class _Disk:
 
 def _run(model: Any, search: _Search, max_states: int | None, progress: ProgressFn | None,
          disk: _Disk | None) -> None:
-    def new_level() -> _Level:
+    def new_level() -> _Level | _LevelFiles:
         return disk.level() if disk is not None else _Level()
 
     rows, fps, _ = search.initial(model.initial_states())
